@@ -35,7 +35,8 @@ def write_section(name: str, title: str, command: str, body: str) -> None:
         f"Command: `{command}`  \nMeasured on: {machine_line()}\n\n{body.strip()}\n"
         f"<!-- /bench:{name} -->"
     )
-    pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
+    tag = re.escape(name)
+    pattern = re.compile(rf"<!-- bench:{tag} -->.*?<!-- /bench:{tag} -->", re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _m: block, text)
     else:
