@@ -1,0 +1,330 @@
+"""Deadline policy as data: when a ticket must be accepted (签收) and resolved (办结).
+
+The policy lives in ``bot/data/deadline_policy.toml`` (see docs/DEADLINES.md). Rules:
+
+- ``N hours``: calendar hours, nights, weekends and holidays included (created_at + N h).
+  Used for 紧急 tickets: accept within 2 hours, resolve within 24 hours of the clock.
+- ``N workdays``: 24:00 (stored 23:59:59 Asia/Shanghai) of the N-th working day after the start
+  day; the start day never counts (see ``bot.workdays``).
+- ``N days``: calendar days, exact clock time (start + N × 24 h); used for rating periods.
+- ``N%`` (remind_before only): that share of the resolve window, before resolve_by.
+
+From one ticket's creation: ``accept_by``; ``resolve_by`` (the promise the resident sees);
+``remind_at`` = resolve_by − remind_before (催办; for workdays: the end of the N-th working day
+before the deadline day, i.e. when N working days are left), never before created_at;
+at resolve_by an unresolved ticket is overdue (督办); ``escalate_at`` = resolve_by +
+escalate_after (still overdue → escalate). An unknown intent uses the 其他 rules.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from bot.workdays import BUSINESS_TZ, DATA_DIR, END_OF_DAY, WorkCalendar
+
+__all__ = [
+    "DEFAULT_POLICY_FILE",
+    "FALLBACK_INTENT",
+    "INTENTS",
+    "URGENCIES",
+    "DeadlinePolicy",
+    "Deadlines",
+    "PolicyFileError",
+    "Rule",
+    "Span",
+    "format_deadline",
+]
+
+DEFAULT_POLICY_FILE = DATA_DIR / "deadline_policy.toml"
+INTENTS: tuple[str, ...] = ("投诉", "求助", "咨询", "建议", "表扬", "其他")
+URGENCIES: tuple[str, ...] = ("紧急", "一般")
+FALLBACK_INTENT = "其他"
+
+Unit = Literal["hours", "workdays", "days", "percent"]
+_UNITS: dict[str, Unit] = {
+    "hour": "hours",
+    "hours": "hours",
+    "h": "hours",
+    "小时": "hours",
+    "workday": "workdays",
+    "workdays": "workdays",
+    "工作日": "workdays",
+    "个工作日": "workdays",
+    "day": "days",
+    "days": "days",
+    "d": "days",
+    "天": "days",
+    "日": "days",
+    "%": "percent",
+}
+_SPAN_RE = re.compile(r"^\s*(\d+)\s*([^\d\s].*?)\s*$")
+_TIMED: frozenset[Unit] = frozenset({"hours", "workdays", "days"})
+_CLOCK: frozenset[Unit] = frozenset({"hours", "days"})
+_RELATIVE: frozenset[Unit] = frozenset({"hours", "workdays", "days", "percent"})
+_WEEKDAYS = "一二三四五六日"
+
+
+class PolicyFileError(ValueError):
+    """The deadline policy file is malformed; the message names the file and the key."""
+
+    def __init__(self, path: Path, key: str, reason: str) -> None:
+        super().__init__(f"{path}: {key}: {reason}")
+        self.path = path
+        self.key = key
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A policy duration: an amount and a unit (hours, workdays, days or percent)."""
+
+    amount: int
+    unit: Unit
+
+    def after(self, moment: datetime, calendar: WorkCalendar) -> datetime:
+        """Return the moment this span after ``moment`` ends, in Asia/Shanghai."""
+        if self.unit == "workdays":
+            return calendar.add_workdays(moment, self.amount)
+        if self.unit == "hours":
+            return _shift(moment, timedelta(hours=self.amount))
+        if self.unit == "days":
+            return _shift(moment, timedelta(days=self.amount))
+        raise ValueError(f"a {self.unit} span has no end on its own")
+
+    def __str__(self) -> str:
+        return f"{self.amount}%" if self.unit == "percent" else f"{self.amount} {self.unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """The time limits for one intent and urgency."""
+
+    accept_within: Span
+    resolve_within: Span
+    remind_before: Span
+    escalate_after: Span
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Every moment that matters for one ticket, all in Asia/Shanghai."""
+
+    accept_by: datetime
+    resolve_by: datetime
+    remind_at: datetime
+    escalate_at: datetime
+
+
+def _shift(moment: datetime, delta: timedelta) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: give a timezone-aware datetime")
+    return (moment.astimezone(BUSINESS_TZ) + delta).astimezone(BUSINESS_TZ)
+
+
+def _parse_span(raw: object, path: Path, key: str, allowed: frozenset[Unit]) -> Span:
+    names = ", ".join(sorted(allowed))
+    if not isinstance(raw, str):
+        raise PolicyFileError(path, key, f'expected a string such as "3 workdays", got {raw!r}')
+    match = _SPAN_RE.match(raw)
+    unit = _UNITS.get(match.group(2).lower()) if match else None
+    if match is None or unit is None:
+        raise PolicyFileError(path, key, f'{raw!r} is not "<whole number> <unit>" ({names})')
+    if unit not in allowed:
+        raise PolicyFileError(path, key, f"{raw!r}: unit {unit} not allowed here ({names})")
+    amount = int(match.group(1))
+    if amount <= 0 or (unit == "percent" and amount >= 100):
+        limit = "between 1 and 99" if unit == "percent" else "at least 1"
+        raise PolicyFileError(path, key, f"{raw!r}: amount must be {limit}")
+    return Span(amount, unit)
+
+
+def _table(doc: Mapping[str, object], key: str, path: Path, where: str) -> Mapping[str, object]:
+    value = doc.get(key)
+    if not isinstance(value, dict):
+        raise PolicyFileError(path, f"{where}{key}", "missing or not a table")
+    return value
+
+
+def _check_keys(table: Mapping[str, object], allowed: set[str], path: Path, where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise PolicyFileError(
+            path,
+            f"{where}{unknown[0]}",
+            f"unknown key (expected one of {', '.join(sorted(allowed))})",
+        )
+
+
+_RULE_KEYS = {"accept_within", "resolve_within", "remind_before", "escalate_after"}
+_GENERAL_KEYS = {
+    "extension_max",
+    "reopen_resolve_within",
+    "rating_reminder_after",
+    "rating_autoclose_after",
+}
+
+
+@dataclass(frozen=True)
+class DeadlinePolicy:
+    """Time limits per intent and urgency, plus reopen, extension and rating periods."""
+
+    rules: Mapping[tuple[str, str], Rule]
+    extension_max: Span
+    reopen_resolve_within: Span
+    rating_reminder_after: Span
+    rating_autoclose_after: Span
+    source: Path = DEFAULT_POLICY_FILE
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> DeadlinePolicy:
+        """Read and validate a policy file (the shipped one by default)."""
+        path = path or DEFAULT_POLICY_FILE
+        try:
+            with path.open("rb") as fh:
+                doc = tomllib.load(fh)
+        except OSError as exc:
+            raise PolicyFileError(path, "(file)", f"cannot read: {exc.strerror or exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyFileError(path, "(file)", f"not valid TOML: {exc}") from exc
+        _check_keys(doc, {"format", "general", "defaults", "rules"}, path, "")
+        if doc.get("format", 1) != 1:
+            raise PolicyFileError(path, "format", f"unsupported value {doc['format']!r}")
+
+        general = _table(doc, "general", path, "")
+        _check_keys(general, _GENERAL_KEYS, path, "general.")
+        missing = sorted(_GENERAL_KEYS - set(general))
+        if missing:
+            raise PolicyFileError(path, f"general.{missing[0]}", "missing")
+        clock_only = {"rating_reminder_after", "rating_autoclose_after"}
+        spans = {
+            key: _parse_span(
+                general[key], path, f"general.{key}", _CLOCK if key in clock_only else _TIMED
+            )
+            for key in sorted(_GENERAL_KEYS)
+        }
+        r_remind = spans["rating_reminder_after"]
+        r_close = spans["rating_autoclose_after"]
+        if _as_hours(r_close) <= _as_hours(r_remind):
+            raise PolicyFileError(
+                path,
+                "general.rating_autoclose_after",
+                f"{r_close} must be later than rating_reminder_after ({r_remind})",
+            )
+
+        defaults = doc.get("defaults", {})
+        if not isinstance(defaults, dict):
+            raise PolicyFileError(path, "defaults", "not a table")
+        _check_keys(defaults, {"remind_before", "escalate_after"}, path, "defaults.")
+
+        table = _table(doc, "rules", path, "")
+        _check_keys(table, set(INTENTS), path, "rules.")
+        rules: dict[tuple[str, str], Rule] = {}
+        for intent in INTENTS:
+            by_urgency = _table(table, intent, path, "rules.")
+            _check_keys(by_urgency, set(URGENCIES), path, f"rules.{intent}.")
+            for urgency in URGENCIES:
+                where = f"rules.{intent}.{urgency}"
+                raw = _table(by_urgency, urgency, path, f"rules.{intent}.")
+                _check_keys(raw, _RULE_KEYS, path, f"{where}.")
+                rules[(intent, urgency)] = _parse_rule(raw, defaults, path, where)
+        return cls(
+            rules=rules,
+            extension_max=spans["extension_max"],
+            reopen_resolve_within=spans["reopen_resolve_within"],
+            rating_reminder_after=r_remind,
+            rating_autoclose_after=r_close,
+            source=path,
+        )
+
+    def rule(self, intent: str, urgency: str) -> Rule:
+        """Return the rule for an intent and urgency; an unknown intent uses 其他."""
+        if urgency not in URGENCIES:
+            raise ValueError(f"unknown urgency {urgency!r} (expected one of {URGENCIES})")
+        known = str(intent) if intent in INTENTS else FALLBACK_INTENT
+        return self.rules[(known, str(urgency))]
+
+    def deadlines(
+        self, created_at: datetime, intent: str, urgency: str, calendar: WorkCalendar
+    ) -> Deadlines:
+        """Compute accept/resolve deadlines, the 催办 reminder and the escalation time."""
+        rule = self.rule(intent, urgency)
+        created = _shift(created_at, timedelta(0))
+        resolve_by = rule.resolve_within.after(created, calendar)
+        remind = rule.remind_before
+        if remind.unit == "percent":
+            remind_at = resolve_by - (resolve_by - created) * remind.amount / 100
+        elif remind.unit == "workdays":
+            remind_at = calendar.subtract_workdays(resolve_by, remind.amount)
+        else:
+            remind_at = _shift(resolve_by, -timedelta(hours=_as_hours(remind)))
+        remind_at = min(max(remind_at, created), resolve_by).astimezone(BUSINESS_TZ)
+        return Deadlines(
+            accept_by=rule.accept_within.after(created, calendar),
+            resolve_by=resolve_by,
+            remind_at=remind_at,
+            escalate_at=rule.escalate_after.after(resolve_by, calendar),
+        )
+
+    def reopen_deadline(self, at: datetime, calendar: WorkCalendar) -> datetime:
+        """Return the resolve deadline for a ticket reopened (重办) at ``at``."""
+        return self.reopen_resolve_within.after(at, calendar)
+
+    def max_extension(self, resolve_by: datetime, calendar: WorkCalendar) -> datetime:
+        """Return the latest deadline an approved extension (延期) may set."""
+        return self.extension_max.after(resolve_by, calendar)
+
+    def rating_reminder_at(self, resolved_at: datetime) -> datetime:
+        """Return when to remind a reporter who has not rated a resolution."""
+        return _shift(resolved_at, timedelta(hours=_as_hours(self.rating_reminder_after)))
+
+    def rating_autoclose_at(self, resolved_at: datetime) -> datetime:
+        """Return when an unrated resolution closes as 未评价."""
+        return _shift(resolved_at, timedelta(hours=_as_hours(self.rating_autoclose_after)))
+
+
+def _as_hours(span: Span) -> int:
+    if span.unit == "hours":
+        return span.amount
+    if span.unit == "days":
+        return span.amount * 24
+    raise ValueError(f"{span} is not a clock duration")
+
+
+def _parse_rule(
+    raw: Mapping[str, object], defaults: Mapping[str, object], path: Path, where: str
+) -> Rule:
+    def field(key: str, allowed: frozenset[Unit]) -> Span:
+        if key in raw:
+            return _parse_span(raw[key], path, f"{where}.{key}", allowed)
+        if key in defaults:
+            return _parse_span(defaults[key], path, f"defaults.{key}", allowed)
+        raise PolicyFileError(path, f"{where}.{key}", "missing (and no default)")
+
+    rule = Rule(
+        accept_within=field("accept_within", _TIMED),
+        resolve_within=field("resolve_within", _TIMED),
+        remind_before=field("remind_before", _RELATIVE),
+        escalate_after=field("escalate_after", _TIMED),
+    )
+    if rule.remind_before.unit == "workdays" and rule.resolve_within.unit != "workdays":
+        key = f"{where}.remind_before" if "remind_before" in raw else "defaults.remind_before"
+        raise PolicyFileError(
+            path,
+            key,
+            f"{rule.remind_before} before a deadline of "
+            f"{rule.resolve_within}: use hours or a percentage ({where})",
+        )
+    return rule
+
+
+def format_deadline(dt: datetime) -> str:
+    """Render a deadline for residents, e.g. "2026年10月9日（周五）18:00前"."""
+    local = _shift(dt, timedelta(0))
+    clock = "24:00" if local.time() == END_OF_DAY else f"{local:%H:%M}"
+    return f"{local.year}年{local.month}月{local.day}日（周{_WEEKDAYS[local.weekday()]}）{clock}前"

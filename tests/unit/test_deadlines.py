@@ -1,0 +1,329 @@
+"""Deadline policy: shipped defaults, hour and working-day rules, validation, formatting."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.deadlines import (
+    DEFAULT_POLICY_FILE,
+    INTENTS,
+    URGENCIES,
+    DeadlinePolicy,
+    Deadlines,
+    PolicyFileError,
+    format_deadline,
+)
+from bot.workdays import WorkCalendar
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def at(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, ss, tzinfo=SH)
+
+
+def eod(y: int, m: int, d: int) -> datetime:
+    return at(y, m, d, 23, 59, 59)
+
+
+@pytest.fixture(scope="module")
+def policy() -> DeadlinePolicy:
+    return DeadlinePolicy.load()
+
+
+@pytest.fixture
+def cal() -> WorkCalendar:
+    return WorkCalendar.load()
+
+
+# Reported Wednesday 2026-09-30 15:00, the day before 国庆 (10-01..07 off, Saturday 10-10 works).
+CREATED = at(2026, 9, 30, 15)
+LONG = Deadlines(  # 20 workdays: 投诉, 求助, 其他
+    accept_by=eod(2026, 10, 8),
+    resolve_by=eod(2026, 11, 3),
+    remind_at=eod(2026, 11, 2),  # 1 working day left
+    escalate_at=eod(2026, 11, 5),  # 2 working days overdue
+)
+SHORT = Deadlines(  # 3 workdays: 咨询, 建议, 表扬
+    accept_by=eod(2026, 10, 8),
+    resolve_by=eod(2026, 10, 10),  # the 调休 Saturday is working day 3
+    remind_at=eod(2026, 10, 9),
+    escalate_at=eod(2026, 10, 13),
+)
+URGENT = Deadlines(  # 24 calendar hours, holiday or not
+    accept_by=at(2026, 9, 30, 17),
+    resolve_by=at(2026, 10, 1, 15),
+    remind_at=at(2026, 10, 1, 9),  # 25% of 24 h = 6 h before
+    escalate_at=at(2026, 10, 1, 19),
+)
+DEFAULTS = {
+    ("投诉", "一般"): LONG,
+    ("求助", "一般"): LONG,
+    ("咨询", "一般"): SHORT,
+    ("建议", "一般"): SHORT,
+    ("表扬", "一般"): SHORT,
+    ("其他", "一般"): LONG,
+    **{(intent, "紧急"): URGENT for intent in INTENTS},
+}
+
+
+def test_defaults_cover_every_intent_and_urgency() -> None:
+    assert set(DEFAULTS) == {(i, u) for i in INTENTS for u in URGENCIES}
+
+
+@pytest.mark.parametrize(("intent", "urgency"), sorted(DEFAULTS))
+def test_shipped_defaults(
+    policy: DeadlinePolicy, cal: WorkCalendar, intent: str, urgency: str
+) -> None:
+    got = policy.deadlines(CREATED, intent, urgency, cal)
+    assert got == DEFAULTS[(intent, urgency)]
+    for moment in (got.accept_by, got.resolve_by, got.remind_at, got.escalate_at):
+        assert moment.tzinfo == SH
+    assert CREATED <= got.remind_at <= got.resolve_by < got.escalate_at
+
+
+@pytest.mark.parametrize(
+    ("intent", "urgency", "resolve_within"),
+    [
+        ("咨询", "一般", "3 workdays"),
+        ("建议", "一般", "3 workdays"),
+        ("表扬", "一般", "3 workdays"),
+        ("求助", "一般", "20 workdays"),
+        ("投诉", "一般", "20 workdays"),
+        ("其他", "一般", "20 workdays"),
+        *((i, "紧急", "24 hours") for i in INTENTS),
+    ],
+)
+def test_shipped_rules_as_documented(
+    policy: DeadlinePolicy, intent: str, urgency: str, resolve_within: str
+) -> None:
+    rule = policy.rule(intent, urgency)
+    assert str(rule.resolve_within) == resolve_within
+    assert str(rule.accept_within) == ("2 hours" if urgency == "紧急" else "1 workdays")
+
+
+def test_general_periods(policy: DeadlinePolicy) -> None:
+    assert str(policy.extension_max) == "30 workdays"
+    assert str(policy.rating_reminder_after) == "3 days"
+    assert str(policy.rating_autoclose_after) == "7 days"
+
+
+@pytest.mark.parametrize(
+    ("created", "accept_by", "resolve_by"),
+    [
+        # 24 hours means 24 hours of the clock: across midnight, into the 国庆 holiday
+        (at(2026, 9, 30, 22, 30), at(2026, 10, 1, 0, 30), at(2026, 10, 1, 22, 30)),
+        # reported on a holiday, due on a holiday
+        (at(2026, 10, 3, 8), at(2026, 10, 3, 10), at(2026, 10, 4, 8)),
+        # across Spring Festival's eve
+        (at(2026, 2, 16, 23, 15), at(2026, 2, 17, 1, 15), at(2026, 2, 17, 23, 15)),
+        # an aware time in another zone; the answer comes back in Asia/Shanghai
+        (datetime(2026, 9, 30, 16, tzinfo=UTC), at(2026, 10, 1, 2), at(2026, 10, 2)),
+        # into 2027, which the library does not know: hours do not need a calendar
+        (at(2026, 12, 31, 20), at(2026, 12, 31, 22), at(2027, 1, 1, 20)),
+    ],
+)
+def test_urgent_hours_are_calendar_hours(
+    policy: DeadlinePolicy,
+    cal: WorkCalendar,
+    created: datetime,
+    accept_by: datetime,
+    resolve_by: datetime,
+) -> None:
+    got = policy.deadlines(created, "投诉", "紧急", cal)
+    assert (got.accept_by, got.resolve_by) == (accept_by, resolve_by)
+    assert got.resolve_by.tzinfo == SH
+    assert got.resolve_by - got.remind_at == timedelta(hours=6)
+
+
+def test_deadline_into_unknown_year_uses_fallback(
+    policy: DeadlinePolicy, cal: WorkCalendar, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="huiyin.workdays")
+    got = policy.deadlines(at(2026, 12, 20, 10), "投诉", "一般", cal)
+    assert got.resolve_by == eod(2027, 1, 15)
+    assert [r.name for r in caplog.records].count("huiyin.workdays") == 1
+
+
+class Intent(enum.StrEnum):
+    COMPLAINT = "投诉"
+
+
+class Urgency(enum.StrEnum):
+    NORMAL = "一般"
+
+
+def test_unknown_intent_falls_back_to_other_and_enums_work(
+    policy: DeadlinePolicy, cal: WorkCalendar
+) -> None:
+    assert policy.rule("闲聊", "一般") == policy.rule("其他", "一般")
+    assert policy.deadlines(CREATED, "", "紧急", cal) == URGENT
+    assert policy.deadlines(CREATED, Intent.COMPLAINT, Urgency.NORMAL, cal) == LONG
+
+
+def test_unknown_urgency_is_an_error(policy: DeadlinePolicy) -> None:
+    with pytest.raises(ValueError, match="urgency"):
+        policy.rule("投诉", "特急")
+
+
+def test_naive_created_at_is_an_error(policy: DeadlinePolicy, cal: WorkCalendar) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        policy.deadlines(datetime(2026, 9, 30, 15), "投诉", "紧急", cal)
+
+
+def test_reopen_and_extension(policy: DeadlinePolicy, cal: WorkCalendar) -> None:
+    # 重办 10 working days from Friday 2026-10-09: 10, 12..16, 19..22
+    assert policy.reopen_deadline(at(2026, 10, 9, 11), cal) == eod(2026, 10, 22)
+    # 延期 at most 30 working days beyond the original deadline
+    latest = policy.max_extension(LONG.resolve_by, cal)
+    assert latest == eod(2026, 12, 15)
+    assert cal.workdays_between(LONG.resolve_by, latest) == 30
+
+
+def test_rating_periods_are_calendar_days(policy: DeadlinePolicy) -> None:
+    resolved = at(2026, 9, 30, 18, 45)
+    assert policy.rating_reminder_at(resolved) == at(2026, 10, 3, 18, 45)
+    assert policy.rating_autoclose_at(resolved) == at(2026, 10, 7, 18, 45)
+    utc = datetime(2026, 9, 30, 10, 45, tzinfo=UTC)
+    assert policy.rating_autoclose_at(utc) == at(2026, 10, 7, 18, 45)
+    assert policy.rating_autoclose_at(utc).tzinfo == SH
+
+
+@pytest.mark.parametrize(
+    ("moment", "text"),
+    [
+        (at(2026, 10, 9, 18), "2026年10月9日（周五）18:00前"),
+        (eod(2026, 10, 10), "2026年10月10日（周六）24:00前"),
+        (at(2026, 10, 11, 7, 5, 30), "2026年10月11日（周日）07:05前"),
+        (datetime(2026, 10, 1, 1, tzinfo=UTC), "2026年10月1日（周四）09:00前"),
+        (at(2027, 1, 4), "2027年1月4日（周一）00:00前"),
+    ],
+)
+def test_format_deadline(moment: datetime, text: str) -> None:
+    assert format_deadline(moment) == text
+
+
+def test_remind_clamped_to_created(tmp_path: Path, cal: WorkCalendar) -> None:
+    text = DEFAULT_POLICY_FILE.read_text(encoding="utf-8").replace(
+        'remind_before = "1 workday"', 'remind_before = "5 workdays"'
+    )
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    got = DeadlinePolicy.load(path).deadlines(CREATED, "咨询", "一般", cal)
+    assert got.remind_at == CREATED
+    assert got.resolve_by == SHORT.resolve_by
+
+
+# -- validation ---------------------------------------------------------------------------
+
+SHIPPED = DEFAULT_POLICY_FILE.read_text(encoding="utf-8")
+CONSULT = (
+    '[rules."咨询"."一般"]   # consultation\naccept_within = "1 workday"\n'
+    'resolve_within = "3 workdays"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "reason"),
+    [
+        (
+            'resolve_within = "3 workdays"',
+            'resolve_within = "3 weeks"',
+            "rules.咨询.一般.resolve_within",
+            "not",
+        ),
+        (
+            'resolve_within = "3 workdays"',
+            "resolve_within = 3",
+            "rules.咨询.一般.resolve_within",
+            "expected a string",
+        ),
+        (
+            'resolve_within = "3 workdays"',
+            'resolve_within = "0 workdays"',
+            "rules.咨询.一般.resolve_within",
+            "at least 1",
+        ),
+        (
+            'resolve_within = "3 workdays"',
+            'resolve_within = "50%"',
+            "rules.咨询.一般.resolve_within",
+            "not allowed",
+        ),
+        (
+            'resolve_within = "3 workdays"',
+            'resolve_within = "3 workdays"\nremind_before = "100%"',
+            "rules.咨询.一般.remind_before",
+            "between 1 and 99",
+        ),
+        (
+            'resolve_within = "3 workdays"',
+            'resolve_within = "3 workdays"\ndue = "1 day"',
+            "rules.咨询.一般.due",
+            "unknown key",
+        ),
+        (CONSULT, "", "rules.咨询.一般", "missing"),
+        ('[rules."其他"."紧急"]', '[rules."其它"."紧急"]', "rules.其它", "unknown key"),
+        (
+            'remind_before = "25%"           # 24',
+            'remind_before = "1 workday"  #',
+            "rules.投诉.紧急.remind_before",
+            "use hours or a percentage",
+        ),
+        (
+            'rating_reminder_after = "3 days"',
+            'rating_reminder_after = "3 workdays"',
+            "general.rating_reminder_after",
+            "not allowed",
+        ),
+        (
+            'rating_autoclose_after = "7 days"',
+            'rating_autoclose_after = "72 hours"',
+            "general.rating_autoclose_after",
+            "later than",
+        ),
+        ('extension_max = "30 workdays"', "", "general.extension_max", "missing"),
+        (
+            'escalate_after = "2 workdays"',
+            'escalate_after = "2 weekdays"',
+            "defaults.escalate_after",
+            "not",
+        ),
+        ("format = 1", "format = 1\nversion = 2", "version", "unknown key"),
+        ("[general]", "[general", "(file)", "not valid TOML"),
+    ],
+)
+def test_bad_policy_names_file_and_key(
+    tmp_path: Path, old: str, new: str, key: str, reason: str
+) -> None:
+    assert old in SHIPPED
+    path = tmp_path / "bad-policy.toml"
+    path.write_text(SHIPPED.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(PolicyFileError) as err:
+        DeadlinePolicy.load(path)
+    message = str(err.value)
+    assert "bad-policy.toml" in message
+    assert err.value.key == key
+    assert key in message
+    assert reason in message
+
+
+def test_chinese_units_accepted(tmp_path: Path, cal: WorkCalendar) -> None:
+    text = SHIPPED.replace('resolve_within = "3 workdays"', 'resolve_within = "3 个工作日"', 1)
+    text = text.replace('rating_autoclose_after = "7 days"', 'rating_autoclose_after = "7 天"')
+    path = tmp_path / "zh.toml"
+    path.write_text(text, encoding="utf-8")
+    policy = DeadlinePolicy.load(path)
+    assert policy.deadlines(CREATED, "咨询", "一般", cal) == SHORT
+    assert policy.rating_autoclose_at(CREATED) == CREATED + timedelta(days=7)
+
+
+def test_missing_policy_file(tmp_path: Path) -> None:
+    with pytest.raises(PolicyFileError, match="cannot read"):
+        DeadlinePolicy.load(tmp_path / "nope.toml")
