@@ -1,0 +1,177 @@
+"""The composition root: builds the Application, the services and the outbox sender."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
+
+from bot.config import Settings
+from bot.deadlines import DeadlinePolicy
+from bot.delivery import Limits, OutboxSender
+from bot.services import reports
+from bot.services.context import Services
+from bot.workdays import WorkCalendar
+from handlers import rating, resident, staff
+from handlers.context import HuiyinContext
+from nlp import Extractor
+from storage.db import is_up_to_date, make_engine, make_sessionmaker
+
+log = logging.getLogger("huiyin")
+
+
+class NotMigrated(RuntimeError):
+    """The database schema is older than the code."""
+
+
+class PerChatProcessor(BaseUpdateProcessor):
+    """Runs different chats in parallel but keeps each chat's updates in order."""
+
+    def __init__(self, max_concurrent_updates: int = 16) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Process one update after the previous ones of the same chat."""
+        chat_id = (
+            update.effective_chat.id
+            if isinstance(update, Update) and (update.effective_chat is not None)
+            else 0
+        )
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            if not lock.locked() and self._locks.get(chat_id) is lock:
+                self._locks.pop(chat_id, None)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+async def skip_redelivered(update: Update, context: HuiyinContext) -> None:
+    """Stop an update that was already handled (same update_id delivered again)."""
+    if await reports.seen_update(context.services, update.update_id):
+        log.info("update %s delivered again; ignored", update.update_id)
+        raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: HuiyinContext) -> None:
+    """Log handler errors with the update that caused them."""
+    log.error("error while handling %r", update, exc_info=context.error)
+
+
+@dataclass
+class Runtime:
+    """Everything one running bot holds."""
+
+    application: Application[Any, Any, Any, Any, Any, Any]
+    services: Services
+    sender: OutboxSender
+    engine: AsyncEngine
+
+
+def load_extractor(settings: Settings) -> Extractor:
+    """Load the complaint extractor with the deployment's extra rules (blocking: call off-loop)."""
+    extra = [settings.nlp_rules_dir] if settings.nlp_rules_dir else []
+    return Extractor.load(extra_dirs=extra, user_dict=settings.nlp_user_dict)
+
+
+async def build_runtime(
+    settings: Settings,
+    *,
+    token: str,
+    extractor: Extractor | None = None,
+    limits: Limits | None = None,
+    lease_seconds: float = 60.0,
+    check_schema: bool = True,
+) -> Runtime:
+    """Build the Application wired to the services and the sender (not yet started)."""
+    engine = make_engine(settings.database_url)
+    if check_schema and not await is_up_to_date(engine):
+        await engine.dispose()
+        raise NotMigrated(
+            f"数据库尚未迁移到最新版本：请先运行 `huiyin db upgrade`（{_safe_url(settings)}）"
+        )
+    if extractor is None:
+        extractor = await asyncio.to_thread(load_extractor, settings)
+    calendar = WorkCalendar.load(settings.holidays_file)
+    policy = DeadlinePolicy.load(settings.deadline_policy_file)
+    sessions = make_sessionmaker(engine)
+    services = Services(
+        sessions=sessions,
+        extractor=extractor,
+        calendar=calendar,
+        policy=policy,
+        admin_ids=settings.admin_ids,
+    )
+    root = settings.telegram_api_url
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .context_types(ContextTypes(context=HuiyinContext))
+        .concurrent_updates(PerChatProcessor(16))
+        .build()
+    )
+    sender = OutboxSender(application.bot, sessions, limits=limits, lease_seconds=lease_seconds)
+    services.wake = sender.wake
+    application.bot_data["services"] = services
+    application.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
+    for module in (resident, staff, rating):
+        application.add_handlers(module.HANDLERS)
+    application.add_error_handler(on_error)
+    return Runtime(application, services, sender, engine)
+
+
+def _safe_url(settings: Settings) -> str:
+    url = settings.database_url
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
+    """Initialise and start the Application, polling if asked, and the sender."""
+    app = runtime.application
+    await app.initialize()
+    await app.start()
+    if polling and app.updater is not None:
+        await app.updater.start_polling(
+            poll_interval=0.0,
+            timeout=10,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+    runtime.sender.start()
+
+
+async def stop_runtime(runtime: Runtime) -> None:
+    """Stop polling, the Application and the sender, and close the database."""
+    app = runtime.application
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await runtime.sender.stop()
+    await app.shutdown()
+    await runtime.engine.dispose()

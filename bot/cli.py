@@ -1,0 +1,158 @@
+"""The `huiyin` command: run, webhook, db upgrade, staff add, demo and nlp."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.config import Settings, SettingsError, load_settings
+
+log = logging.getLogger("huiyin")
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _run_polling(settings: Settings) -> int:
+    from bot.app import build_runtime, start_runtime, stop_runtime
+
+    runtime = await build_runtime(settings, token=settings.require_token())
+    await start_runtime(runtime, polling=True)
+    log.info("huiyin 已启动（长轮询），按 Ctrl+C 停止")
+    try:
+        await _wait_for_signal()
+    finally:
+        await stop_runtime(runtime)
+    return 0
+
+
+async def _run_webhook(settings: Settings) -> int:
+    from bot.app import build_runtime, start_runtime, stop_runtime
+    from bot.webhook import serve_webhook
+
+    if not settings.webhook_url or not settings.webhook_secret:
+        raise SettingsError("webhook 模式需要设置 HUIYIN_WEBHOOK_URL 和 HUIYIN_WEBHOOK_SECRET")
+    runtime = await build_runtime(settings, token=settings.require_token())
+    await start_runtime(runtime, polling=False)
+    host, _, port = settings.webhook_listen.rpartition(":")
+    site = await serve_webhook(
+        runtime.application,
+        host=host,
+        port=int(port),
+        secret=settings.webhook_secret,
+        public_url=settings.webhook_url,
+    )
+    log.info("huiyin 已启动（webhook %s，监听 %s）", settings.webhook_url, settings.webhook_listen)
+    try:
+        await _wait_for_signal()
+    finally:
+        await site.stop()
+        await stop_runtime(runtime)
+    return 0
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    from storage.db import upgrade
+
+    await upgrade(settings.database_url)
+    print("数据库已迁移到最新版本。")
+    return 0
+
+
+async def _staff_add(settings: Settings, user_id: int, name: str) -> int:
+    from bot.services.context import Person
+    from bot.services.staff import register_staff
+    from storage.db import is_up_to_date, make_engine, make_sessionmaker
+
+    engine = make_engine(settings.database_url)
+    try:
+        if not await is_up_to_date(engine):
+            print("数据库尚未迁移：请先运行 huiyin db upgrade", file=sys.stderr)
+            return 2
+        async with make_sessionmaker(engine).begin() as session:
+            await register_staff(session, Person(id=user_id, first_name=name), added_by=None)
+    finally:
+        await engine.dispose()
+    print(f"已登记工作人员 {name or user_id}（{user_id}）。")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of the `huiyin` command."""
+    parser = argparse.ArgumentParser(prog="huiyin", description="回音：接诉即办 Telegram 机器人")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="长轮询运行机器人")
+    sub.add_parser("webhook", help="以 webhook 方式运行（aiohttp）")
+    db = sub.add_parser("db", help="数据库")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="迁移数据库到最新版本")
+    staff = sub.add_parser("staff", help="工作人员")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_sub.add_parser("add", help="登记工作人员")
+    add.add_argument("user_id", type=int, help="Telegram 用户 ID")
+    add.add_argument("--name", default="", help="显示名")
+    demo = sub.add_parser("demo", help="在本地模拟器上演示完整流程（无需 token 和网络）")
+    demo.add_argument("--interactive", action="store_true", help="在终端中扮演居民")
+    from nlp.cli import register
+
+    register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `huiyin` command."""
+    args = build_parser().parse_args(argv)
+    if args.command == "nlp":
+        return int(args.func(args))
+    try:
+        settings = load_settings()
+        _configure_logging(settings.log_level if args.command != "demo" else "WARNING")
+        if args.command == "demo":
+            from bot.simulator.demo import run_demo
+
+            return asyncio.run(run_demo(interactive=args.interactive))
+        if args.command == "run":
+            return asyncio.run(_run_polling(settings))
+        if args.command == "webhook":
+            return asyncio.run(_run_webhook(settings))
+        if args.command == "db":
+            return asyncio.run(_db_upgrade(settings))
+        if args.command == "staff":
+            return asyncio.run(_staff_add(settings, args.user_id, args.name))
+    except SettingsError as exc:
+        print(f"启动失败：{exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from bot.app import NotMigrated
+
+        if isinstance(exc, NotMigrated):
+            print(f"启动失败：{exc}", file=sys.stderr)
+            return 2
+        raise
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

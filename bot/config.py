@@ -1,0 +1,91 @@
+"""Settings from the environment (and an optional .env), validated once in `main`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; `str()` is one line naming it."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; see the README for what each one does."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str = Field("", alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str = Field("https://api.telegram.org", alias="HUIYIN_TELEGRAM_API_URL")
+    database_url: str = Field("sqlite+aiosqlite:///huiyin.db", alias="HUIYIN_DATABASE_URL")
+    redis_url: str | None = Field(None, alias="HUIYIN_REDIS_URL")
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(frozenset(), alias="HUIYIN_ADMIN_IDS")
+    webhook_url: str | None = Field(None, alias="HUIYIN_WEBHOOK_URL")
+    webhook_secret: str | None = Field(None, alias="HUIYIN_WEBHOOK_SECRET")
+    webhook_listen: str = Field("0.0.0.0:8080", alias="HUIYIN_WEBHOOK_LISTEN")
+    holidays_file: Path | None = Field(None, alias="HUIYIN_HOLIDAYS_FILE")
+    deadline_policy_file: Path | None = Field(None, alias="HUIYIN_DEADLINE_POLICY_FILE")
+    nlp_rules_dir: Path | None = Field(None, alias="HUIYIN_NLP_RULES_DIR")
+    nlp_user_dict: Path | None = Field(None, alias="HUIYIN_NLP_USER_DICT")
+    log_level: str = Field("INFO", alias="HUIYIN_LOG_LEVEL")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_ids(cls, value: object) -> frozenset[int]:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace("，", ",").split(",") if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("expected comma-separated Telegram user ids") from None
+        return (
+            frozenset(int(v) for v in value)
+            if isinstance(value, (list, set, frozenset, tuple))
+            else frozenset()
+        )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+    @field_validator("telegram_api_url", "redis_url", "webhook_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(
+            ("http://", "https://", "redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("expected a URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError("expected HOST:PORT")
+        return value
+
+    def require_token(self) -> str:
+        """Return the bot token, or raise SettingsError when it is missing."""
+        if not self.telegram_bot_token or ":" not in self.telegram_bot_token:
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN 未设置或格式不对（应形如 123456:ABC…，向 @BotFather 获取）"
+            )
+        return self.telegram_bot_token
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; a missing or malformed one raises SettingsError naming it."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        alias = Settings.model_fields[field].alias if field in Settings.model_fields else field
+        raise SettingsError(f"设置 {alias or field} 无效：{err['msg']}") from None

@@ -1,0 +1,355 @@
+"""The outbox sender: the only code that sends messages, paced to Telegram's limits.
+
+Rows are sent oldest first and strictly in order within a chat (a card is posted before it is
+edited). A row is leased before it is sent; a process that dies mid-send leaves the lease to
+expire and the row is sent again after restart (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from storage.models import OutboxMessage, StaffCard, Ticket, TicketEvent, User, utcnow
+
+log = logging.getLogger("huiyin.delivery")
+
+PENDING, SENT, FAILED, UNDELIVERABLE = "pending", "sent", "failed", "undeliverable"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's published pacing: overall, per private chat, per group."""
+
+    per_second: int = 30
+    private_interval: float = 1.0
+    group_per_minute: int = 20
+
+
+class Pacer:
+    """Decides when each chat may receive its next message."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._global: deque[float] = deque()
+        self._last_private: dict[int, float] = {}
+        self._groups: dict[int, deque[float]] = {}
+        self._paused: dict[int, float] = {}
+
+    def wait(self, chat_id: int, now: float) -> float:
+        """Seconds until `chat_id` may receive a message (0 when it may now)."""
+        waits = [self._paused.get(chat_id, 0.0) - now]
+        if chat_id > 0:
+            last = self._last_private.get(chat_id)
+            if last is not None:
+                waits.append(last + self.limits.private_interval - now)
+        else:
+            sent = self._groups.get(chat_id)
+            if sent and len(sent) >= self.limits.group_per_minute:
+                waits.append(sent[-self.limits.group_per_minute] + 60.0 - now)
+        return max(0.0, *waits)
+
+    def global_room(self, now: float) -> int:
+        """How many messages may go out in the current one-second window."""
+        while self._global and self._global[0] <= now - 1.0:
+            self._global.popleft()
+        return max(0, self.limits.per_second - len(self._global))
+
+    def record(self, chat_id: int, now: float) -> None:
+        """Note a send to `chat_id` at `now`."""
+        self._global.append(now)
+        if chat_id > 0:
+            self._last_private[chat_id] = now
+        else:
+            sent = self._groups.setdefault(chat_id, deque())
+            sent.append(now)
+            while len(sent) > self.limits.group_per_minute:
+                sent.popleft()
+
+    def pause(self, chat_id: int, until: float) -> None:
+        """Hold a chat until `until` (after a 429)."""
+        self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), until)
+
+
+class OutboxSender:
+    """Drains the outbox through the real Bot API client."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        limits: Limits | None = None,
+        lease_seconds: float = 60.0,
+        max_network_attempts: int = 12,
+        max_backoff: float = 300.0,
+        clock: Callable[[], datetime] = utcnow,
+        concurrency: int = 8,
+    ) -> None:
+        self.bot = bot
+        self.sessions = sessions
+        self.pacer = Pacer(limits or Limits())
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_network_attempts = max_network_attempts
+        self.max_backoff = max_backoff
+        self.clock = clock
+        self._event = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._slots = asyncio.Semaphore(concurrency)
+        self.sent_count = 0
+
+    def wake(self) -> None:
+        """Tell the sender new rows were committed."""
+        self._event.set()
+
+    def start(self) -> None:
+        """Start draining in the background."""
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="huiyin-outbox")
+
+    async def stop(self) -> None:
+        """Stop draining; rows in flight keep their lease and are retried later."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        """Send due rows until cancelled, sleeping until woken or until the next row is due."""
+        while True:
+            try:
+                delay = await self.drain_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox pass failed; retrying shortly")
+                delay = 1.0
+            if delay == 0.0:
+                continue
+            self._event.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), timeout=delay)
+
+    async def drain_once(self) -> float:
+        """Send what may be sent now; return how long to wait before the next pass (0: go on)."""
+        loop = asyncio.get_running_loop()
+        now = self.clock()
+        rows = await self._heads(now)
+        if not rows:
+            return await self._next_due_in(now)
+        mono = loop.time()
+        room = self.pacer.global_room(mono)
+        ready: list[OutboxMessage] = []
+        soonest = 1.0
+        for row in rows:
+            wait = self.pacer.wait(row.chat_id, mono)
+            if wait > 0:
+                soonest = min(soonest, wait)
+                continue
+            if len(ready) >= room:
+                soonest = min(soonest, 0.05)
+                break
+            ready.append(row)
+        if not ready:
+            return max(soonest, 0.01)
+        claimed = await self._claim([r.id for r in ready], now)
+        batch = [r for r in ready if r.id in claimed]
+        for row in batch:
+            self.pacer.record(row.chat_id, mono)
+        await asyncio.gather(*(self._send(row) for row in batch))
+        return 0.0
+
+    async def _heads(self, now: datetime) -> list[OutboxMessage]:
+        earlier = aliased(OutboxMessage)
+        stmt = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == PENDING,
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+                ~exists().where(
+                    and_(
+                        earlier.chat_id == OutboxMessage.chat_id,
+                        earlier.status == PENDING,
+                        earlier.id < OutboxMessage.id,
+                    )
+                ),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(200)
+        )
+        async with self.sessions() as session:
+            return list((await session.execute(stmt)).scalars())
+
+    async def _next_due_in(self, now: datetime) -> float:
+        async with self.sessions() as session:
+            due = (
+                await session.execute(
+                    select(OutboxMessage.next_attempt_at)
+                    .where(OutboxMessage.status == PENDING)
+                    .order_by(OutboxMessage.next_attempt_at)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+        if due is None:
+            return 5.0
+        return min(5.0, max(0.05, (due - now).total_seconds()))
+
+    async def _claim(self, ids: list[int], now: datetime) -> set[int]:
+        async with self.sessions.begin() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(ids),
+                    OutboxMessage.status == PENDING,
+                    or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+                )
+                .values(locked_until=now + self.lease, attempts=OutboxMessage.attempts + 1)
+                .returning(OutboxMessage.id)
+            )
+            return set(result.scalars())
+
+    async def _params(self, row: OutboxMessage) -> dict[str, Any] | None:
+        params: dict[str, Any] = json.loads(row.payload)
+        params["chat_id"] = row.chat_id
+        if row.purpose == "card_edit":
+            async with self.sessions() as session:
+                card = await session.get(StaffCard, (row.ticket_id, row.chat_id))
+            if card is None:
+                return None
+            params["message_id"] = card.message_id
+        return params
+
+    async def _send(self, row: OutboxMessage) -> None:
+        async with self._slots:
+            try:
+                params = await self._params(row)
+                if params is None:
+                    await self._finish(row, FAILED, error="no card to edit in this chat")
+                    return
+                result = await self.bot.do_api_request(row.method, api_kwargs=params)
+            except RetryAfter as exc:
+                retry = float(
+                    exc.retry_after.total_seconds()
+                    if isinstance(exc.retry_after, timedelta)
+                    else exc.retry_after
+                )
+                loop = asyncio.get_running_loop()
+                self.pacer.pause(row.chat_id, loop.time() + retry)
+                await self._retry(row, retry, f"429 retry_after={retry}", count=False)
+            except Forbidden as exc:
+                await self._undeliverable(row, exc.message)
+            except BadRequest as exc:
+                if "message is not modified" in exc.message.lower():
+                    await self._finish(row, SENT)
+                else:
+                    log.error("outbox %s refused by Telegram: %s", row.id, exc.message)
+                    await self._finish(row, FAILED, error=exc.message)
+            except (NetworkError, TelegramError) as exc:
+                await self._network_failure(row, str(exc))
+            except Exception as exc:
+                log.exception("outbox %s: unexpected error", row.id)
+                await self._network_failure(row, repr(exc))
+            else:
+                message_id = result.get("message_id") if isinstance(result, dict) else None
+                await self._finish(row, SENT, message_id=message_id)
+                self.sent_count += 1
+
+    async def _finish(
+        self,
+        row: OutboxMessage,
+        status: str,
+        *,
+        error: str | None = None,
+        message_id: int | None = None,
+    ) -> None:
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(
+                    status=status,
+                    last_error=error,
+                    message_id=message_id,
+                    sent_at=self.clock() if status == SENT else None,
+                    locked_until=None,
+                )
+            )
+            if status == SENT and row.purpose == "card" and message_id and row.ticket_id:
+                card = await session.get(StaffCard, (row.ticket_id, row.chat_id))
+                if card is None:
+                    session.add(
+                        StaffCard(
+                            ticket_id=row.ticket_id, chat_id=row.chat_id, message_id=message_id
+                        )
+                    )
+                else:
+                    card.message_id = message_id
+
+    async def _retry(self, row: OutboxMessage, delay: float, error: str, *, count: bool) -> None:
+        async with self.sessions.begin() as session:
+            values: dict[str, Any] = {
+                "next_attempt_at": self.clock() + timedelta(seconds=delay),
+                "locked_until": None,
+                "last_error": error,
+            }
+            if not count:
+                values["attempts"] = OutboxMessage.attempts - 1
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
+            )
+
+    async def _network_failure(self, row: OutboxMessage, error: str) -> None:
+        attempts = row.attempts + 1
+        if attempts >= self.max_network_attempts:
+            log.error("outbox %s gave up after %s attempts: %s", row.id, attempts, error)
+            await self._finish(row, FAILED, error=error)
+            return
+        delay = min(self.max_backoff, 0.5 * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
+        log.warning("outbox %s: %s; retry in %.1fs", row.id, error, delay)
+        await self._retry(row, delay, error, count=True)
+
+    async def _undeliverable(self, row: OutboxMessage, error: str) -> None:
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(status=UNDELIVERABLE, last_error=error, locked_until=None)
+            )
+            if row.chat_id > 0:
+                user = await session.get(User, row.chat_id)
+                if user is not None:
+                    user.blocked_bot_at = now
+            if row.ticket_id is not None:
+                ticket = await session.get(Ticket, row.ticket_id)
+                if ticket is not None and ticket.reporter_id == row.chat_id:
+                    ticket.reporter_unreachable = True
+                    session.add(
+                        TicketEvent(
+                            ticket_id=ticket.id,
+                            actor_id=None,
+                            role="system",
+                            action="undeliverable",
+                            from_status=ticket.status,
+                            to_status=ticket.status,
+                            note=error,
+                            created_at=now,
+                        )
+                    )
+        log.warning("outbox %s undeliverable to %s: %s", row.id, row.chat_id, error)

@@ -1,0 +1,213 @@
+"""Questions the bot asked and the answers that complete them (notes, reasons)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.domain import Action, HuiyinError, Rating, Role, Status, check_transition
+from bot.services.context import Person, Services
+from bot.services.tickets import (
+    notify_reporter,
+    record_event,
+    refresh_cards,
+    reply,
+    staff_chat_ids,
+)
+from storage.models import PendingInput, Ticket, TicketRating
+from storage.outbox import enqueue
+
+RESOLVE_NOTE = "resolve_note"
+RETURN_REASON = "return_reason"
+REOPEN_REASON = "reopen_reason"
+
+
+async def ask(
+    services: Services,
+    session: AsyncSession,
+    *,
+    person_id: int,
+    chat_id: int,
+    kind: str,
+    ticket: Ticket,
+    now: datetime,
+) -> None:
+    """Remember that this person's next message in this chat answers `kind` for `ticket`."""
+    await session.execute(
+        delete(PendingInput).where(
+            PendingInput.user_id == person_id, PendingInput.chat_id == chat_id
+        )
+    )
+    session.add(
+        PendingInput(
+            user_id=person_id,
+            chat_id=chat_id,
+            kind=kind,
+            ticket_id=ticket.id,
+            round=ticket.resolution_round,
+            expires_at=now + timedelta(seconds=services.prompt_ttl_seconds),
+        )
+    )
+
+
+async def take_answer(
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    chat_id: int,
+    message_id: int,
+    body: str,
+    now: datetime,
+) -> bool:
+    """Complete a pending question with this message; return False when none is pending."""
+    pending = (
+        await session.execute(
+            select(PendingInput).where(
+                PendingInput.user_id == person.id, PendingInput.chat_id == chat_id
+            )
+        )
+    ).scalar_one_or_none()
+    if pending is None:
+        return False
+    if pending.expires_at < now:
+        await session.delete(pending)
+        return False
+    if not body:
+        await reply(session, chat_id=chat_id, message_id=message_id, text=texts.EMPTY_NOTE)
+        return True
+    ticket = await session.get(Ticket, pending.ticket_id, with_for_update=True)
+    await session.delete(pending)
+    if ticket is None:
+        return False
+    if pending.kind == REOPEN_REASON:
+        await _reopen_reason(session, ticket, person, chat_id, message_id, body, now, pending)
+        return True
+    action = Action.RESOLVE if pending.kind == RESOLVE_NOTE else Action.RETURN
+    status = Status(ticket.status)
+    try:
+        transition = check_transition(status, action, Role.STAFF)
+    except HuiyinError:
+        await reply(
+            session,
+            chat_id=chat_id,
+            message_id=message_id,
+            text=texts.ALERT_ILLEGAL.format(
+                number=ticket.number,
+                status=texts.STATUS_NAMES[status],
+                action=texts.ACTION_NAMES[action],
+            ),
+        )
+        return True
+    if action == Action.RESOLVE:
+        ticket.resolution_round += 1
+        ticket.resolution_note = body
+        ticket.reopen_reason = None
+    else:
+        ticket.return_reason = body
+    event = await record_event(
+        session,
+        ticket,
+        actor_id=person.id,
+        role=Role.STAFF,
+        action=action.value,
+        to_status=transition.target,
+        note=body,
+        at=now,
+    )
+    await refresh_cards(session, ticket, event.id)
+    if action == Action.RESOLVE:
+        await notify_reporter(
+            session,
+            ticket,
+            f"resolved:{ticket.resolution_round}",
+            texts.NOTIFY_RESOLVED.format(number=ticket.number, note=body),
+            rating_keyboard(ticket),
+        )
+        done = texts.STAFF_DONE_RESOLVE
+    else:
+        await notify_reporter(
+            session,
+            ticket,
+            f"returned:{event.id}",
+            texts.NOTIFY_RETURNED.format(number=ticket.number, reason=body),
+        )
+        done = texts.STAFF_DONE_RETURN
+    await reply(
+        session,
+        chat_id=chat_id,
+        message_id=message_id,
+        text=done.format(number=ticket.number),
+        ticket_id=ticket.id,
+    )
+    return True
+
+
+def rating_keyboard(ticket: Ticket) -> dict[str, object]:
+    """Inline buttons 满意 / 基本满意 / 不满意 for the current resolution round."""
+
+    def button(score: Rating) -> dict[str, str]:
+        return {
+            "text": texts.RATING_NAMES[score],
+            "callback_data": f"r:{ticket.id}:{ticket.resolution_round}:{score.value}",
+        }
+
+    return {
+        "inline_keyboard": [
+            [button(Rating.SATISFIED), button(Rating.BASIC)],
+            [button(Rating.DISSATISFIED)],
+        ]
+    }
+
+
+async def _reopen_reason(
+    session: AsyncSession,
+    ticket: Ticket,
+    person: Person,
+    chat_id: int,
+    message_id: int,
+    body: str,
+    now: datetime,
+    pending: PendingInput,
+) -> None:
+    rating = (
+        await session.execute(
+            select(TicketRating).where(
+                TicketRating.ticket_id == ticket.id,
+                TicketRating.round == pending.round,
+                TicketRating.rater_id == person.id,
+            )
+        )
+    ).scalar_one_or_none()
+    if rating is not None:
+        rating.reason = body
+    ticket.reopen_reason = body
+    event = await record_event(
+        session,
+        ticket,
+        actor_id=person.id,
+        role=Role.REPORTER,
+        action="reopen_reason",
+        to_status=Status(ticket.status),
+        note=body,
+        at=now,
+    )
+    await refresh_cards(session, ticket, event.id)
+    for staff_chat in await staff_chat_ids(session):
+        await enqueue(
+            session,
+            key=f"reopen_reason:{event.id}:{staff_chat}",
+            chat_id=staff_chat,
+            text=texts.STAFF_REOPEN_REASON.format(number=ticket.number, reason=body),
+            purpose="staff",
+            ticket_id=ticket.id,
+        )
+    await reply(
+        session,
+        chat_id=chat_id,
+        message_id=message_id,
+        text=texts.RATE_REASON_THANKS.format(number=ticket.number),
+        ticket_id=ticket.id,
+    )

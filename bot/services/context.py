@@ -1,0 +1,52 @@
+"""What every service needs: sessions, the extractor, the calendar, the clock and the waker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.deadlines import DeadlinePolicy
+from bot.workdays import WorkCalendar
+from nlp import Extractor
+from storage.models import utcnow
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class Services:
+    """The dependencies of the use cases, built once by the composition root."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    extractor: Extractor
+    calendar: WorkCalendar
+    policy: DeadlinePolicy
+    admin_ids: frozenset[int] = frozenset()
+    clock: Callable[[], datetime] = utcnow
+    wake: Callable[[], None] = field(default=_nothing)
+    max_text_length: int = 4096
+    attach_window_seconds: int = 600
+    prompt_ttl_seconds: int = 3600
+
+    def is_admin(self, user_id: int) -> bool:
+        """Tell whether this Telegram user administers the bot."""
+        return user_id in self.admin_ids
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A Telegram user as a service sees them."""
+
+    id: int
+    first_name: str = ""
+    username: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        """Return the name to show, falling back to the username or the id."""
+        return self.first_name or self.username or str(self.id)

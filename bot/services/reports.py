@@ -1,0 +1,333 @@
+"""Resident use cases: report a problem, attach evidence, follow and cancel tickets."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.domain import Action, Role, Status, parse_ticket_number, transition_for
+from bot.services import answers
+from bot.services.context import Person, Services
+from bot.services.tickets import (
+    deadline_text,
+    find_by_number,
+    format_time,
+    local_day,
+    next_number,
+    post_cards,
+    record_event,
+    refresh_cards,
+    remember_user,
+    reply,
+    staff_chat_ids,
+)
+from storage.models import Attachment, ProcessedUpdate, Ticket
+from storage.outbox import insert_ignore
+
+log = logging.getLogger("huiyin.reports")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOutcome:
+    """What happened to one private message: a ticket, an answer to a question, or a how-to."""
+
+    kind: str  # "ticket" | "duplicate" | "answer" | "howto" | "unreadable"
+    number: str | None = None
+
+
+def clean_text(text: str) -> str:
+    """Drop control and format characters (keeping line breaks) and trim the text."""
+    kept = []
+    for ch in text:
+        if ch in "\n\t":
+            kept.append(ch)
+            continue
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cs", "Co", "Cn"):
+            continue
+        kept.append(ch)
+    return "".join(kept).strip()
+
+
+async def seen_update(services: Services, update_id: int) -> bool:
+    """Record an update id; return True when it was already handled (a redelivery)."""
+    async with services.sessions.begin() as session:
+        inserted = await insert_ignore(
+            session,
+            ProcessedUpdate,
+            {"update_id": update_id, "created_at": services.clock()},
+            ["update_id"],
+        )
+    return not inserted
+
+
+async def handle_private_text(
+    services: Services, person: Person, message_id: int, text: str
+) -> ReportOutcome:
+    """Handle free text in a private chat: an awaited answer, a new report, or a how-to."""
+    now = services.clock()
+    chat_id = person.id
+    body = clean_text(text)[: services.max_text_length]
+    async with services.sessions.begin() as session:
+        await remember_user(session, person, started=now)
+        if await answers.take_answer(services, session, person, chat_id, message_id, body, now):
+            outcome = ReportOutcome("answer")
+        elif not body:
+            await reply(session, chat_id=chat_id, message_id=message_id, text=texts.UNREADABLE)
+            outcome = ReportOutcome("unreadable")
+        else:
+            outcome = await _file_or_explain(services, session, person, message_id, body, now)
+    services.wake()
+    return outcome
+
+
+async def _file_or_explain(
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    message_id: int,
+    body: str,
+    now: datetime,
+) -> ReportOutcome:
+    chat_id = person.id
+    existing = (
+        await session.execute(
+            select(Ticket).where(
+                Ticket.source_chat_id == chat_id, Ticket.source_message_id == message_id
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        return ReportOutcome("duplicate", existing.number)
+    extraction = services.extractor.extract(body)
+    if not extraction.is_report:
+        printable = any(unicodedata.category(c)[0] in "LN" for c in body)
+        await reply(
+            session,
+            chat_id=chat_id,
+            message_id=message_id,
+            text=texts.HOW_TO_REPORT if printable else texts.UNREADABLE,
+        )
+        return ReportOutcome("howto" if printable else "unreadable")
+    deadlines = services.policy.deadlines(
+        now, extraction.intent, extraction.urgency, services.calendar
+    )
+    number = await next_number(session, local_day(now))
+    ticket = Ticket(
+        number=number,
+        reporter_id=person.id,
+        source_chat_id=chat_id,
+        source_message_id=message_id,
+        text=body,
+        category=extraction.category_label,
+        intent=extraction.intent,
+        urgency=extraction.urgency,
+        urgent_words="、".join(extraction.urgent_words)[:255],
+        location=(extraction.location or None),
+        confidence=extraction.confidence,
+        status=Status.NEW.value,
+        accept_by=deadlines.accept_by,
+        deadline_at=deadlines.resolve_by,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        # A concurrent delivery of the same message won the race: answer nothing new.
+        return ReportOutcome("duplicate")
+    await record_event(
+        session,
+        ticket,
+        actor_id=person.id,
+        role=Role.REPORTER,
+        action="report",
+        to_status=Status.NEW,
+        note=None,
+        at=now,
+    )
+    urgent_line = (
+        texts.URGENT_LINE.format(words="、".join(extraction.urgent_words))
+        if extraction.urgency == "紧急"
+        else ""
+    )
+    ack = texts.REPORT_ACK.format(
+        number=number,
+        category=ticket.category,
+        urgent_line=urgent_line,
+        deadline=deadline_text(ticket),
+    )
+    if not await staff_chat_ids(session):
+        log.warning("ticket %s filed but no staff chat is bound (/bind_staff)", number)
+    await reply(session, chat_id=chat_id, message_id=message_id, text=ack, ticket_id=ticket.id)
+    await post_cards(session, ticket, tag="new")
+    return ReportOutcome("ticket", number)
+
+
+async def attach(
+    services: Services,
+    person: Person,
+    message_id: int,
+    *,
+    kind: str,
+    file_id: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    caption: str | None = None,
+) -> ReportOutcome:
+    """Attach a photo or location to the reporter's ticket of the last 10 minutes."""
+    if caption and clean_text(caption):
+        outcome = await handle_private_text(services, person, message_id, caption)
+        if outcome.kind not in ("ticket", "duplicate"):
+            return outcome
+    now = services.clock()
+    chat_id = person.id
+    since = now - timedelta(seconds=services.attach_window_seconds)
+    async with services.sessions.begin() as session:
+        await remember_user(session, person, started=now)
+        ticket = (
+            await session.execute(
+                select(Ticket)
+                .where(
+                    Ticket.reporter_id == person.id,
+                    Ticket.source_chat_id == chat_id,
+                    Ticket.created_at >= since,
+                    Ticket.status.in_([Status.NEW.value, Status.ACCEPTED.value]),
+                )
+                .order_by(Ticket.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if ticket is None:
+            await reply(
+                session, chat_id=chat_id, message_id=message_id, text=texts.NOTHING_TO_ATTACH
+            )
+            outcome = ReportOutcome("howto")
+        else:
+            inserted = await insert_ignore(
+                session,
+                Attachment,
+                {
+                    "ticket_id": ticket.id,
+                    "kind": kind,
+                    "file_id": file_id,
+                    "latitude": latitude,
+                    "longitude": longitude,
+                    "source_chat_id": chat_id,
+                    "source_message_id": message_id,
+                    "created_at": now,
+                },
+                ["source_chat_id", "source_message_id"],
+            )
+            template = texts.ATTACHED_PHOTO if kind == "photo" else texts.ATTACHED_LOCATION
+            await reply(
+                session,
+                chat_id=chat_id,
+                message_id=message_id,
+                suffix=":attach",
+                text=template.format(number=ticket.number),
+                ticket_id=ticket.id,
+            )
+            if inserted:
+                event = await record_event(
+                    session,
+                    ticket,
+                    actor_id=person.id,
+                    role=Role.REPORTER,
+                    action=f"attach_{kind}",
+                    to_status=Status(ticket.status),
+                    note=file_id or f"{latitude},{longitude}",
+                    at=now,
+                )
+                await refresh_cards(session, ticket, event.id)
+            outcome = ReportOutcome("ticket", ticket.number)
+    services.wake()
+    return outcome
+
+
+async def show_status(services: Services, person: Person, message_id: int, arg: str) -> None:
+    """Answer /status: the reporter's own ticket only; anything else is "not found"."""
+    number = parse_ticket_number(arg)
+    async with services.sessions.begin() as session:
+        if number is None:
+            text = texts.STATUS_USAGE
+        else:
+            ticket = await find_by_number(session, number)
+            if ticket is None or ticket.reporter_id != person.id:
+                text = texts.NOT_FOUND.format(number=number)
+            else:
+                text = texts.STATUS_LINE.format(
+                    number=ticket.number,
+                    status=texts.STATUS_NAMES[ticket.status],
+                    category=ticket.category,
+                    created=format_time(ticket.created_at),
+                    deadline=deadline_text(ticket),
+                )
+                if ticket.resolution_note and ticket.status in (Status.RESOLVED, Status.CLOSED):
+                    text += texts.STATUS_NOTE.format(note=ticket.resolution_note)
+                if ticket.status == Status.RETURNED and ticket.return_reason:
+                    text += texts.STATUS_RETURN.format(reason=ticket.return_reason)
+        await reply(session, chat_id=person.id, message_id=message_id, text=text)
+    services.wake()
+
+
+async def list_mine(services: Services, person: Person, message_id: int, limit: int = 10) -> None:
+    """Answer /my: the reporter's latest tickets with their status."""
+    async with services.sessions.begin() as session:
+        rows = (
+            await session.execute(
+                select(Ticket)
+                .where(Ticket.reporter_id == person.id)
+                .order_by(Ticket.id.desc())
+                .limit(limit)
+            )
+        ).scalars()
+        lines = [
+            texts.MY_LINE.format(
+                number=t.number, status=texts.STATUS_NAMES[t.status], category=t.category
+            )
+            for t in rows
+        ]
+        text = "\n".join([texts.MY_HEADER, *lines]) if lines else texts.MY_EMPTY
+        await reply(session, chat_id=person.id, message_id=message_id, text=text)
+    services.wake()
+
+
+async def cancel(services: Services, person: Person, message_id: int, arg: str) -> None:
+    """Answer /cancel: withdraw one's own ticket before it is accepted."""
+    number = parse_ticket_number(arg)
+    now = services.clock()
+    async with services.sessions.begin() as session:
+        ticket = await find_by_number(session, number) if number else None
+        if number is None:
+            text = texts.CANCEL_USAGE
+        elif ticket is None or ticket.reporter_id != person.id:
+            text = texts.NOT_FOUND.format(number=number)
+        elif transition_for(Status(ticket.status), Action.CANCEL) is None:
+            text = texts.CANNOT_CANCEL.format(
+                number=ticket.number, status=texts.STATUS_NAMES[ticket.status]
+            )
+        else:
+            event = await record_event(
+                session,
+                ticket,
+                actor_id=person.id,
+                role=Role.REPORTER,
+                action=Action.CANCEL.value,
+                to_status=Status.CANCELLED,
+                note=None,
+                at=now,
+            )
+            await refresh_cards(session, ticket, event.id)
+            text = texts.CANCELLED.format(number=ticket.number)
+        await reply(session, chat_id=person.id, message_id=message_id, text=text)
+    services.wake()

@@ -1,0 +1,307 @@
+"""Shared building blocks of the ticket use cases: numbering, events, cards and notices."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.deadlines import format_deadline
+from bot.domain import Action, NotFound, Role, Status, format_ticket_number
+from bot.privacy import mask_id, mask_name, mask_text
+from bot.services.context import Person, Services
+from storage.models import (
+    Attachment,
+    BoundChat,
+    DayCounter,
+    StaffCard,
+    Ticket,
+    TicketEvent,
+    TicketRating,
+    User,
+)
+from storage.outbox import enqueue, insert_ignore
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+CARD_TEXT_LIMIT = 1500
+STAFF_CHAT = "staff"
+
+
+def local_day(at: datetime) -> date:
+    """Return the filing day in the business timezone."""
+    return at.astimezone(LOCAL_TZ).date()
+
+
+def format_time(at: datetime) -> str:
+    """Format a moment for people, in the business timezone."""
+    return f"{at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}"
+
+
+async def next_number(session: AsyncSession, day: date) -> str:
+    """Take the next ticket number of `day` atomically (safe across instances)."""
+    key = f"{day:%Y%m%d}"
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(DayCounter)
+        .values(day=key, last_seq=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last_seq": DayCounter.last_seq + 1})
+        .returning(DayCounter.last_seq)
+    )
+    seq = (await session.execute(stmt)).scalar_one()
+    return format_ticket_number(day, seq)
+
+
+async def remember_user(
+    session: AsyncSession, person: Person, *, started: datetime | None
+) -> None:
+    """Create or refresh the user row; `started` marks that they wrote to the bot privately."""
+    await insert_ignore(
+        session,
+        User,
+        {"id": person.id, "first_name": person.first_name[:128], "username": person.username},
+        ["id"],
+    )
+    user = await session.get(User, person.id)
+    assert user is not None
+    user.first_name = person.first_name[:128]
+    user.username = person.username
+    if started is not None:
+        user.started_at = user.started_at or started
+        user.blocked_bot_at = None
+
+
+async def record_event(
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    actor_id: int | None,
+    role: Role,
+    action: str,
+    to_status: Status,
+    note: str | None,
+    at: datetime,
+) -> TicketEvent:
+    """Move the ticket to `to_status` and write the audit row; return the flushed event."""
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        actor_id=actor_id,
+        role=role.value,
+        action=action,
+        from_status=ticket.status if ticket.id is not None else None,
+        to_status=to_status.value,
+        note=note,
+        created_at=at,
+    )
+    ticket.status = to_status.value
+    ticket.updated_at = at
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def load_ticket(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> Ticket:
+    """Return the ticket by id, or raise NotFound."""
+    stmt = select(Ticket).where(Ticket.id == ticket_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    ticket = (await session.execute(stmt)).scalar_one_or_none()
+    if ticket is None:
+        raise NotFound(texts.ALERT_INVALID)
+    return ticket
+
+
+async def find_by_number(session: AsyncSession, number: str) -> Ticket | None:
+    """Return the ticket with this number, or None."""
+    return (
+        await session.execute(select(Ticket).where(Ticket.number == number))
+    ).scalar_one_or_none()
+
+
+async def staff_chat_ids(session: AsyncSession) -> list[int]:
+    """Return the chats bound as staff chats."""
+    rows = await session.execute(
+        select(BoundChat.chat_id).where(BoundChat.kind == STAFF_CHAT).order_by(BoundChat.chat_id)
+    )
+    return list(rows.scalars())
+
+
+def _category_text(ticket: Ticket) -> str:
+    return ticket.category or "其他"
+
+
+def _buttons(ticket: Ticket) -> dict[str, Any] | None:
+    status = Status(ticket.status)
+    row: list[dict[str, str]] = []
+    if status in (Status.NEW, Status.REOPENED):
+        row.append(
+            {"text": texts.BUTTON_ACCEPT, "callback_data": f"t:{Action.ACCEPT}:{ticket.id}"}
+        )
+    if status in (Status.NEW, Status.ACCEPTED, Status.REOPENED):
+        row.append(
+            {"text": texts.BUTTON_RESOLVE, "callback_data": f"t:{Action.RESOLVE}:{ticket.id}"}
+        )
+        row.append(
+            {"text": texts.BUTTON_RETURN, "callback_data": f"t:{Action.RETURN}:{ticket.id}"}
+        )
+    return {"inline_keyboard": [row]} if row else None
+
+
+async def render_card(session: AsyncSession, ticket: Ticket) -> tuple[str, dict[str, Any] | None]:
+    """Render the staff card of a ticket (personal data masked) and its buttons."""
+    reporter = await session.get(User, ticket.reporter_id)
+    name = reporter.first_name if reporter else ""
+    body = mask_text(ticket.text)
+    if len(body) > CARD_TEXT_LIMIT:
+        body = body[:CARD_TEXT_LIMIT] + texts.CARD_TRUNCATED.format(length=len(ticket.text))
+    extra = ""
+    if ticket.status == Status.RESOLVED or ticket.status == Status.CLOSED:
+        extra += texts.CARD_RESOLVED.format(note=mask_text(ticket.resolution_note or ""))
+    if ticket.status == Status.RETURNED:
+        extra += texts.CARD_RETURNED.format(reason=mask_text(ticket.return_reason or ""))
+    if ticket.reopen_reason and ticket.status != Status.CLOSED:
+        extra += texts.CARD_REOPEN_REASON.format(reason=mask_text(ticket.reopen_reason))
+    if ticket.status == Status.CLOSED:
+        rating = (
+            await session.execute(
+                select(TicketRating.score)
+                .where(TicketRating.ticket_id == ticket.id)
+                .order_by(TicketRating.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if rating:
+            extra += texts.CARD_RATED.format(rating=texts.RATING_NAMES.get(rating, rating))
+    attachments = (
+        await session.execute(
+            select(func.count()).select_from(Attachment).where(Attachment.ticket_id == ticket.id)
+        )
+    ).scalar_one()
+    if attachments:
+        extra += texts.CARD_ATTACHMENT.format(count=attachments)
+    if ticket.reporter_unreachable:
+        extra += texts.CARD_UNREACHABLE
+    flag = ""
+    if ticket.urgency == "紧急":
+        flag += texts.CARD_URGENT_FLAG
+    if ticket.resolution_round > 0 and ticket.status in (Status.REOPENED, Status.ACCEPTED):
+        flag += texts.CARD_REOPEN_FLAG
+    text = texts.CARD.format(
+        flag=flag,
+        number=ticket.number,
+        status=texts.STATUS_NAMES[ticket.status],
+        category=_category_text(ticket),
+        urgent_line=(
+            texts.CARD_URGENT_LINE.format(words=ticket.urgent_words)
+            if ticket.urgency == "紧急"
+            else ""
+        ),
+        reporter=texts.REPORTER_HIDDEN.format(
+            name=mask_name(name), masked_id=mask_id(ticket.reporter_id)
+        ),
+        location_line=(
+            texts.CARD_LOCATION_LINE.format(location=mask_text(ticket.location))
+            if ticket.location
+            else ""
+        ),
+        text=body,
+        accept_by=format_time(ticket.accept_by),
+        deadline=format_time(ticket.deadline_at),
+        extra=extra,
+    )
+    return text, _buttons(ticket)
+
+
+async def post_cards(session: AsyncSession, ticket: Ticket, *, tag: str) -> None:
+    """Post the ticket's card to every staff chat as a new message (the card to edit later)."""
+    text, markup = await render_card(session, ticket)
+    for chat_id in await staff_chat_ids(session):
+        await enqueue(
+            session,
+            key=f"card:{ticket.id}:{chat_id}:{tag}",
+            chat_id=chat_id,
+            text=text,
+            reply_markup=markup,
+            purpose="card",
+            ticket_id=ticket.id,
+        )
+
+
+async def refresh_cards(session: AsyncSession, ticket: Ticket, event_id: int) -> None:
+    """Edit the ticket's card in every staff chat to show its current state."""
+    text, markup = await render_card(session, ticket)
+    chats = set(await staff_chat_ids(session))
+    cards = await session.execute(
+        select(StaffCard.chat_id).where(StaffCard.ticket_id == ticket.id)
+    )
+    chats.update(cards.scalars())
+    for chat_id in sorted(chats):
+        await enqueue(
+            session,
+            key=f"edit:{ticket.id}:{chat_id}:{event_id}",
+            chat_id=chat_id,
+            method="editMessageText",
+            text=text,
+            reply_markup=markup,
+            purpose="card_edit",
+            ticket_id=ticket.id,
+        )
+
+
+async def notify_reporter(
+    session: AsyncSession,
+    ticket: Ticket,
+    key: str,
+    text: str,
+    reply_markup: dict[str, Any] | None = None,
+) -> None:
+    """Queue a private message to the ticket's reporter."""
+    await enqueue(
+        session,
+        key=f"{key}:{ticket.id}",
+        chat_id=ticket.reporter_id,
+        text=text,
+        reply_markup=reply_markup,
+        purpose="reporter",
+        ticket_id=ticket.id,
+    )
+
+
+def deadline_text(ticket: Ticket) -> str:
+    """Return the promised deadline as residents read it."""
+    return format_deadline(ticket.deadline_at)
+
+
+async def reply(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    suffix: str = "",
+    reply_markup: dict[str, Any] | None = None,
+    ticket_id: int | None = None,
+) -> None:
+    """Queue the answer to one incoming message (a duplicate delivery answers nothing new)."""
+    await enqueue(
+        session,
+        key=f"reply:{chat_id}:{message_id}{suffix}",
+        chat_id=chat_id,
+        text=text,
+        reply_markup=reply_markup,
+        purpose="reply",
+        ticket_id=ticket_id,
+    )
+
+
+async def reply_now(services: Services, who: Person, message_id: int, text: str) -> None:
+    """Answer a private message with fixed text (through the outbox, like every message)."""
+    async with services.sessions.begin() as session:
+        await remember_user(session, who, started=services.clock())
+        await reply(session, chat_id=who.id, message_id=message_id, text=text)
+    services.wake()

@@ -1,0 +1,151 @@
+"""Every piece of user-facing text, in Simplified Chinese, kept in one place."""
+
+from __future__ import annotations
+
+from bot.domain import Rating, Status
+
+STATUS_NAMES: dict[str, str] = {
+    Status.NEW: "待受理",
+    Status.ACCEPTED: "已受理",
+    Status.RESOLVED: "已办结（待评价）",
+    Status.REOPENED: "重办中",
+    Status.RETURNED: "已退回",
+    Status.CANCELLED: "已撤销",
+    Status.CLOSED: "已办结",
+}
+
+RATING_NAMES: dict[str, str] = {
+    Rating.SATISFIED: "满意",
+    Rating.BASIC: "基本满意",
+    Rating.DISSATISFIED: "不满意",
+}
+
+BUTTON_ACCEPT = "受理"
+BUTTON_RESOLVE = "办结"
+BUTTON_RETURN = "退回"
+
+GREETING = (
+    "您好，这里是「回音」接诉即办服务，件件有回音。\n\n"
+    "有什么问题，直接把情况发给我就行，例如：\n"
+    "“幸福小区3栋楼道的灯坏了一个星期了”\n\n"
+    "我会立即登记并告诉您工单编号，处理的每一步都会在这里通知您。\n"
+    "可以在文字之后补发照片或位置。\n\n"
+    "常用命令：\n"
+    "/my 我的最近工单\n"
+    "/status 编号 查看进度\n"
+    "/cancel 编号 撤销尚未受理的工单\n"
+    "/help 使用帮助"
+)
+
+HELP = GREETING
+
+HOW_TO_REPORT = (
+    "您好！如需反映问题，请直接用文字描述：什么地方、出了什么问题，例如：\n"
+    "“幸福小区3栋楼道的灯坏了”。\n发送 /help 查看更多用法。"
+)
+
+UNREADABLE = "抱歉，这条消息无法识别。请用文字描述您要反映的问题，发送 /help 查看用法。"
+TOO_LONG = "消息过长，已按前 {limit} 字登记。"
+
+REPORT_ACK = (
+    "已收到您的反映，工单编号：{number}\n"
+    "分类：{category}\n"
+    "{urgent_line}"
+    "承诺办结时限：{deadline}\n\n"
+    "处理进展会在这里通知您。查看进度：/status {number}"
+)
+URGENT_LINE = "紧急程度：紧急（{words}），将优先处理\n"
+
+ATTACHED_PHOTO = "照片已补充到工单 {number}。"
+ATTACHED_LOCATION = "位置已补充到工单 {number}。"
+NOTHING_TO_ATTACH = "请先用文字描述问题，再在 10 分钟内补发照片或位置。"
+
+STATUS_USAGE = "用法：/status 工单编号，例如 /status 20261123-0001"
+CANCEL_USAGE = "用法：/cancel 工单编号，例如 /cancel 20261123-0001"
+NOT_FOUND = "未找到工单 {number}。请检查编号，或发送 /my 查看您的工单。"
+STATUS_LINE = (
+    "工单 {number}\n状态：{status}\n分类：{category}\n"
+    "登记时间：{created}\n承诺办结时限：{deadline}"
+)
+STATUS_NOTE = "\n办理结果：{note}"
+STATUS_RETURN = "\n退回原因：{reason}"
+MY_EMPTY = "您还没有提交过工单。直接发送文字描述即可反映问题。"
+MY_HEADER = "您最近的工单："
+MY_LINE = "{number}｜{status}｜{category}"
+CANCELLED = "工单 {number} 已撤销。"
+CANNOT_CANCEL = "工单 {number} 当前状态为「{status}」，只能撤销尚未受理的工单。"
+
+NOTIFY_ACCEPTED = "您反映的问题（工单 {number}）已受理，正在办理。承诺办结时限：{deadline}"
+NOTIFY_RESOLVED = (
+    "您反映的问题（工单 {number}）已办结。\n办理结果：{note}\n\n请对办理结果进行评价："
+)
+NOTIFY_RETURNED = (
+    "您反映的问题（工单 {number}）已退回。\n原因：{reason}\n如有疑问，可重新描述后再次提交。"
+)
+NOTIFY_REOPENED = "工单 {number} 已重新交办（重办），我们会尽快处理，结果将再次通知您。"
+RATE_THANKS = "感谢您的评价（{rating}），工单 {number} 已办结。"
+RATE_ASK_REASON = (
+    "很抱歉办理结果未能让您满意。工单 {number} 已重新交办。\n"
+    "请直接回复不满意的原因，我们会转给办理人员："
+)
+RATE_REASON_THANKS = "已将您的意见转给办理人员（工单 {number}）。"
+
+CARD = (
+    "{flag}【工单 {number}】{status}\n"
+    "分类：{category}\n"
+    "{urgent_line}"
+    "反映人：{reporter}\n"
+    "{location_line}"
+    "内容：{text}\n"
+    "受理时限：{accept_by}\n"
+    "办结时限：{deadline}"
+    "{extra}"
+)
+CARD_URGENT_FLAG = "🔴"
+CARD_REOPEN_FLAG = "🔁重办 "
+CARD_URGENT_LINE = "紧急：{words}\n"
+CARD_LOCATION_LINE = "地点：{location}\n"
+CARD_RESOLVED = "\n办理结果：{note}"
+CARD_RETURNED = "\n退回原因：{reason}"
+CARD_REOPEN_REASON = "\n不满意原因：{reason}"
+CARD_RATED = "\n评价：{rating}"
+CARD_HANDLER = "\n经办：{name}"
+CARD_UNREACHABLE = "\n⚠️ 无法私信通知反映人（未开启或已屏蔽机器人）"
+CARD_ATTACHMENT = "\n附件：{count} 项"
+CARD_TRUNCATED = "…（全文 {length} 字，见 /ticket）"
+
+ASK_RESOLVE_NOTE = "请回复工单 {number} 的办理结果（将转告反映人）："
+ASK_RETURN_REASON = "请回复退回工单 {number} 的原因（将转告反映人）："
+STAFF_DONE_RESOLVE = "工单 {number} 已办结，结果已转告反映人。"
+STAFF_DONE_RETURN = "工单 {number} 已退回，原因已转告反映人。"
+STAFF_REOPEN_REASON = "工单 {number} 反映人的不满意原因：{reason}"
+EMPTY_NOTE = "内容不能为空，请重新回复。"
+
+ALERT_NOT_STAFF = "只有登记的工作人员可以操作工单。"
+ALERT_NOT_REPORTER = "只有反映人本人可以评价此工单。"
+ALERT_INVALID = "按钮无效或已过期。"
+ALERT_STALE_RATING = "该评价已过期：工单已有新的办理结果。"
+ALERT_ALREADY_RATED = "您已经评价过本次办理结果。"
+ALERT_ILLEGAL = "工单 {number} 当前状态为「{status}」，不能{action}。"
+ALERT_ACCEPTED = "已受理工单 {number}。"
+ALERT_ASKED = "请在群内回复{what}。"
+ALERT_RATED = "感谢评价！"
+
+ACTION_NAMES: dict[str, str] = {
+    "accept": "受理",
+    "resolve": "办结",
+    "return": "退回",
+    "cancel": "撤销",
+    "rate_ok": "评价",
+    "rate_reopen": "评价",
+}
+
+ADMIN_ONLY = "只有管理员可以执行此命令。"
+GROUP_ONLY = "请在群组中执行此命令。"
+STAFF_CHAT_BOUND = "本群已设为工作人员群，新工单将推送到这里。"
+ADD_STAFF_USAGE = "用法：回复某人的消息并发送 /add_staff，将其登记为工作人员。"
+STAFF_ADDED = "已将 {name} 登记为工作人员。"
+NO_STAFF_CHAT_WARNING = "（尚未绑定工作人员群：管理员请在工作群内发送 /bind_staff）"
+PRIVATE_ONLY = "请私信机器人使用此命令。"
+
+REPORTER_HIDDEN = "{name}（ID {masked_id}）"

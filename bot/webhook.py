@@ -1,0 +1,63 @@
+"""Webhook mode: an aiohttp endpoint that checks Telegram's secret header and queues updates."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+log = logging.getLogger("huiyin.webhook")
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_BODY = 1 << 20
+
+
+def webhook_app(
+    application: Application[Any, Any, Any, Any, Any, Any], secret: str
+) -> web.Application:
+    """Return an aiohttp app whose POST /webhook feeds the Application's update queue."""
+
+    async def receive(request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.Response(status=401, text="unauthorized")
+        try:
+            data = json.loads(await request.read())
+            update = Update.de_json(data, application.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400, text="bad update")
+        await application.update_queue.put(update)
+        return web.Response(text="ok")
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application(client_max_size=MAX_BODY)
+    app.router.add_post("/webhook", receive)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+async def serve_webhook(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    *,
+    host: str,
+    port: int,
+    secret: str,
+    public_url: str | None,
+) -> web.TCPSite:
+    """Serve the webhook endpoint and, when a public URL is given, register it with Telegram."""
+    runner = web.AppRunner(webhook_app(application, secret), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    if public_url:
+        await application.bot.set_webhook(
+            url=public_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+        )
+    return site

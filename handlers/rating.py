@@ -1,0 +1,49 @@
+"""The reporter's rating buttons, and the answer to buttons nobody recognises."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from bot import texts
+from bot.domain import HuiyinError
+from bot.services import rating
+from handlers.context import HuiyinContext, person
+
+
+async def rate(update: Update, context: HuiyinContext) -> None:
+    """Handle 满意 / 基本满意 / 不满意 on a resolution notice."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parts = query.data.split(":")
+    message = query.message
+    if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit()) or message is None:
+        await query.answer(texts.ALERT_INVALID, show_alert=True)
+        return
+    try:
+        answer = await rating.rate(
+            context.services,
+            person(query.from_user),
+            int(parts[1]),
+            int(parts[2]),
+            parts[3],
+            chat_id=message.chat.id,
+            message_id=message.message_id,
+        )
+    except HuiyinError as exc:
+        await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
+        return
+    await query.answer(answer.text, show_alert=answer.alert)
+
+
+async def unknown_button(update: Update, context: HuiyinContext) -> None:
+    """Answer forged or outdated callback data with an alert; change nothing."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(texts.ALERT_INVALID, show_alert=True)
+
+
+HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
+    CallbackQueryHandler(rate, pattern=r"^r:"),
+    CallbackQueryHandler(unknown_button),
+]

@@ -1,0 +1,117 @@
+"""Residents in a private chat: /start, /help, reports, evidence, /status, /my, /cancel."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+
+from bot import texts
+from bot.domain import parse_ticket_number
+from bot.services import reports
+from bot.services.tickets import reply_now
+from handlers.context import HuiyinContext, person
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def start(update: Update, context: HuiyinContext) -> None:
+    """Greet, explain how to report, and follow a ticket named in a deep link."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None
+    who = person(update.effective_user)
+    payload = context.args[0] if context.args else ""
+    number = parse_ticket_number(payload[1:]) if payload.startswith("t") else None
+    if number:
+        await reports.show_status(context.services, who, msg.message_id, number)
+    else:
+        await reply_now(context.services, who, msg.message_id, texts.GREETING)
+
+
+async def help_command(update: Update, context: HuiyinContext) -> None:
+    """Explain how to report and follow tickets."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None
+    await reply_now(context.services, person(update.effective_user), msg.message_id, texts.HELP)
+
+
+async def status(update: Update, context: HuiyinContext) -> None:
+    """Show one of the reporter's own tickets."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None
+    arg = context.args[0] if context.args else ""
+    await reports.show_status(context.services, person(update.effective_user), msg.message_id, arg)
+
+
+async def my_tickets(update: Update, context: HuiyinContext) -> None:
+    """List the reporter's latest tickets."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None
+    await reports.list_mine(context.services, person(update.effective_user), msg.message_id)
+
+
+async def cancel(update: Update, context: HuiyinContext) -> None:
+    """Withdraw a ticket that has not been accepted yet."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None
+    arg = context.args[0] if context.args else ""
+    await reports.cancel(context.services, person(update.effective_user), msg.message_id, arg)
+
+
+async def text(update: Update, context: HuiyinContext) -> None:
+    """Take free text as a report (or as the answer to a question the bot asked)."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None
+    await reports.handle_private_text(
+        context.services, person(update.effective_user), msg.message_id, msg.text or ""
+    )
+
+
+async def photo(update: Update, context: HuiyinContext) -> None:
+    """Attach a photo to the reporter's latest ticket (its caption may be the report)."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None and msg.photo
+    await reports.attach(
+        context.services,
+        person(update.effective_user),
+        msg.message_id,
+        kind="photo",
+        file_id=msg.photo[-1].file_id,
+        caption=msg.caption,
+    )
+
+
+async def location(update: Update, context: HuiyinContext) -> None:
+    """Attach a location to the reporter's latest ticket."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None and msg.location
+    await reports.attach(
+        context.services,
+        person(update.effective_user),
+        msg.message_id,
+        kind="location",
+        latitude=msg.location.latitude,
+        longitude=msg.location.longitude,
+    )
+
+
+async def other(update: Update, context: HuiyinContext) -> None:
+    """Answer anything else in a private chat (stickers, voice, files) with the how-to."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None
+    await reply_now(
+        context.services, person(update.effective_user), msg.message_id, texts.HOW_TO_REPORT
+    )
+
+
+HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
+    CommandHandler("start", start, filters=PRIVATE),
+    CommandHandler("help", help_command, filters=PRIVATE),
+    CommandHandler("status", status, filters=PRIVATE),
+    CommandHandler("my", my_tickets, filters=PRIVATE),
+    CommandHandler("cancel", cancel, filters=PRIVATE),
+    MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, text),
+    MessageHandler(PRIVATE & filters.PHOTO, photo),
+    MessageHandler(PRIVATE & filters.LOCATION, location),
+    MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, other),
+    MessageHandler(PRIVATE & filters.COMMAND, help_command),
+]

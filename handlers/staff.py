@@ -1,0 +1,84 @@
+"""Staff in their group chat: bind it, register staff, and handle ticket cards."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot import texts
+from bot.domain import HuiyinError
+from bot.services import staff
+from handlers.context import HuiyinContext, person
+
+GROUPS = filters.ChatType.GROUPS
+
+
+async def bind_staff(update: Update, context: HuiyinContext) -> None:
+    """Make this group the staff chat (admins only)."""
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert msg is not None and chat is not None and user is not None
+    await staff.bind_staff_chat(
+        context.services, person(user), chat.id, chat.title or "", msg.message_id
+    )
+
+
+async def add_staff(update: Update, context: HuiyinContext) -> None:
+    """Register the author of the replied-to message as staff (admins only)."""
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert msg is not None and chat is not None and user is not None
+    target = msg.reply_to_message.from_user if msg.reply_to_message else None
+    await staff.add_staff(
+        context.services,
+        person(user),
+        person(target) if target is not None and not target.is_bot else None,
+        chat.id,
+        msg.message_id,
+    )
+
+
+async def card_button(update: Update, context: HuiyinContext) -> None:
+    """Handle 受理 / 办结 / 退回 on a ticket card."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    chat = update.effective_chat
+    _, action, raw_id = query.data.split(":", 2)
+    if not raw_id.isdigit() or chat is None:
+        await query.answer(texts.ALERT_INVALID, show_alert=True)
+        return
+    try:
+        answer = await staff.press(
+            context.services, person(query.from_user), chat.id, action, int(raw_id)
+        )
+    except HuiyinError as exc:
+        await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
+        return
+    await query.answer(answer.text, show_alert=answer.alert)
+
+
+async def staff_chat_text(update: Update, context: HuiyinContext) -> None:
+    """Take a staff member's reply as the note a resolve or return asked for."""
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert msg is not None and chat is not None and user is not None
+    await staff.handle_staff_chat_text(
+        context.services, person(user), chat.id, msg.message_id, msg.text or ""
+    )
+
+
+async def private_only(update: Update, context: HuiyinContext) -> None:
+    """Tell an admin that /bind_staff belongs in a group."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None
+    from bot.services.tickets import reply_now
+
+    await reply_now(
+        context.services, person(update.effective_user), msg.message_id, texts.GROUP_ONLY
+    )
+
+
+HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
+    CommandHandler("bind_staff", bind_staff, filters=GROUPS),
+    CommandHandler("add_staff", add_staff, filters=GROUPS),
+    CommandHandler(["bind_staff", "add_staff"], private_only, filters=filters.ChatType.PRIVATE),
+    CallbackQueryHandler(card_button, pattern=r"^t:[a-z_]+:[^:]*$"),
+    MessageHandler(GROUPS & filters.TEXT & ~filters.COMMAND, staff_chat_text),
+]
