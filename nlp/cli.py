@@ -1,0 +1,145 @@
+"""The `huiyin nlp` commands: explain, eval, suggest."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nlp.dataset import Row, read_label_map, read_rows
+from nlp.errors import RuleFileError
+from nlp.extractor import Extractor
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `nlp` command with its explain / eval / suggest sub-commands."""
+    nlp = subparsers.add_parser("nlp", help="complaint extraction: explain, evaluate, grow rules")
+    sub = nlp.add_subparsers(dest="nlp_command", required=True)
+
+    explain = sub.add_parser("explain", help="print the Extraction of a text and the rules fired")
+    explain.add_argument("text", nargs="+", help="the message (several words are joined)")
+    explain.add_argument("--json", action="store_true", help="print JSON")
+    _rule_options(explain)
+    explain.set_defaults(func=cmd_explain)
+
+    ev = sub.add_parser("eval", help="measure the rules on a CSV file")
+    _data_options(ev)
+    ev.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ev.set_defaults(func=cmd_eval)
+
+    sg = sub.add_parser("suggest", help="propose keywords per category from labelled data")
+    _data_options(sg)
+    sg.add_argument("--negatives", type=Path, help="CSV of non-reports (column 'text')")
+    sg.add_argument("--min-support", type=int, default=5, help="messages a word must appear in")
+    sg.add_argument("--min-precision", type=float, default=0.6, help="share in its category")
+    sg.add_argument("--top", type=int, default=30, help="candidates per category")
+    sg.set_defaults(func=cmd_suggest)
+
+
+def _rule_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rules-dir", type=Path, help="rule directory (default: shipped rules)")
+    p.add_argument("--extra-dir", type=Path, action="append", default=[],
+                   help="deployment rule directory added to the rules (repeatable)")
+    p.add_argument("--user-dict", type=Path, help="jieba-format user dictionary")
+
+
+def _data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", type=Path, help="CSV with a text column (and a label column)")
+    p.add_argument("--text-columns", default=None,
+                   help="comma-separated columns joined as the text (default: subject,text)")
+    p.add_argument("--label-map", type=Path, help="CSV 'source,target' mapping labels")
+    p.add_argument("--split", choices=("even", "odd"), help="only rows with even / odd ids")
+    _rule_options(p)
+
+
+def _load(args: argparse.Namespace) -> Extractor:
+    return Extractor.load(args.rules_dir, args.extra_dir, args.user_dict)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Print the Extraction of one text and the rules that fired."""
+    try:
+        extractor = _load(args)
+    except RuleFileError as exc:
+        print(f"rule error: {exc}", file=sys.stderr)
+        return 2
+    text = " ".join(args.text)
+    result = extractor.extract(text)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"text:        {text}")
+    print(f"normalised:  {extractor.normalise(text)}")
+    print(f"is_report:   {result.is_report}")
+    print(f"intent:      {result.intent}")
+    print(f"category:    {result.category_label}")
+    print(f"urgency:     {result.urgency} {' '.join(result.urgent_words)}".rstrip())
+    print(f"location:    {result.location or '-'}")
+    print(f"confidence:  {result.confidence:.2f}")
+    print("rules fired:")
+    for line in result.explanation:
+        print(f"  - {line}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Print precision/recall/F1 per category, macro-F1, confusion and detection figures."""
+    from nlp.evaluate import evaluate, format_report
+
+    try:
+        extractor = _load(args)
+        rows, labelled = _rows(args)
+    except (RuleFileError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = evaluate(extractor, rows, labelled)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    """Print candidate keywords per category with their evidence, for a person to review."""
+    from nlp.suggest import format_candidates, suggest
+
+    try:
+        extractor = _load(args)
+        rows, labelled = _rows(args)
+        negatives = []
+        if args.negatives:
+            neg_rows, _ = read_rows(args.negatives, ["text"])
+            negatives = [extractor.normalise(r.text) for r in neg_rows]
+    except (RuleFileError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not labelled:
+        print("error: suggest needs a label column", file=sys.stderr)
+        return 2
+    found = suggest(extractor, rows, negatives, args.min_support, args.min_precision, args.top,
+                    args.user_dict)
+    print("# Candidates only: review each word before adding it to a rule file.")
+    print(format_candidates(found))
+    return 0
+
+
+def _rows(args: argparse.Namespace) -> tuple[list[Row], bool]:
+    columns = args.text_columns.split(",") if args.text_columns else None
+    label_map = read_label_map(args.label_map) if args.label_map else None
+    return read_rows(args.file, columns, label_map, args.split)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `python -m nlp.cli nlp …` without the bot's CLI."""
+    parser = argparse.ArgumentParser(prog="huiyin")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

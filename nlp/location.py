@@ -1,0 +1,73 @@
+"""Find the place a message mentions: 小区/楼栋/单元/路/街/村 patterns and known names."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+# Characters that never belong inside a place name (function words, pronouns).
+_NOT_IN_NAME = (
+    "的了在我你他她它们是有和与及也就都不没这那个很要去到说把被给对从向让又还吗呢吧啊呀哦嘛"
+)
+_NUMERAL = r"[0-9A-Za-z一二三四五六七八九十百零〇两]{1,4}"
+# jieba place words (tag ns) kept only when they look like an administrative or street name
+_JIEBA_KEEP_SUFFIXES = (
+    "省", "市", "区", "县", "镇", "乡", "村", "街道", "路", "街", "社区", "小区",
+)
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+def compile_pattern(
+    place_suffixes: Iterable[str], building_suffixes: Iterable[str]
+) -> re.Pattern[str]:
+    """Build the regex for '<name><suffix>…<n>栋<n>单元' from the two suffix lists."""
+    name_char = rf"(?:(?![{_NOT_IN_NAME}])[\u4e00-\u9fff])"
+    name = rf"(?:[A-Z][0-9]{{0,3}}|[0-9]{{1,4}}|{name_char}{{1,8}}?)"
+    # a one-character suffix must not start a common word (路灯, 市场, 区别, 村民 …)
+    place = rf"(?:{name}(?:{_alternation(place_suffixes)})(?![灯面边上过场民域别长委干]))"
+    building = rf"(?:{_NUMERAL}(?:{_alternation(building_suffixes)}))"
+    return re.compile(rf"(?:{place}+{building}*|{building}{{1,4}})")
+
+
+def find_location(
+    text: str, pattern: re.Pattern[str], places: Iterable[str], strip_prefixes: tuple[str, ...]
+) -> str | None:
+    """Return the longest pattern match, else the longest known place name, else None."""
+    best = ""
+    for match in pattern.finditer(text):
+        candidate = match.group()
+        for prefix in strip_prefixes:
+            if candidate.startswith(prefix) and len(candidate) > len(prefix) + 1:
+                candidate = candidate[len(prefix) :]
+        if len(candidate) > len(best) and len(candidate) >= 2:
+            best = candidate
+    if best:
+        return best
+    named = max(places, key=len, default="")
+    return named or None
+
+
+def jieba_place_names() -> list[str]:
+    """Read jieba's dictionary (without importing jieba); keep its administrative places."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or spec.origin is None:
+        return []
+    path = Path(spec.origin).parent / "dict.txt"
+    if not path.exists():
+        return []
+    words: set[str] = set()
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.endswith(" ns\n"):
+                words.add(line.split(" ", 1)[0])
+    kept = {w for w in words if len(w) >= 3 and w.endswith(_JIEBA_KEEP_SUFFIXES)}
+    # bare city / county / province names whose suffixed form is also a place (北京, 七台河)
+    kept.update(
+        w for w in words if len(w) >= 2 and any(w + s in words for s in ("市", "县", "省"))
+    )
+    return sorted(kept)

@@ -1,0 +1,198 @@
+"""Read and validate the human-edited rule files (one file per concern)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlp.errors import RuleFileError
+from nlp.model import INTENTS
+
+SHIPPED_RULES = Path(__file__).resolve().parent / "rules"
+TAXONOMY_FILE = "taxonomy.csv"
+CATEGORY_DIR = "categories"
+MAX_WEIGHT = 20.0
+MAX_DEPTH = 4
+
+# concern file name -> allowed section names (None: any category path)
+CONCERNS: dict[str, tuple[str, ...]] = {
+    "intent.txt": INTENTS,
+    "urgency.txt": ("紧急", "否定词"),
+    "negation.txt": ("否定", "已解决", "复发", "问句开头", "问句结尾"),
+    "cues.txt": ("报告线索",),
+    "location.txt": ("地名后缀", "楼栋后缀", "地名", "去除前缀"),
+    "synonyms.txt": ("同义词",),
+}
+# sections whose lines may carry a weight; the others are plain word lists
+WEIGHTED = {"报告线索", *INTENTS}
+
+_SECTION = re.compile(r"^\[(?P<name>[^\[\]]+)\]$")
+_ALIAS = re.compile(r"^(?P<key>\S+)\s*=>\s*(?P<target>\S+)$")
+_WEIGHTED = re.compile(r"^(?P<key>\S+)(?:\s+(?P<weight>[-+]?\d+(?:\.\d+)?))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One keyword line: where it came from, its section, its weight or alias target."""
+
+    file: str
+    line: int
+    section: str
+    key: str
+    weight: float = 1.0
+    target: str | None = None
+
+
+@dataclass(slots=True)
+class RuleSet:
+    """Everything read from the rule directories, grouped by concern."""
+
+    categories: list[Entry] = field(default_factory=list)
+    by_concern: dict[str, list[Entry]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    taxonomy: frozenset[str] = frozenset()
+
+    def section(self, concern: str, name: str) -> list[Entry]:
+        """Return the entries of one section of one concern file, in file order."""
+        return [e for e in self.by_concern.get(concern, []) if e.section == name]
+
+
+def load_taxonomy(path: Path) -> frozenset[str]:
+    """Read the first-level names of the official three-level classification."""
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows or len(rows[0]) < 3:
+        raise RuleFileError(str(path), 1, "expected a header 一级分类,二级分类,三级分类")
+    firsts = set()
+    for row_number, row in enumerate(rows[1:], start=2):
+        if len(row) != 3 or not all(cell.strip() for cell in row):
+            raise RuleFileError(str(path), row_number, "expected three non-empty columns")
+        firsts.add(row[0].strip())
+    return frozenset(firsts)
+
+
+def _lines(path: Path) -> Iterable[tuple[int, str]]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RuleFileError(str(path), 0, f"cannot read: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        raise RuleFileError(str(path), bad_line, "not UTF-8 text") from exc
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.split("#", 1)[0].strip()
+        if stripped:
+            yield number, stripped
+
+
+def parse_file(path: Path, allowed: Sequence[str] | None, taxonomy: frozenset[str]) -> list[Entry]:
+    """Parse one rule file; allowed=None means sections are category paths."""
+    entries: list[Entry] = []
+    section: str | None = None
+    seen: dict[tuple[str, str], int] = {}
+    name = str(path)
+    for number, line in _lines(path):
+        header = _SECTION.match(line)
+        if header:
+            section = header.group("name").strip()
+            _check_section(name, number, section, allowed, taxonomy)
+            continue
+        if section is None:
+            raise RuleFileError(name, number, "keyword before any [section] header")
+        weighted = allowed is None or section in WEIGHTED
+        entry = _parse_line(name, number, section, line, weighted)
+        if (section, entry.key) in seen:
+            first = seen[(section, entry.key)]
+            raise RuleFileError(name, number, f"'{entry.key}' repeats line {first} in [{section}]")
+        seen[(section, entry.key)] = number
+        entries.append(entry)
+    return entries
+
+
+def _check_section(
+    name: str, number: int, section: str, allowed: Sequence[str] | None, taxonomy: frozenset[str]
+) -> None:
+    if allowed is not None:
+        if section not in allowed:
+            expected = " ".join(f"[{a}]" for a in allowed)
+            raise RuleFileError(name, number, f"unknown section [{section}]; expected {expected}")
+        return
+    parts = section.split("/")
+    if any(not p.strip() for p in parts):
+        raise RuleFileError(name, number, f"empty level in category path [{section}]")
+    if len(parts) > MAX_DEPTH:
+        raise RuleFileError(name, number, f"category path deeper than {MAX_DEPTH} levels")
+    if parts[0] not in taxonomy:
+        raise RuleFileError(
+            name, number, f"first level '{parts[0]}' is not in the official taxonomy"
+        )
+
+
+def _parse_line(name: str, number: int, section: str, line: str, weighted: bool) -> Entry:
+    if section == "同义词":
+        alias = _ALIAS.match(line)
+        if not alias:
+            raise RuleFileError(name, number, "expected 'local word => standard word'")
+        return Entry(name, number, section, alias.group("key"), 1.0, alias.group("target"))
+    match = _WEIGHTED.match(line)
+    if not match:
+        raise RuleFileError(name, number, f"expected 'keyword [weight]', got '{line}'")
+    weight_text = match.group("weight")
+    weight = float(weight_text) if weight_text else 1.0
+    if weight_text and not weighted:
+        raise RuleFileError(name, number, f"section [{section}] takes no weights")
+    if abs(weight) > MAX_WEIGHT or weight == 0:
+        raise RuleFileError(name, number, f"weight must be non-zero, within ±{MAX_WEIGHT:g}")
+    return Entry(name, number, section, match.group("key"), weight)
+
+
+def read_rules(dirs: Sequence[Path], taxonomy_file: Path | None = None) -> RuleSet:
+    """Read every rule file in the given directories (later ones add to earlier ones)."""
+    taxonomy_path = taxonomy_file or SHIPPED_RULES / TAXONOMY_FILE
+    rules = RuleSet(taxonomy=load_taxonomy(taxonomy_path))
+    for directory in dirs:
+        if not directory.is_dir():
+            raise RuleFileError(str(directory), 0, "rule directory does not exist")
+        for path in sorted(directory.iterdir()):
+            _read_one(path, rules)
+        category_dir = directory / CATEGORY_DIR
+        if category_dir.is_dir():
+            for path in sorted(category_dir.glob("*.txt")):
+                rules.categories.extend(parse_file(path, None, rules.taxonomy))
+                rules.files.append(str(path))
+    return rules
+
+
+def _read_one(path: Path, rules: RuleSet) -> None:
+    if path.is_dir() or path.suffix != ".txt":
+        return
+    allowed = CONCERNS.get(path.name)
+    if allowed is None:
+        known = ", ".join(sorted(CONCERNS))
+        raise RuleFileError(str(path), 0, f"unknown rule file; expected one of {known}")
+    rules.by_concern.setdefault(path.name, []).extend(parse_file(path, allowed, rules.taxonomy))
+    rules.files.append(str(path))
+
+
+def read_user_dict(path: Path) -> list[tuple[str, str | None]]:
+    """Read a jieba user dictionary ('word [freq] [tag]' per line) as (word, tag) pairs."""
+    words: list[tuple[str, str | None]] = []
+    for number, line in _lines(path):
+        parts = line.split()
+        if len(parts) > 3:
+            raise RuleFileError(str(path), number, "expected 'word [frequency] [tag]'")
+        tag: str | None = None
+        if len(parts) >= 2:
+            if parts[1].isdigit():
+                tag = parts[2] if len(parts) == 3 else None
+            elif len(parts) == 2:
+                tag = parts[1]
+            else:
+                raise RuleFileError(str(path), number, f"frequency '{parts[1]}' is not a number")
+        words.append((parts[0], tag))
+    return words
