@@ -154,6 +154,7 @@ async def _file_or_explain(
         to_status=Status.NEW,
         note=None,
         at=now,
+        created=True,
     )
     urgent_line = (
         texts.URGENT_LINE.format(words="、".join(extraction.urgent_words))

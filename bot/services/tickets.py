@@ -86,6 +86,7 @@ async def record_event(
     to_status: Status,
     note: str | None,
     at: datetime,
+    created: bool = False,
 ) -> TicketEvent:
     """Move the ticket to `to_status` and write the audit row; return the flushed event."""
     event = TicketEvent(
@@ -93,7 +94,7 @@ async def record_event(
         actor_id=actor_id,
         role=role.value,
         action=action,
-        from_status=ticket.status if ticket.id is not None else None,
+        from_status=None if created else ticket.status,
         to_status=to_status.value,
         note=note,
         created_at=at,
