@@ -23,9 +23,11 @@ PLACE_TAGS = frozenset({"ns", "地名", "place", "loc"})
 # Decision constants (documented in docs/NLP.md).
 REPORT_THRESHOLD = 2.0  # detection score needed to call a message a report
 CATEGORY_MINIMUM = 1.0  # category score needed to name a category
-CATEGORY_CAP = 3.0  # most a category alone adds to the detection score
-LOCATION_BONUS = 1.0
-URGENT_BONUS = 2.0
+CATEGORY_FACTOR = 0.6  # share of the category score that counts towards detection
+CATEGORY_CAP = 5.0  # category score above this adds nothing more to detection
+LOCATION_BONUS = 2.0  # a structured place (…区…小区3栋) was mentioned
+URGENT_BONUS = 1.5
+QUESTION_BONUS = 0.3  # a question (？/吗) about a named topic
 _TRAILING = " .!?。！？~…,，"
 
 
@@ -113,7 +115,28 @@ class Extractor:
                 hits.append((end - len(key) + 1, key, actions))
         if not hits:
             return NOT_A_REPORT
-        return _decide(c, norm, hits)
+        return _decide(c, norm, _longest_topics(hits))
+
+
+def _longest_topics(
+    hits: list[tuple[int, str, tuple[Action, ...]]],
+) -> list[tuple[int, str, tuple[Action, ...]]]:
+    """Drop category keywords found inside a longer category keyword (小学 in 小学生)."""
+    spans = [(s, s + len(k)) for s, k, acts in hits if any(a.kind == CAT for a in acts)]
+    if len(spans) < 2:
+        return hits
+    kept = []
+    for start, key, actions in hits:
+        end = start + len(key)
+        inside = any(
+            s <= start and end <= e and (e - s) > len(key) for s, e in spans
+        )
+        if inside and actions[0].kind != URGENT_WORD:
+            actions = tuple(a for a in actions if a.kind != CAT)
+            if not actions:
+                continue
+        kept.append((start, key, actions))
+    return kept
 
 
 def _failed(exc: Exception) -> Extraction:
@@ -135,7 +158,12 @@ def _decide(c: Compiled, norm: str, hits: list[tuple[int, str, tuple[Action, ...
     asked = False
     places: list[str] = []
     loc_suffix = False
+    explanation_pre: list[str] = []
     for start, key, actions in hits:
+        if actions[0].kind == URGENT_WORD and any(norm.endswith(n, 0, start) for n in c.negators):
+            blockers_local = f"negated: '{key}'"
+            explanation_pre.append(blockers_local)
+            continue
         for a in actions:
             kind = a.kind
             if kind == CAT:
@@ -150,8 +178,7 @@ def _decide(c: Compiled, norm: str, hits: list[tuple[int, str, tuple[Action, ...
                 intents[t] = intents.get(t, 0.0) + a.weight
                 intent_words.setdefault(t, []).append(key)
             elif kind == URGENT_WORD:
-                if not any(norm.endswith(n, 0, start) for n in c.negators):
-                    urgent.append(key)
+                urgent.append(key)
             elif kind == NOT_REPORT:
                 blockers.append(f"negated by '{key}' ({a.source})")
             elif kind == RESOLVED:
@@ -165,7 +192,7 @@ def _decide(c: Compiled, norm: str, hits: list[tuple[int, str, tuple[Action, ...
                 places.append(key)
             elif kind == LOC_SUFFIX:
                 loc_suffix = True
-    explanation: list[str] = []
+    explanation: list[str] = explanation_pre
 
     # category: the first level with the most weight, then its best-scoring path
     firsts: dict[str, float] = {}
@@ -211,11 +238,11 @@ def _decide(c: Compiled, norm: str, hits: list[tuple[int, str, tuple[Action, ...
         blockers = [b for b in blockers if not b.startswith("already resolved")]
         explanation.append("resolved, then recurred: still a report")
 
-    detection = min(max(cat_score, 0.0), CATEGORY_CAP) + cue_score
+    detection = CATEGORY_FACTOR * min(max(cat_score, 0.0), CATEGORY_CAP) + cue_score
     detection += LOCATION_BONUS if structured else 0.0
     detection += URGENT_BONUS if urgent else 0.0
-    if intents:
-        detection += min(max(intents.get(i, 0.0) for i in ("投诉", "求助", "建议")), 2.0)
+    if category and ("?" in norm or norm.rstrip(_TRAILING).endswith(c.question_ends)):
+        detection += QUESTION_BONUS
 
     intent = max(intents.items(), key=lambda kv: (kv[1], -INTENTS.index(kv[0])))[0] if (
         intents
@@ -228,7 +255,7 @@ def _decide(c: Compiled, norm: str, hits: list[tuple[int, str, tuple[Action, ...
         and not blockers
         and not question
         and not praise_only
-        and (bool(category) or bool(urgent) or cue_score > 0)
+        and (bool(category) or bool(urgent) or cue_score > 0 or bool(intents))
     )
     explanation.extend(blockers)
     if praise_only and detection >= REPORT_THRESHOLD:
@@ -307,7 +334,8 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
             )
     automaton = ahocorasick.Automaton()
     for key, actions in table.items():
-        automaton.add_word(key, (key, tuple(actions)))
+        ordered = sorted(actions, key=lambda a: a.kind != URGENT_WORD)
+        automaton.add_word(key, (key, tuple(ordered)))
     automaton.make_automaton()
     place_suffixes = [e.key for e in rules.section("location.txt", "地名后缀")]
     building_suffixes = [e.key for e in rules.section("location.txt", "楼栋后缀")]

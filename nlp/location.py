@@ -27,9 +27,9 @@ def compile_pattern(
 ) -> re.Pattern[str]:
     """Build the regex for '<name><suffix>…<n>栋<n>单元' from the two suffix lists."""
     name_char = rf"(?:(?![{_NOT_IN_NAME}])[\u4e00-\u9fff])"
-    name = rf"(?:[A-Z][0-9]{{0,3}}|[0-9]{{1,4}}|{name_char}{{1,8}}?)"
+    name = rf"(?:[A-Z][0-9]{{0,3}}|[0-9]{{1,4}}|{name_char}{{2,8}}?)"
     # a one-character suffix must not start a common word (路灯, 市场, 区别, 村民 …)
-    place = rf"(?:{name}(?:{_alternation(place_suffixes)})(?![灯面边上过场民域别长委干]))"
+    place = rf"(?:{name}(?:{_alternation(place_suffixes)})(?![灯面边过场民域别长委干]))"
     building = rf"(?:{_NUMERAL}(?:{_alternation(building_suffixes)}))"
     return re.compile(rf"(?:{place}+{building}*|{building}{{1,4}})")
 

@@ -77,9 +77,14 @@ def suggest(
                 examples[(label, w)].append(row.id)
     neg_counts: Counter[str] = Counter()
     if negatives:
-        vocabulary = set(df)
+        import ahocorasick
+
+        automaton = ahocorasick.Automaton()
+        for w in df:
+            automaton.add_word(w, w)
+        automaton.make_automaton()
         for text in negatives:
-            neg_counts.update(w for w in vocabulary if w in text)
+            neg_counts.update({w for _, w in automaton.iter(text)})
     out: list[Candidate] = []
     for label, counts in sorted(df_label.items()):
         ranked: list[Candidate] = []

@@ -1,0 +1,79 @@
+"""Table-driven tests of Extractor.extract against tests/unit/fixtures/nlp/cases.tsv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nlp import Extraction, Extractor
+
+FIXTURES = Path(__file__).parent / "fixtures" / "nlp"
+
+
+def _cases() -> list[list[str]]:
+    lines = (FIXTURES / "cases.tsv").read_text(encoding="utf-8").splitlines()
+    return [line.split("\t") for line in lines if line and not line.startswith("#")]
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor.load()
+
+
+@pytest.mark.parametrize("case", _cases(), ids=lambda c: c[0][:12] or "<empty>")
+def test_case(extractor: Extractor, case: list[str]) -> None:
+    text, is_report, intent, first, urgency, location = case
+    got = extractor.extract(text)
+    why = "\n".join(got.explanation)
+    assert str(got.is_report) == is_report, why
+    if intent != "-":
+        assert got.intent == intent, why
+    if first != "-":
+        assert got.category and got.category[0] == first, why
+    if urgency != "-":
+        assert got.urgency == urgency, why
+    if location != "-":
+        assert got.location and location in got.location, (got.location, why)
+
+
+def test_contract_fields(extractor: Extractor) -> None:
+    got = extractor.extract("红星小区3栋电梯旁边着火了！")
+    assert isinstance(got, Extraction)
+    assert got.is_report and got.urgency == "紧急" and "着火" in got.urgent_words
+    assert 0.0 <= got.confidence <= 1.0
+    assert got.explanation and all(isinstance(x, str) for x in got.explanation)
+    assert got.category_label == "/".join(got.category)
+
+
+def test_category_label_when_empty() -> None:
+    x = Extraction(False, "其他", (), "一般", (), None, 1.0, ())
+    assert x.category_label == "其他"
+
+
+def test_category_paths_follow_official_taxonomy(extractor: Extractor) -> None:
+    taxonomy = (Path(__file__).parents[2] / "nlp" / "rules" / "taxonomy.csv").read_text("utf-8")
+    firsts = {line.split(",")[0] for line in taxonomy.splitlines()[1:]}
+    for text in ("小区垃圾没人清运", "工资被拖欠", "路灯坏了", "工厂排放废气"):
+        assert extractor.extract(text).category[0] in firsts
+
+
+def test_grid_items_get_their_own_subcategory(extractor: Extractor) -> None:
+    expected = {
+        "小区垃圾堆了一周没人清运": "垃圾清运",
+        "隔壁KTV噪音扰民到凌晨": "噪音扰民",
+        "路灯坏了一个月": "路灯损坏",
+        "井盖缺失很危险": "井盖缺失",
+        "楼上漏水到我家": "漏水",
+        "又停水了": "停水停电",
+        "物业服务太差": "物业服务",
+        "老板拖欠工资": "拖欠工资",
+        "门口占道经营": "占道经营",
+        "小区流浪狗太多": "流浪犬",
+        "消防通道被车堵死": "消防通道堵塞",
+        "楼道里电动车充电": "电动车违规充电",
+        "楼上高空抛物": "高空抛物",
+    }
+    for text, leaf in expected.items():
+        got = extractor.extract(text)
+        assert got.category and got.category[-1] == leaf, (text, got.explanation)
