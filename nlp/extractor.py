@@ -6,12 +6,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import ahocorasick
 
 from nlp.errors import RuleFileError
 from nlp.location import compile_pattern, find_location, jieba_place_names
+from nlp.matcher import KeywordTrie
 from nlp.model import INTENTS, NORMAL, NOT_A_REPORT, URGENT, Extraction
 from nlp.normalize import Normaliser
 from nlp.rulefiles import SHIPPED_RULES, Entry, read_rules, read_user_dict
@@ -39,13 +37,14 @@ class Action:
     target: int | str
     weight: float
     source: str
+    label: str = ""  # how the explanation shows it, e.g. "路灯+3 (urban.txt:12)"
 
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
     """Immutable matching state built from one RuleSet."""
 
-    automaton: Any
+    automaton: KeywordTrie[tuple[str, tuple[Action, ...]]]
     paths: tuple[tuple[str, ...], ...]
     place_pattern: re.Pattern[str]
     strip_prefixes: tuple[str, ...]
@@ -53,6 +52,7 @@ class Compiled:
     question_ends: tuple[str, ...]
     files: tuple[str, ...]
     keywords: frozenset[str]
+    gazetteer: KeywordTrie[str]  # known place names, consulted only for reports
 
 
 class Extractor:
@@ -109,13 +109,13 @@ class Extractor:
             return NOT_A_REPORT
         seen: set[str] = set()
         hits: list[tuple[int, str, tuple[Action, ...]]] = []
-        for end, (key, actions) in c.automaton.iter(norm):
+        for start, (key, actions) in c.automaton.find(norm):
             if key not in seen:
                 seen.add(key)
-                hits.append((end - len(key) + 1, key, actions))
+                hits.append((start, key, actions))
         if not hits:
             return NOT_A_REPORT
-        return _decide(c, norm, _longest_topics(hits))
+        return _decide(c, norm, _longest_topics(hits) if len(hits) > 1 else hits)
 
 
 def _longest_topics(
@@ -146,131 +146,113 @@ def _failed(exc: Exception) -> Extraction:
 def _decide(c: Compiled, norm: str, hits: list[tuple[int, str, tuple[Action, ...]]]) -> Extraction:
     """Turn the keyword hits of one message into an Extraction."""
     path_scores: dict[int, float] = {}
-    path_words: dict[int, list[str]] = {}
     intents: dict[str, float] = {}
-    intent_words: dict[str, list[str]] = {}
     urgent: list[str] = []
+    negated: list[str] = []
     cue_score = 0.0
-    cue_words: list[str] = []
-    blockers: list[str] = []
+    blockers: list[Action] = []
+    blocker_keys: list[str] = []
     resolved_at = -1
     recur_at = -1
     asked = False
-    places: list[str] = []
     loc_suffix = False
-    explanation_pre: list[str] = []
     for start, key, actions in hits:
         if actions[0].kind == URGENT_WORD and any(norm.endswith(n, 0, start) for n in c.negators):
-            blockers_local = f"negated: '{key}'"
-            explanation_pre.append(blockers_local)
+            negated.append(key)
             continue
         for a in actions:
             kind = a.kind
             if kind == CAT:
-                p = int(a.target)
+                p = a.target
+                assert isinstance(p, int)
                 path_scores[p] = path_scores.get(p, 0.0) + a.weight
-                path_words.setdefault(p, []).append(f"{key}{a.weight:+g}")
             elif kind == CUE:
                 cue_score += a.weight
-                cue_words.append(f"{key}{a.weight:+g}")
+            elif kind == LOC_SUFFIX:
+                loc_suffix = True
             elif kind == INTENT:
                 t = str(a.target)
                 intents[t] = intents.get(t, 0.0) + a.weight
-                intent_words.setdefault(t, []).append(key)
             elif kind == URGENT_WORD:
                 urgent.append(key)
-            elif kind == NOT_REPORT:
-                blockers.append(f"negated by '{key}' ({a.source})")
-            elif kind == RESOLVED:
-                resolved_at = max(resolved_at, start)
-                blockers.append(f"already resolved: '{key}' ({a.source})")
+            elif kind in (NOT_REPORT, RESOLVED):
+                blockers.append(a)
+                blocker_keys.append(key)
+                if kind == RESOLVED:
+                    resolved_at = max(resolved_at, start)
             elif kind == RECUR:
                 recur_at = max(recur_at, start)
             elif kind == ASK:
                 asked = True
-            elif kind == PLACE:
-                places.append(key)
-            elif kind == LOC_SUFFIX:
-                loc_suffix = True
-    explanation: list[str] = explanation_pre
+    if resolved_at >= 0 and recur_at > resolved_at:
+        kept = [(a, k) for a, k in zip(blockers, blocker_keys, strict=True) if a.kind != RESOLVED]
+        blockers = [a for a, _ in kept]
+        blocker_keys = [k for _, k in kept]
 
-    # category: the first level with the most weight, then its best-scoring path
     firsts: dict[str, float] = {}
     for idx, score in path_scores.items():
         first = c.paths[idx][0]
         firsts[first] = firsts.get(first, 0.0) + score
-    category: tuple[str, ...] = ()
-    cat_score = 0.0
-    share = 0.0
-    if firsts:
-        best_first, cat_score = max(firsts.items(), key=lambda kv: kv[1])
-        positive = sum(s for s in firsts.values() if s > 0)
-        share = cat_score / positive if positive > 0 else 0.0
-        if cat_score >= CATEGORY_MINIMUM:
-            own = [(s, len(c.paths[i]), i) for i, s in path_scores.items()
-                   if c.paths[i][0] == best_first and s > 0]
-            deep = [o for o in own if o[1] > 1] or own
-            category = c.paths[max(deep)[2]] if deep else (best_first,)
-        for idx in sorted(path_scores, key=lambda i: -path_scores[i]):
-            explanation.append(
-                f"category {'/'.join(c.paths[idx])} {path_scores[idx]:+g}: "
-                + " ".join(path_words[idx])
-            )
-        if len(firsts) > 1:
-            ranked = sorted(firsts.items(), key=lambda kv: -kv[1])
-            explanation.append("first level: " + ", ".join(f"{k} {v:+g}" for k, v in ranked))
-
-    location = None
-    if loc_suffix or places:
-        location = find_location(norm, c.place_pattern, places, c.strip_prefixes)
-    structured = location is not None and location not in places
-
-    if urgent:
-        explanation.append("urgent: " + " ".join(urgent))
-    if cue_words:
-        explanation.append("report cues: " + " ".join(cue_words))
-
+    best_first, cat_score = max(firsts.items(), key=_score) if firsts else ("", 0.0)
+    has_category = cat_score >= CATEGORY_MINIMUM
     question = asked and norm.rstrip(_TRAILING).endswith(c.question_ends)
-    if question:
-        intents["咨询"] = intents.get("咨询", 0.0) + 3.0
-        explanation.append("question form (请问…吗): a consultation, not a report")
-    if resolved_at >= 0 and recur_at > resolved_at:
-        blockers = [b for b in blockers if not b.startswith("already resolved")]
-        explanation.append("resolved, then recurred: still a report")
 
     detection = CATEGORY_FACTOR * min(max(cat_score, 0.0), CATEGORY_CAP) + cue_score
-    detection += LOCATION_BONUS if structured else 0.0
     detection += URGENT_BONUS if urgent else 0.0
-    if category and ("?" in norm or norm.rstrip(_TRAILING).endswith(c.question_ends)):
+    if has_category and ("?" in norm or norm.rstrip(_TRAILING).endswith(c.question_ends)):
         detection += QUESTION_BONUS
+    evidence = has_category or bool(urgent) or cue_score > 0 or bool(intents)
+    location = None
+    structured = False
+    # The place pattern only matters if it could tip the balance, or for a report.
+    if loc_suffix and evidence and detection + LOCATION_BONUS >= REPORT_THRESHOLD:
+        location = find_location(norm, c.place_pattern, (), c.strip_prefixes)
+        structured = location is not None
+        detection += LOCATION_BONUS if structured else 0.0
 
-    intent = max(intents.items(), key=lambda kv: (kv[1], -INTENTS.index(kv[0])))[0] if (
-        intents
-    ) else ""
-    if intent:
-        explanation.append(f"intent {intent}: " + " ".join(intent_words.get(intent, ["问句"])))
+    intent = max(intents.items(), key=_intent_rank)[0] if intents else ""
+    if question:
+        intent = "咨询"
     praise_only = intent == "表扬" and not urgent
     is_report = (
         detection >= REPORT_THRESHOLD
+        and evidence
         and not blockers
         and not question
         and not praise_only
-        and (bool(category) or bool(urgent) or cue_score > 0 or bool(intents))
     )
-    explanation.extend(blockers)
-    if praise_only and detection >= REPORT_THRESHOLD:
-        explanation.append("praise: not a report")
+    category: tuple[str, ...] = ()
+    share = 0.0
+    if has_category:
+        positive = sum(v for v in firsts.values() if v > 0)
+        share = cat_score / positive if positive > 0 else 0.0
+        own = [(v, len(c.paths[i]), i) for i, v in path_scores.items()
+               if c.paths[i][0] == best_first and v > 0]
+        deep = [o for o in own if o[1] > 1] or own
+        category = c.paths[max(deep)[2]] if deep else (best_first,)
+    if is_report and location is None:
+        location = _known_place(c, norm) if not loc_suffix else find_location(
+            norm, c.place_pattern, (), c.strip_prefixes
+        ) or _known_place(c, norm)
     if not intent:
         intent = "投诉" if is_report else "其他"
-    explanation.append(
-        f"detection {detection:.1f} {'>=' if detection >= REPORT_THRESHOLD else '<'} "
-        f"{REPORT_THRESHOLD:g}: {'report' if is_report else 'not a report'}"
-    )
+    if not is_report and not blockers and not question and not urgent:
+        # The common chit-chat path: a word or two fired, explained in one line.
+        return Extraction(
+            False, intent, category, NORMAL, (), location,
+            round(1.0 - detection / (detection + REPORT_THRESHOLD), 3) if detection > 0 else 1.0,
+            (f"detection {detection:.1f} < {REPORT_THRESHOLD:g}: not a report (fired: "
+             + " ".join(k for _, k, _ in hits) + ")",),
+        )
     strength = detection / (detection + REPORT_THRESHOLD) if detection > 0 else 0.0
     if is_report:
         confidence = 0.5 * strength + 0.5 * (share if category else 0.5)
     else:
         confidence = 1.0 - strength if not blockers and not question else 0.8
+    explanation = _explain(
+        c, hits, path_scores, firsts, urgent, negated, blockers, blocker_keys, question,
+        praise_only and detection >= REPORT_THRESHOLD, intent, detection, is_report,
+    )
     return Extraction(
         is_report=is_report,
         intent=intent,
@@ -279,8 +261,73 @@ def _decide(c: Compiled, norm: str, hits: list[tuple[int, str, tuple[Action, ...
         urgent_words=tuple(urgent),
         location=location,
         confidence=round(min(max(confidence, 0.0), 1.0), 3),
-        explanation=tuple(explanation),
+        explanation=explanation,
     )
+
+
+def _score(item: tuple[str, float]) -> float:
+    return item[1]
+
+
+def _intent_rank(item: tuple[str, float]) -> tuple[float, int]:
+    return item[1], -INTENTS.index(item[0])
+
+
+def _known_place(c: Compiled, norm: str) -> str | None:
+    return max((name for _, name in c.gazetteer.find(norm)), key=len, default=None)
+
+
+def _explain(
+    c: Compiled,
+    hits: list[tuple[int, str, tuple[Action, ...]]],
+    path_scores: dict[int, float],
+    firsts: dict[str, float],
+    urgent: list[str],
+    negated: list[str],
+    blockers: list[Action],
+    blocker_keys: list[str],
+    question: bool,
+    praise: bool,
+    intent: str,
+    detection: float,
+    is_report: bool,
+) -> tuple[str, ...]:
+    """List the rules that fired, with the file and line each came from."""
+    out: list[str] = [f"negated: '{k}'" for k in negated]
+    by_path: dict[int, list[str]] = {}
+    cues: list[str] = []
+    intent_words: list[str] = []
+    for _, key, actions in hits:
+        for a in actions:
+            if a.kind == CAT:
+                by_path.setdefault(int(a.target), []).append(a.label)
+            elif a.kind == CUE:
+                cues.append(a.label)
+            elif a.kind == INTENT and a.target == intent:
+                intent_words.append(key)
+    for idx in sorted(by_path, key=lambda i: -path_scores[i]):
+        out.append(f"category {'/'.join(c.paths[idx])} {path_scores[idx]:+g}: "
+                   + " ".join(by_path[idx]))
+    if len(firsts) > 1:
+        ranked = sorted(firsts.items(), key=lambda kv: -kv[1])
+        out.append("first level: " + ", ".join(f"{k} {v:+g}" for k, v in ranked))
+    if urgent:
+        out.append("urgent: " + " ".join(urgent))
+    if cues:
+        out.append("report cues: " + " ".join(cues))
+    if question:
+        out.append("question form (请问…吗): a consultation, not a report")
+    elif intent_words:
+        out.append(f"intent {intent}: " + " ".join(intent_words))
+    for a, key in zip(blockers, blocker_keys, strict=True):
+        what = "already resolved" if a.kind == RESOLVED else "negated by"
+        out.append(f"{what}: '{key}' ({a.source})")
+    if praise:
+        out.append("praise: not a report")
+    verdict = "report" if is_report else "not a report"
+    sign = ">=" if detection >= REPORT_THRESHOLD else "<"
+    out.append(f"detection {detection:.1f} {sign} {REPORT_THRESHOLD:g}: {verdict}")
+    return tuple(out)
 
 
 def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | None) -> Compiled:
@@ -321,8 +368,11 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
         for word, tag in read_user_dict(user_dict):
             if tag in PLACE_TAGS:
                 add(word, Action(PLACE, "地名", 1.0, f"{user_dict}"))
-    for name in jieba_place_names():
-        table.setdefault(name, []).append(Action(PLACE, "地名", 1.0, "jieba ns"))
+    places = jieba_place_names()
+    places.extend(k for k, acts in table.items() if any(a.kind == PLACE for a in acts))
+    gazetteer = KeywordTrie((name, name) for name in places)
+    for key in [k for k, acts in table.items() if all(a.kind == PLACE for a in acts)]:
+        del table[key]
     for e in rules.section("synonyms.txt", "同义词"):
         target = e.target or ""
         if target not in table:
@@ -332,11 +382,10 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
                 Action(a.kind, a.target, a.weight, f"{a.source} via {e.key}=>{target}")
                 for a in table[target]
             )
-    automaton = ahocorasick.Automaton()
-    for key, actions in table.items():
-        ordered = sorted(actions, key=lambda a: a.kind != URGENT_WORD)
-        automaton.add_word(key, (key, tuple(ordered)))
-    automaton.make_automaton()
+    automaton = KeywordTrie(
+        (key, (key, tuple(_labelled(key, a) for a in sorted(actions, key=_urgent_first))))
+        for key, actions in table.items()
+    )
     place_suffixes = [e.key for e in rules.section("location.txt", "地名后缀")]
     building_suffixes = [e.key for e in rules.section("location.txt", "楼栋后缀")]
     if not place_suffixes or not building_suffixes:
@@ -354,7 +403,17 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
         question_ends=tuple(question_ends) or ("吗",),
         files=tuple(rules.files),
         keywords=frozenset(table),
+        gazetteer=gazetteer,
     )
+
+
+def _urgent_first(a: Action) -> bool:
+    return a.kind != URGENT_WORD
+
+
+def _labelled(key: str, a: Action) -> Action:
+    label = f"{key}{a.weight:+g} ({a.source})" if a.kind == CAT else f"{key}{a.weight:+g}"
+    return Action(a.kind, a.target, a.weight, a.source, label)
 
 
 def _where(e: Entry) -> str:

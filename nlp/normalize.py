@@ -6,8 +6,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-# Longest input we look at; Telegram messages are at most 4096 characters.
-MAX_CHARS = 8192
+# Longest input we look at: a Telegram message is at most 4096 characters; the rest is cut.
+MAX_CHARS = 4096
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _URL = re.compile(r"(?:https?://|www\.)[^\s\u3000-\u303f\uff00-\uffef\u4e00-\u9fff]*", re.I)
@@ -15,13 +15,27 @@ _MENTION = re.compile(r"@[\w.\-]+")
 _EMOJI = re.compile(
     "["
     "\U0001f000-\U0001faff"  # pictographs, emoticons, transport, flags, skin tones
-    "\u2190-\u21ff\u2300-\u23ff\u2460-\u24ff\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff"
+    "\u2190-\u21ff\u2300-\u23ff\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff"
     "\u3030\u303d\u3297\u3299\ufe00-\ufe0f\u200b-\u200f\u2028-\u202f\u2060-\u206f\u20e3"
     "\U000e0000-\U000e007f"
     "]+"
 )
+_PUNCT_RUN = re.compile(r"[!?.,~…。，、！？；;：:\-—_=*#]{2,}")
 _REPEAT_PUNCT = re.compile(r"([!?.,~…。，、！？；;：:\-—_=*#])\1+")
-_SPACE = re.compile(r"\s+")
+# other compatibility forms (circled digits, ligatures, ideographic variants) for NFKC
+_COMPAT = re.compile(r"[\u2460-\u24ff\u3200-\u33ff\uf900-\ufaff\ufb00-\ufb4f\uff61-\uffdc]")
+_WIDE = re.compile(r"[\uff01-\uff5e\u3000]")
+# any character that needs more than script conversion: one class, one fast scan
+_ODD = re.compile(
+    "["
+    + "".join(p.pattern[1:-1] for p in (_CONTROL, _COMPAT, _WIDE))
+    + _EMOJI.pattern[1:-2]
+    + "]"
+)
+# the full-width forms chat actually uses, replaced with str.replace (cheaper than translate)
+_COMMON_WIDE = tuple((chr(c), chr(c - 0xFEE0)) for c in map(ord, "，！？：；（）"))
+_COMMON_WIDE += (("\u3000", " "),)
+_WIDE_TABLE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
 class Normaliser:
@@ -29,7 +43,9 @@ class Normaliser:
 
     def __init__(self, t2s: Callable[[str], str] | None, traditional: frozenset[str]) -> None:
         self._t2s = t2s
-        self._traditional = traditional
+        self._traditional = (
+            re.compile("[" + "".join(sorted(traditional)) + "]") if traditional else None
+        )
 
     @classmethod
     def load(cls) -> Normaliser:
@@ -48,17 +64,37 @@ class Normaliser:
 
     def __call__(self, text: str) -> str:
         """Return text in half-width simplified Chinese without emoji, URLs or @mentions."""
+        # Every step is guarded by a cheap test: most chat messages need none of them.
         if len(text) > MAX_CHARS:
             text = text[:MAX_CHARS]
-        text = _CONTROL.sub("", text)
+        if text.isascii():
+            return self._finish(text)
+        for wide, half in _COMMON_WIDE:
+            if wide in text:
+                text = text.replace(wide, half)
+        if not _ODD.search(text):
+            if self._traditional is not None and self._traditional.search(text):
+                text = self._t2s(text) if self._t2s is not None else text
+            return self._finish(text)
+        if _CONTROL.search(text):
+            text = _CONTROL.sub("", text)
         if not text.isascii():
-            text = unicodedata.normalize("NFKC", text)
-            text = _EMOJI.sub("", text)
-            if self._t2s is not None and not self._traditional.isdisjoint(text):
-                text = self._t2s(text)
+            if _WIDE.search(text):
+                text = text.translate(_WIDE_TABLE)
+            if _EMOJI.search(text):
+                text = _EMOJI.sub("", text)
+            if self._traditional is not None and self._traditional.search(text):
+                text = self._t2s(text) if self._t2s is not None else text
+            if not text.isascii() and _COMPAT.search(text):
+                text = unicodedata.normalize("NFKC", text)
+        return self._finish(text)
+
+    @staticmethod
+    def _finish(text: str) -> str:
         if "http" in text or "www" in text or "HTTP" in text or "WWW" in text:
             text = _URL.sub(" ", text)
         if "@" in text:
             text = _MENTION.sub(" ", text)
-        text = _REPEAT_PUNCT.sub(r"\1", text)
-        return _SPACE.sub(" ", text).strip()
+        if _PUNCT_RUN.search(text):
+            text = _REPEAT_PUNCT.sub(r"\1", text)
+        return " ".join(text.split())

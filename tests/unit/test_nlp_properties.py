@@ -1,0 +1,79 @@
+"""Property tests: no input crashes the extractor, and outputs stay within the contract."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlp import INTENTS, Extractor
+
+_EXTRACTOR = Extractor.load()
+
+chinese = st.text(
+    alphabet=st.sampled_from(list("路灯坏了小区垃圾着火漏气工资请问吗不是投诉已经修好3栋单元A区村")),
+    max_size=200,
+)
+
+
+def _check(text: str) -> None:
+    got = _EXTRACTOR.extract(text)
+    assert isinstance(got.is_report, bool)
+    assert got.intent in INTENTS
+    assert got.urgency in ("紧急", "一般")
+    assert 0.0 <= got.confidence <= 1.0
+    assert all(isinstance(part, str) and part for part in got.category)
+    assert got.location is None or isinstance(got.location, str)
+    assert all("error" not in line for line in got.explanation), got.explanation
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=500))
+def test_any_unicode_text(text: str) -> None:
+    _check(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(chinese)
+def test_keyword_dense_text(text: str) -> None:
+    _check(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300))
+def test_decoded_binary(blob: bytes) -> None:
+    _check(blob.decode("utf-8", errors="surrogateescape"))
+    _check(blob.decode("latin-1"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", " ", "\x00\x01\x02", "\ud800", "👍", "😀" * 2000, "你好", "谢谢", "谢谢！👍",
+     "\u200b\ufeff"],
+)
+def test_empty_like_inputs_are_not_reports(text: str) -> None:
+    assert _EXTRACTOR.extract(text).is_report is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ("着火漏气路灯垃圾噪音工资" * 400)[:4096],
+        ("幸福小区3栋2单元A1区红星村" * 300)[:4096],
+        ("路街村区市县" * 700)[:4096],
+        "请问" + "停水" * 2046 + "吗",
+        "路灯坏了" * 16384,
+    ],
+)
+def test_pathological_inputs_are_fast(text: str) -> None:
+    _EXTRACTOR.extract(text)  # warm
+    best = min(_timed(text) for _ in range(3))
+    assert best < 0.010, f"{best * 1000:.1f} ms"
+
+
+def _timed(text: str) -> float:
+    t0 = time.perf_counter()
+    _EXTRACTOR.extract(text)
+    return time.perf_counter() - t0
