@@ -204,9 +204,11 @@ def _decide(c: Compiled, norm: str, hits: list[tuple[int, str, tuple[Action, ...
     evidence = has_category or bool(urgent) or cue_score > 0 or bool(intents)
     location = None
     structured = False
+    looked = False
     # The place pattern only matters if it could tip the balance, or for a report.
     if loc_suffix and evidence and detection + LOCATION_BONUS >= REPORT_THRESHOLD:
         location = find_location(norm, c.place_pattern, (), c.strip_prefixes)
+        looked = True
         structured = location is not None
         detection += LOCATION_BONUS if structured else 0.0
 
@@ -231,9 +233,9 @@ def _decide(c: Compiled, norm: str, hits: list[tuple[int, str, tuple[Action, ...
         deep = [o for o in own if o[1] > 1] or own
         category = c.paths[max(deep)[2]] if deep else (best_first,)
     if is_report and location is None:
-        location = _known_place(c, norm) if not loc_suffix else find_location(
-            norm, c.place_pattern, (), c.strip_prefixes
-        ) or _known_place(c, norm)
+        if loc_suffix and not looked:
+            location = find_location(norm, c.place_pattern, (), c.strip_prefixes)
+        location = location or _known_place(c, norm)
     if not intent:
         intent = "投诉" if is_report else "其他"
     if not is_report and not blockers and not question and not urgent:
