@@ -41,6 +41,7 @@ class Methods:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.callback_answers: list[dict[str, Any]] = []
         self.on_bot_message: Callable[[int, StoredMessage], None] = lambda chat_id, m: None
+        self.before_post: Callable[[str, ChatState], None] = lambda method, state: None
 
     def handler(self, method: str) -> Callable[[Params], Any] | None:
         """The implementation of a method, if this class has one."""
@@ -67,7 +68,7 @@ class Methods:
         lpo = p.get("link_preview_options")
         if isinstance(lpo, dict) and lpo.get("is_disabled"):
             body["link_preview_options"] = {"is_disabled": True}
-        return self._post(state, body, markup)
+        return self._post("sendMessage", state, body, markup)
 
     def m_sendPhoto(self, p: Params) -> Any:
         """sendPhoto."""
@@ -97,7 +98,7 @@ class Methods:
         markup = self._markup(p.get("reply_markup"))
         self.world.check_can_send(state)
         self._reply(state, p, body)
-        return self._post(state, body, markup)
+        return self._post("sendPhoto", state, body, markup)
 
     def m_sendChatAction(self, p: Params) -> Any:
         """sendChatAction."""
@@ -107,8 +108,9 @@ class Methods:
         self.world.check_can_send(state)
         return True
 
-    def _post(self, state: ChatState, body: dict[str, Any],
+    def _post(self, method: str, state: ChatState, body: dict[str, Any],
               markup: dict[str, Any] | None) -> Any:
+        self.before_post(method, state)
         stored = self.world.new_message(state, self.world.bot_user, True, body, markup)
         self.on_bot_message(state.chat["id"], stored)
         return copy.deepcopy(stored.msg)
@@ -178,7 +180,8 @@ class Methods:
             msg.pop("reply_markup", None)
         else:
             msg["reply_markup"] = copy.deepcopy(new_markup)
-        stored.markup = copy.deepcopy(new_markup)
+        if new_markup is not None or (stored.markup or {}).get("inline_keyboard") is not None:
+            stored.markup = copy.deepcopy(new_markup)  # reply keyboards are not edited away
         msg["edit_date"] = self.world.now()
         self.on_bot_message(msg["chat"]["id"], stored)
         return copy.deepcopy(msg)

@@ -21,16 +21,16 @@ from .spec import (
     UploadedFile,
     decode_params,
     method_names,
+    method_returns,
     object_problems,
     validate_object,
 )
-from .world import TINY_JPEG, StoredMessage, World
+from .world import TINY_JPEG, ChatState, StoredMessage, World
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_EXCLUDED_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
-SEND_METHODS = frozenset({"sendMessage", "sendPhoto"})
 CONFLICT_POLL = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
     "is running"
@@ -88,6 +88,7 @@ class BotAPISimulator:
         self.world = World(bot_id, bot_username, clock)
         self.methods = Methods(self.world, callback_ttl)
         self.methods.on_bot_message = self._bot_message_changed
+        self.methods.before_post = self._check_limits
         self.limits: FloodLimits | None = FloodLimits() if enforce_limits else None
         self.self_check = self_check
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -518,8 +519,6 @@ class BotAPISimulator:
     def _check_result(self, method: str, result: Any) -> None:
         if not self.self_check:
             return
-        from .spec import method_returns
-
         attempts = [object_problems(t, result) for t in method_returns(method)]
         if all(attempts):
             text = f"{method} result: " + "; ".join(min(attempts, key=len)[:5])
@@ -539,8 +538,6 @@ class BotAPISimulator:
             return True
         if name == "getWebhookInfo":
             return self._webhook_info()
-        if name in SEND_METHODS and self.limits is not None:
-            self._check_limits(name, params)
         impl = self.methods.handler(name)
         if impl is None:
             raise BadRequest("Bad Request: method not found")
@@ -555,16 +552,13 @@ class BotAPISimulator:
                 return web.Response(body=record.data, content_type="image/jpeg")
         return self._error(404, "Not Found")
 
-    def _check_limits(self, name: str, params: dict[str, Any]) -> None:
-        assert self.limits is not None
-        try:
-            state = self.world.resolve_chat(params["chat_id"])
-            self.world.check_can_send(state)
-        except BadRequest:
-            return  # the method itself will refuse it
+    def _check_limits(self, method: str, state: ChatState) -> None:
+        """Refuse a send that a valid request would make, when it exceeds the flood limits."""
+        if self.limits is None:
+            return
         retry_after = self.limits.check(state.chat["id"], state.is_private, self.clock())
         if retry_after is not None:
-            self.limit_hits.append((name, state.chat["id"], retry_after))
+            self.limit_hits.append((method, state.chat["id"], retry_after))
             raise BadRequest(f"Too Many Requests: retry after {retry_after}", 429)
 
     # --- updates: long polling ------------------------------------------------------------
