@@ -61,7 +61,7 @@ def extract(spec: dict[str, Any], methods: tuple[str, ...] = METHODS) -> dict[st
     seen: set[str] = set()
     while todo:
         name = base_type(todo.pop())
-        if name in seen or (name in PRIMITIVES and name not in spec["types"]):
+        if name in seen:
             continue
         if name not in spec["types"]:
             if name in PRIMITIVES:

@@ -152,3 +152,16 @@ async def test_webhook_mode_posts_with_secret(sim: BotAPISimulator) -> None:
             assert await app.bot.delete_webhook()
     finally:
         await runner.cleanup()
+
+
+async def test_photos_both_ways_through_ptb(sim: BotAPISimulator) -> None:
+    app = build(sim)
+    async with app:
+        sent = sim.send_photo(USER, caption="井盖丢了", data=b"\xff\xd8evidence")
+        photo = await app.bot.get_file(sent["photo"][-1]["file_id"])
+        assert bytes(await photo.download_as_bytearray()) == b"\xff\xd8evidence"
+        message = await app.bot.send_photo(USER, photo=b"\xff\xd8reply", caption="已派单")
+        assert message.caption == "已派单"
+        again = await app.bot.send_photo(USER, photo=sent["photo"][-1]["file_id"])
+        assert again.photo[-1].file_id == sent["photo"][-1]["file_id"]
+    assert [m.get("caption") for m in sim.bot_messages(USER)] == ["已派单", None]
