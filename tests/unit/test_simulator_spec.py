@@ -143,3 +143,23 @@ def test_decode_params_json_body_values() -> None:
     assert params["chat_id"] == 7
     with pytest.raises(BadRequest):
         decode_params("sendMessage", {"chat_id": 1.5, "text": "x"})
+
+
+def test_simulator_imports_only_stdlib_and_aiohttp() -> None:
+    import ast
+    import sys
+
+    folder = Path(__file__).parents[2] / "bot" / "simulator"
+    for source in folder.glob("*.py"):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                roots = [node.module.split(".")[0]]
+            else:
+                continue
+            for root in roots:
+                assert root in sys.stdlib_module_names or root == "aiohttp", (source.name, root)
+        if source.name != "extract_spec.py":
+            assert "shared" not in source.read_text(encoding="utf-8"), source.name
