@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
+from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -104,6 +106,8 @@ async def build_runtime(
     check_schema: bool = True,
 ) -> Runtime:
     """Build the Application wired to the services and the sender (not yet started)."""
+    # The outbox sends stored payloads through do_api_request on purpose.
+    warnings.filterwarnings("ignore", message="Please use 'Bot", category=PTBUserWarning)
     engine = make_engine(settings.database_url)
     if check_schema and not await is_up_to_date(engine):
         await engine.dispose()

@@ -46,6 +46,7 @@ class LocalStack:
         self.migrate = migrate
         self.sim = BotAPISimulator(enforce_limits=enforce_limits)
         self.runtime: Runtime | None = None
+        self._staffed: set[tuple[int, int]] = set()
 
     async def __aenter__(self) -> LocalStack:
         if self.database_url is None:
@@ -97,18 +98,49 @@ class LocalStack:
         self, staff_id: int = STAFF_ID, chat_id: int = STAFF_CHAT_ID, name: str = "李明"
     ) -> None:
         """Bind the staff chat and register one member of staff, as an admin would in Telegram."""
+        if (staff_id, chat_id) in self._staffed:
+            return
+        self._staffed.add((staff_id, chat_id))
         sim = self.sim
         admin_id = self.admin_ids[0]
         sim.add_user(admin_id, "王主任")
         sim.add_user(staff_id, name)
         sim.add_group(chat_id, "街道接诉即办工作群")
         sim.send_text(admin_id, "/bind_staff", chat_id=chat_id)
-        await sim.wait_for_bot_message(chat_id, lambda m: "工作人员群" in m.get("text", ""))
+        await expect(sim, chat_id, lambda m: "工作人员群" in m.get("text", ""))
         hello = sim.send_text(staff_id, "大家好，我负责处理工单。", chat_id=chat_id)
         sim.send_text(
             admin_id, "/add_staff", chat_id=chat_id, reply_to_message_id=hello["message_id"]
         )
-        await sim.wait_for_bot_message(chat_id, lambda m: "登记为工作人员" in m.get("text", ""))
+        await expect(sim, chat_id, lambda m: "登记为工作人员" in m.get("text", ""))
+
+
+async def expect(
+    sim: BotAPISimulator,
+    chat_id: int,
+    predicate: Callable[[dict[str, Any]], bool],
+    timeout: float = 10.0,
+    *,
+    after: int = 0,
+) -> dict[str, Any]:
+    """Return the bot's latest message in `chat_id` (id above `after`) matching `predicate`."""
+
+    def found() -> list[dict[str, Any]]:
+        return [m for m in sim.bot_messages(chat_id) if m["message_id"] > after and predicate(m)]
+
+    try:
+        await sim.wait_until(lambda: bool(found()), timeout=timeout)
+    except TimeoutError:
+        shown = "\n".join(m.get("text") or "" for m in sim.chat_messages(chat_id))
+        raise TimeoutError(
+            f"no matching bot message in chat {chat_id}; it holds:\n{shown}"
+        ) from None
+    return found()[-1]
+
+
+def mark(sim: BotAPISimulator, chat_id: int) -> int:
+    """The newest message id in a chat, to wait for what comes after it."""
+    return max((m["message_id"] for m in sim.chat_messages(chat_id)), default=0)
 
 
 def buttons(message: dict[str, Any]) -> dict[str, str]:
@@ -160,28 +192,34 @@ async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> N
         return [m for m in sim.bot_messages(chat_id) if has in (m.get("text") or "")][-1]
 
     async def staff_resolve(number: str, note: str) -> None:
-        card = last_bot(STAFF_CHAT_ID, f"工单 {number}")
+        card = last_bot(STAFF_CHAT_ID, f"【工单 {number}】")
+        since_staff, since_resident = mark(sim, STAFF_CHAT_ID), mark(sim, RESIDENT_ID)
         sim.press_button(STAFF_ID, STAFF_CHAT_ID, card["message_id"], buttons(card)["办结"])
-        prompt = await sim.wait_for_bot_message(
-            STAFF_CHAT_ID, lambda m: "办理结果" in (m.get("text") or "") and number in m["text"]
+        prompt = await expect(
+            sim,
+            STAFF_CHAT_ID,
+            lambda m: "办理结果" in (m.get("text") or "") and number in m["text"],
+            after=since_staff,
         )
         t.flush(STAFF_CHAT_ID, "工作群")
         sim.send_text(
             STAFF_ID, note, chat_id=STAFF_CHAT_ID, reply_to_message_id=prompt["message_id"]
         )
-        await sim.wait_for_bot_message(RESIDENT_ID, lambda m: "请对办理结果进行评价" in m["text"])
+        await expect(
+            sim, RESIDENT_ID, lambda m: "请对办理结果进行评价" in m["text"], after=since_resident
+        )
 
     sim.send_text(RESIDENT_ID, "/start")
-    await sim.wait_for_bot_message(RESIDENT_ID, lambda m: "件件有回音" in m.get("text", ""))
+    await expect(sim, RESIDENT_ID, lambda m: "件件有回音" in m.get("text", ""))
     sim.send_text(RESIDENT_ID, "幸福小区3栋楼道的灯坏了一个星期了，晚上漆黑一片，老人上下楼很危险")
-    ack = await sim.wait_for_bot_message(RESIDENT_ID, lambda m: "工单编号" in m.get("text", ""))
+    ack = await expect(sim, RESIDENT_ID, lambda m: "工单编号：" in m.get("text", ""))
     number = ack["text"].split("工单编号：", 1)[1].split()[0]
-    card = await sim.wait_for_bot_message(STAFF_CHAT_ID, lambda m: number in m.get("text", ""))
+    card = await expect(sim, STAFF_CHAT_ID, lambda m: number in m.get("text", ""))
     t.flush(RESIDENT_ID, "私聊")
     t.flush(STAFF_CHAT_ID, "工作群")
 
     sim.press_button(STAFF_ID, STAFF_CHAT_ID, card["message_id"], buttons(card)["受理"])
-    await sim.wait_for_bot_message(RESIDENT_ID, lambda m: "已受理" in m.get("text", ""))
+    await expect(sim, RESIDENT_ID, lambda m: "已受理" in m.get("text", ""))
     t.flush(STAFF_CHAT_ID, "工作群")
     t.flush(RESIDENT_ID, "私聊")
 
@@ -192,18 +230,17 @@ async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> N
     out("\n--- 居民不满意，工单重办 ---\n")
     notice = last_bot(RESIDENT_ID, "请对办理结果进行评价")
     sim.press_button(RESIDENT_ID, RESIDENT_ID, notice["message_id"], buttons(notice)["不满意"])
-    await sim.wait_for_bot_message(RESIDENT_ID, lambda m: "不满意的原因" in m.get("text", ""))
+    await expect(sim, RESIDENT_ID, lambda m: "不满意的原因" in m.get("text", ""))
     sim.send_text(RESIDENT_ID, "只换了一楼的，二楼到五楼还是不亮")
-    await sim.wait_for_bot_message(STAFF_CHAT_ID, lambda m: "不满意原因" in m.get("text", ""))
-    await sim.wait_for_bot_message(RESIDENT_ID, lambda m: "转给办理人员" in m.get("text", ""))
+    await expect(sim, STAFF_CHAT_ID, lambda m: "不满意原因" in m.get("text", ""))
+    await expect(sim, RESIDENT_ID, lambda m: "转给办理人员" in m.get("text", ""))
     t.flush(RESIDENT_ID, "私聊")
     t.flush(STAFF_CHAT_ID, "工作群")
 
     card = last_bot(STAFF_CHAT_ID, "重办")
+    since = mark(sim, RESIDENT_ID)
     sim.press_button(STAFF_ID, STAFF_CHAT_ID, card["message_id"], buttons(card)["受理"])
-    await sim.wait_for_bot_message(
-        RESIDENT_ID, lambda m: "已受理" in m.get("text", "") and m is not None, timeout=10
-    )
+    await expect(sim, RESIDENT_ID, lambda m: "已受理" in m.get("text", ""), after=since)
     await staff_resolve(number, "已更换2至5楼全部楼道灯泡并检修线路，逐层测试正常。")
     t.flush(STAFF_CHAT_ID, "工作群")
     t.flush(RESIDENT_ID, "私聊")
@@ -211,8 +248,8 @@ async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> N
     out("\n--- 居民满意，工单办结 ---\n")
     notice = last_bot(RESIDENT_ID, "请对办理结果进行评价")
     sim.press_button(RESIDENT_ID, RESIDENT_ID, notice["message_id"], buttons(notice)["满意"])
-    await sim.wait_for_bot_message(RESIDENT_ID, lambda m: "感谢您的评价" in m.get("text", ""))
-    await sim.wait_for_bot_message(STAFF_CHAT_ID, lambda m: "评价：满意" in m.get("text", ""))
+    await expect(sim, RESIDENT_ID, lambda m: "感谢您的评价" in m.get("text", ""))
+    await expect(sim, STAFF_CHAT_ID, lambda m: "评价：满意" in m.get("text", ""))
     t.flush(RESIDENT_ID, "私聊")
     t.flush(STAFF_CHAT_ID, "工作群")
     out(f"\n=== 演示结束：工单 {number} 已办结，居民满意。件件有回音。 ===")
@@ -264,8 +301,8 @@ async def _interactive(stack: LocalStack) -> None:
                     sim.press_button(
                         STAFF_ID, STAFF_CHAT_ID, fresh["message_id"], buttons(fresh)["办结"]
                     )
-                    prompt = await sim.wait_for_bot_message(
-                        STAFF_CHAT_ID, lambda m: "办理结果" in (m.get("text") or "")
+                    prompt = await expect(
+                        sim, STAFF_CHAT_ID, lambda m: "办理结果" in (m.get("text") or "")
                     )
                     sim.send_text(
                         STAFF_ID,

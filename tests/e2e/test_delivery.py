@@ -1,0 +1,110 @@
+"""Delivery you can trust: 429 bursts, 403 reporters, a sender killed mid-delivery."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from bot.delivery import OutboxSender
+from bot.demo import RESIDENT_ID, STAFF_CHAT_ID, LocalStack, expect
+from storage.models import OutboxMessage, TicketEvent
+from tests.e2e.helpers import report, texts_in, the_ticket
+
+REPORT = "幸福小区3栋楼道的灯坏了一个星期了，晚上漆黑一片"
+
+
+async def test_a_burst_of_429s_is_waited_out_and_everything_arrives(stack: LocalStack) -> None:
+    sim = stack.sim
+    sim.add_user(RESIDENT_ID, "张阿姨")
+    sim.fail_next(
+        "sendMessage", 429, "Too Many Requests: retry after 1", times=3, retry_after=1
+    )
+    number = await report(stack, RESIDENT_ID, REPORT)
+    await expect(sim, STAFF_CHAT_ID, lambda m: number in m.get("text", ""))
+    refused = [c for c in sim.calls if c[0] == "sendMessage"]
+    assert len(refused) >= 5  # three refusals, then the ack and the card
+    assert stack.runtime is not None
+    async with stack.runtime.services.sessions() as s:
+        states = (await s.execute(select(OutboxMessage.status))).scalars().all()
+    assert set(states) == {"sent"}
+
+
+async def test_a_403_marks_the_reporter_unreachable_and_stops_retrying(stack: LocalStack) -> None:
+    sim = stack.sim
+    sim.add_user(RESIDENT_ID, "张阿姨")
+    sim.add_user(3001, "邻居")
+    sim.block(RESIDENT_ID)
+    sim.send_text(RESIDENT_ID, REPORT)
+    card = await expect(sim, STAFF_CHAT_ID, lambda m: "幸福小区" in m.get("text", ""))
+    number = card["text"].split("【工单 ", 1)[1].split("】")[0]
+    ticket = await the_ticket(stack, number)
+    await sim.wait_until(lambda: len([c for c in sim.calls if c[1].get("chat_id") in
+                                      (RESIDENT_ID, str(RESIDENT_ID))]) >= 1)
+    assert stack.runtime is not None
+
+    async def unreachable() -> bool:
+        async with stack.runtime.services.sessions() as s:  # type: ignore[union-attr]
+            rows = (
+                await s.execute(select(OutboxMessage.status).where(OutboxMessage.chat_id == RESIDENT_ID))
+            ).scalars().all()
+            return rows == ["undeliverable"]
+
+    for _ in range(50):
+        if await unreachable():
+            break
+        await asyncio.sleep(0.1)
+    assert await unreachable()
+    ticket = await the_ticket(stack, number)
+    assert ticket.reporter_unreachable
+    async with stack.runtime.services.sessions() as s:
+        events = (
+            await s.execute(select(TicketEvent.action).where(TicketEvent.ticket_id == ticket.id))
+        ).scalars().all()
+    assert "undeliverable" in events
+    calls_to_blocked = [c for c in sim.calls if str(c[1].get("chat_id")) == str(RESIDENT_ID)]
+    await asyncio.sleep(1.5)
+    assert len([c for c in sim.calls if str(c[1].get("chat_id")) == str(RESIDENT_ID)]) == len(
+        calls_to_blocked
+    )
+    # Another resident is unaffected.
+    other = await report(stack, 3001, "光明路路灯坏了好几天了")
+    assert other != number
+
+
+async def test_killing_the_sender_mid_delivery_loses_nothing(stack: LocalStack) -> None:
+    sim = stack.sim
+    sim.add_user(RESIDENT_ID, "张阿姨")
+    runtime = stack.runtime
+    assert runtime is not None
+    # Stop the running sender, so the report's messages wait in the outbox.
+    await runtime.sender.stop()
+    sim.send_text(RESIDENT_ID, REPORT)
+    await sim.wait_until(lambda: True)
+
+    async def pending() -> int:
+        async with runtime.services.sessions() as s:
+            return len(
+                (await s.execute(select(OutboxMessage.id).where(OutboxMessage.status == "pending")))
+                .scalars()
+                .all()
+            )
+
+    for _ in range(50):
+        if await pending() >= 2:
+            break
+        await asyncio.sleep(0.1)
+    assert await pending() >= 2
+    # A sender that claims the rows and dies while the requests are in flight.
+    sim.delay_next("sendMessage", seconds=5.0, times=2)
+    doomed = OutboxSender(runtime.application.bot, runtime.services.sessions, lease_seconds=1.0)
+    task = asyncio.create_task(doomed.drain_once())
+    await sim.wait_until(lambda: sim.in_flight() >= 1, timeout=5)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert not [t for t in texts_in(stack, RESIDENT_ID) if "工单编号：" in t]
+    # After a restart, the lease runs out and the rows go out.
+    await stack.stop_bot()
+    await stack.start_bot()
+    await expect(sim, RESIDENT_ID, lambda m: "工单编号：" in m["text"], timeout=10)
+    await expect(sim, STAFF_CHAT_ID, lambda m: "幸福小区" in m["text"], timeout=10)
