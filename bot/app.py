@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
-from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -20,6 +19,7 @@ from telegram.ext import (
     ContextTypes,
     TypeHandler,
 )
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.config import Settings
 from bot.deadlines import DeadlinePolicy
@@ -108,6 +108,7 @@ async def build_runtime(
     """Build the Application wired to the services and the sender (not yet started)."""
     # The outbox sends stored payloads through do_api_request on purpose.
     warnings.filterwarnings("ignore", message="Please use 'Bot", category=PTBUserWarning)
+    warnings.filterwarnings("ignore", message=".*retry_after", category=PTBDeprecationWarning)
     engine = make_engine(settings.database_url)
     if check_schema and not await is_up_to_date(engine):
         await engine.dispose()

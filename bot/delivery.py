@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import random
+import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
 from storage.models import OutboxMessage, StaffCard, Ticket, TicketEvent, User, utcnow
 
@@ -83,6 +85,14 @@ class Pacer:
     def pause(self, chat_id: int, until: float) -> None:
         """Hold a chat until `until` (after a 429)."""
         self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), until)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """Seconds Telegram asked us to wait, whichever type this PTB version reports."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class OutboxSender:
@@ -244,11 +254,7 @@ class OutboxSender:
                     return
                 result = await self.bot.do_api_request(row.method, api_kwargs=params)
             except RetryAfter as exc:
-                retry = float(
-                    exc.retry_after.total_seconds()
-                    if isinstance(exc.retry_after, timedelta)
-                    else exc.retry_after
-                )
+                retry = retry_seconds(exc)
                 loop = asyncio.get_running_loop()
                 self.pacer.pause(row.chat_id, loop.time() + retry)
                 await self._retry(row, retry, f"429 retry_after={retry}", count=False)

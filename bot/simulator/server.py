@@ -100,6 +100,9 @@ class BotAPISimulator:
         self._allowed_updates: list[str] = []
         self._webhook: _Webhook | None = None
         self._faults: list[_Fault] = []
+        self._delays: list[list[Any]] = []  # [method, seconds, times]
+        self._in_flight = 0
+        self.delivered: list[dict[str, Any]] = []  # every update pushed, in order
         self._history: list[tuple[int, int, dict[str, Any]]] = []  # (seq, chat_id, view)
         self._transcript: list[str] = []
         self._seq = 0
@@ -309,6 +312,7 @@ class BotAPISimulator:
         update = {"update_id": self._next_update_id, **body}
         self._next_update_id += 1
         self._check("Update", update)
+        self.delivered.append(copy.deepcopy(update))
         self._updates.append(_Pending(update))
         self._last_inbound_seq = self._bump()
 
@@ -400,6 +404,26 @@ class BotAPISimulator:
                   retry_after: int | None = None, chat_id: int | None = None) -> None:
         """Make the next ``times`` calls of ``method`` (to ``chat_id`` if given) fail so."""
         self._faults.append(_Fault(method, error_code, description, times, retry_after, chat_id))
+
+    def delay_next(self, method: str, *, seconds: float, times: int = 1) -> None:
+        """Hold the next ``times`` calls of ``method`` for ``seconds`` before answering."""
+        self._delays.append([method.lower(), seconds, times])
+
+    def in_flight(self) -> int:
+        """How many held (delayed) calls are waiting to be answered right now."""
+        return self._in_flight
+
+    async def _maybe_delay(self, method: str) -> None:
+        for entry in self._delays:
+            if entry[0] == method.lower() and entry[2] > 0:
+                entry[2] -= 1
+                self._in_flight += 1
+                self._bump()
+                try:
+                    await asyncio.sleep(entry[1])
+                finally:
+                    self._in_flight -= 1
+                return
 
     def _take_fault(self, method: str, params: dict[str, Any]) -> _Fault | None:
         for fault in self._faults:
@@ -503,6 +527,7 @@ class BotAPISimulator:
             return self._error(exc.error_code, exc.description)
         self.calls.append((name, {**{k: v for k, v in raw.items() if k not in params}, **params}))
         self._bump()
+        await self._maybe_delay(name)
         fault = self._take_fault(name, params)
         if fault is not None:
             return self._error(fault.error_code, fault.description, fault.retry_after)

@@ -38,7 +38,9 @@ async def test_report_accept_resolve_and_rate(stack: LocalStack) -> None:
     since = mark(sim, RESIDENT_ID)
     press(stack, STAFF_ID, card, "受理")
     await expect(sim, RESIDENT_ID, lambda m: "已受理" in m["text"], after=since)
-    card = await expect(sim, STAFF_CHAT_ID, lambda m: number in m["text"] and "已受理" in m["text"])
+    card = await expect(
+        sim, STAFF_CHAT_ID, lambda m: number in m["text"] and "已受理" in m["text"]
+    )
     assert set(buttons(card)) == {"办结", "退回"}
 
     press(stack, STAFF_ID, card, "办结")

@@ -99,8 +99,9 @@ async def test_polling_text_reply_button_answer(sim: BotAPISimulator) -> None:
 
         # The bot's own errors come back as PTB exceptions.
         with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
-            await app.bot.edit_message_text(f"已确认 {'ok:1'}", chat_id=USER,
-                                            message_id=reply["message_id"])
+            await app.bot.edit_message_text(
+                f"已确认 {'ok:1'}", chat_id=USER, message_id=reply["message_id"]
+            )
         sim.add_user(2002, "老李")
         with pytest.raises(Forbidden, match=r"(?i)initiate conversation"):
             await app.bot.send_message(2002, "你好")
@@ -111,17 +112,21 @@ async def test_polling_text_reply_button_answer(sim: BotAPISimulator) -> None:
     methods = [m for m, _ in sim.calls]
     assert methods[:3] == ["getMe", "deleteWebhook", "getUpdates"]
     for message in sim.chat_messages(USER):
-        validate_object("Message", message if "reply_markup" not in message
-                        or "inline_keyboard" in message["reply_markup"] else
-                        {k: v for k, v in message.items() if k != "reply_markup"})
+        validate_object(
+            "Message",
+            message
+            if "reply_markup" not in message or "inline_keyboard" in message["reply_markup"]
+            else {k: v for k, v in message.items() if k != "reply_markup"},
+        )
 
 
 async def test_webhook_mode_posts_with_secret(sim: BotAPISimulator) -> None:
     received: list[tuple[str | None, dict[str, object]]] = []
 
     async def endpoint(request: web.Request) -> web.Response:
-        received.append((request.headers.get("X-Telegram-Bot-Api-Secret-Token"),
-                         await request.json()))
+        received.append(
+            (request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json())
+        )
         return web.Response(text="ok")
 
     receiver = web.Application()
