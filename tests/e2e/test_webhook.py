@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from typing import NamedTuple
 
 import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import build_runtime, start_runtime, stop_runtime
+from bot.app import Runtime, build_runtime, start_runtime, stop_runtime
 from bot.config import load_settings
 from bot.demo import RESIDENT_ID, expect
 from bot.simulator import BotAPISimulator
@@ -26,8 +27,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class WebhookBot(NamedTuple):
+    sim: BotAPISimulator
+    runtime: Runtime
+    url: str
+
+
 @pytest.fixture
-async def webhook_bot(sqlite_url: str, extractor: Extractor) -> AsyncIterator[tuple[object, str]]:
+async def webhook_bot(sqlite_url: str, extractor: Extractor) -> AsyncIterator[WebhookBot]:
     sim = BotAPISimulator()
     await sim.start()
     settings = load_settings(
@@ -40,15 +47,15 @@ async def webhook_bot(sqlite_url: str, extractor: Extractor) -> AsyncIterator[tu
     site = await serve_webhook(
         runtime.application, host="127.0.0.1", port=port, secret=SECRET, public_url=url
     )
-    yield (sim, runtime), url
+    yield WebhookBot(sim, runtime, url)
     await site.stop()
     await stop_runtime(runtime)
     await sim.stop()
 
 
-async def test_updates_arrive_by_webhook_with_the_secret(webhook_bot: tuple[object, str]) -> None:
-    (sim, runtime), url = webhook_bot  # type: ignore[misc]
-    assert sim.webhook_url == url
+async def test_updates_arrive_by_webhook_with_the_secret(webhook_bot: WebhookBot) -> None:
+    sim = webhook_bot.sim
+    assert sim.webhook_url == webhook_bot.url
     sim.add_user(RESIDENT_ID, "张阿姨")
     sim.send_text(RESIDENT_ID, "幸福小区3栋楼道的灯坏了一个星期了")
     ack = await expect(sim, RESIDENT_ID, lambda m: "工单编号：" in m["text"])
@@ -57,9 +64,9 @@ async def test_updates_arrive_by_webhook_with_the_secret(webhook_bot: tuple[obje
 
 @pytest.mark.parametrize("header", [None, "wrong", SECRET + "x"])
 async def test_anything_without_the_secret_gets_401_and_changes_nothing(
-    webhook_bot: tuple[object, str], header: str | None
+    webhook_bot: WebhookBot, header: str | None
 ) -> None:
-    (sim, runtime), url = webhook_bot  # type: ignore[misc]
+    runtime, url = webhook_bot.runtime, webhook_bot.url
     update = {
         "update_id": 77,
         "message": {
