@@ -131,3 +131,44 @@ async def test_killing_the_sender_mid_delivery_loses_nothing(stack: LocalStack) 
     await stack.start_bot()
     await expect(sim, RESIDENT_ID, lambda m: "工单编号：" in m["text"], timeout=10)
     await expect(sim, STAFF_CHAT_ID, lambda m: "幸福小区" in m["text"], timeout=10)
+
+
+async def test_network_errors_and_5xx_are_retried_with_backoff(stack: LocalStack) -> None:
+    sim = stack.sim
+    sim.add_user(RESIDENT_ID, "张阿姨")
+    sim.fail_next("sendMessage", 502, "Bad Gateway", times=2, chat_id=RESIDENT_ID)
+    sim.fail_next("sendMessage", 500, "Internal Server Error", times=1, chat_id=RESIDENT_ID)
+    number = await report(stack, RESIDENT_ID, REPORT)
+    assert number
+    to_resident = [
+        c
+        for c in sim.calls
+        if c[0] == "sendMessage" and c[1].get("chat_id") in (RESIDENT_ID, str(RESIDENT_ID))
+    ]
+    assert len(to_resident) == 4  # three failures, then the acknowledgement
+    assert await all_sent(stack)
+
+
+async def test_the_outbox_never_trips_telegrams_flood_limits(
+    sqlite_url: str, extractor: object
+) -> None:
+    async with LocalStack(
+        database_url=sqlite_url,
+        extractor=extractor,
+        migrate=False,  # type: ignore[arg-type]
+        enforce_limits=True,
+    ) as stack:
+        await stack.setup_staff()
+        sim = stack.sim
+        sim.add_user(RESIDENT_ID, "张阿姨")
+        for i in range(6):
+            sim.send_text(RESIDENT_ID, f"光明路{i + 1}号门口的路灯坏了好几天了")
+        await sim.wait_until(
+            lambda: len([t for t in texts_in(stack, RESIDENT_ID) if "工单编号：" in t]) == 6,
+            timeout=20,
+        )
+        await sim.wait_until(
+            lambda: len([t for t in texts_in(stack, STAFF_CHAT_ID) if "【工单" in t]) == 6,
+            timeout=20,
+        )
+        assert sim.limit_hits == []
