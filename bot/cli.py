@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         _configure_logging(settings.log_level if args.command != "demo" else "WARNING")
         if args.command == "demo":
-            from bot.simulator.demo import run_demo
+            from bot.demo import run_demo
 
             return asyncio.run(run_demo(interactive=args.interactive))
         if args.command == "run":
