@@ -152,30 +152,38 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
 
 
 class Transcript:
-    """Prints what each chat shows, in order, as a person would read it."""
+    """Prints what each chat shows, in the order it happened, as people would read it."""
 
-    def __init__(self, sim: BotAPISimulator, names: dict[int, str], out: Callable[[str], None]):
+    def __init__(
+        self,
+        sim: BotAPISimulator,
+        names: dict[int, str],
+        chats: dict[int, str],
+        out: Callable[[str], None],
+    ) -> None:
         self.sim = sim
         self.names = names
+        self.chats = chats
         self.out = out
-        self.seen: dict[tuple[int, int], str] = {}
+        self.printed = 0
+        self.seen: set[tuple[int, int]] = set()
 
-    def flush(self, chat_id: int, label: str) -> None:
-        """Print messages of `chat_id` that are new or changed since the last flush."""
-        for msg in self.sim.chat_messages(chat_id):
+    def flush(self) -> None:
+        """Print every message sent or edited since the last flush."""
+        for chat_id, msg in self.sim.feed[self.printed :]:
             key = (chat_id, msg["message_id"])
             shown = msg.get("text") or msg.get("caption") or "[照片]"
+            if "location" in msg:
+                shown = "[位置]"
             if buttons(msg):
                 shown += "\n" + "  ".join(f"[{b}]" for b in buttons(msg))
-            previous = self.seen.get(key)
-            if previous == shown:
-                continue
-            self.seen[key] = shown
             sender = msg.get("from", {})
             who = "回音" if sender.get("is_bot") else self.names.get(sender.get("id", 0), "?")
-            mark = "（已更新）" if previous is not None else ""
+            mark = "（已更新）" if key in self.seen else ""
+            self.seen.add(key)
             body = shown.replace("\n", "\n" + " " * 6)
-            self.out(f"[{label}] {who}{mark}：\n      {body}")
+            self.out(f"[{self.chats.get(chat_id, chat_id)}] {who}{mark}：\n      {body}")
+        self.printed = len(self.sim.feed)
 
 
 async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> None:
@@ -184,9 +192,9 @@ async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> N
     await stack.setup_staff()
     sim.add_user(RESIDENT_ID, "张阿姨")
     names = {ADMIN_ID: "王主任", STAFF_ID: "李明", RESIDENT_ID: "张阿姨"}
-    t = Transcript(sim, names, out)
+    t = Transcript(sim, names, {STAFF_CHAT_ID: "工作群", RESIDENT_ID: "私聊"}, out)
     out("=== 回音演示：居民反映 → 受理 → 办结 → 评价（不满意 → 重办）→ 办结 → 满意 ===\n")
-    t.flush(STAFF_CHAT_ID, "工作群")
+    t.flush()
 
     def last_bot(chat_id: int, has: str) -> dict[str, Any]:
         return [m for m in sim.bot_messages(chat_id) if has in (m.get("text") or "")][-1]
@@ -201,7 +209,7 @@ async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> N
             lambda m: "办理结果" in (m.get("text") or "") and number in m["text"],
             after=since_staff,
         )
-        t.flush(STAFF_CHAT_ID, "工作群")
+        t.flush()
         sim.send_text(
             STAFF_ID, note, chat_id=STAFF_CHAT_ID, reply_to_message_id=prompt["message_id"]
         )
@@ -215,17 +223,14 @@ async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> N
     ack = await expect(sim, RESIDENT_ID, lambda m: "工单编号：" in m.get("text", ""))
     number = ack["text"].split("工单编号：", 1)[1].split()[0]
     card = await expect(sim, STAFF_CHAT_ID, lambda m: number in m.get("text", ""))
-    t.flush(RESIDENT_ID, "私聊")
-    t.flush(STAFF_CHAT_ID, "工作群")
+    t.flush()
 
     sim.press_button(STAFF_ID, STAFF_CHAT_ID, card["message_id"], buttons(card)["受理"])
     await expect(sim, RESIDENT_ID, lambda m: "已受理" in m.get("text", ""))
-    t.flush(STAFF_CHAT_ID, "工作群")
-    t.flush(RESIDENT_ID, "私聊")
+    t.flush()
 
     await staff_resolve(number, "已更换3栋一楼楼道灯泡，经测试照明正常。")
-    t.flush(STAFF_CHAT_ID, "工作群")
-    t.flush(RESIDENT_ID, "私聊")
+    t.flush()
 
     out("\n--- 居民不满意，工单重办 ---\n")
     notice = last_bot(RESIDENT_ID, "请对办理结果进行评价")
@@ -234,24 +239,21 @@ async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> N
     sim.send_text(RESIDENT_ID, "只换了一楼的，二楼到五楼还是不亮")
     await expect(sim, STAFF_CHAT_ID, lambda m: "不满意原因" in m.get("text", ""))
     await expect(sim, RESIDENT_ID, lambda m: "转给办理人员" in m.get("text", ""))
-    t.flush(RESIDENT_ID, "私聊")
-    t.flush(STAFF_CHAT_ID, "工作群")
+    t.flush()
 
     card = last_bot(STAFF_CHAT_ID, "重办")
     since = mark(sim, RESIDENT_ID)
     sim.press_button(STAFF_ID, STAFF_CHAT_ID, card["message_id"], buttons(card)["受理"])
     await expect(sim, RESIDENT_ID, lambda m: "已受理" in m.get("text", ""), after=since)
     await staff_resolve(number, "已更换2至5楼全部楼道灯泡并检修线路，逐层测试正常。")
-    t.flush(STAFF_CHAT_ID, "工作群")
-    t.flush(RESIDENT_ID, "私聊")
+    t.flush()
 
     out("\n--- 居民满意，工单办结 ---\n")
     notice = last_bot(RESIDENT_ID, "请对办理结果进行评价")
     sim.press_button(RESIDENT_ID, RESIDENT_ID, notice["message_id"], buttons(notice)["满意"])
     await expect(sim, RESIDENT_ID, lambda m: "感谢您的评价" in m.get("text", ""))
     await expect(sim, STAFF_CHAT_ID, lambda m: "评价：满意" in m.get("text", ""))
-    t.flush(RESIDENT_ID, "私聊")
-    t.flush(STAFF_CHAT_ID, "工作群")
+    t.flush()
     out(f"\n=== 演示结束：工单 {number} 已办结，居民满意。件件有回音。 ===")
 
 
@@ -259,8 +261,13 @@ async def _interactive(stack: LocalStack) -> None:
     sim = stack.sim
     await stack.setup_staff()
     sim.add_user(RESIDENT_ID, "您")
-    t = Transcript(sim, {RESIDENT_ID: "您", STAFF_ID: "李明", ADMIN_ID: "王主任"}, print)
-    t.flush(STAFF_CHAT_ID, "工作群")
+    t = Transcript(
+        sim,
+        {RESIDENT_ID: "您", STAFF_ID: "李明", ADMIN_ID: "王主任"},
+        {STAFF_CHAT_ID: "工作群", RESIDENT_ID: "私聊"},
+        print,
+    )
+    t.flush()
     print(
         "您现在是居民，请输入要反映的问题"
         "（/help 查看命令；!1 !2 !3 按最近消息的按钮；/quit 退出）。"
@@ -311,7 +318,7 @@ async def _interactive(stack: LocalStack) -> None:
                         reply_to_message_id=prompt["message_id"],
                     )
                     await asyncio.sleep(1.5)
-        t.flush(RESIDENT_ID, "私聊")
+        t.flush()
 
 
 async def run_demo(*, interactive: bool = False) -> int:

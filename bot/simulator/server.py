@@ -103,6 +103,7 @@ class BotAPISimulator:
         self._delays: list[list[Any]] = []  # [method, seconds, times]
         self._in_flight = 0
         self.delivered: list[dict[str, Any]] = []  # every update pushed, in order
+        self.feed: list[tuple[int, dict[str, Any]]] = []  # (chat_id, message) as users saw it
         self._history: list[tuple[int, int, dict[str, Any]]] = []  # (seq, chat_id, view)
         self._transcript: list[str] = []
         self._seq = 0
@@ -305,6 +306,7 @@ class BotAPISimulator:
             "[photo]" if "photo" in msg else "[location]" if "location" in msg else "[message]"
         )
         self._transcript.append(f"[{msg['chat']['id']}] {self._name(msg['from']['id'])}: {what}")
+        self.feed.append((msg["chat"]["id"], copy.deepcopy(msg)))
         self._push({"message": copy.deepcopy(msg)})
         return copy.deepcopy(msg)
 
@@ -336,6 +338,7 @@ class BotAPISimulator:
         seq = self._bump()
         view = stored.view()
         self._history.append((seq, chat_id, view))
+        self.feed.append((chat_id, copy.deepcopy(view)))
         verb = "edited" if "edit_date" in view else "sent"
         buttons = [
             b.get("text") for row in (view.get("reply_markup") or {}).get("inline_keyboard", [])
