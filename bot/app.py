@@ -6,7 +6,7 @@ import asyncio
 import logging
 import warnings
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,10 +24,10 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 from bot.config import Settings
 from bot.deadlines import DeadlinePolicy
 from bot.delivery import Limits, OutboxSender
-from bot.services import reports
+from bot.services import groups, reports
 from bot.services.context import Services
 from bot.workdays import WorkCalendar
-from handlers import rating, resident, staff
+from handlers import group, rating, resident, staff
 from handlers.context import HuiyinContext
 from nlp import Extractor
 from storage.db import is_up_to_date, make_engine, make_sessionmaker
@@ -88,6 +88,17 @@ class Runtime:
     services: Services
     sender: OutboxSender
     engine: AsyncEngine
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+async def housekeeping(services: Services, every: float = 30.0) -> None:
+    """Periodic chores: remove group prompts nobody answered."""
+    while True:
+        try:
+            await groups.expire_prompts(services)
+        except Exception:
+            log.exception("housekeeping pass failed")
+        await asyncio.sleep(every)
 
 
 def load_extractor(settings: Settings) -> Extractor:
@@ -126,6 +137,9 @@ async def build_runtime(
         calendar=calendar,
         policy=policy,
         admin_ids=settings.admin_ids,
+        group_confidence=settings.group_confidence,
+        group_ask_confidence=min(settings.group_ask_confidence, settings.group_confidence),
+        group_prompt_ttl_seconds=settings.group_prompt_minutes * 60,
     )
     root = settings.telegram_api_url
     application = (
@@ -141,7 +155,7 @@ async def build_runtime(
     services.wake = sender.wake
     application.bot_data["services"] = services
     application.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
-    for module in (resident, staff, rating):
+    for module in (group, resident, staff, rating):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(on_error)
     return Runtime(application, services, sender, engine)
@@ -159,6 +173,7 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
     """Initialise and start the Application, polling if asked, and the sender."""
     app = runtime.application
     await app.initialize()
+    runtime.services.bot_username = app.bot.username
     await app.start()
     if polling and app.updater is not None:
         await app.updater.start_polling(
@@ -168,6 +183,7 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
             drop_pending_updates=False,
         )
     runtime.sender.start()
+    runtime.tasks.append(asyncio.create_task(housekeeping(runtime.services), name="huiyin-chores"))
 
 
 async def stop_runtime(runtime: Runtime) -> None:
@@ -178,5 +194,9 @@ async def stop_runtime(runtime: Runtime) -> None:
     if app.running:
         await app.stop()
     await runtime.sender.stop()
+    for task in runtime.tasks:
+        task.cancel()
+    await asyncio.gather(*runtime.tasks, return_exceptions=True)
+    runtime.tasks.clear()
     await app.shutdown()
     await runtime.engine.dispose()

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     nlp_rules_dir: Path | None = Field(None, alias="HUIYIN_NLP_RULES_DIR")
     nlp_user_dict: Path | None = Field(None, alias="HUIYIN_NLP_USER_DICT")
     log_level: str = Field("INFO", alias="HUIYIN_LOG_LEVEL")
+    group_confidence: float = Field(0.75, ge=0.0, le=1.0, alias="HUIYIN_GROUP_CONFIDENCE")
+    group_ask_confidence: float = Field(0.35, ge=0.0, le=1.0, alias="HUIYIN_GROUP_ASK_CONFIDENCE")
+    group_prompt_minutes: int = Field(30, ge=1, le=24 * 60, alias="HUIYIN_GROUP_PROMPT_MINUTES")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

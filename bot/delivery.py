@@ -26,7 +26,9 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import texts
 from storage.models import OutboxMessage, StaffCard, Ticket, TicketEvent, User, utcnow
+from storage.outbox import enqueue
 
 log = logging.getLogger("huiyin.delivery")
 
@@ -85,6 +87,12 @@ class Pacer:
     def pause(self, chat_id: int, until: float) -> None:
         """Hold a chat until `until` (after a 429)."""
         self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), until)
+
+
+def _already_done(description: str) -> bool:
+    """Refusals that mean the wanted state already holds (an edit or delete done before)."""
+    text = description.lower()
+    return "message is not modified" in text or "message to delete not found" in text
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -243,6 +251,19 @@ class OutboxSender:
             if card is None:
                 return None
             params["message_id"] = card.message_id
+        ref_key = params.pop("ref_key", None)
+        if ref_key is not None:
+            async with self.sessions() as session:
+                ref = (
+                    await session.execute(
+                        select(OutboxMessage.message_id).where(
+                            OutboxMessage.idempotency_key == ref_key
+                        )
+                    )
+                ).scalar_one_or_none()
+            if ref is None:
+                return None
+            params["message_id"] = ref
         return params
 
     async def _send(self, row: OutboxMessage) -> None:
@@ -250,7 +271,7 @@ class OutboxSender:
             try:
                 params = await self._params(row)
                 if params is None:
-                    await self._finish(row, FAILED, error="no card to edit in this chat")
+                    await self._finish(row, FAILED, error="the message it refers to was not sent")
                     return
                 result = await self.bot.do_api_request(row.method, api_kwargs=params)
             except RetryAfter as exc:
@@ -261,7 +282,7 @@ class OutboxSender:
             except Forbidden as exc:
                 await self._undeliverable(row, exc.message)
             except BadRequest as exc:
-                if "message is not modified" in exc.message.lower():
+                if _already_done(exc.message):
                     await self._finish(row, SENT)
                 else:
                     log.error("outbox %s refused by Telegram: %s", row.id, exc.message)
@@ -330,6 +351,26 @@ class OutboxSender:
         log.warning("outbox %s: %s; retry in %.1fs", row.id, error, delay)
         await self._retry(row, delay, error, count=True)
 
+    async def _link_in_thread(self, session: AsyncSession, ticket: Ticket) -> None:
+        """The reporter cannot be messaged: answer in the grid thread with a deep link."""
+        link = f"https://t.me/{self.bot.username}?start=t{ticket.number}"
+        extra: dict[str, Any] = {}
+        if ticket.source_chat_id == ticket.grid_chat_id:
+            extra["reply_parameters"] = {
+                "message_id": ticket.source_message_id,
+                "allow_sending_without_reply": True,
+            }
+        assert ticket.grid_chat_id is not None
+        await enqueue(
+            session,
+            key=f"link:{ticket.id}",
+            chat_id=ticket.grid_chat_id,
+            text=texts.GROUP_ACK_LINK.format(number=ticket.number, link=link),
+            purpose="group_ack",
+            ticket_id=ticket.id,
+            extra=extra,
+        )
+
     async def _undeliverable(self, row: OutboxMessage, error: str) -> None:
         now = self.clock()
         async with self.sessions.begin() as session:
@@ -345,6 +386,8 @@ class OutboxSender:
             if row.ticket_id is not None:
                 ticket = await session.get(Ticket, row.ticket_id)
                 if ticket is not None and ticket.reporter_id == row.chat_id:
+                    if ticket.grid_chat_id is not None and not ticket.reporter_unreachable:
+                        await self._link_in_thread(session, ticket)
                     ticket.reporter_unreachable = True
                     session.add(
                         TicketEvent(

@@ -149,3 +149,35 @@ NO_STAFF_CHAT_WARNING = "（尚未绑定工作人员群：管理员请在工作�
 PRIVATE_ONLY = "请私信机器人使用此命令。"
 
 REPORTER_HIDDEN = "{name}（ID {masked_id}）"
+
+# Grid groups and grid workers
+GRID_BOUND = "本群已设为网格群「{name}」。群内反映的问题会自动登记为工单，进展私信告知反映人。"
+BIND_GRID_USAGE = "用法：/bind_grid 网格名称，例如 /bind_grid 幸福社区第三网格"
+ADD_WORKER_USAGE = "用法：在网格群内回复某人的消息并发送 /add_worker，将其登记为本网格网格员。"
+WORKER_ADDED = "已将 {name} 登记为「{grid}」网格员。"
+NOT_A_GRID = "本群还不是网格群：管理员请先发送 /bind_grid 网格名称。"
+GROUP_ACK = "已登记为工单 {number}，进展将私信告知。"
+GROUP_ACK_LINK = "已登记为工单 {number}。请点此开启私信接收办理进展：{link}"
+GROUP_ASK = "这条消息是要反映问题吗？确认后将登记为工单。"
+BUTTON_SUBMIT = "提交为诉求"
+BUTTON_NOT = "不是"
+ALERT_PROMPT_NOT_YOURS = "只有发言人本人或本网格网格员可以确认。"
+ALERT_PROMPT_GONE = "该询问已处理或已过期。"
+ALERT_SUBMITTED = "已提交。"
+ALERT_DISMISSED = "好的，不登记。"
+REPORT_USAGE = "用法：回复居民的消息并发送 /report（或“上报”），为其登记工单。"
+ONLY_WORKERS = "只有本网格的网格员可以代为上报。"
+WORKER_ACK = "已为 {name} 登记工单 {number}（{category}），办理进展会同时告知您。"
+WORKER_ACK_HIDDEN = (
+    "已登记工单 {number}（{category}）。原发言人「{name}」未公开账号，您将作为联系人接收办理进展。"
+)
+FORWARD_NOT_WORKER = (
+    "转发的消息只有登记的网格员可以代为上报。如需反映自己的问题，请直接用文字描述。"
+)
+FORWARD_NOT_REPORT = (
+    "未从转发的消息中识别出需要办理的问题。如确需上报，请在网格群内回复该消息并发送 /report。"
+)
+WORKER_COPY = "【您上报的工单】{text}"
+BLOCKED_USER = "已禁止该用户提交工单。"
+BLOCK_USAGE = "用法：回复某人的消息并发送 /block，禁止其提交工单。"
+SUBSCRIBED = "已开启工单 {number} 的私信通知。"

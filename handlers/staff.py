@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import texts
 from bot.domain import HuiyinError
@@ -55,15 +55,6 @@ async def card_button(update: Update, context: HuiyinContext) -> None:
     await query.answer(answer.text, show_alert=answer.alert)
 
 
-async def staff_chat_text(update: Update, context: HuiyinContext) -> None:
-    """Take a staff member's reply as the note a resolve or return asked for."""
-    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    assert msg is not None and chat is not None and user is not None
-    await staff.handle_staff_chat_text(
-        context.services, person(user), chat.id, msg.message_id, msg.text or ""
-    )
-
-
 async def private_only(update: Update, context: HuiyinContext) -> None:
     """Tell an admin that /bind_staff belongs in a group."""
     msg = update.effective_message
@@ -80,5 +71,4 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("add_staff", add_staff, filters=GROUPS),
     CommandHandler(["bind_staff", "add_staff"], private_only, filters=filters.ChatType.PRIVATE),
     CallbackQueryHandler(card_button, pattern=r"^t:[a-z_]+:[^:]*$"),
-    MessageHandler(GROUPS & filters.TEXT & ~filters.COMMAND, staff_chat_text),
 ]

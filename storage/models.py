@@ -88,14 +88,39 @@ class StaffMember(Base):
 
 
 class BoundChat(Base):
-    """A group chat bound to a role: the staff chat (later: grid groups, departments)."""
+    """A group chat bound to a role: a staff chat, or a grid group with its grid's name."""
 
     __tablename__ = "bound_chats"
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(16), index=True)
     title: Mapped[str] = mapped_column(String(255), default="")
+    name: Mapped[str] = mapped_column(String(64), default="")
     bound_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GridWorker(Base):
+    """A grid worker (网格员) registered for one grid group."""
+
+    __tablename__ = "grid_workers"
+
+    grid_chat_id: Mapped[int] = mapped_column(
+        ForeignKey("bound_chats.chat_id"), primary_key=True, autoincrement=False
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BlockedUser(Base):
+    """A user an admin has blocked from filing reports."""
+
+    __tablename__ = "blocked_users"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    blocked_by: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -138,8 +163,29 @@ class Ticket(Base):
     return_reason: Mapped[str | None] = mapped_column(Text)
     reopen_reason: Mapped[str | None] = mapped_column(Text)
     reporter_unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    grid_chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    worker_id: Mapped[int | None] = mapped_column(BigInteger)
+    reporter_name: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupPrompt(Base):
+    """A question asked in a grid group thread: is this message a report?"""
+
+    __tablename__ = "group_prompts"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "source_message_id", name="uq_group_prompts_source"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TicketEvent(Base):

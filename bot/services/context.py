@@ -32,6 +32,10 @@ class Services:
     max_text_length: int = 4096
     attach_window_seconds: int = 600
     prompt_ttl_seconds: int = 3600
+    bot_username: str = "huiyin_bot"
+    group_confidence: float = 0.75
+    group_ask_confidence: float = 0.35
+    group_prompt_ttl_seconds: int = 1800
 
     def is_admin(self, user_id: int) -> bool:
         """Tell whether this Telegram user administers the bot."""

@@ -8,25 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Role, Status, parse_ticket_number, transition_for
 from bot.services import answers
 from bot.services.context import Person, Services
+from bot.services.filing import Source, acknowledgement, existing_ticket, open_ticket
 from bot.services.tickets import (
     deadline_text,
     find_by_number,
     format_time,
-    local_day,
-    next_number,
-    post_cards,
     record_event,
     refresh_cards,
     remember_user,
     reply,
-    staff_chat_ids,
 )
 from storage.models import Attachment, ProcessedUpdate, Ticket
 from storage.outbox import insert_ignore
@@ -97,13 +93,8 @@ async def _file_or_explain(
     now: datetime,
 ) -> ReportOutcome:
     chat_id = person.id
-    existing = (
-        await session.execute(
-            select(Ticket).where(
-                Ticket.source_chat_id == chat_id, Ticket.source_message_id == message_id
-            )
-        )
-    ).scalar_one_or_none()
+    source = Source(chat_id=chat_id, message_id=message_id)
+    existing = await existing_ticket(session, source)
     if existing is not None:
         return ReportOutcome("duplicate", existing.number)
     extraction = services.extractor.extract(body)
@@ -116,62 +107,17 @@ async def _file_or_explain(
             text=texts.HOW_TO_REPORT if printable else texts.UNREADABLE,
         )
         return ReportOutcome("howto" if printable else "unreadable")
-    deadlines = services.policy.deadlines(
-        now, extraction.intent, extraction.urgency, services.calendar
-    )
-    number = await next_number(session, local_day(now))
-    ticket = Ticket(
-        number=number,
-        reporter_id=person.id,
-        source_chat_id=chat_id,
-        source_message_id=message_id,
-        text=body,
-        category=extraction.category_label,
-        intent=extraction.intent,
-        urgency=extraction.urgency,
-        urgent_words="、".join(extraction.urgent_words)[:255],
-        location=(extraction.location or None),
-        confidence=extraction.confidence,
-        status=Status.NEW.value,
-        accept_by=deadlines.accept_by,
-        deadline_at=deadlines.resolve_by,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(ticket)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        # A concurrent delivery of the same message won the race: answer nothing new.
+    ticket = await open_ticket(services, session, person, source, body, extraction, now)
+    if ticket is None:
         return ReportOutcome("duplicate")
-    await record_event(
+    await reply(
         session,
-        ticket,
-        actor_id=person.id,
-        role=Role.REPORTER,
-        action="report",
-        to_status=Status.NEW,
-        note=None,
-        at=now,
-        created=True,
+        chat_id=chat_id,
+        message_id=message_id,
+        text=acknowledgement(ticket),
+        ticket_id=ticket.id,
     )
-    urgent_line = (
-        texts.URGENT_LINE.format(words="、".join(extraction.urgent_words))
-        if extraction.urgency == "紧急"
-        else ""
-    )
-    ack = texts.REPORT_ACK.format(
-        number=number,
-        category=ticket.category,
-        urgent_line=urgent_line,
-        deadline=deadline_text(ticket),
-    )
-    if not await staff_chat_ids(session):
-        log.warning("ticket %s filed but no staff chat is bound (/bind_staff)", number)
-    await reply(session, chat_id=chat_id, message_id=message_id, text=ack, ticket_id=ticket.id)
-    await post_cards(session, ticket, tag="new")
-    return ReportOutcome("ticket", number)
+    return ReportOutcome("ticket", ticket.number)
 
 
 async def attach(
@@ -199,7 +145,6 @@ async def attach(
             await session.execute(
                 select(Ticket)
                 .where(
-                    Ticket.reporter_id == person.id,
                     Ticket.source_chat_id == chat_id,
                     Ticket.created_at >= since,
                     Ticket.status.in_([Status.NEW.value, Status.ACCEPTED.value]),

@@ -261,7 +261,7 @@ async def notify_reporter(
     text: str,
     reply_markup: dict[str, Any] | None = None,
 ) -> None:
-    """Queue a private message to the ticket's reporter."""
+    """Queue a private message to the ticket's reporter (and to the worker who handed it over)."""
     await enqueue(
         session,
         key=f"{key}:{ticket.id}",
@@ -271,6 +271,15 @@ async def notify_reporter(
         purpose="reporter",
         ticket_id=ticket.id,
     )
+    if ticket.worker_id is not None and ticket.worker_id != ticket.reporter_id:
+        await enqueue(
+            session,
+            key=f"{key}:{ticket.id}:worker",
+            chat_id=ticket.worker_id,
+            text=texts.WORKER_COPY.format(text=text),
+            purpose="worker",
+            ticket_id=ticket.id,
+        )
 
 
 def deadline_text(ticket: Ticket) -> str:

@@ -1,0 +1,122 @@
+"""Opening a ticket: one place for numbering, deadlines, the audit row and the staff card."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.domain import Role, Status
+from bot.services.context import Person, Services
+from bot.services.tickets import (
+    deadline_text,
+    local_day,
+    next_number,
+    post_cards,
+    record_event,
+    staff_chat_ids,
+)
+from nlp import Extraction
+from storage.models import Ticket
+
+log = logging.getLogger("huiyin.filing")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a report was heard: the chat and message it came from, and who handed it over."""
+
+    chat_id: int
+    message_id: int
+    grid_chat_id: int | None = None
+    worker_id: int | None = None
+    reporter_name: str | None = None
+
+
+async def existing_ticket(session: AsyncSession, source: Source) -> Ticket | None:
+    """Return the ticket already opened from this chat message, if any."""
+    return (
+        await session.execute(
+            select(Ticket).where(
+                Ticket.source_chat_id == source.chat_id,
+                Ticket.source_message_id == source.message_id,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def open_ticket(
+    services: Services,
+    session: AsyncSession,
+    reporter: Person,
+    source: Source,
+    body: str,
+    extraction: Extraction,
+    now: datetime,
+) -> Ticket | None:
+    """Open a ticket and post its card; None when a concurrent delivery already opened it."""
+    deadlines = services.policy.deadlines(
+        now, extraction.intent, extraction.urgency, services.calendar
+    )
+    number = await next_number(session, local_day(now))
+    ticket = Ticket(
+        number=number,
+        reporter_id=reporter.id,
+        source_chat_id=source.chat_id,
+        source_message_id=source.message_id,
+        grid_chat_id=source.grid_chat_id,
+        worker_id=source.worker_id,
+        reporter_name=source.reporter_name,
+        text=body,
+        category=extraction.category_label,
+        intent=extraction.intent,
+        urgency=extraction.urgency,
+        urgent_words="、".join(extraction.urgent_words)[:255],
+        location=(extraction.location or None),
+        confidence=extraction.confidence,
+        status=Status.NEW.value,
+        accept_by=deadlines.accept_by,
+        deadline_at=deadlines.resolve_by,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        # A concurrent delivery of the same message won the race: answer nothing new.
+        return None
+    await record_event(
+        session,
+        ticket,
+        actor_id=source.worker_id or reporter.id,
+        role=Role.REPORTER,
+        action="report",
+        to_status=Status.NEW,
+        note=None,
+        at=now,
+        created=True,
+    )
+    if not await staff_chat_ids(session):
+        log.warning("ticket %s filed but no staff chat is bound (/bind_staff)", number)
+    await post_cards(session, ticket, tag="new")
+    return ticket
+
+
+def acknowledgement(ticket: Ticket) -> str:
+    """The full acknowledgement a reporter reads in their private chat."""
+    urgent_line = (
+        texts.URGENT_LINE.format(words=ticket.urgent_words) if ticket.urgency == "紧急" else ""
+    )
+    return texts.REPORT_ACK.format(
+        number=ticket.number,
+        category=ticket.category,
+        urgent_line=urgent_line,
+        deadline=deadline_text(ticket),
+    )

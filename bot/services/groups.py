@@ -1,0 +1,513 @@
+"""Grid groups: listen where residents talk, ask when unsure, let grid workers hand posts over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.services import staff
+from bot.services.context import Person, Services
+from bot.services.filing import Source, acknowledgement, existing_ticket, open_ticket
+from bot.services.reports import clean_text
+from bot.services.staff import ButtonAnswer
+from bot.services.tickets import remember_user, reply
+from nlp import Extraction
+from storage.models import BlockedUser, BoundChat, GridWorker, GroupPrompt, Ticket, User
+from storage.outbox import enqueue, insert_ignore
+
+GRID_CHAT = "grid"
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """What the bot did with one group message: a ticket, a question, or nothing."""
+
+    kind: str  # "ticket" | "asked" | "silent" | "duplicate" | "answer"
+    number: str | None = None
+
+
+def report_score(extraction: Extraction) -> float:
+    """How likely the message is a report, 0..1, from the extractor's decision and confidence."""
+    return extraction.confidence if extraction.is_report else 1.0 - extraction.confidence
+
+
+async def grid_of(session: AsyncSession, chat_id: int) -> BoundChat | None:
+    """Return the grid bound to this group chat, or None."""
+    bound = await session.get(BoundChat, chat_id)
+    return bound if bound is not None and bound.kind == GRID_CHAT else None
+
+
+async def is_worker(session: AsyncSession, grid_chat_id: int, user_id: int) -> bool:
+    """Tell whether the user is a grid worker of this grid."""
+    return await session.get(GridWorker, (grid_chat_id, user_id)) is not None
+
+
+async def is_blocked(session: AsyncSession, user_id: int) -> bool:
+    """Tell whether an admin has blocked this user from filing reports."""
+    return await session.get(BlockedUser, user_id) is not None
+
+
+async def bind_grid(
+    services: Services, admin: Person, chat_id: int, title: str, name: str, message_id: int
+) -> bool:
+    """Make this group a grid group called `name` (admins only)."""
+    name = clean_text(name)[:64]
+    async with services.sessions.begin() as session:
+        if not services.is_admin(admin.id):
+            text = texts.ADMIN_ONLY
+        elif not name:
+            text = texts.BIND_GRID_USAGE
+        else:
+            await insert_ignore(
+                session,
+                BoundChat,
+                {
+                    "chat_id": chat_id,
+                    "kind": GRID_CHAT,
+                    "title": title[:255],
+                    "name": name,
+                    "bound_by": admin.id,
+                    "created_at": services.clock(),
+                },
+                ["chat_id"],
+            )
+            bound = await session.get(BoundChat, chat_id)
+            assert bound is not None
+            bound.kind, bound.name, bound.title = GRID_CHAT, name, title[:255]
+            text = texts.GRID_BOUND.format(name=name)
+        await reply(session, chat_id=chat_id, message_id=message_id, text=text)
+    services.wake()
+    return text.startswith(texts.GRID_BOUND[:4])
+
+
+async def add_worker(
+    services: Services, admin: Person, target: Person | None, chat_id: int, message_id: int
+) -> bool:
+    """Register `target` as a grid worker of this grid group (admins only)."""
+    added = False
+    async with services.sessions.begin() as session:
+        grid = await grid_of(session, chat_id)
+        if not services.is_admin(admin.id):
+            text = texts.ADMIN_ONLY
+        elif grid is None:
+            text = texts.NOT_A_GRID
+        elif target is None:
+            text = texts.ADD_WORKER_USAGE
+        else:
+            await remember_user(session, target, started=None)
+            await insert_ignore(
+                session,
+                GridWorker,
+                {
+                    "grid_chat_id": chat_id,
+                    "user_id": target.id,
+                    "display_name": target.display_name[:128],
+                    "added_by": admin.id,
+                    "created_at": services.clock(),
+                },
+                ["grid_chat_id", "user_id"],
+            )
+            text = texts.WORKER_ADDED.format(name=target.display_name, grid=grid.name)
+            added = True
+        await reply(session, chat_id=chat_id, message_id=message_id, text=text)
+    services.wake()
+    return added
+
+
+async def block_user(
+    services: Services, admin: Person, target: Person | None, chat_id: int, message_id: int
+) -> bool:
+    """Block `target` from filing reports (admins only)."""
+    async with services.sessions.begin() as session:
+        if not services.is_admin(admin.id):
+            text = texts.ADMIN_ONLY
+        elif target is None:
+            text = texts.BLOCK_USAGE
+        else:
+            await remember_user(session, target, started=None)
+            await insert_ignore(
+                session,
+                BlockedUser,
+                {"user_id": target.id, "blocked_by": admin.id, "created_at": services.clock()},
+                ["user_id"],
+            )
+            text = texts.BLOCKED_USER
+        await reply(session, chat_id=chat_id, message_id=message_id, text=text)
+    services.wake()
+    return text == texts.BLOCKED_USER
+
+
+async def _file_in_thread(
+    services: Services,
+    session: AsyncSession,
+    reporter: Person,
+    source: Source,
+    body: str,
+    extraction: Extraction,
+    now: datetime,
+    *,
+    answer_to: int,
+) -> Ticket | None:
+    """Open a ticket from a group post and answer in the thread without personal data."""
+    ticket = await open_ticket(services, session, reporter, source, body, extraction, now)
+    if ticket is None:
+        return None
+    user = await session.get(User, reporter.id)
+    reachable = user is not None and user.started_at is not None and user.blocked_bot_at is None
+    if reachable:
+        thread_text = texts.GROUP_ACK.format(number=ticket.number)
+        await enqueue(
+            session,
+            key=f"ack:{ticket.id}",
+            chat_id=reporter.id,
+            text=acknowledgement(ticket),
+            purpose="reporter",
+            ticket_id=ticket.id,
+        )
+    else:
+        thread_text = texts.GROUP_ACK_LINK.format(
+            number=ticket.number, link=deep_link(services, ticket.number)
+        )
+    await enqueue(
+        session,
+        key=f"thread:{ticket.id}",
+        chat_id=source.chat_id,
+        text=thread_text,
+        purpose="group_ack",
+        ticket_id=ticket.id,
+        extra={"reply_parameters": thread(answer_to)},
+    )
+    return ticket
+
+
+def thread(message_id: int) -> dict[str, object]:
+    """Reply parameters that answer a message in its thread (and survive its deletion)."""
+    return {"message_id": message_id, "allow_sending_without_reply": True}
+
+
+def deep_link(services: Services, number: str) -> str:
+    """The t.me link that opens a private chat with the bot and follows one ticket."""
+    return f"https://t.me/{services.bot_username}?start=t{number}"
+
+
+async def hear(
+    services: Services, author: Person, chat_id: int, message_id: int, text: str
+) -> Heard:
+    """Read one message of a grid group: open a ticket, ask, or stay silent."""
+    now = services.clock()
+    body = clean_text(text)[: services.max_text_length]
+    async with services.sessions.begin() as session:
+        grid = await grid_of(session, chat_id)
+        if grid is None or not body or await is_blocked(session, author.id):
+            return Heard("silent")
+        source = Source(chat_id=chat_id, message_id=message_id, grid_chat_id=chat_id)
+        existing = await existing_ticket(session, source)
+        if existing is not None:
+            return Heard("duplicate", existing.number)
+        extraction = services.extractor.extract(body)
+        score = report_score(extraction)
+        if score >= services.group_confidence:
+            await remember_user(session, author, started=None)
+            ticket = await _file_in_thread(
+                services, session, author, source, body, extraction, now, answer_to=message_id
+            )
+            heard = Heard("ticket", ticket.number) if ticket else Heard("duplicate")
+        elif score >= services.group_ask_confidence and extraction.category:
+            heard = await _ask(services, session, author, chat_id, message_id, body, now)
+        else:
+            heard = Heard("silent")
+    services.wake()
+    return heard
+
+
+async def _ask(
+    services: Services,
+    session: AsyncSession,
+    author: Person,
+    chat_id: int,
+    message_id: int,
+    body: str,
+    now: datetime,
+) -> Heard:
+    inserted = await insert_ignore(
+        session,
+        GroupPrompt,
+        {
+            "chat_id": chat_id,
+            "source_message_id": message_id,
+            "author_id": author.id,
+            "text": body,
+            "status": "open",
+            "expires_at": now + timedelta(seconds=services.group_prompt_ttl_seconds),
+            "created_at": now,
+        },
+        ["chat_id", "source_message_id"],
+    )
+    if not inserted:
+        return Heard("duplicate")
+    prompt = (
+        await session.execute(
+            select(GroupPrompt).where(
+                GroupPrompt.chat_id == chat_id, GroupPrompt.source_message_id == message_id
+            )
+        )
+    ).scalar_one()
+    await remember_user(session, author, started=None)
+    await enqueue(
+        session,
+        key=prompt_key(prompt.id),
+        chat_id=chat_id,
+        text=texts.GROUP_ASK,
+        reply_markup={
+            "inline_keyboard": [
+                [
+                    {"text": texts.BUTTON_SUBMIT, "callback_data": f"g:yes:{prompt.id}"},
+                    {"text": texts.BUTTON_NOT, "callback_data": f"g:no:{prompt.id}"},
+                ]
+            ]
+        },
+        purpose="group_prompt",
+        extra={
+            "reply_parameters": {"message_id": message_id, "allow_sending_without_reply": True}
+        },
+    )
+    return Heard("asked")
+
+
+def prompt_key(prompt_id: int) -> str:
+    """The outbox key of a prompt's question (its sent message is found through it)."""
+    return f"gprompt:{prompt_id}"
+
+
+async def _remove_prompt(session: AsyncSession, prompt: GroupPrompt, status: str) -> None:
+    prompt.status = status
+    await enqueue(
+        session,
+        key=f"gprompt-del:{prompt.id}",
+        chat_id=prompt.chat_id,
+        method="deleteMessage",
+        text=None,
+        purpose="delete",
+        extra={"ref_key": prompt_key(prompt.id)},
+    )
+
+
+async def answer_prompt(
+    services: Services, person: Person, prompt_id: int, choice: str
+) -> ButtonAnswer:
+    """提交为诉求 / 不是 on a prompt: only the author or a worker of that grid may answer."""
+    if choice not in ("yes", "no"):
+        return ButtonAnswer(texts.ALERT_INVALID, alert=True)
+    now = services.clock()
+    async with services.sessions.begin() as session:
+        prompt = await session.get(GroupPrompt, prompt_id, with_for_update=True)
+        if prompt is None:
+            return ButtonAnswer(texts.ALERT_INVALID, alert=True)
+        if prompt.status != "open" or prompt.expires_at < now:
+            return ButtonAnswer(texts.ALERT_PROMPT_GONE, alert=True)
+        worker = await is_worker(session, prompt.chat_id, person.id)
+        if person.id != prompt.author_id and not worker:
+            return ButtonAnswer(texts.ALERT_PROMPT_NOT_YOURS, alert=True)
+        if choice == "no":
+            await _remove_prompt(session, prompt, "dismissed")
+            answer = ButtonAnswer(texts.ALERT_DISMISSED)
+        else:
+            author = await session.get(User, prompt.author_id)
+            reporter = Person(
+                prompt.author_id,
+                author.first_name if author else "",
+                author.username if author else None,
+            )
+            source = Source(
+                chat_id=prompt.chat_id,
+                message_id=prompt.source_message_id,
+                grid_chat_id=prompt.chat_id,
+                worker_id=person.id if worker and person.id != prompt.author_id else None,
+            )
+            extraction = services.extractor.extract(prompt.text)
+            await _remove_prompt(session, prompt, "submitted")
+            await _file_in_thread(
+                services,
+                session,
+                reporter,
+                source,
+                prompt.text,
+                extraction,
+                now,
+                answer_to=prompt.source_message_id,
+            )
+            answer = ButtonAnswer(texts.ALERT_SUBMITTED)
+    services.wake()
+    return answer
+
+
+async def expire_prompts(services: Services) -> int:
+    """Remove unanswered prompts whose time is up; return how many were removed."""
+    now = services.clock()
+    async with services.sessions.begin() as session:
+        due = (
+            await session.execute(
+                select(GroupPrompt)
+                .where(GroupPrompt.status == "open", GroupPrompt.expires_at < now)
+                .limit(500)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars()
+        count = 0
+        for prompt in due:
+            await _remove_prompt(session, prompt, "expired")
+            count += 1
+    if count:
+        services.wake()
+    return count
+
+
+async def worker_report(
+    services: Services,
+    worker: Person,
+    chat_id: int,
+    command_message_id: int,
+    author: Person | None,
+    message_id: int | None,
+    text: str,
+) -> Heard:
+    """A grid worker's /report (or 上报) as a reply: open a ticket for the post's author."""
+    now = services.clock()
+    body = clean_text(text)[: services.max_text_length]
+    async with services.sessions.begin() as session:
+        grid = await grid_of(session, chat_id)
+        if grid is None:
+            await reply(
+                session, chat_id=chat_id, message_id=command_message_id, text=texts.NOT_A_GRID
+            )
+            heard = Heard("silent")
+        elif not await is_worker(session, chat_id, worker.id) and not services.is_admin(worker.id):
+            await reply(
+                session, chat_id=chat_id, message_id=command_message_id, text=texts.ONLY_WORKERS
+            )
+            heard = Heard("silent")
+        elif author is None or message_id is None or not body:
+            await reply(
+                session, chat_id=chat_id, message_id=command_message_id, text=texts.REPORT_USAGE
+            )
+            heard = Heard("silent")
+        else:
+            source = Source(
+                chat_id=chat_id, message_id=message_id, grid_chat_id=chat_id, worker_id=worker.id
+            )
+            existing = await existing_ticket(session, source)
+            if existing is not None:
+                heard = Heard("duplicate", existing.number)
+            else:
+                await remember_user(session, author, started=None)
+                await remember_user(session, worker, started=None)
+                extraction = services.extractor.extract(body)
+                ticket = await _file_in_thread(
+                    services, session, author, source, body, extraction, now, answer_to=message_id
+                )
+                heard = Heard("ticket", ticket.number) if ticket else Heard("duplicate")
+                prompt = (
+                    await session.execute(
+                        select(GroupPrompt).where(
+                            GroupPrompt.chat_id == chat_id,
+                            GroupPrompt.source_message_id == message_id,
+                            GroupPrompt.status == "open",
+                        )
+                    )
+                ).scalar_one_or_none()
+                if prompt is not None:
+                    await _remove_prompt(session, prompt, "submitted")
+    services.wake()
+    return heard
+
+
+async def forwarded(
+    services: Services,
+    worker: Person,
+    message_id: int,
+    text: str,
+    origin: Person | None,
+    hidden_name: str | None,
+) -> Heard:
+    """A grid worker forwards a resident's post in private: open it for the original author."""
+    now = services.clock()
+    body = clean_text(text)[: services.max_text_length]
+    async with services.sessions.begin() as session:
+        await remember_user(session, worker, started=now)
+        grid_id = (
+            await session.execute(
+                select(GridWorker.grid_chat_id)
+                .where(GridWorker.user_id == worker.id)
+                .order_by(GridWorker.created_at)
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        source = Source(
+            chat_id=worker.id,
+            message_id=message_id,
+            grid_chat_id=grid_id,
+            worker_id=worker.id,
+            reporter_name=hidden_name if origin is None else None,
+        )
+        existing = await existing_ticket(session, source)
+        extraction = services.extractor.extract(body) if body else None
+        if existing is not None:
+            heard = Heard("duplicate", existing.number)
+        elif grid_id is None:
+            await reply(
+                session, chat_id=worker.id, message_id=message_id, text=texts.FORWARD_NOT_WORKER
+            )
+            heard = Heard("silent")
+        elif extraction is None or report_score(extraction) < services.group_ask_confidence:
+            await reply(
+                session, chat_id=worker.id, message_id=message_id, text=texts.FORWARD_NOT_REPORT
+            )
+            heard = Heard("silent")
+        else:
+            reporter = origin or worker
+            await remember_user(session, reporter, started=None)
+            ticket = await open_ticket(services, session, reporter, source, body, extraction, now)
+            if ticket is None:
+                heard = Heard("duplicate")
+            else:
+                if origin is not None:
+                    ack = texts.WORKER_ACK.format(
+                        name=origin.display_name, number=ticket.number, category=ticket.category
+                    )
+                    user = await session.get(User, origin.id)
+                    if user is not None and user.started_at is not None:
+                        await enqueue(
+                            session,
+                            key=f"ack:{ticket.id}",
+                            chat_id=origin.id,
+                            text=acknowledgement(ticket),
+                            purpose="reporter",
+                            ticket_id=ticket.id,
+                        )
+                else:
+                    ack = texts.WORKER_ACK_HIDDEN.format(
+                        name=hidden_name or "", number=ticket.number, category=ticket.category
+                    )
+                await reply(
+                    session,
+                    chat_id=worker.id,
+                    message_id=message_id,
+                    text=ack,
+                    ticket_id=ticket.id,
+                )
+                heard = Heard("ticket", ticket.number)
+    services.wake()
+    return heard
+
+
+async def handle_group_text(
+    services: Services, person: Person, chat_id: int, message_id: int, text: str
+) -> Heard:
+    """Route a group message: an answer in a staff chat, or a post in a grid group."""
+    if await staff.handle_staff_chat_text(services, person, chat_id, message_id, text):
+        return Heard("answer")
+    return await hear(services, person, chat_id, message_id, text)
