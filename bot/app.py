@@ -140,6 +140,7 @@ async def build_runtime(
         group_confidence=settings.group_confidence,
         group_ask_confidence=min(settings.group_ask_confidence, settings.group_confidence),
         group_prompt_ttl_seconds=settings.group_prompt_minutes * 60,
+        merge_window_seconds=settings.merge_hours * 3600,
     )
     root = settings.telegram_api_url
     application = (

@@ -79,6 +79,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Status.NEW, Action.CANCEL, Status.CANCELLED, _REPORTER),
     Transition(Status.RESOLVED, Action.RATE_OK, Status.CLOSED, _REPORTER),
     Transition(Status.RESOLVED, Action.RATE_REOPEN, Status.REOPENED, _REPORTER),
+    # With several reporters, a later one's bad rating still reopens a closed ticket.
+    Transition(Status.CLOSED, Action.RATE_REOPEN, Status.REOPENED, _REPORTER),
 )
 
 _TABLE: dict[tuple[Status, Action], Transition] = {(t.source, t.action): t for t in TRANSITIONS}

@@ -70,6 +70,20 @@ async def report(update: Update, context: HuiyinContext) -> None:
     )
 
 
+async def split(update: Update, context: HuiyinContext) -> None:
+    """A grid worker replies /split to a merged post: it becomes a ticket of its own."""
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert msg is not None and chat is not None and user is not None
+    target = msg.reply_to_message
+    await groups.split(
+        context.services,
+        person(user),
+        chat.id,
+        msg.message_id,
+        target.message_id if target is not None else None,
+    )
+
+
 async def group_text(update: Update, context: HuiyinContext) -> None:
     """Every text in a group: a staff answer, or a grid post the bot reads."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
@@ -137,6 +151,7 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("add_worker", add_worker, filters=GROUPS),
     CommandHandler("block", block, filters=GROUPS),
     CommandHandler("report", report, filters=GROUPS),
+    CommandHandler("split", split, filters=GROUPS),
     MessageHandler(GROUPS & filters.REPLY & REPORT_WORD, report),
     CallbackQueryHandler(prompt_button, pattern=r"^g:(yes|no):[^:]*$"),
     MessageHandler(PRIVATE & filters.FORWARDED, forwarded),

@@ -170,6 +170,23 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class TicketReporter(Base):
+    """Another resident who reported the same problem; they hear every step and may rate."""
+
+    __tablename__ = "ticket_reporters"
+    __table_args__ = (
+        UniqueConstraint("source_chat_id", "source_message_id", name="uq_ticket_reporters_source"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    source_chat_id: Mapped[int] = mapped_column(BigInteger)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class GroupPrompt(Base):
     """A question asked in a grid group thread: is this message a report?"""
 

@@ -36,6 +36,8 @@ class Services:
     group_confidence: float = 0.75
     group_ask_confidence: float = 0.35
     group_prompt_ttl_seconds: int = 1800
+    merge_window_seconds: int = 72 * 3600
+    merge_similarity: float = 0.35
 
     def is_admin(self, user_id: int) -> bool:
         """Tell whether this Telegram user administers the bot."""

@@ -9,14 +9,30 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.domain import OPEN_STATUSES, Role, Status
 from bot.services import staff
 from bot.services.context import Person, Services
 from bot.services.filing import Source, acknowledgement, existing_ticket, open_ticket
 from bot.services.reports import clean_text
+from bot.services.similarity import same_problem
 from bot.services.staff import ButtonAnswer
-from bot.services.tickets import remember_user, reply
+from bot.services.tickets import (
+    deadline_text,
+    record_event,
+    refresh_cards,
+    remember_user,
+    reply,
+)
 from nlp import Extraction
-from storage.models import BlockedUser, BoundChat, GridWorker, GroupPrompt, Ticket, User
+from storage.models import (
+    BlockedUser,
+    BoundChat,
+    GridWorker,
+    GroupPrompt,
+    Ticket,
+    TicketReporter,
+    User,
+)
 from storage.outbox import enqueue, insert_ignore
 
 GRID_CHAT = "grid"
@@ -152,29 +168,41 @@ async def _file_in_thread(
     *,
     answer_to: int,
 ) -> Ticket | None:
-    """Open a ticket from a group post and answer in the thread without personal data."""
-    ticket = await open_ticket(services, session, reporter, source, body, extraction, now)
-    if ticket is None:
-        return None
+    """Open (or join) a ticket from a group post and answer in the thread, no personal data."""
+    merged = await _same_problem(services, session, source, body, extraction, now)
+    if merged is not None:
+        await _join(session, merged, reporter, source, body, now)
+        ticket = merged
+    else:
+        opened = await open_ticket(services, session, reporter, source, body, extraction, now)
+        if opened is None:
+            return None
+        ticket = opened
     user = await session.get(User, reporter.id)
     reachable = user is not None and user.started_at is not None and user.blocked_bot_at is None
+    link = deep_link(services, ticket.number)
     if reachable:
-        thread_text = texts.GROUP_ACK.format(number=ticket.number)
+        thread_text = (texts.GROUP_MERGED if merged else texts.GROUP_ACK).format(
+            number=ticket.number
+        )
         await enqueue(
             session,
-            key=f"ack:{ticket.id}",
+            key=f"ack:{ticket.id}:{reporter.id}:{source.message_id}",
             chat_id=reporter.id,
-            text=acknowledgement(ticket),
+            text=(
+                texts.MERGED_ACK.format(number=ticket.number, deadline=deadline_text(ticket))
+                if merged
+                else acknowledgement(ticket)
+            ),
             purpose="reporter",
             ticket_id=ticket.id,
         )
     else:
-        thread_text = texts.GROUP_ACK_LINK.format(
-            number=ticket.number, link=deep_link(services, ticket.number)
-        )
+        template = texts.GROUP_MERGED_LINK if merged else texts.GROUP_ACK_LINK
+        thread_text = template.format(number=ticket.number, link=link)
     await enqueue(
         session,
-        key=f"thread:{ticket.id}",
+        key=f"thread:{source.chat_id}:{source.message_id}",
         chat_id=source.chat_id,
         text=thread_text,
         purpose="group_ack",
@@ -182,6 +210,85 @@ async def _file_in_thread(
         extra={"reply_parameters": thread(answer_to)},
     )
     return ticket
+
+
+async def _same_problem(
+    services: Services,
+    session: AsyncSession,
+    source: Source,
+    body: str,
+    extraction: Extraction,
+    now: datetime,
+) -> Ticket | None:
+    """An open ticket of the same grid and category, recent, about the same problem."""
+    if source.grid_chat_id is None:
+        return None
+    since = now - timedelta(seconds=services.merge_window_seconds)
+    candidates = (
+        await session.execute(
+            select(Ticket)
+            .where(
+                Ticket.grid_chat_id == source.grid_chat_id,
+                Ticket.category == extraction.category_label,
+                Ticket.status.in_([s.value for s in OPEN_STATUSES]),
+                Ticket.created_at >= since,
+            )
+            .order_by(Ticket.id.desc())
+            .limit(50)
+        )
+    ).scalars()
+    for ticket in candidates:
+        if same_problem(
+            body, extraction.location, ticket.text, ticket.location, services.merge_similarity
+        ):
+            return ticket
+    return None
+
+
+async def _join(
+    session: AsyncSession,
+    ticket: Ticket,
+    reporter: Person,
+    source: Source,
+    body: str,
+    now: datetime,
+) -> None:
+    """Add another voice to an open ticket: recorded, counted on the card, told every step."""
+    session.add(
+        TicketReporter(
+            ticket_id=ticket.id,
+            user_id=reporter.id,
+            source_chat_id=source.chat_id,
+            source_message_id=source.message_id,
+            text=body,
+            created_at=now,
+        )
+    )
+    event = await record_event(
+        session,
+        ticket,
+        actor_id=source.worker_id or reporter.id,
+        role=Role.REPORTER,
+        action="merge",
+        to_status=Status(ticket.status),
+        note=body[:500],
+        at=now,
+    )
+    await refresh_cards(session, ticket, event.id)
+
+
+async def merged_into(
+    session: AsyncSession, chat_id: int, message_id: int
+) -> TicketReporter | None:
+    """The merge record of a group message, if it joined another ticket."""
+    return (
+        await session.execute(
+            select(TicketReporter).where(
+                TicketReporter.source_chat_id == chat_id,
+                TicketReporter.source_message_id == message_id,
+            )
+        )
+    ).scalar_one_or_none()
 
 
 def thread(message_id: int) -> dict[str, object]:
@@ -208,6 +315,8 @@ async def hear(
         existing = await existing_ticket(session, source)
         if existing is not None:
             return Heard("duplicate", existing.number)
+        if await merged_into(session, chat_id, message_id) is not None:
+            return Heard("duplicate")
         extraction = services.extractor.extract(body)
         score = report_score(extraction)
         if score >= services.group_confidence:
@@ -402,6 +511,8 @@ async def worker_report(
             existing = await existing_ticket(session, source)
             if existing is not None:
                 heard = Heard("duplicate", existing.number)
+            elif await merged_into(session, chat_id, message_id) is not None:
+                heard = Heard("duplicate")
             else:
                 await remember_user(session, author, started=None)
                 await remember_user(session, worker, started=None)
@@ -511,3 +622,67 @@ async def handle_group_text(
     if await staff.handle_staff_chat_text(services, person, chat_id, message_id, text):
         return Heard("answer")
     return await hear(services, person, chat_id, message_id, text)
+
+
+async def split(
+    services: Services,
+    worker: Person,
+    chat_id: int,
+    command_message_id: int,
+    message_id: int | None,
+) -> str | None:
+    """Undo a wrong merge: the replied-to post becomes a ticket of its own; return its number."""
+    now = services.clock()
+    number: str | None = None
+    async with services.sessions.begin() as session:
+        allowed = await is_worker(session, chat_id, worker.id) or services.is_admin(worker.id)
+        joined = await merged_into(session, chat_id, message_id) if message_id else None
+        if not allowed:
+            text = texts.ONLY_WORKERS
+        elif message_id is None:
+            text = texts.SPLIT_USAGE
+        elif joined is None:
+            text = texts.SPLIT_NOT_MERGED
+        else:
+            original = await session.get(Ticket, joined.ticket_id, with_for_update=True)
+            assert original is not None
+            await session.delete(joined)
+            await session.flush()
+            event = await record_event(
+                session,
+                original,
+                actor_id=worker.id,
+                role=Role.STAFF,
+                action="split",
+                to_status=Status(original.status),
+                note=joined.text[:500],
+                at=now,
+            )
+            await refresh_cards(session, original, event.id)
+            author = await session.get(User, joined.user_id)
+            reporter = Person(
+                joined.user_id,
+                author.first_name if author else "",
+                author.username if author else None,
+            )
+            source = Source(
+                chat_id=chat_id, message_id=message_id, grid_chat_id=chat_id, worker_id=None
+            )
+            extraction = services.extractor.extract(joined.text)
+            ticket = await open_ticket(
+                services, session, reporter, source, joined.text, extraction, now
+            )
+            assert ticket is not None
+            number = ticket.number
+            text = texts.SPLIT_DONE.format(number=number)
+            await enqueue(
+                session,
+                key=f"split:{ticket.id}",
+                chat_id=reporter.id,
+                text=acknowledgement(ticket),
+                purpose="reporter",
+                ticket_id=ticket.id,
+            )
+        await reply(session, chat_id=chat_id, message_id=command_message_id, text=text)
+    services.wake()
+    return number

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Rating, Role, Status
@@ -11,12 +14,12 @@ from bot.services.context import Person, Services
 from bot.services.staff import ButtonAnswer
 from bot.services.tickets import (
     load_ticket,
-    notify_reporter,
     post_cards,
     record_event,
     refresh_cards,
+    reporter_ids,
 )
-from storage.models import TicketRating
+from storage.models import Ticket, TicketRating
 from storage.outbox import enqueue
 
 
@@ -38,7 +41,7 @@ async def rate(
     now = services.clock()
     async with services.sessions.begin() as session:
         ticket = await load_ticket(session, ticket_id, lock=True)
-        if ticket.reporter_id != person.id:
+        if person.id not in await reporter_ids(session, ticket):
             return ButtonAnswer(texts.ALERT_NOT_REPORTER, alert=True)
         already = (
             await session.execute(
@@ -51,7 +54,8 @@ async def rate(
         ).scalar_one_or_none()
         if already is not None:
             return ButtonAnswer(texts.ALERT_ALREADY_RATED, alert=True)
-        if round_ != ticket.resolution_round or ticket.status != Status.RESOLVED:
+        status = Status(ticket.status)
+        if round_ != ticket.resolution_round or status not in (Status.RESOLVED, Status.CLOSED):
             return ButtonAnswer(texts.ALERT_STALE_RATING, alert=True)
         session.add(
             TicketRating(
@@ -62,26 +66,10 @@ async def rate(
                 created_at=now,
             )
         )
-        reopen = score == Rating.DISSATISFIED
-        action = Action.RATE_REOPEN if reopen else Action.RATE_OK
-        target = Status.REOPENED if reopen else Status.CLOSED
-        if reopen:
-            ticket.deadline_at = services.policy.reopen_deadline(now, services.calendar)
-        event = await record_event(
-            session,
-            ticket,
-            actor_id=person.id,
-            role=Role.REPORTER,
-            action=action.value,
-            to_status=target,
-            note=texts.RATING_NAMES[score],
-            at=now,
-        )
-        await refresh_cards(session, ticket, event.id)
         # The rating message keeps its text but loses its buttons, so it cannot be pressed twice.
         await enqueue(
             session,
-            key=f"rated:{ticket.id}:{round_}",
+            key=f"rated:{ticket.id}:{round_}:{person.id}",
             chat_id=chat_id,
             method="editMessageReplyMarkup",
             text=None,
@@ -89,29 +77,81 @@ async def rate(
             ticket_id=ticket.id,
             extra={"message_id": message_id, "reply_markup": {"inline_keyboard": []}},
         )
-        if reopen:
-            await post_cards(session, ticket, tag=f"reopen{round_}")
-            await answers.ask(
-                services,
-                session,
-                person_id=person.id,
-                chat_id=person.id,
-                kind=answers.REOPEN_REASON,
-                ticket=ticket,
-                now=now,
-            )
-            await notify_reporter(
-                session,
-                ticket,
-                f"reopened:{round_}",
-                texts.RATE_ASK_REASON.format(number=ticket.number),
-            )
+        if score == Rating.DISSATISFIED:
+            await _reopen(services, session, ticket, person, round_, now)
         else:
-            await notify_reporter(
+            if status == Status.RESOLVED:
+                event = await record_event(
+                    session,
+                    ticket,
+                    actor_id=person.id,
+                    role=Role.REPORTER,
+                    action=Action.RATE_OK.value,
+                    to_status=Status.CLOSED,
+                    note=texts.RATING_NAMES[score],
+                    at=now,
+                )
+                await refresh_cards(session, ticket, event.id)
+            await enqueue(
                 session,
-                ticket,
-                f"closed:{round_}",
-                texts.RATE_THANKS.format(number=ticket.number, rating=texts.RATING_NAMES[score]),
+                key=f"closed:{ticket.id}:{round_}:{person.id}",
+                chat_id=person.id,
+                text=texts.RATE_THANKS.format(
+                    number=ticket.number, rating=texts.RATING_NAMES[score]
+                ),
+                purpose="reporter",
+                ticket_id=ticket.id,
             )
     services.wake()
     return ButtonAnswer(texts.ALERT_RATED)
+
+
+async def _reopen(
+    services: Services,
+    session: AsyncSession,
+    ticket: Ticket,
+    person: Person,
+    round_: int,
+    now: datetime,
+) -> None:
+    """不满意: reopen the ticket (重办), post it back to staff and ask the rater why."""
+    ticket.deadline_at = services.policy.reopen_deadline(now, services.calendar)
+    event = await record_event(
+        session,
+        ticket,
+        actor_id=person.id,
+        role=Role.REPORTER,
+        action=Action.RATE_REOPEN.value,
+        to_status=Status.REOPENED,
+        note=texts.RATING_NAMES[Rating.DISSATISFIED],
+        at=now,
+    )
+    await refresh_cards(session, ticket, event.id)
+    await post_cards(session, ticket, tag=f"reopen{round_}")
+    await answers.ask(
+        services,
+        session,
+        person_id=person.id,
+        chat_id=person.id,
+        kind=answers.REOPEN_REASON,
+        ticket=ticket,
+        now=now,
+    )
+    await enqueue(
+        session,
+        key=f"reopened:{ticket.id}:{round_}:{person.id}",
+        chat_id=person.id,
+        text=texts.RATE_ASK_REASON.format(number=ticket.number),
+        purpose="reporter",
+        ticket_id=ticket.id,
+    )
+    for other in await reporter_ids(session, ticket):
+        if other != person.id:
+            await enqueue(
+                session,
+                key=f"reopened:{ticket.id}:{round_}:{other}",
+                chat_id=other,
+                text=texts.NOTIFY_REOPENED.format(number=ticket.number),
+                purpose="reporter",
+                ticket_id=ticket.id,
+            )

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
@@ -23,8 +23,9 @@ from bot.services.tickets import (
     refresh_cards,
     remember_user,
     reply,
+    reporter_ids,
 )
-from storage.models import Attachment, ProcessedUpdate, Ticket
+from storage.models import Attachment, ProcessedUpdate, Ticket, TicketReporter
 from storage.outbox import insert_ignore
 
 log = logging.getLogger("huiyin.reports")
@@ -208,7 +209,7 @@ async def show_status(services: Services, person: Person, message_id: int, arg: 
             text = texts.STATUS_USAGE
         else:
             ticket = await find_by_number(session, number)
-            if ticket is None or ticket.reporter_id != person.id:
+            if ticket is None or person.id not in await reporter_ids(session, ticket):
                 text = texts.NOT_FOUND.format(number=number)
             else:
                 text = texts.STATUS_LINE.format(
@@ -232,7 +233,16 @@ async def list_mine(services: Services, person: Person, message_id: int, limit: 
         rows = (
             await session.execute(
                 select(Ticket)
-                .where(Ticket.reporter_id == person.id)
+                .where(
+                    or_(
+                        Ticket.reporter_id == person.id,
+                        Ticket.id.in_(
+                            select(TicketReporter.ticket_id).where(
+                                TicketReporter.user_id == person.id
+                            )
+                        ),
+                    )
+                )
                 .order_by(Ticket.id.desc())
                 .limit(limit)
             )

@@ -24,6 +24,7 @@ from storage.models import (
     Ticket,
     TicketEvent,
     TicketRating,
+    TicketReporter,
     User,
 )
 from storage.outbox import enqueue, insert_ignore
@@ -106,6 +107,20 @@ async def record_event(
     return event
 
 
+async def reporter_ids(session: AsyncSession, ticket: Ticket) -> list[int]:
+    """Everyone who reported this ticket: the first reporter, then those merged into it."""
+    joined = await session.execute(
+        select(TicketReporter.user_id)
+        .where(TicketReporter.ticket_id == ticket.id)
+        .order_by(TicketReporter.id)
+    )
+    ids = [ticket.reporter_id]
+    for user_id in joined.scalars():
+        if user_id not in ids:
+            ids.append(user_id)
+    return ids
+
+
 async def load_ticket(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> Ticket:
     """Return the ticket by id, or raise NotFound."""
     stmt = select(Ticket).where(Ticket.id == ticket_id)
@@ -185,6 +200,9 @@ async def render_card(session: AsyncSession, ticket: Ticket) -> tuple[str, dict[
     ).scalar_one()
     if attachments:
         extra += texts.CARD_ATTACHMENT.format(count=attachments)
+    voices = len(await reporter_ids(session, ticket))
+    if voices > 1:
+        extra += texts.CARD_VOICES.format(count=voices)
     if ticket.reporter_unreachable:
         extra += texts.CARD_UNREACHABLE
     flag = ""
@@ -261,16 +279,17 @@ async def notify_reporter(
     text: str,
     reply_markup: dict[str, Any] | None = None,
 ) -> None:
-    """Queue a private message to the ticket's reporter (and to the worker who handed it over)."""
-    await enqueue(
-        session,
-        key=f"{key}:{ticket.id}",
-        chat_id=ticket.reporter_id,
-        text=text,
-        reply_markup=reply_markup,
-        purpose="reporter",
-        ticket_id=ticket.id,
-    )
+    """Queue a private message to every reporter (and to the worker who handed it over)."""
+    for user_id in await reporter_ids(session, ticket):
+        await enqueue(
+            session,
+            key=f"{key}:{ticket.id}" + ("" if user_id == ticket.reporter_id else f":{user_id}"),
+            chat_id=user_id,
+            text=text,
+            reply_markup=reply_markup,
+            purpose="reporter",
+            ticket_id=ticket.id,
+        )
     if ticket.worker_id is not None and ticket.worker_id != ticket.reporter_id:
         await enqueue(
             session,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.demo import ADMIN_ID, STAFF_CHAT_ID, LocalStack, buttons, expect, mark
 from nlp import Extractor
 from storage.models import Attachment, Ticket
-from tests.e2e.helpers import press, texts_in, ticket_count
+from tests.e2e.helpers import last_with, press, texts_in, ticket_count
 
 GRID = -1002000000001
 WORKER = 5001
@@ -266,3 +266,65 @@ async def test_a_blocked_user_files_nothing(grid: LocalStack) -> None:
     [ticket] = await tickets(grid)
     assert ticket.reporter_id == RESIDENT
     assert not [t for t in texts_in(grid, GRID) if t.count("已登记为工单") > 1]
+
+
+SAME = "幸福小区3栋楼道灯坏了，黑乎乎的好几天了"
+
+
+async def _two_voices(grid: LocalStack) -> tuple[Ticket, dict[str, object]]:
+    sim = grid.sim
+    for uid in (RESIDENT, NEIGHBOUR):
+        sim.send_text(uid, "/start")
+        await expect(sim, uid, lambda m: "件件有回音" in m["text"])
+    sim.send_text(RESIDENT, CONFIDENT, chat_id=GRID)
+    await expect(sim, GRID, lambda m: "已登记为工单" in m["text"])
+    second = sim.send_text(NEIGHBOUR, SAME, chat_id=GRID)
+    await expect(sim, GRID, lambda m: "该问题已在处理中" in m["text"])
+    [ticket] = await tickets(grid)
+    return ticket, second
+
+
+async def test_the_same_problem_from_two_residents_joins_one_ticket(grid: LocalStack) -> None:
+    from bot.demo import STAFF_ID
+
+    sim = grid.sim
+    ticket, _ = await _two_voices(grid)
+    await expect(sim, NEIGHBOUR, lambda m: f"与工单 {ticket.number} 相同" in m["text"])
+    card = await expect(sim, STAFF_CHAT_ID, lambda m: "反映人数：2 人" in m["text"])
+    press(grid, STAFF_ID, card, "受理")
+    for uid in (RESIDENT, NEIGHBOUR):
+        await expect(sim, uid, lambda m: "已受理" in m["text"] and ticket.number in m["text"])
+    # Both are invited to rate; each rates once; a bad rating from either reopens.
+    card = await expect(sim, STAFF_CHAT_ID, lambda m: ticket.number in m["text"])
+    press(grid, STAFF_ID, card, "办结")
+    prompt = await expect(sim, STAFF_CHAT_ID, lambda m: "请回复工单" in m["text"])
+    sim.send_text(
+        STAFF_ID, "已修好", chat_id=STAFF_CHAT_ID, reply_to_message_id=prompt["message_id"]
+    )
+    notices = [
+        await expect(sim, uid, lambda m: "已修好" in m["text"]) for uid in (RESIDENT, NEIGHBOUR)
+    ]
+    press(grid, RESIDENT, notices[0], "满意")
+    await expect(sim, RESIDENT, lambda m: "感谢您的评价（满意）" in m["text"])
+    press(grid, NEIGHBOUR, notices[1], "不满意")
+    await expect(sim, NEIGHBOUR, lambda m: "不满意的原因" in m["text"])
+    await expect(sim, RESIDENT, lambda m: "重新交办" in m["text"])
+    [ticket] = await tickets(grid)
+    assert ticket.status == "reopened"
+
+
+async def test_a_worker_splits_a_wrong_merge(grid: LocalStack) -> None:
+    sim = grid.sim
+    _, second = await _two_voices(grid)
+    sim.send_text(NEIGHBOUR, "/split", chat_id=GRID, reply_to_message_id=second["message_id"])
+    await expect(sim, GRID, lambda m: "只有本网格的网格员可以代为上报" in m["text"])
+    sim.send_text(WORKER, "/split", chat_id=GRID, reply_to_message_id=second["message_id"])
+    done = await expect(sim, GRID, lambda m: "已拆分为单独的工单" in m["text"])
+    first, split_off = await tickets(grid)
+    assert split_off.number in done["text"] and split_off.reporter_id == NEIGHBOUR
+    await sim.wait_until(
+        lambda: (
+            "反映人数" not in last_with(grid, STAFF_CHAT_ID, f"【工单 {first.number}】")["text"]
+        )
+    )
+    await expect(sim, NEIGHBOUR, lambda m: f"工单编号：{split_off.number}" in m["text"])
