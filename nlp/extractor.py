@@ -9,13 +9,20 @@ from pathlib import Path
 
 from nlp.errors import RuleFileError
 from nlp.location import compile_pattern, find_location, jieba_place_names
-from nlp.matcher import KeywordTrie
+from nlp.matcher import Utf8Automaton, utf8
 from nlp.model import INTENTS, NORMAL, NOT_A_REPORT, URGENT, Extraction
-from nlp.normalize import Normaliser
+from nlp.normalize import MAX_CHARS, Normaliser
 from nlp.rulefiles import SHIPPED_RULES, Entry, read_rules, read_user_dict
 
 # What a keyword does when it is found.
 CAT, INTENT, URGENT_WORD, NOT_REPORT, RESOLVED, RECUR, ASK, CUE, PLACE, LOC_SUFFIX = range(10)
+_URGENT_BIT = 1 << URGENT_WORD
+_NOT_REPORT_BIT = 1 << NOT_REPORT
+_RESOLVED_BIT = 1 << RESOLVED
+_BLOCK_BITS = _NOT_REPORT_BIT | _RESOLVED_BIT
+_RECUR_BIT = 1 << RECUR
+_ASK_BIT = 1 << ASK
+_LOC_BIT = 1 << LOC_SUFFIX
 PLACE_TAGS = frozenset({"ns", "地名", "place", "loc"})
 
 # Decision constants (documented in docs/NLP.md).
@@ -41,18 +48,36 @@ class Action:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """Everything one keyword does, folded at load time so a message is cheap to decide."""
+
+    key: str
+    actions: tuple[Action, ...]
+    cats: tuple[tuple[int, float], ...]  # (path index, weight)
+    firsts: tuple[tuple[str, float], ...]  # the same weights summed per first level
+    cue: float
+    intents: tuple[tuple[str, float], ...]
+    flags: int  # bit 1 << kind for the kinds without a weight
+    trigger: bool  # can make a message a report, a consultation or urgent on its own
+    supers: tuple[tuple[int, str], ...]  # (byte offset, longer category keyword containing it)
+
+
+@dataclass(frozen=True, slots=True)
 class Compiled:
     """Immutable matching state built from one RuleSet."""
 
-    automaton: KeywordTrie[tuple[str, tuple[Action, ...]]]
+    automaton: Utf8Automaton[KeyInfo]
+    triggers: Utf8Automaton[bool]  # the keywords that can make a report on their own
+    prefilter: bool  # every trigger keyword is letters, digits and ideographs only
     paths: tuple[tuple[str, ...], ...]
+    path_first: tuple[str, ...]  # first level of each path
     place_pattern: re.Pattern[str]
     strip_prefixes: tuple[str, ...]
-    negators: tuple[str, ...]
+    negators: tuple[str, ...]  # as utf8() strings
     question_ends: tuple[str, ...]
     files: tuple[str, ...]
     keywords: frozenset[str]
-    gazetteer: KeywordTrie[str]  # known place names, consulted only for reports
+    gazetteer: Utf8Automaton[str]  # known place names, consulted only for reports
 
 
 class Extractor:
@@ -99,122 +124,125 @@ class Extractor:
     def extract(self, text: str) -> Extraction:
         """Read one message; pure, never raises on any str."""
         try:
-            return self._extract(self.normalise(text))
+            if not isinstance(text, str):
+                text = str(text)
+            if len(text) > MAX_CHARS:
+                text = text[:MAX_CHARS]
+            c = self._compiled
+            # Fast exit for chit-chat: if normalising would change no character (only
+            # spaces, punctuation runs, URLs and @mentions), the normalised text holds a
+            # subset of the raw text's keywords; no trigger word in the raw text means none
+            # after normalising, and such a message cannot be a report. Exact, not a guess.
+            if c.prefilter and self._normalise.is_plain(text) and not c.triggers.any(utf8(text)):
+                return NOT_A_REPORT
+            return self._extract(self._normalise(text))
         except Exception as exc:  # defensive: a message must never crash the bot
             return _failed(exc)
 
     def _extract(self, norm: str) -> Extraction:
-        c = self._compiled
         if not norm:
             return NOT_A_REPORT
-        seen: set[str] = set()
-        hits: list[tuple[int, str, tuple[Action, ...]]] = []
-        for start, (key, actions) in c.automaton.find(norm):
-            if key not in seen:
-                seen.add(key)
-                hits.append((start, key, actions))
-        if not hits:
+        c = self._compiled
+        encoded = utf8(norm)
+        found = c.automaton.find(encoded)
+        if not found:
             return NOT_A_REPORT
-        return _decide(c, norm, _longest_topics(hits) if len(hits) > 1 else hits)
+        seen: set[str] = set()
+        hits: list[tuple[int, KeyInfo]] = []
+        trigger = nested = False
+        for hit in found:
+            info = hit[1]
+            if info.key not in seen:
+                seen.add(info.key)
+                hits.append(hit)
+                trigger = trigger or info.trigger
+                nested = nested or bool(info.supers)
+        if not trigger:
+            return NOT_A_REPORT
+        return _decide(c, norm, encoded, hits, _nested_topics(hits) if nested else _NO_DROP)
 
 
-def _longest_topics(
-    hits: list[tuple[int, str, tuple[Action, ...]]],
-) -> list[tuple[int, str, tuple[Action, ...]]]:
-    """Drop category keywords found inside a longer category keyword (小学 in 小学生)."""
-    spans = [(s, s + len(k)) for s, k, acts in hits if any(a.kind == CAT for a in acts)]
-    if len(spans) < 2:
-        return hits
-    kept = []
-    for start, key, actions in hits:
-        end = start + len(key)
-        inside = any(
-            s <= start and end <= e and (e - s) > len(key) for s, e in spans
-        )
-        if inside and actions[0].kind != URGENT_WORD:
-            actions = tuple(a for a in actions if a.kind != CAT)
-            if not actions:
-                continue
-        kept.append((start, key, actions))
-    return kept
+_NO_DROP: frozenset[int] = frozenset()
+
+
+def _nested_topics(hits: list[tuple[int, KeyInfo]]) -> frozenset[int]:
+    """Return the hits (by index) whose category words lie inside a longer category word
+    (小学 in 小学生), so nested words are not counted twice."""
+    at = {(start, info.key) for start, info in hits if info.cats}
+    return frozenset(
+        i for i, (start, info) in enumerate(hits)
+        if info.supers and any((start - off, sup) in at for off, sup in info.supers)
+    )
 
 
 def _failed(exc: Exception) -> Extraction:
     return Extraction(False, "其他", (), NORMAL, (), None, 0.0, (f"error: {exc!r}",))
 
 
-def _decide(c: Compiled, norm: str, hits: list[tuple[int, str, tuple[Action, ...]]]) -> Extraction:
+def _decide(
+    c: Compiled, norm: str, encoded: str, hits: list[tuple[int, KeyInfo]], dropped: frozenset[int]
+) -> Extraction:
     """Turn the keyword hits of one message into an Extraction."""
     path_scores: dict[int, float] = {}
+    firsts: dict[str, float] = {}
     intents: dict[str, float] = {}
     urgent: list[str] = []
     negated: list[str] = []
+    blockers: list[KeyInfo] = []
     cue_score = 0.0
-    blockers: list[Action] = []
-    blocker_keys: list[str] = []
-    resolved_at = -1
-    recur_at = -1
-    asked = False
-    loc_suffix = False
-    for start, key, actions in hits:
-        if actions[0].kind == URGENT_WORD and any(norm.endswith(n, 0, start) for n in c.negators):
-            negated.append(key)
-            continue
-        for a in actions:
-            kind = a.kind
-            if kind == CAT:
-                p = a.target
-                assert isinstance(p, int)
-                path_scores[p] = path_scores.get(p, 0.0) + a.weight
-            elif kind == CUE:
-                cue_score += a.weight
-            elif kind == LOC_SUFFIX:
-                loc_suffix = True
-            elif kind == INTENT:
-                t = str(a.target)
-                intents[t] = intents.get(t, 0.0) + a.weight
-            elif kind == URGENT_WORD:
-                urgent.append(key)
-            elif kind in (NOT_REPORT, RESOLVED):
-                blockers.append(a)
-                blocker_keys.append(key)
-                if kind == RESOLVED:
-                    resolved_at = max(resolved_at, start)
-            elif kind == RECUR:
-                recur_at = max(recur_at, start)
-            elif kind == ASK:
-                asked = True
-    if resolved_at >= 0 and recur_at > resolved_at:
-        kept = [(a, k) for a, k in zip(blockers, blocker_keys, strict=True) if a.kind != RESOLVED]
-        blockers = [a for a, _ in kept]
-        blocker_keys = [k for _, k in kept]
+    resolved_at = recur_at = -1
+    flags = 0
+    for i, (start, info) in enumerate(hits):
+        f = info.flags
+        if f:
+            if f & _URGENT_BIT:
+                if c.negators and any(encoded.endswith(n, 0, start) for n in c.negators):
+                    negated.append(info.key)
+                    continue
+                urgent.append(info.key)
+            flags |= f
+            if f & _BLOCK_BITS:
+                blockers.append(info)
+                if f & _RESOLVED_BIT and start > resolved_at:
+                    resolved_at = start
+            if f & _RECUR_BIT and start > recur_at:
+                recur_at = start
+        if info.cats and i not in dropped:
+            for p, w in info.cats:
+                path_scores[p] = path_scores.get(p, 0.0) + w
+            for first, w in info.firsts:
+                firsts[first] = firsts.get(first, 0.0) + w
+        cue_score += info.cue
+        for t, w in info.intents:
+            intents[t] = intents.get(t, 0.0) + w
+    if recur_at > resolved_at >= 0:
+        blockers = [b for b in blockers if b.flags & _NOT_REPORT_BIT]
 
-    firsts: dict[str, float] = {}
-    for idx, score in path_scores.items():
-        first = c.paths[idx][0]
-        firsts[first] = firsts.get(first, 0.0) + score
     best_first, cat_score = max(firsts.items(), key=_score) if firsts else ("", 0.0)
     has_category = cat_score >= CATEGORY_MINIMUM
-    question = asked and norm.rstrip(_TRAILING).endswith(c.question_ends)
+    stem = norm.rstrip(_TRAILING)
+    asks = stem.endswith(c.question_ends)
+    question = asks and bool(flags & _ASK_BIT)
 
-    detection = CATEGORY_FACTOR * min(max(cat_score, 0.0), CATEGORY_CAP) + cue_score
-    detection += URGENT_BONUS if urgent else 0.0
-    if has_category and ("?" in norm or norm.rstrip(_TRAILING).endswith(c.question_ends)):
+    detection = cue_score
+    if cat_score > 0:
+        detection += CATEGORY_FACTOR * min(cat_score, CATEGORY_CAP)
+    if urgent:
+        detection += URGENT_BONUS
+    if has_category and (asks or "?" in norm):
         detection += QUESTION_BONUS
     evidence = has_category or bool(urgent) or cue_score > 0 or bool(intents)
     location = None
-    structured = False
     looked = False
+    loc_suffix = bool(flags & _LOC_BIT)
     # The place pattern only matters if it could tip the balance, or for a report.
     if loc_suffix and evidence and detection + LOCATION_BONUS >= REPORT_THRESHOLD:
         location = find_location(norm, c.place_pattern, (), c.strip_prefixes)
         looked = True
-        structured = location is not None
-        detection += LOCATION_BONUS if structured else 0.0
+        if location is not None:
+            detection += LOCATION_BONUS
 
-    intent = max(intents.items(), key=_intent_rank)[0] if intents else ""
-    if question:
-        intent = "咨询"
+    intent = "咨询" if question else max(intents.items(), key=_intent_rank)[0] if intents else ""
     praise_only = intent == "表扬" and not urgent
     is_report = (
         detection >= REPORT_THRESHOLD
@@ -224,47 +252,52 @@ def _decide(c: Compiled, norm: str, hits: list[tuple[int, str, tuple[Action, ...
         and not praise_only
     )
     category: tuple[str, ...] = ()
-    share = 0.0
     if has_category:
-        positive = sum(v for v in firsts.values() if v > 0)
-        share = cat_score / positive if positive > 0 else 0.0
-        own = [(v, len(c.paths[i]), i) for i, v in path_scores.items()
-               if c.paths[i][0] == best_first and v > 0]
-        deep = [o for o in own if o[1] > 1] or own
-        category = c.paths[max(deep)[2]] if deep else (best_first,)
-    if is_report and location is None:
-        if loc_suffix and not looked:
-            location = find_location(norm, c.place_pattern, (), c.strip_prefixes)
-        location = location or _known_place(c, norm)
+        category = _best_path(c, path_scores, best_first)
     if not intent:
         intent = "投诉" if is_report else "其他"
     if not is_report and not blockers and not question and not urgent:
         # The common chit-chat path: a word or two fired, explained in one line.
         return Extraction(
             False, intent, category, NORMAL, (), location,
-            round(1.0 - detection / (detection + REPORT_THRESHOLD), 3) if detection > 0 else 1.0,
+            round(REPORT_THRESHOLD / (detection + REPORT_THRESHOLD), 3) if detection > 0 else 1.0,
             (f"detection {detection:.1f} < {REPORT_THRESHOLD:g}: not a report (fired: "
-             + " ".join(k for _, k, _ in hits) + ")",),
+             + " ".join([info.key for _, info in hits]) + ")",),
         )
+    if is_report and location is None:
+        if loc_suffix and not looked:
+            location = find_location(norm, c.place_pattern, (), c.strip_prefixes)
+        if location is None:
+            location = _known_place(c, encoded)
     strength = detection / (detection + REPORT_THRESHOLD) if detection > 0 else 0.0
     if is_report:
-        confidence = 0.5 * strength + 0.5 * (share if category else 0.5)
+        if category:
+            positive = sum([v for v in firsts.values() if v > 0])
+            share = cat_score / positive if positive > 0 else 0.0
+        else:
+            share = 0.5
+        confidence = 0.5 * strength + 0.5 * share
     else:
         confidence = 1.0 - strength if not blockers and not question else 0.8
     explanation = _explain(
-        c, hits, path_scores, firsts, urgent, negated, blockers, blocker_keys, question,
+        c, hits, dropped, path_scores, firsts, urgent, negated, blockers, question,
         praise_only and detection >= REPORT_THRESHOLD, intent, detection, is_report,
     )
     return Extraction(
-        is_report=is_report,
-        intent=intent,
-        category=category,
-        urgency=URGENT if urgent else NORMAL,
-        urgent_words=tuple(urgent),
-        location=location,
-        confidence=round(min(max(confidence, 0.0), 1.0), 3),
-        explanation=explanation,
+        is_report, intent, category, URGENT if urgent else NORMAL, tuple(urgent), location,
+        round(min(max(confidence, 0.0), 1.0), 3), explanation,
     )
+
+
+def _best_path(c: Compiled, path_scores: dict[int, float], first: str) -> tuple[str, ...]:
+    """The best-scoring path under the winning first level (deeper paths preferred)."""
+    best: tuple[bool, float, int, int] | None = None
+    for i, v in path_scores.items():
+        if v > 0 and c.path_first[i] == first:
+            rank = (len(c.paths[i]) > 1, v, len(c.paths[i]), i)
+            if best is None or rank > best:
+                best = rank
+    return c.paths[best[-1]] if best is not None else (first,)
 
 
 def _score(item: tuple[str, float]) -> float:
@@ -275,19 +308,19 @@ def _intent_rank(item: tuple[str, float]) -> tuple[float, int]:
     return item[1], -INTENTS.index(item[0])
 
 
-def _known_place(c: Compiled, norm: str) -> str | None:
-    return max((name for _, name in c.gazetteer.find(norm)), key=len, default=None)
+def _known_place(c: Compiled, encoded: str) -> str | None:
+    return max((name for _, name in c.gazetteer.find(encoded)), key=len, default=None)
 
 
 def _explain(
     c: Compiled,
-    hits: list[tuple[int, str, tuple[Action, ...]]],
+    hits: list[tuple[int, KeyInfo]],
+    dropped: frozenset[int],
     path_scores: dict[int, float],
     firsts: dict[str, float],
     urgent: list[str],
     negated: list[str],
-    blockers: list[Action],
-    blocker_keys: list[str],
+    blockers: list[KeyInfo],
     question: bool,
     praise: bool,
     intent: str,
@@ -299,14 +332,17 @@ def _explain(
     by_path: dict[int, list[str]] = {}
     cues: list[str] = []
     intent_words: list[str] = []
-    for _, key, actions in hits:
-        for a in actions:
+    for i, (_, info) in enumerate(hits):
+        if info.key in negated:
+            continue
+        for a in info.actions:
             if a.kind == CAT:
-                by_path.setdefault(int(a.target), []).append(a.label)
+                if i not in dropped:
+                    by_path.setdefault(int(a.target), []).append(a.label)
             elif a.kind == CUE:
                 cues.append(a.label)
             elif a.kind == INTENT and a.target == intent:
-                intent_words.append(key)
+                intent_words.append(info.key)
     for idx in sorted(by_path, key=lambda i: -path_scores[i]):
         out.append(f"category {'/'.join(c.paths[idx])} {path_scores[idx]:+g}: "
                    + " ".join(by_path[idx]))
@@ -321,9 +357,12 @@ def _explain(
         out.append("question form (请问…吗): a consultation, not a report")
     elif intent_words:
         out.append(f"intent {intent}: " + " ".join(intent_words))
-    for a, key in zip(blockers, blocker_keys, strict=True):
-        what = "already resolved" if a.kind == RESOLVED else "negated by"
-        out.append(f"{what}: '{key}' ({a.source})")
+    for b in blockers:
+        for a in b.actions:
+            if a.kind == RESOLVED:
+                out.append(f"already resolved: '{b.key}' ({a.source})")
+            elif a.kind == NOT_REPORT:
+                out.append(f"negated by: '{b.key}' ({a.source})")
     if praise:
         out.append("praise: not a report")
     verdict = "report" if is_report else "not a report"
@@ -372,7 +411,7 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
                 add(word, Action(PLACE, "地名", 1.0, f"{user_dict}"))
     places = jieba_place_names()
     places.extend(k for k, acts in table.items() if any(a.kind == PLACE for a in acts))
-    gazetteer = KeywordTrie((name, name) for name in places)
+    gazetteer = Utf8Automaton((name, name) for name in places)
     for key in [k for k, acts in table.items() if all(a.kind == PLACE for a in acts)]:
         del table[key]
     for e in rules.section("synonyms.txt", "同义词"):
@@ -384,10 +423,8 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
                 Action(a.kind, a.target, a.weight, f"{a.source} via {e.key}=>{target}")
                 for a in table[target]
             )
-    automaton = KeywordTrie(
-        (key, (key, tuple(_labelled(key, a) for a in sorted(actions, key=_urgent_first))))
-        for key, actions in table.items()
-    )
+    infos = _key_infos(table, paths)
+    automaton = Utf8Automaton((key, info) for key, info in infos.items())
     place_suffixes = [e.key for e in rules.section("location.txt", "地名后缀")]
     building_suffixes = [e.key for e in rules.section("location.txt", "楼栋后缀")]
     if not place_suffixes or not building_suffixes:
@@ -399,14 +436,70 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
     return Compiled(
         automaton=automaton,
         paths=tuple(paths),
+        triggers=Utf8Automaton((k, True) for k, info in infos.items() if info.trigger),
+        prefilter=all(k.isalnum() for k, info in infos.items() if info.trigger),
+        path_first=tuple(p[0] for p in paths),
         place_pattern=compile_pattern(place_suffixes, building_suffixes),
         strip_prefixes=tuple(e.key for e in rules.section("location.txt", "去除前缀")),
-        negators=tuple(sorted(negators, key=len, reverse=True)),
+        negators=tuple(utf8(n) for n in sorted(negators, key=len, reverse=True)),
         question_ends=tuple(question_ends) or ("吗",),
         files=tuple(rules.files),
         keywords=frozenset(table),
         gazetteer=gazetteer,
     )
+
+
+def _key_infos(
+    table: dict[str, list[Action]], paths: list[tuple[str, ...]]
+) -> dict[str, KeyInfo]:
+    """Fold each keyword's actions into one KeyInfo (sums, flags, nesting)."""
+    by_char: dict[str, list[str]] = {}
+    for k, acts in table.items():
+        if any(a.kind == CAT for a in acts):
+            for ch in set(k):
+                by_char.setdefault(ch, []).append(k)
+    infos: dict[str, KeyInfo] = {}
+    for key, raw in table.items():
+        actions = tuple(_labelled(key, a) for a in sorted(raw, key=_urgent_first))
+        cats: dict[int, float] = {}
+        intents: dict[str, float] = {}
+        cue = 0.0
+        flags = 0
+        for a in actions:
+            if a.kind == CAT:
+                cats[int(a.target)] = cats.get(int(a.target), 0.0) + a.weight
+            elif a.kind == CUE:
+                cue += a.weight
+            elif a.kind == INTENT:
+                intents[str(a.target)] = intents.get(str(a.target), 0.0) + a.weight
+            else:
+                flags |= 1 << a.kind
+        trigger = (
+            any(a.kind == CAT and a.weight > 0 for a in actions)
+            or cue > 0
+            or bool(intents)
+            or bool(flags & (_URGENT_BIT | _ASK_BIT))
+        )
+        supers: tuple[tuple[int, str], ...] = ()
+        if cats and not flags & _URGENT_BIT:  # urgent words keep their topic when nested
+            supers = tuple(
+                (off, longer)
+                for longer in by_char.get(key[0], ())
+                if len(longer) > len(key) and key in longer
+                for off in _offsets(longer, key)
+            )
+        per_first: dict[str, float] = {}
+        for p, w in cats.items():
+            per_first[paths[p][0]] = per_first.get(paths[p][0], 0.0) + w
+        infos[key] = KeyInfo(key, actions, tuple(cats.items()), tuple(per_first.items()), cue,
+                             tuple(intents.items()), flags, trigger, supers)
+    return infos
+
+
+def _offsets(longer: str, key: str) -> list[int]:
+    """Byte offsets of key inside longer (UTF-8), as the automaton reports positions."""
+    big, small = utf8(longer), utf8(key)
+    return [i for i in range(len(big) - len(small) + 1) if big.startswith(small, i)]
 
 
 def _urgent_first(a: Action) -> bool:

@@ -25,6 +25,7 @@ _REPEAT_PUNCT = re.compile(r"([!?.,~…。，、！？；;：:\-—_=*#])\1+")
 # other compatibility forms (circled digits, ligatures, ideographic variants) for NFKC
 _COMPAT = re.compile(r"[\u2460-\u24ff\u3200-\u33ff\uf900-\ufaff\ufb00-\ufb4f\uff61-\uffdc]")
 _WIDE = re.compile(r"[\uff01-\uff5e\u3000]")
+_WIDE_ALNUM = "\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"  # full-width digits and letters
 # any character that needs more than script conversion: one class, one fast scan
 _ODD = re.compile(
     "["
@@ -46,6 +47,24 @@ class Normaliser:
         self._traditional = (
             re.compile("[" + "".join(sorted(traditional)) + "]") if traditional else None
         )
+        # any character whose normalised form is a different letter, digit or ideograph, or
+        # whose removal joins its neighbours (emoji, zero-width, control characters)
+        self._special = re.compile(
+            "["
+            + _CONTROL.pattern[1:-1] + _COMPAT.pattern[1:-1] + _EMOJI.pattern[1:-2]
+            + _WIDE_ALNUM + "".join(sorted(traditional))
+            + "]"
+        )
+
+    def is_plain(self, text: str) -> bool:
+        """True if normalising text changes no letter, digit or ideograph and joins none.
+
+        Normalising a plain text only turns punctuation half-width and removes spaces,
+        punctuation runs, URLs and @mentions; every run of letters, digits and ideographs of
+        the result is also in the text, so a keyword of those characters found in the
+        result is found in the text.
+        """
+        return text.isascii() or not self._special.search(text)
 
     @classmethod
     def load(cls) -> Normaliser:
