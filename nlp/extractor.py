@@ -55,6 +55,8 @@ class KeyInfo:
     actions: tuple[Action, ...]
     cats: tuple[tuple[int, float], ...]  # (path index, weight)
     firsts: tuple[tuple[str, float], ...]  # the same weights summed per first level
+    cat_labels: tuple[tuple[int, str], ...]  # (path index, "word+w (file:line)")
+    cue_label: str  # "word+w" when the word is a report cue
     cue: float
     intents: tuple[tuple[str, float], ...]
     flags: int  # bit 1 << kind for the kinds without a weight
@@ -71,6 +73,7 @@ class Compiled:
     prefilter: bool  # every trigger keyword is letters, digits and ideographs only
     paths: tuple[tuple[str, ...], ...]
     path_first: tuple[str, ...]  # first level of each path
+    path_names: tuple[str, ...]  # each path joined with "/"
     place_pattern: re.Pattern[str]
     strip_prefixes: tuple[str, ...]
     negators: tuple[str, ...]  # as utf8() strings
@@ -133,8 +136,10 @@ class Extractor:
             # spaces, punctuation runs, URLs and @mentions), the normalised text holds a
             # subset of the raw text's keywords; no trigger word in the raw text means none
             # after normalising, and such a message cannot be a report. Exact, not a guess.
-            if c.prefilter and self._normalise.is_plain(text) and not c.triggers.any(utf8(text)):
-                return NOT_A_REPORT
+            if c.prefilter and self._normalise.is_plain(text):
+                if not c.triggers.any(utf8(text)):
+                    return NOT_A_REPORT
+                return self._extract(self._normalise.plain(text))
             return self._extract(self._normalise(text))
         except Exception as exc:  # defensive: a message must never crash the bot
             return _failed(exc)
@@ -333,21 +338,23 @@ def _explain(
     cues: list[str] = []
     intent_words: list[str] = []
     for i, (_, info) in enumerate(hits):
-        if info.key in negated:
+        if negated and info.key in negated:
             continue
-        for a in info.actions:
-            if a.kind == CAT:
-                if i not in dropped:
-                    by_path.setdefault(int(a.target), []).append(a.label)
-            elif a.kind == CUE:
-                cues.append(a.label)
-            elif a.kind == INTENT and a.target == intent:
-                intent_words.append(info.key)
-    for idx in sorted(by_path, key=lambda i: -path_scores[i]):
-        out.append(f"category {'/'.join(c.paths[idx])} {path_scores[idx]:+g}: "
+        if info.cat_labels and i not in dropped:
+            for p, label in info.cat_labels:
+                if p in by_path:
+                    by_path[p].append(label)
+                else:
+                    by_path[p] = [label]
+        if info.cue_label:
+            cues.append(info.cue_label)
+        if info.intents and any(t == intent for t, _ in info.intents):
+            intent_words.append(info.key)
+    for idx in sorted(by_path, key=path_scores.__getitem__, reverse=True):
+        out.append(f"category {c.path_names[idx]} {path_scores[idx]:+g}: "
                    + " ".join(by_path[idx]))
     if len(firsts) > 1:
-        ranked = sorted(firsts.items(), key=lambda kv: -kv[1])
+        ranked = sorted(firsts.items(), key=_score, reverse=True)
         out.append("first level: " + ", ".join(f"{k} {v:+g}" for k, v in ranked))
     if urgent:
         out.append("urgent: " + " ".join(urgent))
@@ -439,6 +446,7 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
         triggers=Utf8Automaton((k, True) for k, info in infos.items() if info.trigger),
         prefilter=all(k.isalnum() for k, info in infos.items() if info.trigger),
         path_first=tuple(p[0] for p in paths),
+        path_names=tuple("/".join(p) for p in paths),
         place_pattern=compile_pattern(place_suffixes, building_suffixes),
         strip_prefixes=tuple(e.key for e in rules.section("location.txt", "去除前缀")),
         negators=tuple(utf8(n) for n in sorted(negators, key=len, reverse=True)),
@@ -491,8 +499,12 @@ def _key_infos(
         per_first: dict[str, float] = {}
         for p, w in cats.items():
             per_first[paths[p][0]] = per_first.get(paths[p][0], 0.0) + w
-        infos[key] = KeyInfo(key, actions, tuple(cats.items()), tuple(per_first.items()), cue,
-                             tuple(intents.items()), flags, trigger, supers)
+        infos[key] = KeyInfo(
+            key, actions, tuple(cats.items()), tuple(per_first.items()),
+            tuple((int(a.target), a.label) for a in actions if a.kind == CAT),
+            " ".join(a.label for a in actions if a.kind == CUE),
+            cue, tuple(intents.items()), flags, trigger, supers,
+        )
     return infos
 
 

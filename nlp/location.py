@@ -29,7 +29,12 @@ def compile_pattern(
     name_char = _cjk_class_without(_NOT_IN_NAME)
     name = rf"(?:[A-Z][0-9]{{0,3}}|[0-9]{{1,4}}|{name_char}{{2,8}}?)"
     # a one-character suffix must not start a common word (路灯, 市场, 区别, 村民 …)
-    place = rf"(?:{name}(?:{_alternation(place_suffixes)})(?![灯面边过场民域别长委干]))"
+    suffixes = sorted(set(place_suffixes))
+    firsts = "".join(sorted({re.escape(w[0]) for w in suffixes if w}))
+    # the lookahead on the suffixes' first characters fails fast before the alternation
+    place = (
+        rf"(?:{name}(?=[{firsts}])(?:{_alternation(suffixes)})(?![灯面边过场民域别长委干]))"
+    )
     building = rf"(?:{_NUMERAL}(?:{_alternation(building_suffixes)}))"
     return re.compile(rf"(?:{place}+{building}*|{building}{{1,4}})")
 

@@ -81,6 +81,14 @@ class Normaliser:
         )
         return cls(converter.convert, changed)
 
+    def plain(self, text: str) -> str:
+        """Normalise a text for which is_plain() is true (skips the script and noise steps)."""
+        if len(text) > MAX_CHARS:
+            text = text[:MAX_CHARS]
+        if not text.isascii() and _WIDE.search(text):
+            text = text.translate(_WIDE_TABLE)
+        return self._finish(text)
+
     def __call__(self, text: str) -> str:
         """Return text in half-width simplified Chinese without emoji, URLs or @mentions."""
         # Every step is guarded by a cheap test: most chat messages need none of them.
