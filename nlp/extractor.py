@@ -33,6 +33,8 @@ CATEGORY_CAP = 5.0  # category score above this adds nothing more to detection
 LOCATION_BONUS = 2.0  # a structured place (…区…小区3栋) was mentioned
 URGENT_BONUS = 1.5
 QUESTION_BONUS = 0.3  # a question (？/吗) about a named topic
+BODY_FACTOR = 0.3  # weight of topic words after the first sentence (fitted on even ids)
+_FULL_STOP = utf8("。")
 _TRAILING = " .!?。！？~…,，"
 
 
@@ -197,6 +199,11 @@ def _decide(
     cue_score = 0.0
     resolved_at = recur_at = -1
     flags = 0
+    # The first sentence usually names the topic (a title, or the opening of a message):
+    # topic words after it weigh less than those in it.
+    lead_end = encoded.find(_FULL_STOP)
+    if lead_end < 0:
+        lead_end = len(encoded)
     for i, (start, info) in enumerate(hits):
         f = info.flags
         if f:
@@ -213,10 +220,11 @@ def _decide(
             if f & _RECUR_BIT and start > recur_at:
                 recur_at = start
         if info.cats and i not in dropped:
+            k = 1.0 if start < lead_end else BODY_FACTOR
             for p, w in info.cats:
-                path_scores[p] = path_scores.get(p, 0.0) + w
+                path_scores[p] = path_scores.get(p, 0.0) + k * w
             for first, w in info.firsts:
-                firsts[first] = firsts.get(first, 0.0) + w
+                firsts[first] = firsts.get(first, 0.0) + k * w
         cue_score += info.cue
         for t, w in info.intents:
             intents[t] = intents.get(t, 0.0) + w
