@@ -152,6 +152,7 @@ async def build_runtime(
         .concurrent_updates(PerChatProcessor(16))
         .build()
     )
+    limits = limits or Limits(quiet_per_minute=settings.group_messages_per_minute)
     sender = OutboxSender(application.bot, sessions, limits=limits, lease_seconds=lease_seconds)
     services.wake = sender.wake
     application.bot_data["services"] = services

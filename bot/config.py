@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="HUIYIN_LOG_LEVEL")
     group_confidence: float = Field(0.75, ge=0.0, le=1.0, alias="HUIYIN_GROUP_CONFIDENCE")
     group_ask_confidence: float = Field(0.35, ge=0.0, le=1.0, alias="HUIYIN_GROUP_ASK_CONFIDENCE")
+    group_messages_per_minute: int = Field(
+        6, ge=1, le=20, alias="HUIYIN_GROUP_MESSAGES_PER_MINUTE"
+    )
     merge_hours: int = Field(72, ge=0, le=24 * 30, alias="HUIYIN_MERGE_HOURS")
     group_prompt_minutes: int = Field(30, ge=1, le=24 * 60, alias="HUIYIN_GROUP_PROMPT_MINUTES")
 

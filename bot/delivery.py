@@ -33,6 +33,9 @@ from storage.outbox import enqueue
 log = logging.getLogger("huiyin.delivery")
 
 PENDING, SENT, FAILED, UNDELIVERABLE = "pending", "sent", "failed", "undeliverable"
+QUIET = frozenset({"group_ack", "group_prompt"})
+BATCHED = "group_ack"
+BATCH_MAX = 20
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Limits:
     per_second: int = 30
     private_interval: float = 1.0
     group_per_minute: int = 20
+    quiet_per_minute: int = 6  # the bot's own answers in a grid group, batched beyond this
+    quiet_window: float = 60.0
 
 
 class Pacer:
@@ -52,11 +57,17 @@ class Pacer:
         self._global: deque[float] = deque()
         self._last_private: dict[int, float] = {}
         self._groups: dict[int, deque[float]] = {}
+        self._quiet: dict[int, deque[float]] = {}
         self._paused: dict[int, float] = {}
 
-    def wait(self, chat_id: int, now: float) -> float:
+    def wait(self, chat_id: int, now: float, *, quiet: bool = False) -> float:
         """Seconds until `chat_id` may receive a message (0 when it may now)."""
         waits = [self._paused.get(chat_id, 0.0) - now]
+        if quiet:
+            sent_quiet = self._quiet.get(chat_id)
+            limit = self.limits.quiet_per_minute
+            if sent_quiet and len(sent_quiet) >= limit:
+                waits.append(sent_quiet[-limit] + self.limits.quiet_window - now)
         if chat_id > 0:
             last = self._last_private.get(chat_id)
             if last is not None:
@@ -73,9 +84,14 @@ class Pacer:
             self._global.popleft()
         return max(0, self.limits.per_second - len(self._global))
 
-    def record(self, chat_id: int, now: float) -> None:
+    def record(self, chat_id: int, now: float, *, quiet: bool = False) -> None:
         """Note a send to `chat_id` at `now`."""
         self._global.append(now)
+        if quiet:
+            sent_quiet = self._quiet.setdefault(chat_id, deque())
+            sent_quiet.append(now)
+            while len(sent_quiet) > self.limits.quiet_per_minute:
+                sent_quiet.popleft()
         if chat_id > 0:
             self._last_private[chat_id] = now
         else:
@@ -175,7 +191,7 @@ class OutboxSender:
         ready: list[OutboxMessage] = []
         soonest = 1.0
         for row in rows:
-            wait = self.pacer.wait(row.chat_id, mono)
+            wait = self.pacer.wait(row.chat_id, mono, quiet=row.purpose in QUIET)
             if wait > 0:
                 soonest = min(soonest, wait)
                 continue
@@ -187,10 +203,38 @@ class OutboxSender:
             return max(soonest, 0.01)
         claimed = await self._claim([r.id for r in ready], now)
         batch = [r for r in ready if r.id in claimed]
+        followers: dict[int, list[OutboxMessage]] = {}
         for row in batch:
-            self.pacer.record(row.chat_id, mono)
-        await asyncio.gather(*(self._send(row) for row in batch))
+            self.pacer.record(row.chat_id, mono, quiet=row.purpose in QUIET)
+            if row.purpose == BATCHED:
+                followers[row.id] = await self._claim_followers(row, now)
+        await asyncio.gather(*(self._send(row, followers.get(row.id, [])) for row in batch))
         return 0.0
+
+    async def _claim_followers(self, head: OutboxMessage, now: datetime) -> list[OutboxMessage]:
+        """Group answers queued right behind `head` in its chat, to go out as one message."""
+        async with self.sessions() as session:
+            queued = (
+                await session.execute(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.chat_id == head.chat_id,
+                        OutboxMessage.status == PENDING,
+                        OutboxMessage.id > head.id,
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(BATCH_MAX)
+                )
+            ).scalars()
+            run: list[OutboxMessage] = []
+            for row in queued:
+                if row.purpose != BATCHED or row.next_attempt_at > now:
+                    break
+                run.append(row)
+        if not run:
+            return []
+        claimed = await self._claim([r.id for r in run], now)
+        return [r for r in run if r.id in claimed]
 
     async def _heads(self, now: datetime) -> list[OutboxMessage]:
         earlier = aliased(OutboxMessage)
@@ -266,10 +310,15 @@ class OutboxSender:
             params["message_id"] = ref
         return params
 
-    async def _send(self, row: OutboxMessage) -> None:
+    async def _send(self, row: OutboxMessage, followers: list[OutboxMessage]) -> None:
         async with self._slots:
             try:
                 params = await self._params(row)
+                if params is not None and followers:
+                    # Several answers in one message: it can no longer reply to one post.
+                    params.pop("reply_parameters", None)
+                    lines = [params["text"]] + [json.loads(f.payload)["text"] for f in followers]
+                    params["text"] = "\n".join(lines)[:4096]
                 if params is None:
                     await self._finish(row, FAILED, error="the message it refers to was not sent")
                     return
@@ -295,7 +344,12 @@ class OutboxSender:
             else:
                 message_id = result.get("message_id") if isinstance(result, dict) else None
                 await self._finish(row, SENT, message_id=message_id)
+                for follower in followers:
+                    await self._finish(follower, SENT, message_id=message_id)
                 self.sent_count += 1
+                return
+            for follower in followers:
+                await self._release(follower)
 
     async def _finish(
         self,
@@ -327,6 +381,15 @@ class OutboxSender:
                     )
                 else:
                     card.message_id = message_id
+
+    async def _release(self, row: OutboxMessage) -> None:
+        """Give a claimed row back untouched (its batch head failed; it goes out later)."""
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(locked_until=None, attempts=OutboxMessage.attempts - 1)
+            )
 
     async def _retry(self, row: OutboxMessage, delay: float, error: str, *, count: bool) -> None:
         async with self.sessions.begin() as session:

@@ -22,7 +22,11 @@ def similarity(a: str, b: str) -> float:
 def same_problem(
     text_a: str, location_a: str | None, text_b: str, location_b: str | None, threshold: float
 ) -> bool:
-    """Tell whether two reports of one category describe the same problem."""
-    if location_a and location_b and location_a == location_b:
-        return True
+    """Tell whether two reports of one category describe the same problem.
+
+    Two places named: the same place is the same problem, different places never are.
+    Otherwise the wording decides.
+    """
+    if location_a and location_b:
+        return location_a == location_b
     return similarity(text_a, text_b) >= threshold

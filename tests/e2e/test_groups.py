@@ -328,3 +328,37 @@ async def test_a_worker_splits_a_wrong_merge(grid: LocalStack) -> None:
         )
     )
     await expect(sim, NEIGHBOUR, lambda m: f"工单编号：{split_off.number}" in m["text"])
+
+
+async def test_the_bot_is_never_the_loudest_member_of_a_group(
+    sqlite_url: str, extractor: Extractor
+) -> None:
+    from bot.delivery import Limits
+
+    limits = Limits(quiet_per_minute=3, quiet_window=2.0)
+    async with LocalStack(
+        database_url=sqlite_url, extractor=extractor, migrate=False, limits=limits
+    ) as stack:
+        await stack.setup_staff()
+        sim = stack.sim
+        sim.add_group(GRID, "幸福社区第三网格群")
+        sim.send_text(ADMIN_ID, "/bind_grid 幸福社区第三网格", chat_id=GRID)
+        await expect(sim, GRID, lambda m: "网格群「幸福社区第三网格」" in m["text"])
+        places = ["光明路", "建设路", "人民路", "胜利路", "中山路", "解放路", "和平路"]
+        for i, place in enumerate(places):
+            sim.add_user(6000 + i, f"居民{i}")
+            sim.send_text(6000 + i, f"{place}{i + 1}号门口的路灯坏了好几天了", chat_id=GRID)
+        await sim.wait_until(lambda: len(_acked(stack)) == len(places), timeout=15)
+        answers = [m for m in sim.bot_messages(GRID) if "已登记为工单" in m["text"]]
+        assert len(answers) <= 3 + 2  # three at once, the rest batched into few messages
+        assert any(m["text"].count("已登记为工单") > 1 for m in answers)
+        assert sim.limit_hits == []
+
+
+def _acked(stack: LocalStack) -> set[str]:
+    import re
+
+    found: set[str] = set()
+    for m in stack.sim.bot_messages(GRID):
+        found.update(re.findall(r"工单 (\d{8}-\d{4,})", m.get("text") or ""))
+    return found

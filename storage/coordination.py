@@ -1,0 +1,590 @@
+"""Coordination between bot instances: rate limits, de-duplication, leader leases, broadcast.
+
+One abstract interface (`Coordinator`) with two implementations sharing one contract test:
+
+- `MemoryCoordinator`: in-process, for a single instance (no ``HUIYIN_REDIS_URL``). Several
+  coordinators may share one `MemoryStore`, which is how tests play "two instances".
+- `RedisCoordinator`: redis.asyncio; every instance pointed at the same Redis (and prefix)
+  shares limits, seen-keys, leases and broadcasts.
+
+Semantics common to both:
+
+- ``hit``: sliding window. A hit is recorded only if fewer than ``limit`` hits were recorded in
+  the last ``window_seconds``; a refused hit is not recorded. ``retry_after`` is the time until
+  the oldest counted hit leaves the window (0 when allowed).
+- ``first_seen``: SET NX with expiry; True once per key per ``ttl_seconds``.
+- leases: one holder per name; a lease is a random token, so only the holder can renew or
+  release it; an expired lease is gone (renew fails, anyone may acquire).
+- pub/sub: fire-and-forget, at-most-once, delivered to every started coordinator (this one
+  included). Callbacks registered before ``start()`` are active when it returns. Callbacks are
+  plain functions run on the coordinator's background task; keep them short (set an event,
+  put on a queue). Messages published while an instance is disconnected are lost to it.
+
+Redis outage policy (the bot must keep running): ``hit``/``peek_wait`` fail open (allowed / 0),
+``first_seen`` fails open (True), ``acquire`` returns None, ``renew`` returns False, ``release``
+and ``publish`` do nothing. Each kind of failure is logged at most once per minute on the
+``huiyin.coordination`` logger; after a connection failure Redis is not retried for
+``breaker_seconds`` so a dead server costs no time per call.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import heapq
+import logging
+import math
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisError
+
+log = logging.getLogger("huiyin.coordination")
+
+Callback = Callable[[str], None]
+Clock = Callable[[], float]
+
+WARN_INTERVAL = 60.0
+_SWEEP_EVERY = 1024
+_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class HitResult:
+    """Outcome of a rate-limit hit."""
+
+    allowed: bool
+    count: int
+    retry_after: float
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A held leader lock: the name and the random token that proves ownership."""
+
+    name: str
+    token: str
+
+
+def _check_window(window_seconds: float, limit: int) -> None:
+    if window_seconds <= 0:
+        raise ValueError(f"window_seconds must be positive, got {window_seconds!r}")
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit!r}")
+
+
+def _check_ttl(ttl_seconds: float) -> None:
+    if ttl_seconds <= 0:
+        raise ValueError(f"ttl_seconds must be positive, got {ttl_seconds!r}")
+
+
+def _run_callback(callback: Callback, channel: str, message: str) -> None:
+    try:
+        callback(message)
+    except Exception:
+        log.exception("subscriber callback %r failed on channel %r", callback, channel)
+
+
+class Coordinator(abc.ABC):
+    """Coordination primitives shared by every instance of the bot."""
+
+    @abc.abstractmethod
+    async def hit(self, key: str, window_seconds: float, limit: int) -> HitResult:
+        """Record a hit on `key` if fewer than `limit` happened in the last window."""
+
+    @abc.abstractmethod
+    async def peek_wait(self, key: str, window_seconds: float, limit: int) -> float:
+        """Return seconds until a hit on `key` would be allowed (0 if now), recording nothing."""
+
+    @abc.abstractmethod
+    async def first_seen(self, key: str, ttl_seconds: float) -> bool:
+        """Return True the first time `key` is seen within `ttl_seconds`, else False."""
+
+    @abc.abstractmethod
+    async def acquire(self, name: str, ttl_seconds: float) -> Lease | None:
+        """Take the lock `name` for `ttl_seconds`, or return None if someone holds it."""
+
+    @abc.abstractmethod
+    async def renew(self, lease: Lease, ttl_seconds: float) -> bool:
+        """Extend `lease` to `ttl_seconds` from now if it is still ours."""
+
+    @abc.abstractmethod
+    async def release(self, lease: Lease) -> None:
+        """Release `lease` if it is still ours."""
+
+    @abc.abstractmethod
+    async def publish(self, channel: str, message: str) -> None:
+        """Broadcast `message` on `channel` to every instance, this one included."""
+
+    @abc.abstractmethod
+    def subscribe(self, channel: str, callback: Callback) -> None:
+        """Register `callback` to receive messages published on `channel`."""
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Start background delivery of subscribed messages."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Stop background work and release connections."""
+
+
+# --------------------------------------------------------------------------- memory
+
+
+@dataclass
+class _Window:
+    seconds: float
+    times: deque[float] = field(default_factory=deque)
+
+
+class MemoryStore:
+    """The shared state behind one or more MemoryCoordinators (one "Redis" in process)."""
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        """Create an empty store reading time from `clock`."""
+        self.clock = clock
+        self.windows: dict[str, _Window] = {}
+        self.seen: dict[str, float] = {}
+        self.seen_expiry: list[tuple[float, str]] = []
+        self.leases: dict[str, tuple[str, float]] = {}
+        self.members: set[MemoryCoordinator] = set()
+        self.ops = 0
+
+    def prune(self, now: float) -> None:
+        """Drop expired seen-keys and, now and then, empty rate windows and leases."""
+        while self.seen_expiry and self.seen_expiry[0][0] <= now:
+            expiry, key = heapq.heappop(self.seen_expiry)
+            if self.seen.get(key) == expiry:
+                del self.seen[key]
+        self.ops += 1
+        if self.ops % _SWEEP_EVERY:
+            return
+        for key in [k for k, w in self.windows.items() if _trim(w, now) == 0]:
+            del self.windows[key]
+        for name in [n for n, (_, exp) in self.leases.items() if exp <= now]:
+            del self.leases[name]
+
+
+def _trim(window: _Window, now: float) -> int:
+    """Drop hits that left the window; return how many remain."""
+    times = window.times
+    edge = now - window.seconds
+    while times and times[0] <= edge:
+        times.popleft()
+    return len(times)
+
+
+def _wait(window: _Window, limit: int, now: float) -> float:
+    """Seconds until the window holds fewer than `limit` hits (call after `_trim`)."""
+    excess = len(window.times) - limit
+    if excess < 0:
+        return 0.0
+    return max(window.times[excess] + window.seconds - now, 0.0)
+
+
+class MemoryCoordinator(Coordinator):
+    """In-process coordinator; coordinators sharing a MemoryStore behave as one cluster."""
+
+    def __init__(self, store: MemoryStore | None = None, *, clock: Clock | None = None) -> None:
+        """Use `store` (shared with other coordinators) or a fresh one reading `clock`."""
+        if store is not None and clock is not None:
+            raise ValueError("pass a clock to the MemoryStore, not to a coordinator sharing it")
+        self.store = store if store is not None else MemoryStore(clock or time.monotonic)
+        self._callbacks: dict[str, list[Callback]] = {}
+        self._inbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def _now(self) -> float:
+        now = self.store.clock()
+        self.store.prune(now)
+        return now
+
+    async def hit(self, key: str, window_seconds: float, limit: int) -> HitResult:
+        """Record a hit on `key` if fewer than `limit` happened in the last window."""
+        _check_window(window_seconds, limit)
+        now = self._now()
+        window = self.store.windows.setdefault(key, _Window(window_seconds))
+        window.seconds = window_seconds
+        count = _trim(window, now)
+        if count < limit:
+            window.times.append(now)
+            return HitResult(True, count + 1, 0.0)
+        return HitResult(False, count, _wait(window, limit, now))
+
+    async def peek_wait(self, key: str, window_seconds: float, limit: int) -> float:
+        """Return seconds until a hit on `key` would be allowed (0 if now), recording nothing."""
+        _check_window(window_seconds, limit)
+        now = self._now()
+        window = self.store.windows.get(key)
+        if window is None:
+            return 0.0
+        window.seconds = window_seconds
+        _trim(window, now)
+        return _wait(window, limit, now)
+
+    async def first_seen(self, key: str, ttl_seconds: float) -> bool:
+        """Return True the first time `key` is seen within `ttl_seconds`, else False."""
+        _check_ttl(ttl_seconds)
+        now = self._now()
+        expiry = self.store.seen.get(key)
+        if expiry is not None and expiry > now:
+            return False
+        expiry = now + ttl_seconds
+        self.store.seen[key] = expiry
+        heapq.heappush(self.store.seen_expiry, (expiry, key))
+        return True
+
+    async def acquire(self, name: str, ttl_seconds: float) -> Lease | None:
+        """Take the lock `name` for `ttl_seconds`, or return None if someone holds it."""
+        _check_ttl(ttl_seconds)
+        now = self._now()
+        held = self.store.leases.get(name)
+        if held is not None and held[1] > now:
+            return None
+        lease = Lease(name, secrets.token_hex(16))
+        self.store.leases[name] = (lease.token, now + ttl_seconds)
+        return lease
+
+    async def renew(self, lease: Lease, ttl_seconds: float) -> bool:
+        """Extend `lease` to `ttl_seconds` from now if it is still ours."""
+        _check_ttl(ttl_seconds)
+        now = self._now()
+        held = self.store.leases.get(lease.name)
+        if held is None or held[0] != lease.token or held[1] <= now:
+            return False
+        self.store.leases[lease.name] = (lease.token, now + ttl_seconds)
+        return True
+
+    async def release(self, lease: Lease) -> None:
+        """Release `lease` if it is still ours."""
+        held = self.store.leases.get(lease.name)
+        if held is not None and held[0] == lease.token:
+            del self.store.leases[lease.name]
+
+    async def publish(self, channel: str, message: str) -> None:
+        """Broadcast `message` on `channel` to every started coordinator on this store."""
+        for member in self.store.members:
+            if channel in member._callbacks:
+                member._inbox.put_nowait((channel, message))
+
+    def subscribe(self, channel: str, callback: Callback) -> None:
+        """Register `callback` to receive messages published on `channel`."""
+        self._callbacks.setdefault(channel, []).append(callback)
+
+    async def start(self) -> None:
+        """Join the store's broadcast group and start delivering messages."""
+        if self._task is not None:
+            return
+        self.store.members.add(self)
+        self._task = asyncio.create_task(self._deliver(), name="huiyin-coordination-memory")
+
+    async def close(self) -> None:
+        """Leave the broadcast group and stop delivering."""
+        self.store.members.discard(self)
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _deliver(self) -> None:
+        while True:
+            channel, message = await self._inbox.get()
+            for callback in list(self._callbacks.get(channel, ())):
+                _run_callback(callback, channel, message)
+
+
+# --------------------------------------------------------------------------- redis
+
+# KEYS[1] sorted set of hit times (microseconds, Redis server clock so all instances agree).
+# ARGV: window_us, limit, member suffix, record (1 = hit, 0 = peek).
+# Returns {allowed, count, retry_us}.
+_SLIDING_WINDOW = """
+local key = KEYS[1]
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count < limit then
+  if ARGV[4] == '1' then
+    redis.call('ZADD', key, now, t[1] .. '.' .. t[2] .. ':' .. ARGV[3])
+    redis.call('PEXPIRE', key, math.ceil(window / 1000) + 1)
+    return {1, count + 1, 0}
+  end
+  return {1, count, 0}
+end
+local edge = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+return {0, count, tonumber(edge[2]) + window - now}
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+class RedisCoordinator(Coordinator):
+    """Coordinator backed by Redis, shared by every instance using the same URL and prefix."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "huiyin:",
+        socket_timeout: float = 2.0,
+        breaker_seconds: float = 1.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        poll_interval: float = 0.2,
+        ready_timeout: float = 3.0,
+        client_name: str | None = None,
+    ) -> None:
+        """Prepare a client for `url` (nothing connects until first use or `start`)."""
+        self.prefix = prefix
+        self._redis: aioredis.Redis = aioredis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+            health_check_interval=30,
+            client_name=client_name,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+        )
+        self._hit_script = self._redis.register_script(_SLIDING_WINDOW)
+        self._renew_script = self._redis.register_script(_RENEW)
+        self._release_script = self._redis.register_script(_RELEASE)
+        self._breaker_seconds = breaker_seconds
+        self._backoff_initial = backoff_initial
+        self._backoff_max = backoff_max
+        self._poll_interval = poll_interval
+        self._ready_timeout = ready_timeout
+        self._down_until = 0.0
+        self._last_warned: dict[str, float] = {}
+        self._callbacks: dict[str, list[Callback]] = {}
+        self._changed = asyncio.Event()
+        self._first_attempt = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- outage handling
+
+    def _available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, operation: str, exc: BaseException | None) -> None:
+        """Note a failed call: open the breaker and warn at most once per minute per kind."""
+        now = time.monotonic()
+        if exc is not None:
+            self._down_until = now + self._breaker_seconds
+        last = self._last_warned.get(operation)
+        if last is not None and now - last < WARN_INTERVAL:
+            return
+        self._last_warned[operation] = now
+        reason = repr(exc) if exc is not None else "recently unreachable"
+        log.warning("Redis unavailable for %s (%s); failing open", operation, reason)
+
+    def _key(self, kind: str, name: str) -> str:
+        return f"{self.prefix}{kind}:{name}"
+
+    # -- primitives
+
+    async def _window(
+        self, key: str, window_seconds: float, limit: int, record: bool
+    ) -> HitResult:
+        _check_window(window_seconds, limit)
+        window_us = max(1, math.ceil(window_seconds * 1_000_000))
+        args: list[int | str] = [window_us, limit, secrets.token_hex(8), 1 if record else 0]
+        allowed, count, retry_us = await self._hit_script(keys=[self._key("rl", key)], args=args)
+        return HitResult(bool(allowed), int(count), int(retry_us) / 1_000_000)
+
+    async def hit(self, key: str, window_seconds: float, limit: int) -> HitResult:
+        """Record a hit on `key` if fewer than `limit` happened in the last window."""
+        if self._available():
+            try:
+                return await self._window(key, window_seconds, limit, record=True)
+            except _OUTAGE_ERRORS as exc:
+                self._failed("hit", exc)
+        else:
+            self._failed("hit", None)
+        return HitResult(True, 0, 0.0)
+
+    async def peek_wait(self, key: str, window_seconds: float, limit: int) -> float:
+        """Return seconds until a hit on `key` would be allowed (0 if now), recording nothing."""
+        if self._available():
+            try:
+                return (await self._window(key, window_seconds, limit, record=False)).retry_after
+            except _OUTAGE_ERRORS as exc:
+                self._failed("peek_wait", exc)
+        else:
+            self._failed("peek_wait", None)
+        return 0.0
+
+    async def first_seen(self, key: str, ttl_seconds: float) -> bool:
+        """Return True the first time `key` is seen within `ttl_seconds`, else False."""
+        _check_ttl(ttl_seconds)
+        if self._available():
+            try:
+                created = await self._redis.set(
+                    self._key("seen", key), "1", nx=True, px=_ms(ttl_seconds)
+                )
+                return bool(created)
+            except _OUTAGE_ERRORS as exc:
+                self._failed("first_seen", exc)
+        else:
+            self._failed("first_seen", None)
+        return True
+
+    async def acquire(self, name: str, ttl_seconds: float) -> Lease | None:
+        """Take the lock `name` for `ttl_seconds`, or return None if someone holds it."""
+        _check_ttl(ttl_seconds)
+        if not self._available():
+            self._failed("acquire", None)
+            return None
+        lease = Lease(name, secrets.token_hex(16))
+        try:
+            taken = await self._redis.set(
+                self._key("lock", name), lease.token, nx=True, px=_ms(ttl_seconds)
+            )
+        except _OUTAGE_ERRORS as exc:
+            self._failed("acquire", exc)
+            return None
+        return lease if taken else None
+
+    async def renew(self, lease: Lease, ttl_seconds: float) -> bool:
+        """Extend `lease` to `ttl_seconds` from now if it is still ours."""
+        _check_ttl(ttl_seconds)
+        if not self._available():
+            self._failed("renew", None)
+            return False
+        try:
+            renewed = await self._renew_script(
+                keys=[self._key("lock", lease.name)], args=[lease.token, _ms(ttl_seconds)]
+            )
+        except _OUTAGE_ERRORS as exc:
+            self._failed("renew", exc)
+            return False
+        return bool(renewed)
+
+    async def release(self, lease: Lease) -> None:
+        """Release `lease` if it is still ours."""
+        if not self._available():
+            self._failed("release", None)
+            return
+        try:
+            await self._release_script(keys=[self._key("lock", lease.name)], args=[lease.token])
+        except _OUTAGE_ERRORS as exc:
+            self._failed("release", exc)
+
+    async def publish(self, channel: str, message: str) -> None:
+        """Broadcast `message` on `channel` to every instance, this one included."""
+        if not self._available():
+            self._failed("publish", None)
+            return
+        try:
+            await self._redis.publish(self._key("ch", channel), message)
+        except _OUTAGE_ERRORS as exc:
+            self._failed("publish", exc)
+
+    def subscribe(self, channel: str, callback: Callback) -> None:
+        """Register `callback` to receive messages published on `channel`."""
+        self._callbacks.setdefault(channel, []).append(callback)
+        self._changed.set()
+
+    # -- lifecycle and the pub/sub task
+
+    async def start(self) -> None:
+        """Start the pub/sub task; wait (bounded) until subscriptions are live or Redis fails."""
+        if self._task is not None:
+            return
+        self._task = asyncio.create_task(self._listen(), name="huiyin-coordination-pubsub")
+        if self._callbacks:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._ready_timeout):
+                    await self._first_attempt.wait()
+
+    async def close(self) -> None:
+        """Stop the pub/sub task and close the connection pool."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._redis.aclose()
+
+    async def _listen(self) -> None:
+        """Deliver messages forever, reconnecting with exponential backoff after failures."""
+        backoff = self._backoff_initial
+        down_since: float | None = None
+        while True:
+            if not self._callbacks:
+                await self._changed.wait()
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                live: set[str] = set()
+                while True:
+                    self._changed.clear()
+                    wanted = set(self._callbacks) - live
+                    if wanted:
+                        await pubsub.subscribe(*(self._key("ch", c) for c in wanted))
+                        live |= wanted
+                        self._first_attempt.set()
+                        if down_since is not None:
+                            log.warning(
+                                "Redis pub/sub reconnected after %.1f s",
+                                time.monotonic() - down_since,
+                            )
+                            down_since = None
+                        backoff = self._backoff_initial
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=self._poll_interval
+                    )
+                    if message is not None and message.get("type") == "message":
+                        self._dispatch(message["channel"], message["data"])
+            except _OUTAGE_ERRORS as exc:
+                self._first_attempt.set()
+                if down_since is None:
+                    down_since = time.monotonic()
+                    log.warning("Redis pub/sub connection lost (%r); reconnecting", exc)
+                else:
+                    log.info(
+                        "Redis pub/sub still unreachable (%r); next try in %.1f s", exc, backoff
+                    )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._backoff_max)
+            finally:
+                with contextlib.suppress(*_OUTAGE_ERRORS):
+                    await pubsub.aclose()
+
+    def _dispatch(self, full_channel: str, message: str) -> None:
+        channel = full_channel.removeprefix(self.prefix + "ch:")
+        for callback in list(self._callbacks.get(channel, ())):
+            _run_callback(callback, channel, message)
+
+
+def make_coordinator(redis_url: str | None) -> Coordinator:
+    """Return a RedisCoordinator for `redis_url`, or a MemoryCoordinator when it is None."""
+    if redis_url:
+        return RedisCoordinator(redis_url)
+    return MemoryCoordinator()
