@@ -77,3 +77,32 @@ def _timed(text: str) -> float:
     t0 = time.perf_counter()
     _EXTRACTOR.extract(text)
     return time.perf_counter() - t0
+
+
+# The chit-chat fast exit must be exact: extract() equals the full path on every input.
+mixed = st.text(
+    alphabet=st.sampled_from(
+        list("路灯坏了小区垃圾谢谢应该请问吗樓燈壞，！？。 ～😀\u200bＡ４Sa3栋@http:/.")
+    ),
+    max_size=60,
+)
+
+
+def _full_path(text: str) -> object:
+    from nlp.normalize import MAX_CHARS
+
+    return _EXTRACTOR._extract(_EXTRACTOR.normalise(text[:MAX_CHARS]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(mixed, st.text(max_size=80)))
+def test_fast_exit_equals_full_path(text: str) -> None:
+    assert _EXTRACTOR.extract(text) == _full_path(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(mixed)
+def test_plain_normalisation_equals_full_normalisation(text: str) -> None:
+    norm = _EXTRACTOR._normalise
+    if norm.is_plain(text):
+        assert norm.plain(text) == norm(text)
