@@ -40,10 +40,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import RedisError
 
 log = logging.getLogger("huiyin.coordination")
@@ -83,6 +84,11 @@ def _check_window(window_seconds: float, limit: int) -> None:
 def _check_ttl(ttl_seconds: float) -> None:
     if ttl_seconds <= 0:
         raise ValueError(f"ttl_seconds must be positive, got {ttl_seconds!r}")
+
+
+def _describe(exc: BaseException) -> str:
+    """Name an error readably (redis-py's repr is terse, e.g. ``network:ConnectionError``)."""
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _run_callback(callback: Callback, channel: str, message: str) -> None:
@@ -364,14 +370,20 @@ class RedisCoordinator(Coordinator):
     ) -> None:
         """Prepare a client for `url` (nothing connects until first use or `start`)."""
         self.prefix = prefix
+        options: dict[str, Any] = {
+            "decode_responses": True,
+            "socket_timeout": socket_timeout,
+            "socket_connect_timeout": socket_timeout,
+            "health_check_interval": 30,
+            "client_name": client_name,
+        }
+        # Commands get one quick retry (a pooled connection may be stale after a Redis restart).
         self._redis: aioredis.Redis = aioredis.Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            health_check_interval=30,
-            client_name=client_name,
-            retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+            url, retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1), **options
+        )
+        # The subscriber gets none: every drop reaches _listen, which logs it and backs off.
+        self._sub_redis: aioredis.Redis = aioredis.Redis.from_url(
+            url, retry=Retry(NoBackoff(), 0), **options
         )
         self._hit_script = self._redis.register_script(_SLIDING_WINDOW)
         self._renew_script = self._redis.register_script(_RENEW)
@@ -402,8 +414,8 @@ class RedisCoordinator(Coordinator):
         if last is not None and now - last < WARN_INTERVAL:
             return
         self._last_warned[operation] = now
-        reason = repr(exc) if exc is not None else "recently unreachable"
-        log.warning("Redis unavailable for %s (%s); failing open", operation, reason)
+        reason = _describe(exc) if exc is not None else "recently unreachable"
+        log.warning("Redis unavailable for %s (%s); carrying on without it", operation, reason)
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self.prefix}{kind}:{name}"
@@ -531,6 +543,7 @@ class RedisCoordinator(Coordinator):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._sub_redis.aclose()
         await self._redis.aclose()
 
     async def _listen(self) -> None:
@@ -540,7 +553,7 @@ class RedisCoordinator(Coordinator):
         while True:
             if not self._callbacks:
                 await self._changed.wait()
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._sub_redis.pubsub(ignore_subscribe_messages=True)
             try:
                 live: set[str] = set()
                 while True:
@@ -566,11 +579,17 @@ class RedisCoordinator(Coordinator):
                 self._first_attempt.set()
                 if down_since is None:
                     down_since = time.monotonic()
-                    log.warning("Redis pub/sub connection lost (%r); reconnecting", exc)
+                    log.warning("Redis pub/sub connection lost (%s); reconnecting", _describe(exc))
                 else:
                     log.info(
-                        "Redis pub/sub still unreachable (%r); next try in %.1f s", exc, backoff
+                        "Redis pub/sub still unreachable (%s); next try in %.1f s",
+                        _describe(exc),
+                        backoff,
                     )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._backoff_max)
+            except Exception:  # a bug must not end delivery for good
+                log.exception("Redis pub/sub listener failed; restarting in %.1f s", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._backoff_max)
             finally:
