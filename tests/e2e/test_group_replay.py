@@ -1,0 +1,63 @@
+"""A day of real chit-chat through a grid group opens (almost) no tickets."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.demo import ADMIN_ID, LocalStack, expect
+from nlp import Extractor
+from storage.models import ProcessedUpdate, Ticket
+
+CHITCHAT = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev_chitchat.csv"
+GRID = -1003000000001
+
+
+def chitchat() -> list[str]:
+    """The shared chit-chat sample (presumed non-complaints)."""
+    if not CHITCHAT.exists():
+        pytest.skip(f"SKIPPED LOUDLY: {CHITCHAT} is missing; the replay cannot run")
+    with CHITCHAT.open(encoding="utf-8") as f:
+        return [row["text"] for row in csv.DictReader(f) if row["text"].strip()]
+
+
+@pytest.mark.timeout(600)
+async def test_replaying_chit_chat_opens_tickets_for_at_most_one_percent(
+    sqlite_url: str, extractor: Extractor
+) -> None:
+    texts = chitchat()
+    async with LocalStack(database_url=sqlite_url, extractor=extractor, migrate=False) as stack:
+        sim = stack.sim
+        sim.add_user(ADMIN_ID, "王主任")
+        sim.add_group(GRID, "幸福社区第三网格群")
+        sim.send_text(ADMIN_ID, "/bind_grid 幸福社区第三网格", chat_id=GRID)
+        await expect(sim, GRID, lambda m: "网格群" in m["text"])
+        assert stack.runtime is not None
+        sessions = stack.runtime.services.sessions
+        for uid in range(7000, 7200):
+            sim.add_user(uid, f"居民{uid}")
+        started = time.monotonic()
+        for i, text in enumerate(texts):
+            sim.send_text(7000 + i % 200, text, chat_id=GRID)
+
+        async def handled() -> int:
+            async with sessions() as s:
+                count = (await s.execute(select(func.count()).select_from(ProcessedUpdate)))
+                return int(count.scalar_one())
+
+        expected = len(texts) + 1
+        while await handled() < expected:
+            assert time.monotonic() - started < 540, f"only {await handled()} of {expected} read"
+            await asyncio.sleep(0.5)
+        async with sessions() as s:
+            tickets = (await s.execute(select(Ticket.text))).scalars().all()
+        rate = len(tickets) / len(texts)
+        print(f"\nchit-chat replay: {len(texts)} messages, {len(tickets)} tickets ({rate:.2%})")
+        for text in tickets:
+            print("  ticket:", text)
+        assert rate <= 0.01
