@@ -113,8 +113,12 @@ def main() -> int:
 
     jieba.setLogLevel(60)
     jieba.initialize()
-    ours = throughput(extractor.extract, mix)
-    theirs = throughput(jieba.lcut, mix)
+    # Alternate the two contenders pass by pass (best of 5 each), so a burst of load from
+    # other processes on the shared machine hits both rather than one.
+    ours = theirs = 0.0
+    for _ in range(5):
+        ours = max(ours, throughput(extractor.extract, mix, repeat=1))
+        theirs = max(theirs, throughput(jieba.lcut, mix, repeat=1))
 
     latencies = []
     for m in mix:
@@ -135,7 +139,8 @@ def main() -> int:
 
     body = "\n".join([
         f"Mix: {len(mix):,} messages, 9 chit-chat (`dev_chitchat.csv` text) to 1 report "
-        f"(`dev_appeals.csv` subject), seed 7; {pinned}; best of 3 passes; "
+        f"(`dev_appeals.csv` subject), seed 7; {pinned}; best of 5 passes each, the two "
+        f"contenders alternating pass by pass; "
         f"{reports / len(mix):.1%} of the mix flagged as reports.",
         "",
         "| measure | figure |",
