@@ -255,17 +255,28 @@ class DeadlinePolicy:
         """Compute accept/resolve deadlines, the 催办 reminder and the escalation time."""
         rule = self.rule(intent, urgency)
         created = _shift(created_at, timedelta(0))
-        resolve_by = rule.resolve_within.after(created, calendar)
+        return self.around(created, rule.resolve_within.after(created, calendar), rule, calendar)
+
+    def around(
+        self, start: datetime, resolve_by: datetime, rule: Rule, calendar: WorkCalendar
+    ) -> Deadlines:
+        """Deadlines for a ticket (re)started at ``start`` that must be resolved by ``resolve_by``.
+
+        Used when a deadline moves (重办, an approved 延期, 转派 or 提级): the 签收 time counts
+        from ``start``, 催办 and escalation from the given ``resolve_by``.
+        """
+        start = _shift(start, timedelta(0))
+        resolve_by = _shift(resolve_by, timedelta(0))
         remind = rule.remind_before
         if remind.unit == "percent":
-            remind_at = resolve_by - (resolve_by - created) * remind.amount / 100
+            remind_at = resolve_by - (resolve_by - start) * remind.amount / 100
         elif remind.unit == "workdays":
             remind_at = calendar.subtract_workdays(resolve_by, remind.amount)
         else:
             remind_at = _shift(resolve_by, -timedelta(hours=_as_hours(remind)))
-        remind_at = min(max(remind_at, created), resolve_by).astimezone(BUSINESS_TZ)
+        remind_at = min(max(remind_at, start), resolve_by).astimezone(BUSINESS_TZ)
         return Deadlines(
-            accept_by=rule.accept_within.after(created, calendar),
+            accept_by=rule.accept_within.after(start, calendar),
             resolve_by=resolve_by,
             remind_at=remind_at,
             escalate_at=rule.escalate_after.after(resolve_by, calendar),

@@ -12,7 +12,9 @@ class Status(enum.StrEnum):
     """Where a ticket stands in the loop 反映 → 受理 → 办结 → 评价 (→ 重办)."""
 
     NEW = "new"
+    DISPATCHING = "dispatching"
     ACCEPTED = "accepted"
+    EXTENDING = "extending"
     RESOLVED = "resolved"
     REOPENED = "reopened"
     RETURNED = "returned"
@@ -29,13 +31,23 @@ class Action(enum.StrEnum):
     CANCEL = "cancel"
     RATE_OK = "rate_ok"
     RATE_REOPEN = "rate_reopen"
+    ASSIGN = "assign"
+    TRANSFER = "transfer"
+    SEND_BACK = "send_back"
+    ASSIST = "assist"
+    REQUEST_EXTENSION = "extend"
+    APPROVE_EXTENSION = "extend_ok"
+    REFUSE_EXTENSION = "extend_no"
+    ESCALATE = "escalate"
+    AUTOCLOSE = "autoclose"
 
 
 class Role(enum.StrEnum):
     """Who is acting, as the database knows them."""
 
     REPORTER = "reporter"
-    STAFF = "staff"
+    STAFF = "staff"  # a member of the department that holds the ticket
+    DISPATCHER = "dispatcher"  # a member of the dispatch chat (总平台)
     SYSTEM = "system"
 
 
@@ -45,6 +57,7 @@ class Rating(enum.StrEnum):
     SATISFIED = "satisfied"
     BASIC = "basic"
     DISSATISFIED = "dissatisfied"
+    UNRATED = "unrated"  # closed after the rating period: never counts as satisfied
 
 
 class Urgency(enum.StrEnum):
@@ -65,27 +78,58 @@ class Transition:
 
 
 _STAFF = frozenset({Role.STAFF})
+_DISPATCHER = frozenset({Role.DISPATCHER})
+_HANDLER = frozenset({Role.STAFF, Role.DISPATCHER})
 _REPORTER = frozenset({Role.REPORTER})
+_SYSTEM = frozenset({Role.SYSTEM})
+_ESCALATOR = frozenset({Role.STAFF, Role.SYSTEM})
 
+
+def _rows(
+    sources: tuple[Status, ...], action: Action, target: Status | None, roles: frozenset[Role]
+) -> tuple[Transition, ...]:
+    """One transition per source status; a target of None keeps the status."""
+    return tuple(Transition(s, action, target or s, roles) for s in sources)
+
+
+_N, _D, _A, _R, _X = (
+    Status.NEW,
+    Status.DISPATCHING,
+    Status.ACCEPTED,
+    Status.REOPENED,
+    Status.EXTENDING,
+)
+
+# STAFF acts for the department holding the ticket; DISPATCHER for the dispatch chat (总平台),
+# which may also handle a ticket itself (直办) and is the only one to return it to the reporter.
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(Status.NEW, Action.ACCEPT, Status.ACCEPTED, _STAFF),
-    Transition(Status.REOPENED, Action.ACCEPT, Status.ACCEPTED, _STAFF),
-    Transition(Status.NEW, Action.RETURN, Status.RETURNED, _STAFF),
-    Transition(Status.ACCEPTED, Action.RETURN, Status.RETURNED, _STAFF),
-    Transition(Status.REOPENED, Action.RETURN, Status.RETURNED, _STAFF),
-    Transition(Status.NEW, Action.RESOLVE, Status.RESOLVED, _STAFF),
-    Transition(Status.ACCEPTED, Action.RESOLVE, Status.RESOLVED, _STAFF),
-    Transition(Status.REOPENED, Action.RESOLVE, Status.RESOLVED, _STAFF),
-    Transition(Status.NEW, Action.CANCEL, Status.CANCELLED, _REPORTER),
+    *_rows((_D, _N), Action.ASSIGN, Status.NEW, _DISPATCHER),
+    *_rows((_N, _R), Action.ACCEPT, Status.ACCEPTED, _HANDLER),
+    Transition(_D, Action.ACCEPT, Status.ACCEPTED, _DISPATCHER),
+    *_rows((_N, _A, _R, _X), Action.RESOLVE, Status.RESOLVED, _HANDLER),
+    Transition(_D, Action.RESOLVE, Status.RESOLVED, _DISPATCHER),
+    *_rows((_D, _N, _A, _R), Action.RETURN, Status.RETURNED, _DISPATCHER),
+    *_rows((_N, _A, _R), Action.TRANSFER, Status.NEW, _STAFF),
+    *_rows((_N, _A, _R), Action.SEND_BACK, Status.DISPATCHING, _STAFF),
+    *_rows((_A, _R), Action.ASSIST, None, _STAFF),
+    *_rows((_A, _R), Action.REQUEST_EXTENSION, Status.EXTENDING, _STAFF),
+    Transition(_X, Action.APPROVE_EXTENSION, Status.ACCEPTED, _DISPATCHER),
+    Transition(_X, Action.REFUSE_EXTENSION, Status.ACCEPTED, _DISPATCHER),
+    *_rows((_N, _A, _R, _X), Action.ESCALATE, Status.NEW, _ESCALATOR),
+    *_rows((_D, _N), Action.CANCEL, Status.CANCELLED, _REPORTER),
     Transition(Status.RESOLVED, Action.RATE_OK, Status.CLOSED, _REPORTER),
     Transition(Status.RESOLVED, Action.RATE_REOPEN, Status.REOPENED, _REPORTER),
     # With several reporters, a later one's bad rating still reopens a closed ticket.
     Transition(Status.CLOSED, Action.RATE_REOPEN, Status.REOPENED, _REPORTER),
+    Transition(Status.RESOLVED, Action.AUTOCLOSE, Status.CLOSED, _SYSTEM),
 )
 
 _TABLE: dict[tuple[Status, Action], Transition] = {(t.source, t.action): t for t in TRANSITIONS}
 
-OPEN_STATUSES = frozenset({Status.NEW, Status.ACCEPTED, Status.REOPENED})
+OPEN_STATUSES = frozenset(
+    {Status.NEW, Status.DISPATCHING, Status.ACCEPTED, Status.REOPENED, Status.EXTENDING}
+)
+"""Statuses of a ticket someone still has to handle: the sweeper chases these."""
 
 
 class HuiyinError(Exception):
@@ -124,12 +168,29 @@ def transition_for(status: Status, action: Action) -> Transition | None:
 
 def check_transition(status: Status, action: Action, role: Role) -> Transition:
     """Return the transition, or raise IllegalTransition / NotAllowed (message set by caller)."""
+    return check_any(status, action, frozenset({role}))[0]
+
+
+def check_any(
+    status: Status, action: Action, roles: frozenset[Role]
+) -> tuple[Transition, Role]:
+    """Return the transition and the first of `roles` it allows (STAFF before DISPATCHER)."""
     t = _TABLE.get((status, action))
     if t is None:
         raise IllegalTransition(status, action, "")
-    if role not in t.roles:
-        raise NotAllowed("")
-    return t
+    for role in (Role.STAFF, Role.DISPATCHER, Role.REPORTER, Role.SYSTEM):
+        if role in roles and role in t.roles:
+            return t, role
+    raise NotAllowed("")
+
+
+def allowed_actions(status: Status, roles: frozenset[Role]) -> list[Action]:
+    """The actions these roles may take on a ticket in this status, in table order."""
+    seen: list[Action] = []
+    for t in TRANSITIONS:
+        if t.source == status and t.roles & roles and t.action not in seen:
+            seen.append(t.action)
+    return seen
 
 
 _NUMBER_RE = re.compile(r"^(\d{8})-(\d{4,})$")

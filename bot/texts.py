@@ -6,6 +6,8 @@ from bot.domain import Rating, Status
 
 STATUS_NAMES: dict[str, str] = {
     Status.NEW: "待受理",
+    Status.DISPATCHING: "待派单",
+    Status.EXTENDING: "延期审批中",
     Status.ACCEPTED: "已受理",
     Status.RESOLVED: "已办结（待评价）",
     Status.REOPENED: "重办中",
@@ -18,6 +20,7 @@ RATING_NAMES: dict[str, str] = {
     Rating.SATISFIED: "满意",
     Rating.BASIC: "基本满意",
     Rating.DISSATISFIED: "不满意",
+    Rating.UNRATED: "未评价",
 }
 
 BUTTON_ACCEPT = "受理"
@@ -139,6 +142,15 @@ ACTION_NAMES: dict[str, str] = {
     "cancel": "撤销",
     "rate_ok": "评价",
     "rate_reopen": "评价",
+    "assign": "派单",
+    "transfer": "转派",
+    "send_back": "退单",
+    "assist": "协办",
+    "extend": "申请延期",
+    "extend_ok": "批准延期",
+    "extend_no": "驳回延期",
+    "escalate": "提级",
+    "autoclose": "自动结单",
 }
 
 ADMIN_ONLY = "只有管理员可以执行此命令。"
@@ -191,3 +203,108 @@ SPLIT_USAGE = "用法：回复被合并的那条居民消息并发送 /split，�
 SPLIT_NOT_MERGED = "这条消息没有被合并到其他工单。"
 SPLIT_DONE = "已拆分为单独的工单 {number}。"
 TOO_MANY_REPORTS = "您提交得太频繁了，请稍后再试。已提交的问题正在办理中，可发送 /my 查看。"
+
+# Dispatch (派单), department actions and supervision (催办、督办)
+BUTTON_NAMES: dict[str, str] = {
+    "accept": "受理",
+    "resolve": "办结",
+    "return": "退回",
+    "send_back": "退单",
+    "assign": "派单",
+    "transfer": "转派",
+    "assist": "协办",
+    "extend": "申请延期",
+    "escalate": "提级",
+    "extend_ok": "同意延期",
+    "extend_no": "不同意",
+}
+EVENT_NAMES: dict[str, str] = {
+    **ACTION_NAMES,
+    "report": "登记",
+    "rate_ok": "评价",
+    "rate_reopen": "不满意，重办",
+    "reopen_reason": "不满意原因",
+    "remind": "催办",
+    "overdue": "超期督办",
+    "rate_remind": "评价提醒",
+    "undeliverable": "无法送达",
+    "attach": "补充材料",
+    "merge": "合并反映",
+}
+CARD_DEPARTMENT = "\n承办：{name}"
+CARD_UNASSIGNED = "\n承办：待总平台派单"
+CARD_ASSISTS = "\n协办：{names}"
+CARD_EXTENSION = "\n延期申请：至 {to}（待审批）"
+CARD_OVERDUE = "\n⚠️ 已超期（{at} 起督办）"
+CARD_OVERDUE_FLAG = "⚠️超期 "
+
+DEPT_CHAT_BOUND = "本群已设为「{name}」（{level}）工作群，派给本部门的工单将推送到这里。"
+UNKNOWN_DEPARTMENT = "未找到部门「{name}」，请检查名称（部门及别名见部门数据文件）。"
+STAFF_ADDED_DEPT = "已将 {name} 登记为工作人员（{department}）。"
+ALERT_NOT_YOUR_DEPARTMENT = "工单 {number} 不由您所在的部门承办，不能{action}。"
+
+ASK_ASSIGN = "请回复工单 {number} 派往的部门名称（如：区城管委）："
+ASK_TRANSFER = "请回复：转派部门 原因（如：区住建委 属于房屋质量问题）。工单 {number}："
+ASK_SEND_BACK = "请回复将工单 {number} 退回总平台的原因（退单）："
+ASK_ASSIST = "请回复工单 {number} 的协办部门（多个用空格或顿号分隔）："
+ASK_EXTEND = (
+    "请回复：延期至日期 原因（如：2026-12-20 需协调施工队）。"
+    "工单 {number} 当前时限 {deadline}，最晚可延至 {latest}："
+)
+ASK_ESCALATE = "请回复工单 {number} 提级至{parent}的原因："
+NEED_REASON = "请在部门名称后写明原因，例如：区住建委 属于房屋质量问题。"
+SAME_DEPARTMENT = "工单 {number} 已由{name}承办。"
+BAD_DATE = "无法识别日期「{text}」，请写成 2026-12-20 这样的格式，并写明原因。"
+DATE_NOT_LATER = "延期日期须晚于当前时限 {deadline}。"
+DATE_TOO_LATE = "延期最多至 {latest}（原时限后按政策顺延的上限）。"
+NO_PARENT = "{name}已是最高层级，不能再提级。"
+
+STAFF_DONE_ASSIGN = "工单 {number} 已派往{name}。"
+STAFF_DONE_TRANSFER = "工单 {number} 已转派至{name}。"
+STAFF_DONE_SEND_BACK = "工单 {number} 已退回总平台重新派单。"
+STAFF_DONE_ASSIST = "已请{names}协办工单 {number}。"
+STAFF_DONE_EXTEND = "工单 {number} 的延期申请（至 {to}）已提交总平台审批。"
+STAFF_DONE_ESCALATE = "工单 {number} 已提级至{name}。"
+
+NOTICE_TRANSFERRED = "工单 {number} 由{source}转派至本部门。原因：{reason}"
+NOTICE_SENT_BACK = "工单 {number} 被{source}退回总平台（退单）。原因：{reason}\n请重新派单。"
+NOTICE_ASSIST = "{lead}请本部门协办工单 {number}，牵头部门仍为{lead}。"
+NOTICE_ESCALATED = "工单 {number} 由{source}提级至本部门。原因：{reason}"
+EXTENSION_REQUEST = (
+    "【延期申请】工单 {number}（{department}）申请将办结时限由 {deadline} 延至 {to}。\n"
+    "原因：{reason}"
+)
+EXTENSION_APPROVED = "工单 {number} 的延期申请已批准，新的办结时限：{to}。"
+EXTENSION_REFUSED = "工单 {number} 的延期申请未获批准，请按原时限 {deadline} 办结。"
+NOTIFY_EXTENDED = (
+    "您反映的问题（工单 {number}）情况较复杂，经批准延期办理。新的承诺办结时限：{deadline}"
+)
+ALERT_DONE = "已{action}工单 {number}。"
+
+REMIND = "⏰【催办】工单 {number}（{category}）将于 {deadline} 到期，请抓紧办理。"
+SUPERVISE = "🔔【督办】工单 {number}（承办：{department}）已超过办结时限 {deadline}，请督促办理。"
+OVERDUE_HOLDER = "⚠️ 工单 {number} 已超过办结时限 {deadline}，已通报督办。"
+AUTO_ESCALATED = "⬆️ 工单 {number} 超期未办结，已自动提级至{name}。"
+RATE_REMINDER = "您反映的问题（工单 {number}）已办结，还没有收到您的评价。请对办理结果进行评价："
+AUTOCLOSED = (
+    "工单 {number} 办结后 7 天未收到评价，已按「未评价」结单。如问题仍未解决，可重新反映。"
+)
+REOPEN_SUPERVISE = (
+    "【不满意专区】工单 {number}（承办：{department}）反映人不满意，已重办，重办时限 {deadline}。"
+)
+DISPATCH_NAME = "总平台"
+
+QUEUE_HEADER = "【{name}】待办工单（按办结时限排序）："
+QUEUE_LINE = "{flag}{number}｜{status}｜{category}｜时限 {deadline}"
+QUEUE_EMPTY = "{name}暂无待办工单。"
+QUEUE_REOPENED = "不满意专区（重办）："
+QUEUE_ASSISTING = "协办中："
+QUEUE_EXTENSIONS = "待审批延期："
+QUEUE_MORE = "……另有 {count} 件"
+OVERDUE_HEADER = "【{name}】超期工单："
+OVERDUE_EMPTY = "{name}暂无超期工单。"
+TICKET_USAGE = "用法：/ticket 工单编号，例如 /ticket 20261123-0001"
+TICKET_NOT_VISIBLE = "未找到工单 {number}，或该工单与本部门无关。"
+TIMELINE_HEADER = "\n\n办理过程："
+TIMELINE_LINE = "{time}｜{action}{who}{change}{note}"
+NOT_A_STAFF_CHAT = "本群还不是工作人员群：管理员请先发送 /bind_staff（部门名称）。"

@@ -14,11 +14,16 @@ GROUPS = filters.ChatType.GROUPS
 
 
 async def bind_staff(update: Update, context: HuiyinContext) -> None:
-    """Make this group the staff chat (admins only)."""
+    """Bind this group: /bind_staff 部门名称, or /bind_staff alone for the dispatch chat."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
     await staff.bind_staff_chat(
-        context.services, person(user), chat.id, chat.title or "", msg.message_id
+        context.services,
+        person(user),
+        chat.id,
+        chat.title or "",
+        msg.message_id,
+        " ".join(context.args or []),
     )
 
 

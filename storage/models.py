@@ -141,6 +141,8 @@ class Ticket(Base):
         UniqueConstraint("source_chat_id", "source_message_id", name="uq_tickets_source"),
         Index("ix_tickets_reporter_created", "reporter_id", "created_at"),
         Index("ix_tickets_status_deadline", "status", "deadline_at"),
+        Index("ix_tickets_department_deadline", "department", "deadline_at"),
+        Index("ix_tickets_next_due", "next_due_at"),
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
@@ -166,8 +168,46 @@ class Ticket(Base):
     grid_chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     worker_id: Mapped[int | None] = mapped_column(BigInteger)
     reporter_name: Mapped[str | None] = mapped_column(String(128))
+    # Dispatch: the department holding the ticket (None: the dispatch chat, 总平台).
+    department: Mapped[str | None] = mapped_column(String(48))
+    department_name: Mapped[str | None] = mapped_column(String(128))
+    escalations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extension_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    base_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Supervision, driven by the sweeper: 催办 at remind_at, 督办 at deadline_at (overdue_at is
+    # set then), 提级 at escalate_at; rating reminder and auto-close after a resolution.
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    supervision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    due_kind: Mapped[str | None] = mapped_column(String(16))
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DepartmentMember(Base):
+    """A member of staff of one department; department "" is the dispatch chat (总平台)."""
+
+    __tablename__ = "department_members"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    department: Mapped[str] = mapped_column(String(48), primary_key=True)
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketAssist(Base):
+    """A department cooperating on a ticket (协办) while the lead department keeps it."""
+
+    __tablename__ = "ticket_assists"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    department: Mapped[str] = mapped_column(String(48), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TicketReporter(Base):

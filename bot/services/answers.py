@@ -8,14 +8,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, HuiyinError, Rating, Role, Status, check_transition
+from bot.domain import Action, HuiyinError, Rating, Role, Status
+from bot.services import dispatch, routing, supervision
 from bot.services.context import Person, Services
 from bot.services.tickets import (
     notify_reporter,
     record_event,
     refresh_cards,
     reply,
-    staff_chat_ids,
 )
 from storage.models import PendingInput, Ticket, TicketRating
 from storage.outbox import enqueue
@@ -85,33 +85,32 @@ async def take_answer(
     if pending.kind == REOPEN_REASON:
         await _reopen_reason(session, ticket, person, chat_id, message_id, body, now, pending)
         return True
-    action = Action.RESOLVE if pending.kind == RESOLVE_NOTE else Action.RETURN
-    status = Status(ticket.status)
-    try:
-        transition = check_transition(status, action, Role.STAFF)
-    except HuiyinError:
-        await reply(
-            session,
-            chat_id=chat_id,
-            message_id=message_id,
-            text=texts.ALERT_ILLEGAL.format(
-                number=ticket.number,
-                status=texts.STATUS_NAMES[status],
-                action=texts.ACTION_NAMES[action],
-            ),
+    if pending.kind in dispatch.ACTIONS:
+        outcome = await dispatch.complete(
+            services, session, person, pending.kind, ticket, body, now
         )
+        await dispatch.answer_in_chat(session, ticket, chat_id, message_id, outcome)
+        return True
+    action = Action.RESOLVE if pending.kind == RESOLVE_NOTE else Action.RETURN
+    roles = await routing.roles_for(session, person.id, ticket)
+    try:
+        transition, role = dispatch.authorise(ticket, action, roles)
+    except HuiyinError as exc:
+        await reply(session, chat_id=chat_id, message_id=message_id, text=str(exc))
         return True
     if action == Action.RESOLVE:
         ticket.resolution_round += 1
         ticket.resolution_note = body
         ticket.reopen_reason = None
+        ticket.extension_to = None
+        supervision.start_rating_period(ticket, services.policy, now)
     else:
         ticket.return_reason = body
     event = await record_event(
         session,
         ticket,
         actor_id=person.id,
-        role=Role.STAFF,
+        role=role,
         action=action.value,
         to_status=transition.target,
         note=body,
@@ -195,7 +194,7 @@ async def _reopen_reason(
         at=now,
     )
     await refresh_cards(session, ticket, event.id)
-    for staff_chat in await staff_chat_ids(session):
+    for staff_chat in await routing.holder_chats(session, ticket):
         await enqueue(
             session,
             key=f"reopen_reason:{event.id}:{staff_chat}",

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deadlines import DeadlinePolicy
+from bot.departments import Directory
 from bot.workdays import WorkCalendar
 from nlp import Extractor
 from storage.models import utcnow
@@ -26,6 +27,7 @@ class Services:
     extractor: Extractor
     calendar: WorkCalendar
     policy: DeadlinePolicy
+    directory: Directory = field(default_factory=Directory.load)
     admin_ids: frozenset[int] = frozenset()
     clock: Callable[[], datetime] = utcnow
     wake: Callable[[], None] = field(default=_nothing)

@@ -13,16 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.domain import Role, Status
 from bot.services.context import Person, Services
+from bot.services.routing import holder_chats
 from bot.services.tickets import (
     deadline_text,
     local_day,
     next_number,
     post_cards,
     record_event,
-    staff_chat_ids,
 )
 from nlp import Extraction
-from storage.models import Ticket
+from storage.models import BoundChat, Ticket
 
 log = logging.getLogger("huiyin.filing")
 
@@ -64,6 +64,10 @@ async def open_ticket(
         now, extraction.intent, extraction.urgency, services.calendar
     )
     number = await next_number(session, local_day(now))
+    grid = await session.get(BoundChat, source.grid_chat_id) if source.grid_chat_id else None
+    department = services.directory.get(
+        services.directory.route(extraction.category_label, grid.name if grid else None)
+    )
     ticket = Ticket(
         number=number,
         reporter_id=reporter.id,
@@ -79,9 +83,14 @@ async def open_ticket(
         urgent_words="、".join(extraction.urgent_words)[:255],
         location=(extraction.location or None),
         confidence=extraction.confidence,
-        status=Status.NEW.value,
+        status=(Status.NEW if department else Status.DISPATCHING).value,
+        department=department.code if department else None,
+        department_name=department.name if department else None,
         accept_by=deadlines.accept_by,
         deadline_at=deadlines.resolve_by,
+        base_deadline_at=deadlines.resolve_by,
+        remind_at=deadlines.remind_at,
+        escalate_at=deadlines.escalate_at,
         created_at=now,
         updated_at=now,
     )
@@ -98,12 +107,12 @@ async def open_ticket(
         actor_id=source.worker_id or reporter.id,
         role=Role.REPORTER,
         action="report",
-        to_status=Status.NEW,
-        note=None,
+        to_status=Status(ticket.status),
+        note=department.name if department else None,
         at=now,
         created=True,
     )
-    if not await staff_chat_ids(session):
+    if not await holder_chats(session, ticket):
         log.warning("ticket %s filed but no staff chat is bound (/bind_staff)", number)
     await post_cards(session, ticket, tag="new")
     return ticket

@@ -9,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Rating, Role, Status
-from bot.services import answers
+from bot.services import answers, routing, supervision
 from bot.services.context import Person, Services
 from bot.services.staff import ButtonAnswer
 from bot.services.tickets import (
+    format_time,
     load_ticket,
     post_cards,
     record_event,
@@ -115,7 +116,14 @@ async def _reopen(
     now: datetime,
 ) -> None:
     """不满意: reopen the ticket (重办), post it back to staff and ask the rater why."""
-    ticket.deadline_at = services.policy.reopen_deadline(now, services.calendar)
+    supervision.plan(
+        ticket,
+        services.policy,
+        services.calendar,
+        start=now,
+        resolve_by=services.policy.reopen_deadline(now, services.calendar),
+    )
+    ticket.base_deadline_at = ticket.deadline_at
     event = await record_event(
         session,
         ticket,
@@ -128,6 +136,23 @@ async def _reopen(
     )
     await refresh_cards(session, ticket, event.id)
     await post_cards(session, ticket, tag=f"reopen{round_}")
+    # 不满意专区: the holder's supervisors hear of every reopened ticket.
+    holders = set(await routing.holder_chats(session, ticket))
+    for chat_id in await routing.supervisor_chats(session, services.directory, ticket):
+        if chat_id in holders:
+            continue  # the holder's chat already has the reopened card
+        await enqueue(
+            session,
+            key=f"reopen_supervise:{event.id}:{chat_id}",
+            chat_id=chat_id,
+            text=texts.REOPEN_SUPERVISE.format(
+                number=ticket.number,
+                department=ticket.department_name or texts.DISPATCH_NAME,
+                deadline=format_time(ticket.deadline_at),
+            ),
+            purpose="staff",
+            ticket_id=ticket.id,
+        )
     await answers.ask(
         services,
         session,

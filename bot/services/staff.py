@@ -7,18 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import (
-    Action,
-    IllegalTransition,
-    NotAllowed,
-    Role,
-    Status,
-    check_transition,
-)
-from bot.services import answers
+from bot.domain import Action, HuiyinError
+from bot.services import answers, dispatch, routing
 from bot.services.context import Person, Services
+from bot.services.routing import STAFF_CHAT
 from bot.services.tickets import (
-    STAFF_CHAT,
     deadline_text,
     load_ticket,
     notify_reporter,
@@ -27,7 +20,7 @@ from bot.services.tickets import (
     remember_user,
     reply,
 )
-from storage.models import BoundChat, StaffMember
+from storage.models import BoundChat, DepartmentMember, StaffMember, Ticket
 from storage.outbox import enqueue, insert_ignore
 
 
@@ -45,12 +38,25 @@ async def is_staff(session: AsyncSession, user_id: int) -> bool:
 
 
 async def bind_staff_chat(
-    services: Services, person: Person, chat_id: int, title: str, message_id: int
+    services: Services,
+    person: Person,
+    chat_id: int,
+    title: str,
+    message_id: int,
+    department_name: str = "",
 ) -> bool:
-    """Make this group the staff chat (admins only); return whether it was bound."""
+    """Bind this group as a department's staff chat, or as the dispatch chat (总平台) when no
+    department is named (admins only); return whether it was bound."""
     allowed = services.is_admin(person.id)
+    department = services.directory.find(department_name) if department_name.strip() else None
     async with services.sessions.begin() as session:
-        if allowed:
+        if not allowed:
+            text = texts.ADMIN_ONLY
+        elif department_name.strip() and department is None:
+            allowed = False
+            text = texts.UNKNOWN_DEPARTMENT.format(name=department_name.strip()[:40])
+        else:
+            code = department.code if department else routing.DISPATCH
             await insert_ignore(
                 session,
                 BoundChat,
@@ -58,6 +64,7 @@ async def bind_staff_chat(
                     "chat_id": chat_id,
                     "kind": STAFF_CHAT,
                     "title": title[:255],
+                    "name": code,
                     "bound_by": person.id,
                     "created_at": services.clock(),
                 },
@@ -66,7 +73,12 @@ async def bind_staff_chat(
             bound = await session.get(BoundChat, chat_id)
             assert bound is not None
             bound.kind = STAFF_CHAT
-        text = texts.STAFF_CHAT_BOUND if allowed else texts.ADMIN_ONLY
+            bound.name = code
+            text = (
+                texts.DEPT_CHAT_BOUND.format(name=department.name, level=department.level)
+                if department
+                else texts.STAFF_CHAT_BOUND
+            )
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
     return allowed
@@ -82,15 +94,28 @@ async def add_staff(
         elif target is None:
             text = texts.ADD_STAFF_USAGE
         else:
-            await register_staff(session, target, added_by=admin.id)
-            text = texts.STAFF_ADDED.format(name=target.display_name)
+            department = await routing.chat_department(session, chat_id) or routing.DISPATCH
+            await register_staff(session, target, added_by=admin.id, department=department)
+            text = (
+                texts.STAFF_ADDED_DEPT.format(
+                    name=target.display_name, department=services.directory.name(department)
+                )
+                if department
+                else texts.STAFF_ADDED.format(name=target.display_name)
+            )
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
     return text.startswith(texts.STAFF_ADDED[:3])
 
 
-async def register_staff(session: AsyncSession, person: Person, added_by: int | None) -> None:
-    """Insert or refresh a staff row (used by /add_staff and `huiyin staff add`)."""
+async def register_staff(
+    session: AsyncSession,
+    person: Person,
+    added_by: int | None,
+    department: str = routing.DISPATCH,
+) -> None:
+    """Register a member of staff of a department ("" is the dispatch chat, 总平台); used by
+    /add_staff and `huiyin staff add`."""
     await remember_user(session, person, started=None)
     await insert_ignore(
         session,
@@ -98,41 +123,41 @@ async def register_staff(session: AsyncSession, person: Person, added_by: int | 
         {"user_id": person.id, "display_name": person.display_name[:128], "added_by": added_by},
         ["user_id"],
     )
+    await insert_ignore(
+        session,
+        DepartmentMember,
+        {"user_id": person.id, "department": department, "added_by": added_by},
+        ["user_id", "department"],
+    )
 
 
 async def press(
     services: Services, person: Person, chat_id: int, action_name: str, ticket_id: int
 ) -> ButtonAnswer:
-    """Handle a staff button: accept at once, or ask for the note a resolve/return needs."""
+    """Handle a staff button: act at once (受理, 延期审批) or ask for what the action needs."""
     try:
         action = Action(action_name)
     except ValueError:
         return ButtonAnswer(texts.ALERT_INVALID, alert=True)
-    if action not in (Action.ACCEPT, Action.RESOLVE, Action.RETURN):
+    if action not in BUTTON_ACTIONS:
         return ButtonAnswer(texts.ALERT_INVALID, alert=True)
     now = services.clock()
     async with services.sessions.begin() as session:
         if not await is_staff(session, person.id):
             return ButtonAnswer(texts.ALERT_NOT_STAFF, alert=True)
         ticket = await load_ticket(session, ticket_id, lock=True)
-        status = Status(ticket.status)
+        roles = await routing.roles_for(session, person.id, ticket)
         try:
-            transition = check_transition(status, action, Role.STAFF)
-        except (IllegalTransition, NotAllowed):
-            return ButtonAnswer(
-                texts.ALERT_ILLEGAL.format(
-                    number=ticket.number,
-                    status=texts.STATUS_NAMES[status],
-                    action=texts.ACTION_NAMES[action],
-                ),
-                alert=True,
-            )
+            transition, role = dispatch.authorise(ticket, action, roles)
+            question = _question(services, ticket, action)
+        except HuiyinError as exc:
+            return ButtonAnswer(str(exc), alert=True)
         if action == Action.ACCEPT:
             event = await record_event(
                 session,
                 ticket,
                 actor_id=person.id,
-                role=Role.STAFF,
+                role=role,
                 action=action.value,
                 to_status=transition.target,
                 note=None,
@@ -146,8 +171,20 @@ async def press(
                 texts.NOTIFY_ACCEPTED.format(number=ticket.number, deadline=deadline_text(ticket)),
             )
             answer = ButtonAnswer(texts.ALERT_ACCEPTED.format(number=ticket.number))
+        elif action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION):
+            text = await dispatch.decide_extension(
+                services,
+                session,
+                person,
+                ticket,
+                action == Action.APPROVE_EXTENSION,
+                role,
+                transition,
+                now,
+            )
+            answer = ButtonAnswer(text)
         else:
-            kind = answers.RESOLVE_NOTE if action == Action.RESOLVE else answers.RETURN_REASON
+            kind = _KINDS[action]
             await answers.ask(
                 services,
                 session,
@@ -157,14 +194,11 @@ async def press(
                 ticket=ticket,
                 now=now,
             )
-            prompt = (
-                texts.ASK_RESOLVE_NOTE if action == Action.RESOLVE else texts.ASK_RETURN_REASON
-            )
             await enqueue(
                 session,
                 key=f"ask:{kind}:{ticket.id}:{person.id}:{now.timestamp()}",
                 chat_id=chat_id,
-                text=prompt.format(number=ticket.number),
+                text=question,
                 reply_markup={"force_reply": True, "selective": False},
                 purpose="prompt",
                 ticket_id=ticket.id,
@@ -174,6 +208,33 @@ async def press(
             )
     services.wake()
     return answer
+
+
+BUTTON_ACTIONS = frozenset(
+    {
+        Action.ACCEPT,
+        Action.RESOLVE,
+        Action.RETURN,
+        Action.APPROVE_EXTENSION,
+        Action.REFUSE_EXTENSION,
+        *dispatch.KINDS,
+    }
+)
+_KINDS: dict[Action, str] = {
+    Action.RESOLVE: answers.RESOLVE_NOTE,
+    Action.RETURN: answers.RETURN_REASON,
+    **dispatch.KINDS,
+}
+
+
+def _question(services: Services, ticket: Ticket, action: Action) -> str:
+    if action == Action.RESOLVE:
+        return texts.ASK_RESOLVE_NOTE.format(number=ticket.number)
+    if action == Action.RETURN:
+        return texts.ASK_RETURN_REASON.format(number=ticket.number)
+    if action in dispatch.KINDS:
+        return dispatch.prompt(services, ticket, action)
+    return ""
 
 
 async def handle_staff_chat_text(

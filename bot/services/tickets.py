@@ -13,13 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.deadlines import format_deadline
-from bot.domain import Action, NotFound, Role, Status, format_ticket_number
+from bot.domain import (
+    OPEN_STATUSES,
+    Action,
+    NotFound,
+    Role,
+    Status,
+    allowed_actions,
+    format_ticket_number,
+)
 from bot.privacy import mask_id, mask_name, mask_text
+from bot.services import routing, supervision
 from bot.services.context import Person, Services
 from storage.models import (
     Attachment,
-    BoundChat,
     DayCounter,
+    OutboxMessage,
     StaffCard,
     Ticket,
     TicketEvent,
@@ -31,7 +40,7 @@ from storage.outbox import enqueue, insert_ignore
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CARD_TEXT_LIMIT = 1500
-STAFF_CHAT = "staff"
+STAFF_CHAT = routing.STAFF_CHAT
 
 
 def local_day(at: datetime) -> date:
@@ -89,7 +98,8 @@ async def record_event(
     at: datetime,
     created: bool = False,
 ) -> TicketEvent:
-    """Move the ticket to `to_status` and write the audit row; return the flushed event."""
+    """Move the ticket to `to_status`, write the audit row and reschedule the sweeper's next
+    look at it; return the flushed event."""
     event = TicketEvent(
         ticket_id=ticket.id,
         actor_id=actor_id,
@@ -102,6 +112,7 @@ async def record_event(
     )
     ticket.status = to_status.value
     ticket.updated_at = at
+    supervision.schedule(ticket)
     session.add(event)
     await session.flush()
     return event
@@ -140,36 +151,55 @@ async def find_by_number(session: AsyncSession, number: str) -> Ticket | None:
 
 
 async def staff_chat_ids(session: AsyncSession) -> list[int]:
-    """Return the chats bound as staff chats."""
-    rows = await session.execute(
-        select(BoundChat.chat_id).where(BoundChat.kind == STAFF_CHAT).order_by(BoundChat.chat_id)
-    )
-    return list(rows.scalars())
+    """Return the dispatch chats (总平台): where unrouted tickets and replies to them go."""
+    return await routing.dispatch_chat_ids(session)
 
 
 def _category_text(ticket: Ticket) -> str:
     return ticket.category or "其他"
 
 
-def _buttons(ticket: Ticket) -> dict[str, Any] | None:
-    status = Status(ticket.status)
-    row: list[dict[str, str]] = []
-    if status in (Status.NEW, Status.REOPENED):
-        row.append(
-            {"text": texts.BUTTON_ACCEPT, "callback_data": f"t:{Action.ACCEPT}:{ticket.id}"}
-        )
-    if status in (Status.NEW, Status.ACCEPTED, Status.REOPENED):
-        row.append(
-            {"text": texts.BUTTON_RESOLVE, "callback_data": f"t:{Action.RESOLVE}:{ticket.id}"}
-        )
-        row.append(
-            {"text": texts.BUTTON_RETURN, "callback_data": f"t:{Action.RETURN}:{ticket.id}"}
-        )
-    return {"inline_keyboard": [row]} if row else None
+# Card buttons, by row; which of them show is the state machine's answer for the chat's roles.
+CARD_ROWS: tuple[tuple[Action, ...], ...] = (
+    (Action.ACCEPT, Action.RESOLVE, Action.RETURN, Action.SEND_BACK),
+    (Action.ASSIGN, Action.TRANSFER, Action.ASSIST, Action.REQUEST_EXTENSION, Action.ESCALATE),
+)
 
 
-async def render_card(session: AsyncSession, ticket: Ticket) -> tuple[str, dict[str, Any] | None]:
-    """Render the staff card of a ticket (personal data masked) and its buttons."""
+async def chat_roles(session: AsyncSession, ticket: Ticket, chat_id: int) -> frozenset[Role]:
+    """The roles whose buttons a chat's card shows: the holder's chat acts, others watch."""
+    department = await routing.chat_department(session, chat_id)
+    if department is None:
+        return frozenset()
+    if department == routing.DISPATCH:
+        if await routing.dispatcher_holds(session, ticket):
+            return frozenset({Role.DISPATCHER})
+        return frozenset()
+    return frozenset({Role.STAFF}) if department == ticket.department else frozenset()
+
+
+async def _buttons(
+    session: AsyncSession, ticket: Ticket, roles: frozenset[Role]
+) -> dict[str, Any] | None:
+    allowed = set(allowed_actions(Status(ticket.status), roles))
+    if Action.ASSIGN in allowed and not await routing.any_department_chat(session):
+        allowed.discard(Action.ASSIGN)  # nowhere to dispatch to: the dispatch chat handles it
+    rows = [
+        [
+            {"text": texts.BUTTON_NAMES[a], "callback_data": f"t:{a.value}:{ticket.id}"}
+            for a in row
+            if a in allowed
+        ]
+        for row in CARD_ROWS
+    ]
+    rows = [r for r in rows if r]
+    return {"inline_keyboard": rows} if rows else None
+
+
+async def render_card(
+    session: AsyncSession, ticket: Ticket, roles: frozenset[Role] = frozenset()
+) -> tuple[str, dict[str, Any] | None]:
+    """Render the staff card of a ticket (personal data masked) and the buttons for `roles`."""
     reporter = await session.get(User, ticket.reporter_id)
     name = reporter.first_name if reporter else ""
     body = mask_text(ticket.text)
@@ -203,13 +233,16 @@ async def render_card(session: AsyncSession, ticket: Ticket) -> tuple[str, dict[
     voices = len(await reporter_ids(session, ticket))
     if voices > 1:
         extra += texts.CARD_VOICES.format(count=voices)
+    extra += _dispatch_lines(ticket, await routing.assisting_names(session, ticket.id))
     if ticket.reporter_unreachable:
         extra += texts.CARD_UNREACHABLE
     flag = ""
     if ticket.urgency == "紧急":
         flag += texts.CARD_URGENT_FLAG
-    if ticket.resolution_round > 0 and ticket.status in (Status.REOPENED, Status.ACCEPTED):
+    if ticket.resolution_round > 0 and ticket.status in OPEN_STATUSES:
         flag += texts.CARD_REOPEN_FLAG
+    if ticket.overdue_at is not None and ticket.status in OPEN_STATUSES:
+        flag += texts.CARD_OVERDUE_FLAG
     text = texts.CARD.format(
         flag=flag,
         number=ticket.number,
@@ -233,13 +266,33 @@ async def render_card(session: AsyncSession, ticket: Ticket) -> tuple[str, dict[
         deadline=format_time(ticket.deadline_at),
         extra=extra,
     )
-    return text, _buttons(ticket)
+    return text, await _buttons(session, ticket, roles)
 
 
-async def post_cards(session: AsyncSession, ticket: Ticket, *, tag: str) -> None:
-    """Post the ticket's card to every staff chat as a new message (the card to edit later)."""
-    text, markup = await render_card(session, ticket)
-    for chat_id in await staff_chat_ids(session):
+def _dispatch_lines(ticket: Ticket, assists: list[str]) -> str:
+    extra = ""
+    if ticket.department_name:
+        extra += texts.CARD_DEPARTMENT.format(name=ticket.department_name)
+    elif ticket.status == Status.DISPATCHING:
+        extra += texts.CARD_UNASSIGNED
+    if assists:
+        extra += texts.CARD_ASSISTS.format(names="、".join(assists))
+    if ticket.extension_to is not None and ticket.status == Status.EXTENDING:
+        extra += texts.CARD_EXTENSION.format(to=format_time(ticket.extension_to))
+    if ticket.overdue_at is not None and ticket.status in OPEN_STATUSES:
+        extra += texts.CARD_OVERDUE.format(at=format_time(ticket.overdue_at))
+    return extra
+
+
+async def post_cards(
+    session: AsyncSession, ticket: Ticket, *, tag: str, chats: list[int] | None = None
+) -> None:
+    """Post the ticket's card as a new message (the card to edit later) to `chats`, by default
+    the chats of whoever holds the ticket."""
+    for chat_id in chats if chats is not None else await routing.holder_chats(session, ticket):
+        text, markup = await render_card(
+            session, ticket, await chat_roles(session, ticket, chat_id)
+        )
         await enqueue(
             session,
             key=f"card:{ticket.id}:{chat_id}:{tag}",
@@ -252,14 +305,21 @@ async def post_cards(session: AsyncSession, ticket: Ticket, *, tag: str) -> None
 
 
 async def refresh_cards(session: AsyncSession, ticket: Ticket, event_id: int) -> None:
-    """Edit the ticket's card in every staff chat to show its current state."""
-    text, markup = await render_card(session, ticket)
-    chats = set(await staff_chat_ids(session))
+    """Edit the ticket's card in every chat it was posted to, to show its current state."""
+    posted = await session.execute(
+        select(OutboxMessage.chat_id).where(
+            OutboxMessage.ticket_id == ticket.id, OutboxMessage.purpose == "card"
+        )
+    )
+    chats = set(posted.scalars())
     cards = await session.execute(
         select(StaffCard.chat_id).where(StaffCard.ticket_id == ticket.id)
     )
     chats.update(cards.scalars())
     for chat_id in sorted(chats):
+        text, markup = await render_card(
+            session, ticket, await chat_roles(session, ticket, chat_id)
+        )
         await enqueue(
             session,
             key=f"edit:{ticket.id}:{chat_id}:{event_id}",
