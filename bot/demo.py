@@ -95,9 +95,14 @@ class LocalStack:
             self._tmp.cleanup()
 
     async def setup_staff(
-        self, staff_id: int = STAFF_ID, chat_id: int = STAFF_CHAT_ID, name: str = "李明"
+        self,
+        staff_id: int = STAFF_ID,
+        chat_id: int = STAFF_CHAT_ID,
+        name: str = "李明",
+        department: str = "",
     ) -> None:
-        """Bind the staff chat and register one member of staff, as an admin would in Telegram."""
+        """Bind a staff chat (the dispatch chat, or a department's) and register one member of
+        staff, as an admin would in Telegram."""
         if (staff_id, chat_id) in self._staffed:
             return
         self._staffed.add((staff_id, chat_id))
@@ -105,9 +110,10 @@ class LocalStack:
         admin_id = self.admin_ids[0]
         sim.add_user(admin_id, "王主任")
         sim.add_user(staff_id, name)
-        sim.add_group(chat_id, "街道接诉即办工作群")
-        sim.send_text(admin_id, "/bind_staff", chat_id=chat_id)
-        await expect(sim, chat_id, lambda m: "工作人员群" in m.get("text", ""))
+        if chat_id not in sim.world.chats:
+            sim.add_group(chat_id, f"{department or '街道接诉即办'}工作群")
+            sim.send_text(admin_id, f"/bind_staff {department}".strip(), chat_id=chat_id)
+            await expect(sim, chat_id, lambda m: "本群已设为" in m.get("text", ""))
         hello = sim.send_text(staff_id, "大家好，我负责处理工单。", chat_id=chat_id)
         sim.send_text(
             admin_id, "/add_staff", chat_id=chat_id, reply_to_message_id=hello["message_id"]

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
@@ -37,7 +38,7 @@ from bot.services.tickets import (
     reply,
 )
 from bot.workdays import end_of_day, local_date
-from storage.models import Ticket, TicketAssist
+from storage.models import Ticket, TicketAssist, TicketEvent
 from storage.outbox import enqueue, insert_ignore
 
 # The pending-question kind each prompted action waits for.
@@ -419,6 +420,14 @@ async def decide_extension(
     to = ticket.extension_to
     assert to is not None
     old = ticket.deadline_at
+    requested = (
+        await session.execute(
+            select(func.max(TicketEvent.id)).where(
+                TicketEvent.ticket_id == ticket.id,
+                TicketEvent.action == Action.REQUEST_EXTENSION.value,
+            )
+        )
+    ).scalar_one()
     if approve:
         supervision.plan(ticket, services.policy, services.calendar, start=now, resolve_by=to)
         ticket.accept_by = min(ticket.accept_by, now)  # it was accepted already
@@ -445,13 +454,23 @@ async def decide_extension(
         )
     else:
         text = texts.EXTENSION_REFUSED.format(number=ticket.number, deadline=format_time(old))
-    await _tell(
-        session,
-        ticket,
-        await routing.holder_chats(session, ticket),
-        f"extdecided:{event.id}",
-        text,
-    )
+    for chat_id in await routing.dispatch_chat_ids(session):
+        # The request loses its buttons, so it cannot be decided twice.
+        await enqueue(
+            session,
+            key=f"extdone:{event.id}:{chat_id}",
+            chat_id=chat_id,
+            method="editMessageReplyMarkup",
+            text=None,
+            purpose="extension",
+            ticket_id=ticket.id,
+            extra={
+                "ref_key": f"extreq:{ticket.id}:{requested}:{chat_id}",
+                "reply_markup": {"inline_keyboard": []},
+            },
+        )
+    holders = await routing.holder_chats(session, ticket)
+    await _tell(session, ticket, holders, f"extdecided:{event.id}", text)
     return text
 
 
