@@ -24,12 +24,15 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 from bot.config import Settings
 from bot.deadlines import DeadlinePolicy
 from bot.delivery import Limits, OutboxSender
+from bot.departments import Directory
 from bot.services import groups, reports
 from bot.services.context import Services
+from bot.services.sweeper import Sweeper
 from bot.workdays import WorkCalendar
 from handlers import group, rating, resident, staff
 from handlers.context import HuiyinContext
 from nlp import Extractor
+from storage.coordination import Coordinator, make_coordinator
 from storage.db import is_up_to_date, make_engine, make_sessionmaker
 
 log = logging.getLogger("huiyin")
@@ -88,17 +91,29 @@ class Runtime:
     services: Services
     sender: OutboxSender
     engine: AsyncEngine
+    coordinator: Coordinator
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-async def housekeeping(services: Services, every: float = 30.0) -> None:
-    """Periodic chores: remove group prompts nobody answered."""
-    while True:
-        try:
-            await groups.expire_prompts(services)
-        except Exception:
-            log.exception("housekeeping pass failed")
-        await asyncio.sleep(every)
+async def housekeeping(
+    services: Services, sweeper: Sweeper | None = None, every: float = 30.0
+) -> None:
+    """Periodic chores: remove group prompts nobody answered; sweep deadlines when leading."""
+    try:
+        while True:
+            try:
+                await groups.expire_prompts(services)
+            except Exception:
+                log.exception("housekeeping pass failed")
+            if sweeper is not None:
+                try:
+                    await sweeper.tick()
+                except Exception:
+                    log.exception("sweeper pass failed")
+            await asyncio.sleep(every)
+    finally:
+        if sweeper is not None:
+            await asyncio.shield(sweeper.close())
 
 
 def load_extractor(settings: Settings) -> Extractor:
@@ -130,12 +145,14 @@ async def build_runtime(
         extractor = await asyncio.to_thread(load_extractor, settings)
     calendar = WorkCalendar.load(settings.holidays_file)
     policy = DeadlinePolicy.load(settings.deadline_policy_file)
+    directory = Directory.load(settings.departments_file)
     sessions = make_sessionmaker(engine)
     services = Services(
         sessions=sessions,
         extractor=extractor,
         calendar=calendar,
         policy=policy,
+        directory=directory,
         admin_ids=settings.admin_ids,
         group_confidence=settings.group_confidence,
         group_ask_confidence=min(settings.group_ask_confidence, settings.group_confidence),
@@ -160,7 +177,7 @@ async def build_runtime(
     for module in (group, resident, staff, rating):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(on_error)
-    return Runtime(application, services, sender, engine)
+    return Runtime(application, services, sender, engine, make_coordinator(settings.redis_url))
 
 
 def _safe_url(settings: Settings) -> str:
@@ -185,7 +202,11 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
             drop_pending_updates=False,
         )
     runtime.sender.start()
-    runtime.tasks.append(asyncio.create_task(housekeeping(runtime.services), name="huiyin-chores"))
+    await runtime.coordinator.start()
+    sweeper = Sweeper(runtime.services, runtime.coordinator)
+    runtime.tasks.append(
+        asyncio.create_task(housekeeping(runtime.services, sweeper), name="huiyin-chores")
+    )
 
 
 async def stop_runtime(runtime: Runtime) -> None:
@@ -200,5 +221,6 @@ async def stop_runtime(runtime: Runtime) -> None:
         task.cancel()
     await asyncio.gather(*runtime.tasks, return_exceptions=True)
     runtime.tasks.clear()
+    await runtime.coordinator.close()
     await app.shutdown()
     await runtime.engine.dispose()

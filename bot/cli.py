@@ -81,18 +81,27 @@ async def _db_upgrade(settings: Settings) -> int:
     return 0
 
 
-async def _staff_add(settings: Settings, user_id: int, name: str) -> int:
+async def _staff_add(settings: Settings, user_id: int, name: str, department: str) -> int:
+    from bot.departments import Directory
     from bot.services.context import Person
     from bot.services.staff import register_staff
     from storage.db import is_up_to_date, make_engine, make_sessionmaker
 
+    code = ""
+    if department:
+        found = Directory.load(settings.departments_file).find(department)
+        if found is None:
+            print(f"未找到部门「{department}」", file=sys.stderr)
+            return 2
+        code = found.code
     engine = make_engine(settings.database_url)
     try:
         if not await is_up_to_date(engine):
             print("数据库尚未迁移：请先运行 huiyin db upgrade", file=sys.stderr)
             return 2
         async with make_sessionmaker(engine).begin() as session:
-            await register_staff(session, Person(id=user_id, first_name=name), added_by=None)
+            person = Person(id=user_id, first_name=name)
+            await register_staff(session, person, added_by=None, department=code)
     finally:
         await engine.dispose()
     print(f"已登记工作人员 {name or user_id}（{user_id}）。")
@@ -113,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = staff_sub.add_parser("add", help="登记工作人员")
     add.add_argument("user_id", type=int, help="Telegram 用户 ID")
     add.add_argument("--name", default="", help="显示名")
+    add.add_argument("--department", default="", help="所在部门（名称或代码；默认总平台）")
     demo = sub.add_parser("demo", help="在本地模拟器上演示完整流程（无需 token 和网络）")
     demo.add_argument("--interactive", action="store_true", help="在终端中扮演居民")
     from nlp.cli import register
@@ -140,14 +150,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
         if args.command == "staff":
-            return asyncio.run(_staff_add(settings, args.user_id, args.name))
+            return asyncio.run(_staff_add(settings, args.user_id, args.name, args.department))
     except SettingsError as exc:
         print(f"启动失败：{exc}", file=sys.stderr)
         return 2
     except Exception as exc:
         from bot.app import NotMigrated
+        from bot.deadlines import PolicyFileError
+        from bot.departments import DepartmentsFileError
+        from bot.workdays import CalendarFileError
 
-        if isinstance(exc, NotMigrated):
+        if isinstance(
+            exc, NotMigrated | PolicyFileError | DepartmentsFileError | CalendarFileError
+        ):
             print(f"启动失败：{exc}", file=sys.stderr)
             return 2
         raise

@@ -284,7 +284,7 @@ ALERT_DONE = "已{action}工单 {number}。"
 REMIND = "⏰【催办】工单 {number}（{category}）将于 {deadline} 到期，请抓紧办理。"
 SUPERVISE = "🔔【督办】工单 {number}（承办：{department}）已超过办结时限 {deadline}，请督促办理。"
 OVERDUE_HOLDER = "⚠️ 工单 {number} 已超过办结时限 {deadline}，已通报督办。"
-AUTO_ESCALATED = "⬆️ 工单 {number} 超期未办结，已自动提级至{name}。"
+AUTO_ESCALATE_REASON = "超期未办结，自动提级"
 RATE_REMINDER = "您反映的问题（工单 {number}）已办结，还没有收到您的评价。请对办理结果进行评价："
 AUTOCLOSED = (
     "工单 {number} 办结后 7 天未收到评价，已按「未评价」结单。如问题仍未解决，可重新反映。"

@@ -1,0 +1,270 @@
+"""The sweeper: finds what is due (催办, 督办, 提级, rating reminder, auto-close) and does it.
+
+One pass takes the due tickets in batches through the ``ix_tickets_next_due`` index
+(``WHERE next_due_at <= now ORDER BY next_due_at LIMIT n``, ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL), does each ticket's step and reschedules it, one transaction per batch. The database
+is the truth: a pass that dies before its commit did nothing; one that committed moved the
+tickets on, and idempotent outbox keys keep a re-run from sending anything twice. Only one
+instance sweeps at a time (`Sweeper` holds a leader lease through the coordinator).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.domain import Action, Rating, Role, Status
+from bot.services import answers, dispatch, routing, supervision
+from bot.services.context import Services
+from bot.services.tickets import (
+    format_time,
+    notify_reporter,
+    record_event,
+    refresh_cards,
+    reporter_ids,
+)
+from storage.coordination import Coordinator, Lease
+from storage.models import Ticket, TicketRating
+from storage.outbox import enqueue, insert_ignore
+
+log = logging.getLogger("huiyin.sweeper")
+
+LEASE_NAME = "sweeper"
+_MAX_STEPS = 4  # per ticket per pass: a ticket far behind catches up over a few passes
+
+
+def due_query(now: datetime, limit: int) -> Select[Ticket]:
+    """The indexed query for the tickets whose next step is due."""
+    return (
+        select(Ticket)
+        .where(Ticket.next_due_at <= now)
+        .order_by(Ticket.next_due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+async def sweep(services: Services, *, batch: int = 200, max_batches: int = 1000) -> Counter[str]:
+    """Run one pass at the services' clock; return how many of each step were done."""
+    now = services.clock()
+    done: Counter[str] = Counter()
+    for _ in range(max_batches):
+        async with services.sessions.begin() as session:
+            tickets = list((await session.execute(due_query(now, batch))).scalars())
+            for ticket in tickets:
+                await _advance(services, session, ticket, now, done)
+        if len(tickets) < batch:
+            break
+    if done:
+        services.wake()
+        log.info("sweep at %s: %s", now.isoformat(), dict(done))
+    return done
+
+
+async def _advance(
+    services: Services, session: AsyncSession, ticket: Ticket, now: datetime, done: Counter[str]
+) -> None:
+    for _ in range(_MAX_STEPS):
+        kind = ticket.due_kind
+        if ticket.next_due_at is None or ticket.next_due_at > now:
+            return
+        if kind == supervision.REMIND and ticket.deadline_at <= now:
+            ticket.supervision = 1  # too late to remind: straight to 督办
+            kind = "late_remind"
+        elif kind == supervision.RATE_REMIND and (
+            ticket.escalate_at is not None and ticket.escalate_at <= now
+        ):
+            ticket.supervision = 1  # too late to remind: close
+            kind = "late_rate_remind"
+        elif kind == supervision.REMIND:
+            await _remind(session, ticket, now)
+        elif kind == supervision.OVERDUE:
+            await _overdue(services, session, ticket, now)
+        elif kind == supervision.ESCALATE:
+            kind = await _escalate(services, session, ticket, now)
+        elif kind == supervision.RATE_REMIND:
+            await _rate_remind(session, ticket, now)
+        elif kind == supervision.AUTOCLOSE:
+            await _autoclose(session, ticket, now)
+        else:
+            kind = "skipped"
+        supervision.schedule(ticket)
+        done[kind or "skipped"] += 1
+    await session.flush()
+
+
+async def _note(
+    session: AsyncSession, ticket: Ticket, action: str, note: str, now: datetime
+) -> int:
+    event = await record_event(
+        session,
+        ticket,
+        actor_id=None,
+        role=Role.SYSTEM,
+        action=action,
+        to_status=Status(ticket.status),
+        note=note,
+        at=now,
+    )
+    return event.id
+
+
+async def _tell(
+    session: AsyncSession, ticket: Ticket, chats: list[int], key: str, text: str
+) -> None:
+    for chat_id in chats:
+        await enqueue(
+            session,
+            key=f"{key}:{chat_id}",
+            chat_id=chat_id,
+            text=text,
+            purpose="supervision",
+            ticket_id=ticket.id,
+        )
+
+
+async def _remind(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    """催办: the handling department hears that the deadline is near."""
+    ticket.supervision = 1
+    await _note(session, ticket, supervision.REMIND, format_time(ticket.deadline_at), now)
+    await _tell(
+        session,
+        ticket,
+        await routing.holder_chats(session, ticket),
+        f"remind:{ticket.id}:{int(ticket.deadline_at.timestamp())}",
+        texts.REMIND.format(
+            number=ticket.number,
+            category=ticket.category,
+            deadline=format_time(ticket.deadline_at),
+        ),
+    )
+
+
+async def _overdue(
+    services: Services, session: AsyncSession, ticket: Ticket, now: datetime
+) -> None:
+    """督办: the ticket is flagged overdue and its supervisors are told."""
+    ticket.supervision = 2
+    ticket.overdue_at = now
+    event_id = await _note(session, ticket, supervision.OVERDUE, texts.EVENT_NAMES["overdue"], now)
+    await refresh_cards(session, ticket, event_id)
+    key = f"overdue:{ticket.id}:{int(ticket.deadline_at.timestamp())}"
+    deadline = format_time(ticket.deadline_at)
+    supervisors = await routing.supervisor_chats(session, services.directory, ticket)
+    holders = [c for c in await routing.holder_chats(session, ticket) if c not in supervisors]
+    await _tell(
+        session,
+        ticket,
+        supervisors,
+        key,
+        texts.SUPERVISE.format(
+            number=ticket.number,
+            department=ticket.department_name or texts.DISPATCH_NAME,
+            deadline=deadline,
+        ),
+    )
+    await _tell(
+        session,
+        ticket,
+        holders,
+        key,
+        texts.OVERDUE_HOLDER.format(number=ticket.number, deadline=deadline),
+    )
+
+
+async def _escalate(
+    services: Services, session: AsyncSession, ticket: Ticket, now: datetime
+) -> str:
+    """Still overdue after the escalation period: up one level (nothing above the top)."""
+    department = await dispatch.escalate(
+        services,
+        session,
+        ticket,
+        actor_id=None,
+        role=Role.SYSTEM,
+        reason=texts.AUTO_ESCALATE_REASON,
+        now=now,
+    )
+    if department is None:
+        ticket.escalate_at = None
+        return "top"
+    return supervision.ESCALATE
+
+
+async def _rate_remind(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    """One reminder to reporters who have not rated the resolution."""
+    ticket.supervision = 1
+    await _note(session, ticket, supervision.RATE_REMIND, "", now)
+    await notify_reporter(
+        session,
+        ticket,
+        f"rate_remind:{ticket.resolution_round}",
+        texts.RATE_REMINDER.format(number=ticket.number),
+        answers.rating_keyboard(ticket),
+    )
+
+
+async def _autoclose(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    """No rating within the period: close as 未评价, which never counts as satisfied."""
+    for user_id in await reporter_ids(session, ticket):
+        await insert_ignore(
+            session,
+            TicketRating,
+            {
+                "ticket_id": ticket.id,
+                "round": ticket.resolution_round,
+                "rater_id": user_id,
+                "score": Rating.UNRATED.value,
+                "created_at": now,
+            },
+            ["ticket_id", "round", "rater_id"],
+        )
+    event = await record_event(
+        session,
+        ticket,
+        actor_id=None,
+        role=Role.SYSTEM,
+        action=Action.AUTOCLOSE.value,
+        to_status=Status.CLOSED,
+        note=texts.RATING_NAMES[Rating.UNRATED],
+        at=now,
+    )
+    await refresh_cards(session, ticket, event.id)
+    await notify_reporter(
+        session,
+        ticket,
+        f"autoclosed:{ticket.resolution_round}",
+        texts.AUTOCLOSED.format(number=ticket.number),
+    )
+
+
+class Sweeper:
+    """Runs sweeper passes while this instance holds the leader lease."""
+
+    def __init__(self, services: Services, coordinator: Coordinator, ttl: float = 90.0) -> None:
+        self.services = services
+        self.coordinator = coordinator
+        self.ttl = ttl
+        self.lease: Lease | None = None
+
+    async def tick(self) -> Counter[str] | None:
+        """Take or renew the lease, then sweep; None when another instance leads."""
+        if self.lease is not None and not await self.coordinator.renew(self.lease, self.ttl):
+            log.warning("sweeper lease lost; another instance may sweep now")
+            self.lease = None
+        if self.lease is None:
+            self.lease = await self.coordinator.acquire(LEASE_NAME, self.ttl)
+            if self.lease is None:
+                return None
+        return await sweep(self.services)
+
+    async def close(self) -> None:
+        """Give the lease up so another instance can take over at once."""
+        if self.lease is not None:
+            await self.coordinator.release(self.lease)
+            self.lease = None
