@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import texts
 from bot.domain import HuiyinError
-from bot.services import staff
+from bot.services import queues, staff
 from handlers.context import HuiyinContext, person
 
 GROUPS = filters.ChatType.GROUPS
@@ -60,6 +60,31 @@ async def card_button(update: Update, context: HuiyinContext) -> None:
     await query.answer(answer.text, show_alert=answer.alert)
 
 
+async def queue(update: Update, context: HuiyinContext) -> None:
+    """List this chat's department's open tickets by deadline (/queue)."""
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert msg is not None and chat is not None and user is not None
+    await queues.show_queue(context.services, person(user), chat.id, msg.message_id)
+
+
+async def overdue(update: Update, context: HuiyinContext) -> None:
+    """List this chat's department's overdue tickets (/overdue)."""
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert msg is not None and chat is not None and user is not None
+    await queues.show_queue(
+        context.services, person(user), chat.id, msg.message_id, overdue=True
+    )
+
+
+async def ticket(update: Update, context: HuiyinContext) -> None:
+    """Show one ticket's card and full timeline (/ticket 编号)."""
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert msg is not None and chat is not None and user is not None
+    await queues.show_ticket(
+        context.services, person(user), chat.id, msg.message_id, " ".join(context.args or [])
+    )
+
+
 async def private_only(update: Update, context: HuiyinContext) -> None:
     """Tell an admin that /bind_staff belongs in a group."""
     msg = update.effective_message
@@ -74,6 +99,9 @@ async def private_only(update: Update, context: HuiyinContext) -> None:
 HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("bind_staff", bind_staff, filters=GROUPS),
     CommandHandler("add_staff", add_staff, filters=GROUPS),
+    CommandHandler("queue", queue, filters=GROUPS),
+    CommandHandler("overdue", overdue, filters=GROUPS),
+    CommandHandler("ticket", ticket, filters=GROUPS),
     CommandHandler(["bind_staff", "add_staff"], private_only, filters=filters.ChatType.PRIVATE),
     CallbackQueryHandler(card_button, pattern=r"^t:[a-z_]+:[^:]*$"),
 ]

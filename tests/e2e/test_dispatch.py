@@ -220,3 +220,26 @@ async def test_assist_extension_refused_then_approved_then_escalation(depts: Loc
         "extend_ok",
         "escalate",
     ]
+
+
+async def test_queue_overdue_and_ticket_timeline(depts: LocalStack) -> None:
+    sim = depts.sim
+    number = await report(depts, RESIDENT_ID, GARBAGE)
+    card = await card_in(depts, CG_CHAT, number)
+    press(depts, CG_ID, card, "受理")
+    await card_in(depts, CG_CHAT, number, "已受理")
+    sim.send_text(CG_ID, "/queue", chat_id=CG_CHAT)
+    listing = await expect(sim, CG_CHAT, lambda m: "待办工单" in m["text"])
+    assert "【区城市管理委员会】" in listing["text"] and f"{number}｜已受理" in listing["text"]
+    sim.send_text(CG_ID, "/overdue", chat_id=CG_CHAT)
+    await expect(sim, CG_CHAT, lambda m: "暂无超期工单" in m["text"])
+    sim.send_text(CG_ID, f"/ticket {number}", chat_id=CG_CHAT)
+    shown = await expect(sim, CG_CHAT, lambda m: "办理过程" in m["text"])
+    assert "登记" in shown["text"] and "受理｜城管小赵（待受理→已受理）" in shown["text"]
+    # Another department does not see it; the dispatch chat sees everything.
+    sim.send_text(RS_ID, f"/ticket {number}", chat_id=RS_CHAT)
+    await expect(sim, RS_CHAT, lambda m: "或该工单与本部门无关" in m["text"])
+    sim.send_text(STAFF_ID, f"/ticket {number}", chat_id=STAFF_CHAT_ID)
+    await expect(sim, STAFF_CHAT_ID, lambda m: "办理过程" in m["text"])
+    sim.send_text(RS_ID, "/queue", chat_id=RS_CHAT)
+    await expect(sim, RS_CHAT, lambda m: "暂无待办工单" in m["text"])
