@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nlp.errors import RuleFileError
-from nlp.location import compile_pattern, find_location, jieba_place_names
+from nlp.location import PlacePattern, compile_pattern, find_location, jieba_place_names
 from nlp.matcher import Utf8Automaton, utf8
 from nlp.model import INTENTS, NORMAL, NOT_A_REPORT, URGENT, Extraction
 from nlp.normalize import MAX_CHARS, Normaliser
@@ -57,8 +56,8 @@ class KeyInfo:
     actions: tuple[Action, ...]
     cats: tuple[tuple[int, float], ...]  # (path index, weight)
     firsts: tuple[tuple[str, float], ...]  # the same weights summed per first level
-    cat_labels: tuple[tuple[int, str], ...]  # (path index, "word+w (file:line)")
-    cue_label: str  # "word+w" when the word is a report cue
+    cat_lines: tuple[str, ...]  # "category <path>: word+w (file:line)", built at load time
+    cue_line: str  # "report cue: word+w" when the word is a report cue, else ""
     cue: float
     intents: tuple[tuple[str, float], ...]
     flags: int  # bit 1 << kind for the kinds without a weight
@@ -76,7 +75,7 @@ class Compiled:
     paths: tuple[tuple[str, ...], ...]
     path_first: tuple[str, ...]  # first level of each path
     path_names: tuple[str, ...]  # each path joined with "/"
-    place_pattern: re.Pattern[str]
+    place_pattern: PlacePattern
     strip_prefixes: tuple[str, ...]
     negators: tuple[str, ...]  # as utf8() strings
     question_ends: tuple[str, ...]
@@ -292,8 +291,12 @@ def _decide(
         confidence = 0.5 * strength + 0.5 * share
     else:
         confidence = 1.0 - strength if not blockers and not question else 0.8
+    category_line = (
+        f"category {'/'.join(category)} (first level {best_first} {cat_score:+.1f}"
+        f" of {len(firsts)} scored)" if category else ""
+    )
     explanation = _explain(
-        c, hits, dropped, path_scores, firsts, urgent, negated, blockers, question,
+        hits, dropped, category_line, urgent, negated, blockers, question,
         praise_only and detection >= REPORT_THRESHOLD, intent, detection, is_report,
     )
     return Extraction(
@@ -326,11 +329,9 @@ def _known_place(c: Compiled, encoded: str) -> str | None:
 
 
 def _explain(
-    c: Compiled,
     hits: list[tuple[int, KeyInfo]],
     dropped: frozenset[int],
-    path_scores: dict[int, float],
-    firsts: dict[str, float],
+    category_line: str,
     urgent: list[str],
     negated: list[str],
     blockers: list[KeyInfo],
@@ -340,34 +341,29 @@ def _explain(
     detection: float,
     is_report: bool,
 ) -> tuple[str, ...]:
-    """List the rules that fired, with the file and line each came from."""
-    out: list[str] = [f"negated: '{k}'" for k in negated]
-    by_path: dict[int, list[str]] = {}
-    cues: list[str] = []
+    """List the rules that fired, with the file and line each came from.
+
+    Every per-keyword line is a string built at load time (KeyInfo.cat_lines, .cue_line), so
+    a message only collects references; the totals come in one formatted line at the end.
+    """
+    out: list[str] = [f"negated: '{k}'" for k in negated] if negated else []
     intent_words: list[str] = []
     for i, (_, info) in enumerate(hits):
         if negated and info.key in negated:
             continue
-        if info.cat_labels and i not in dropped:
-            for p, label in info.cat_labels:
-                if p in by_path:
-                    by_path[p].append(label)
-                else:
-                    by_path[p] = [label]
-        if info.cue_label:
-            cues.append(info.cue_label)
-        if info.intents and any(t == intent for t, _ in info.intents):
-            intent_words.append(info.key)
-    for idx in sorted(by_path, key=path_scores.__getitem__, reverse=True):
-        out.append(f"category {c.path_names[idx]} {path_scores[idx]:+g}: "
-                   + " ".join(by_path[idx]))
-    if len(firsts) > 1:
-        ranked = sorted(firsts.items(), key=_score, reverse=True)
-        out.append("first level: " + ", ".join(f"{k} {v:+g}" for k, v in ranked))
+        if info.cat_lines and i not in dropped:
+            out.extend(info.cat_lines)
+        if info.cue_line:
+            out.append(info.cue_line)
+        if info.intents and not question:
+            for t, _ in info.intents:
+                if t == intent:
+                    intent_words.append(info.key)
+                    break
+    if category_line:
+        out.append(category_line)
     if urgent:
         out.append("urgent: " + " ".join(urgent))
-    if cues:
-        out.append("report cues: " + " ".join(cues))
     if question:
         out.append("question form (请问…吗): a consultation, not a report")
     elif intent_words:
@@ -380,9 +376,11 @@ def _explain(
                 out.append(f"negated by: '{b.key}' ({a.source})")
     if praise:
         out.append("praise: not a report")
-    verdict = "report" if is_report else "not a report"
-    sign = ">=" if detection >= REPORT_THRESHOLD else "<"
-    out.append(f"detection {detection:.1f} {sign} {REPORT_THRESHOLD:g}: {verdict}")
+    out.append(
+        f"detection {detection:.1f} >= {REPORT_THRESHOLD:g}: report" if is_report
+        else f"detection {detection:.1f} {'>=' if detection >= REPORT_THRESHOLD else '<'} "
+        f"{REPORT_THRESHOLD:g}: not a report"
+    )
     return tuple(out)
 
 
@@ -504,13 +502,17 @@ def _key_infos(
                 if len(longer) > len(key) and key in longer
                 for off in _offsets(longer, key)
             )
+        cue_actions = [a for a in actions if a.kind == CUE]
         per_first: dict[str, float] = {}
         for p, w in cats.items():
             per_first[paths[p][0]] = per_first.get(paths[p][0], 0.0) + w
         infos[key] = KeyInfo(
             key, actions, tuple(cats.items()), tuple(per_first.items()),
-            tuple((int(a.target), a.label) for a in actions if a.kind == CAT),
-            " ".join(a.label for a in actions if a.kind == CUE),
+            tuple(
+                f"category {'/'.join(paths[int(a.target)])}: {a.label}"
+                for a in actions if a.kind == CAT
+            ),
+            "report cue: " + " ".join(a.label for a in cue_actions) if cue_actions else "",
             cue, tuple(intents.items()), flags, trigger, supers,
         )
     return infos

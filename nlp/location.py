@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 # Characters that never belong inside a place name (function words, pronouns).
@@ -22,10 +23,50 @@ def _alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
+_MAX_LEAD = 8  # at most this many characters (a name or a numeral) before a first suffix
+
+
+@dataclass(frozen=True, slots=True)
+class PlacePattern:
+    """The place regex plus what it takes to run it only around the suffixes of a text.
+
+    A match of `pattern` starts with a name (≤ 8 characters: ideographs not in _NOT_IN_NAME,
+    letters, digits) or a numeral (≤ 4) directly followed by a suffix. So a match can only
+    start within the 8 name characters before some suffix's first character: `anchors`
+    finds those characters (one C scan), `lead` the run of name characters before each, and
+    `pattern.match` is tried only there. Leftmost, non-overlapping, as `finditer` would be.
+    """
+
+    pattern: re.Pattern[str]
+    anchors: re.Pattern[str]
+    lead: re.Pattern[str]
+
+    def finditer(self, text: str) -> Iterator[str]:
+        """Yield what pattern.finditer(text) would, trying the pattern near suffixes only."""
+        end = 0
+        match = self.pattern.match
+        for anchor in self.anchors.finditer(text):
+            p = anchor.start()
+            if p <= end:
+                continue
+            run = self.lead.search(text, max(end, p - _MAX_LEAD), p)
+            if run is None:
+                continue
+            i = run.start()
+            while i < p:
+                m = match(text, i)
+                if m is None:
+                    i += 1
+                else:
+                    yield m.group()
+                    i = end = m.end()
+
+
 def compile_pattern(
     place_suffixes: Iterable[str], building_suffixes: Iterable[str]
-) -> re.Pattern[str]:
+) -> PlacePattern:
     """Build the regex for '<name><suffix>…<n>栋<n>单元' from the two suffix lists."""
+    place_suffixes, building_suffixes = list(place_suffixes), list(building_suffixes)
     name_char = _cjk_class_without(_NOT_IN_NAME)
     name = rf"(?:[A-Z][0-9]{{0,3}}|[0-9]{{1,4}}|{name_char}{{2,8}}?)"
     # a one-character suffix must not start a common word (路灯, 市场, 区别, 村民 …)
@@ -36,7 +77,12 @@ def compile_pattern(
         rf"(?:{name}(?=[{firsts}])(?:{_alternation(suffixes)})(?![灯面边过场民域别长委干]))"
     )
     building = rf"(?:{_NUMERAL}(?:{_alternation(building_suffixes)}))"
-    return re.compile(rf"(?:{place}+{building}*|{building}{{1,4}})")
+    starts = {re.escape(w[0]) for w in [*suffixes, *building_suffixes] if w}
+    return PlacePattern(
+        re.compile(rf"(?:{place}+{building}*|{building}{{1,4}})"),
+        re.compile("[" + "".join(sorted(starts)) + "]"),
+        re.compile(name_char[:-1] + r"〇0-9A-Za-z]+\Z"),
+    )
 
 
 def _cjk_class_without(excluded: str) -> str:
@@ -52,12 +98,11 @@ def _cjk_class_without(excluded: str) -> str:
 
 
 def find_location(
-    text: str, pattern: re.Pattern[str], places: Iterable[str], strip_prefixes: tuple[str, ...]
+    text: str, pattern: PlacePattern, places: Iterable[str], strip_prefixes: tuple[str, ...]
 ) -> str | None:
     """Return the longest pattern match, else the longest known place name, else None."""
     best = ""
-    for match in pattern.finditer(text):
-        candidate = match.group()
+    for candidate in pattern.finditer(text):
         for prefix in strip_prefixes:
             if candidate.startswith(prefix) and len(candidate) > len(prefix) + 1:
                 candidate = candidate[len(prefix) :]
