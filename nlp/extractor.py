@@ -32,6 +32,7 @@ CATEGORY_CAP = 5.0  # category score above this adds nothing more to detection
 LOCATION_BONUS = 2.0  # a structured place (…区…小区3栋) was mentioned
 URGENT_BONUS = 1.5
 QUESTION_BONUS = 0.3  # a question (？/吗) about a named topic
+QUESTION_CUE = 1.5  # a 请问…吗 question with this much report cue names a problem: a report
 BODY_FACTOR = 0.3  # weight of topic words after the first sentence (fitted on even ids)
 _FULL_STOP = utf8("。")
 _TRAILING = " .!?。！？~…,，"
@@ -234,7 +235,7 @@ def _decide(
     has_category = cat_score >= CATEGORY_MINIMUM
     stem = norm.rstrip(_TRAILING)
     asks = stem.endswith(c.question_ends)
-    question = asks and bool(flags & _ASK_BIT)
+    question = asks and bool(flags & _ASK_BIT) and cue_score < QUESTION_CUE
 
     detection = cue_score
     if cat_score > 0:
@@ -243,7 +244,7 @@ def _decide(
         detection += URGENT_BONUS
     if has_category and (asks or "?" in norm):
         detection += QUESTION_BONUS
-    evidence = has_category or bool(urgent) or cue_score > 0 or bool(intents)
+    evidence = cat_score > 0 or bool(urgent) or cue_score > 0 or bool(intents)
     location = None
     looked = False
     loc_suffix = bool(flags & _LOC_BIT)
