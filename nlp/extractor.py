@@ -32,7 +32,7 @@ CATEGORY_CAP = 5.0  # category score above this adds nothing more to detection
 LOCATION_BONUS = 2.0  # a structured place (…区…小区3栋) was mentioned
 URGENT_BONUS = 1.5
 QUESTION_BONUS = 0.3  # a question (？/吗) about a named topic
-QUESTION_CUE = 1.5  # a 请问…吗 question with this much report cue names a problem: a report
+QUESTION_CUE = 1.5  # a 请问…吗 question holding one cue this strong (拖欠, 违法…) is a report
 BODY_FACTOR = 0.3  # weight of topic words after the first sentence (fitted on even ids)
 _FULL_STOP = utf8("。")
 _TRAILING = " .!?。！？~…,，"
@@ -196,7 +196,7 @@ def _decide(
     urgent: list[str] = []
     negated: list[str] = []
     blockers: list[KeyInfo] = []
-    cue_score = 0.0
+    cue_score = strongest_cue = 0.0
     resolved_at = recur_at = -1
     flags = 0
     # The first sentence usually names the topic (a title, or the opening of a message):
@@ -225,7 +225,10 @@ def _decide(
                 path_scores[p] = path_scores.get(p, 0.0) + k * w
             for first, w in info.firsts:
                 firsts[first] = firsts.get(first, 0.0) + k * w
-        cue_score += info.cue
+        if info.cue:
+            cue_score += info.cue
+            if info.cue > strongest_cue:
+                strongest_cue = info.cue
         for t, w in info.intents:
             intents[t] = intents.get(t, 0.0) + w
     if recur_at > resolved_at >= 0:
@@ -235,7 +238,7 @@ def _decide(
     has_category = cat_score >= CATEGORY_MINIMUM
     stem = norm.rstrip(_TRAILING)
     asks = stem.endswith(c.question_ends)
-    question = asks and bool(flags & _ASK_BIT) and cue_score < QUESTION_CUE
+    question = asks and bool(flags & _ASK_BIT) and strongest_cue < QUESTION_CUE
 
     detection = cue_score
     if cat_score > 0:
