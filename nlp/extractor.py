@@ -64,6 +64,7 @@ class KeyInfo:
     flags: int  # bit 1 << kind for the kinds without a weight
     trigger: bool  # can make a message a report, a consultation or urgent on its own
     supers: tuple[tuple[int, str], ...]  # (byte offset, longer category keyword containing it)
+    super_keys: frozenset[str]  # the longer keywords alone, to test "any of them found?" in C
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,14 +163,42 @@ class Extractor:
             if info.key not in seen:
                 seen.add(info.key)
                 hits.append(hit)
-                trigger = trigger or info.trigger
-                nested = nested or bool(info.supers)
+                if info.trigger:
+                    trigger = True
+                if info.super_keys:
+                    nested = True
         if not trigger:
             return NOT_A_REPORT
-        return _decide(c, norm, encoded, hits, _nested_topics(hits) if nested else _NO_DROP)
+        if nested and any(not seen.isdisjoint(info.super_keys) for _, info in hits):
+            return _decide(c, norm, encoded, hits, _nested_topics(hits))
+        return _decide(c, norm, encoded, hits, _NO_DROP)
 
 
 _NO_DROP: frozenset[int] = frozenset()
+_new = object.__new__
+(_set_report, _set_intent, _set_category, _set_urgency, _set_urgent_words, _set_location,
+ _set_confidence, _set_explanation) = [
+    getattr(Extraction, name).__set__ for name in Extraction.__slots__
+]
+
+
+def _make(
+    is_report: bool, intent: str, category: tuple[str, ...], urgency: str,
+    urgent_words: tuple[str, ...], location: str | None, confidence: float,
+    explanation: tuple[str, ...],
+) -> Extraction:
+    """Extraction(...) without the frozen dataclass's __init__ (one object.__setattr__ per
+    field, ~1.2 µs); the slots are set through their descriptors, the result is the same."""
+    e = _new(Extraction)
+    _set_report(e, is_report)
+    _set_intent(e, intent)
+    _set_category(e, category)
+    _set_urgency(e, urgency)
+    _set_urgent_words(e, urgent_words)
+    _set_location(e, location)
+    _set_confidence(e, confidence)
+    _set_explanation(e, explanation)
+    return e
 
 
 def _nested_topics(hits: list[tuple[int, KeyInfo]]) -> frozenset[int]:
@@ -234,10 +263,16 @@ def _decide(
     if recur_at > resolved_at >= 0:
         blockers = [b for b in blockers if b.flags & _NOT_REPORT_BIT]
 
-    best_first, cat_score = max(firsts.items(), key=_score) if firsts else ("", 0.0)
+    best_first, cat_score = "", 0.0
+    if firsts:
+        for first, score in firsts.items():
+            if score > cat_score or not best_first:
+                best_first, cat_score = first, score
     has_category = cat_score >= CATEGORY_MINIMUM
-    stem = norm.rstrip(_TRAILING)
-    asks = stem.endswith(c.question_ends)
+    # a question ending only matters for a named topic or a 请问-type opener
+    asks = (has_category or bool(flags & _ASK_BIT)) and norm.rstrip(_TRAILING).endswith(
+        c.question_ends
+    )
     question = asks and bool(flags & _ASK_BIT) and strongest_cue < QUESTION_CUE
 
     detection = cue_score
@@ -274,7 +309,7 @@ def _decide(
         intent = "投诉" if is_report else "其他"
     if not is_report and not blockers and not question and not urgent:
         # The common chit-chat path: a word or two fired, explained in one line.
-        return Extraction(
+        return _make(
             False, intent, category, NORMAL, (), location,
             round(REPORT_THRESHOLD / (detection + REPORT_THRESHOLD), 3) if detection > 0 else 1.0,
             (f"detection {detection:.1f} < {REPORT_THRESHOLD:g}: not a report (fired: "
@@ -303,7 +338,7 @@ def _decide(
         hits, dropped, category_line, urgent, negated, blockers, question,
         praise_only and detection >= REPORT_THRESHOLD, intent, detection, is_report,
     )
-    return Extraction(
+    return _make(
         is_report, intent, category, URGENT if urgent else NORMAL, tuple(urgent), location,
         round(min(max(confidence, 0.0), 1.0), 3), explanation,
     )
@@ -318,10 +353,6 @@ def _best_path(c: Compiled, path_scores: dict[int, float], first: str) -> tuple[
             if best is None or rank > best:
                 best = rank
     return c.paths[best[-1]] if best is not None else (first,)
-
-
-def _score(item: tuple[str, float]) -> float:
-    return item[1]
 
 
 def _intent_rank(item: tuple[str, float]) -> tuple[float, int]:
@@ -518,6 +549,7 @@ def _key_infos(
             ),
             "report cue: " + " ".join(a.label for a in cue_actions) if cue_actions else "",
             cue, tuple(intents.items()), flags, trigger, supers,
+            frozenset(sup for _, sup in supers),
         )
     return infos
 

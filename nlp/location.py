@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,38 +28,30 @@ _MAX_LEAD = 8  # at most this many characters (a name or a numeral) before a fir
 
 @dataclass(frozen=True, slots=True)
 class PlacePattern:
-    """The place regex plus what it takes to run it only around the suffixes of a text.
+    """The place regex, run only over the part of a text where a match can lie.
 
-    A match of `pattern` starts with a name (≤ 8 characters: ideographs not in _NOT_IN_NAME,
-    letters, digits) or a numeral (≤ 4) directly followed by a suffix. So a match can only
-    start within the 8 name characters before some suffix's first character: `anchors`
-    finds those characters (one C scan), `lead` the run of name characters before each, and
-    `pattern.match` is tried only there. Leftmost, non-overlapping, as `finditer` would be.
+    A match of `pattern` starts with a name (≤ 8 characters) or a numeral (≤ 4) directly
+    followed by a suffix, and ends with a suffix. So no match starts more than 8 characters
+    before the first suffix character (`anchors`, one C scan) or ends more than `longest`
+    characters after the last one; scanning only that span finds the same matches.
     """
 
     pattern: re.Pattern[str]
     anchors: re.Pattern[str]
-    lead: re.Pattern[str]
+    longest: int  # longest suffix, in characters
 
-    def finditer(self, text: str) -> Iterator[str]:
-        """Yield what pattern.finditer(text) would, trying the pattern near suffixes only."""
-        end = 0
-        match = self.pattern.match
-        for anchor in self.anchors.finditer(text):
-            p = anchor.start()
-            if p <= end:
-                continue
-            run = self.lead.search(text, max(end, p - _MAX_LEAD), p)
-            if run is None:
-                continue
-            i = run.start()
-            while i < p:
-                m = match(text, i)
-                if m is None:
-                    i += 1
-                else:
-                    yield m.group()
-                    i = end = m.end()
+    def findall(self, text: str) -> list[str]:
+        """Return what pattern.findall(text) would, scanning from the first suffix only."""
+        first = self.anchors.search(text)
+        if first is None:
+            return []
+        # the last suffix character (searched in the reversed text); a match ends at most
+        # `longest` characters after it, and the lookahead reads one more
+        back = self.anchors.search(text[::-1])
+        last = len(text) - 1 - back.start() if back is not None else first.start()
+        return self.pattern.findall(
+            text, max(0, first.start() - _MAX_LEAD), last + self.longest + 1
+        )
 
 
 def compile_pattern(
@@ -81,7 +73,7 @@ def compile_pattern(
     return PlacePattern(
         re.compile(rf"(?:{place}+{building}*|{building}{{1,4}})"),
         re.compile("[" + "".join(sorted(starts)) + "]"),
-        re.compile(name_char[:-1] + r"〇0-9A-Za-z]+\Z"),
+        max(map(len, [*suffixes, *building_suffixes])),
     )
 
 
@@ -102,10 +94,11 @@ def find_location(
 ) -> str | None:
     """Return the longest pattern match, else the longest known place name, else None."""
     best = ""
-    for candidate in pattern.finditer(text):
-        for prefix in strip_prefixes:
-            if candidate.startswith(prefix) and len(candidate) > len(prefix) + 1:
-                candidate = candidate[len(prefix) :]
+    for candidate in pattern.findall(text):
+        if candidate.startswith(strip_prefixes):
+            for prefix in strip_prefixes:
+                if candidate.startswith(prefix) and len(candidate) > len(prefix) + 1:
+                    candidate = candidate[len(prefix) :]
         if len(candidate) > len(best) and len(candidate) >= 2:
             best = candidate
     if best:
