@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.domain import Action, Role, Status, parse_ticket_number, transition_for
 from bot.services import answers
+from bot.services.abuse import over_report_limit
 from bot.services.context import Person, Services
 from bot.services.filing import Source, acknowledgement, existing_ticket, open_ticket
 from bot.services.tickets import (
@@ -35,7 +36,7 @@ log = logging.getLogger("huiyin.reports")
 class ReportOutcome:
     """What happened to one private message: a ticket, an answer to a question, or a how-to."""
 
-    kind: str  # "ticket" | "duplicate" | "answer" | "howto" | "unreadable"
+    kind: str  # "ticket" | "duplicate" | "answer" | "howto" | "unreadable" | "limited"
     number: str | None = None
 
 
@@ -108,6 +109,9 @@ async def _file_or_explain(
             text=texts.HOW_TO_REPORT if printable else texts.UNREADABLE,
         )
         return ReportOutcome("howto" if printable else "unreadable")
+    if await over_report_limit(services, person.id):
+        await reply(session, chat_id=chat_id, message_id=message_id, text=texts.TOO_MANY_REPORTS)
+        return ReportOutcome("limited")
     ticket = await open_ticket(services, session, person, source, body, extraction, now)
     if ticket is None:
         return ReportOutcome("duplicate")

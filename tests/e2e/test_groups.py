@@ -362,3 +362,16 @@ def _acked(stack: LocalStack) -> set[str]:
     for m in stack.sim.bot_messages(GRID):
         found.update(re.findall(r"工单 (\d{8}-\d{4,})", m.get("text") or ""))
     return found
+
+
+async def test_a_flood_of_identical_posts_opens_one_ticket(grid: LocalStack) -> None:
+    sim = grid.sim
+    for uid in (RESIDENT, NEIGHBOUR, WORKER, RESIDENT):
+        sim.send_text(uid, CONFIDENT, chat_id=GRID)
+    # A different post after the flood: the group is read in order, so when it is answered
+    # the flood has been read too.
+    sim.send_text(NEIGHBOUR, "光明路路灯坏了好几天了，晚上看不见路", chat_id=GRID)
+    await expect(sim, GRID, lambda m: "已登记为工单" in m["text"] and "0002" in m["text"])
+    assert await ticket_count(grid) == 2
+    answers = [t for t in texts_in(grid, GRID) if "已登记为工单" in t or "已在处理中" in t]
+    assert len(answers) == 2
