@@ -59,6 +59,7 @@ class KeyInfo:
     firsts: tuple[tuple[str, float], ...]  # the same weights summed per first level
     cat_lines: tuple[str, ...]  # "category <path>: word+w (file:line)", built at load time
     cue_line: str  # "report cue: word+w" when the word is a report cue, else ""
+    lines: tuple[str, ...]  # cat_lines and cue_line together: what the explanation shows
     cue: float
     intents: tuple[tuple[str, float], ...]
     flags: int  # bit 1 << kind for the kinds without a weight
@@ -346,6 +347,11 @@ def _decide(
 
 def _best_path(c: Compiled, path_scores: dict[int, float], first: str) -> tuple[str, ...]:
     """The best-scoring path under the winning first level (deeper paths preferred)."""
+    if len(path_scores) == 1:  # the common case: one path fired
+        for i, v in path_scores.items():
+            if v > 0 and c.path_first[i] == first:
+                return c.paths[i]
+        return (first,)
     best: tuple[bool, float, int, int] | None = None
     for i, v in path_scores.items():
         if v > 0 and c.path_first[i] == first:
@@ -386,10 +392,12 @@ def _explain(
     for i, (_, info) in enumerate(hits):
         if negated and info.key in negated:
             continue
-        if info.cat_lines and i not in dropped:
-            out.extend(info.cat_lines)
-        if info.cue_line:
-            out.append(info.cue_line)
+        if info.lines:
+            if dropped and i in dropped:
+                if info.cue_line:
+                    out.append(info.cue_line)
+            else:
+                out.extend(info.lines)
         if info.intents and not question:
             for t, _ in info.intents:
                 if t == intent:
@@ -541,13 +549,14 @@ def _key_infos(
         per_first: dict[str, float] = {}
         for p, w in cats.items():
             per_first[paths[p][0]] = per_first.get(paths[p][0], 0.0) + w
+        cat_lines = tuple(
+            f"category {'/'.join(paths[int(a.target)])}: {a.label}"
+            for a in actions if a.kind == CAT
+        )
+        cue_line = "report cue: " + " ".join(a.label for a in cue_actions) if cue_actions else ""
         infos[key] = KeyInfo(
-            key, actions, tuple(cats.items()), tuple(per_first.items()),
-            tuple(
-                f"category {'/'.join(paths[int(a.target)])}: {a.label}"
-                for a in actions if a.kind == CAT
-            ),
-            "report cue: " + " ".join(a.label for a in cue_actions) if cue_actions else "",
+            key, actions, tuple(cats.items()), tuple(per_first.items()), cat_lines, cue_line,
+            (*cat_lines, cue_line) if cue_line else cat_lines,
             cue, tuple(intents.items()), flags, trigger, supers,
             frozenset(sup for _, sup in supers),
         )
