@@ -205,6 +205,16 @@ async def attach(
     return outcome
 
 
+async def follow(services: Services, person: Person, message_id: int, number: str) -> None:
+    """A deep link /start t<number>: the person can now be messaged; show them the ticket."""
+    async with services.sessions.begin() as session:
+        await remember_user(session, person, started=services.clock())
+        ticket = await find_by_number(session, number)
+        if ticket is not None and person.id in await reporter_ids(session, ticket):
+            ticket.reporter_unreachable = False
+    await show_status(services, person, message_id, number)
+
+
 async def show_status(services: Services, person: Person, message_id: int, arg: str) -> None:
     """Answer /status: the reporter's own ticket only; anything else is "not found"."""
     number = parse_ticket_number(arg)

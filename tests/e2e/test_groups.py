@@ -71,6 +71,12 @@ async def test_the_deep_link_subscribes_and_updates_then_arrive_privately(
     sim.send_text(RESIDENT, f"/start {payload}")
     [ticket] = await tickets(grid)
     await expect(sim, RESIDENT, lambda m: ticket.number in m["text"] and "状态" in m["text"])
+    assert grid.runtime is not None
+    async with grid.runtime.services.sessions() as s:
+        from storage.models import User
+
+        user = await s.get(User, RESIDENT)
+        assert user is not None and user.started_at is not None
     card = await expect(sim, STAFF_CHAT_ID, lambda m: ticket.number in m["text"])
     from bot.demo import STAFF_ID
 
