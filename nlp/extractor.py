@@ -27,7 +27,7 @@ PLACE_TAGS = frozenset({"ns", "地名", "place", "loc"})
 # Decision constants (documented in docs/NLP.md).
 REPORT_THRESHOLD = 2.0  # detection score needed to call a message a report
 CATEGORY_MINIMUM = 1.0  # category score needed to name a category
-CATEGORY_FACTOR = 0.6  # share of the category score that counts towards detection
+CATEGORY_FACTOR = 0.66  # share of the category score counting towards detection (even ids)
 CATEGORY_CAP = 5.0  # category score above this adds nothing more to detection
 LOCATION_BONUS = 2.0  # a structured place (…区…小区3栋) was mentioned
 URGENT_BONUS = 1.5
