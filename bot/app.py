@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,7 @@ from bot.workdays import WorkCalendar
 from handlers import group, rating, resident, staff
 from handlers.context import HuiyinContext
 from nlp import Extractor
-from storage.coordination import Coordinator, make_coordinator
+from storage.coordination import Coordinator, RedisCoordinator, make_coordinator
 from storage.db import is_up_to_date, make_engine, make_sessionmaker
 
 log = logging.getLogger("huiyin")
@@ -91,7 +91,6 @@ class Runtime:
     services: Services
     sender: OutboxSender
     engine: AsyncEngine
-    coordinator: Coordinator
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -114,6 +113,23 @@ async def housekeeping(
     finally:
         if sweeper is not None:
             await asyncio.shield(sweeper.close())
+
+
+WAKE_CHANNEL = "outbox"
+
+
+def _waker(coordinator: Coordinator, sender: OutboxSender) -> Callable[[], None]:
+    """Wake this instance's sender at once, and the other instances' through Redis."""
+    pending: set[asyncio.Task[None]] = set()
+
+    def wake() -> None:
+        sender.wake()
+        if isinstance(coordinator, RedisCoordinator):
+            task = asyncio.get_running_loop().create_task(coordinator.publish(WAKE_CHANNEL, "1"))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+    return wake
 
 
 def load_extractor(settings: Settings) -> Extractor:
@@ -158,6 +174,8 @@ async def build_runtime(
         group_ask_confidence=min(settings.group_ask_confidence, settings.group_confidence),
         group_prompt_ttl_seconds=settings.group_prompt_minutes * 60,
         merge_window_seconds=settings.merge_hours * 3600,
+        coordinator=make_coordinator(settings.redis_url),
+        reports_per_hour=settings.reports_per_hour,
     )
     root = settings.telegram_api_url
     application = (
@@ -171,13 +189,14 @@ async def build_runtime(
     )
     limits = limits or Limits(quiet_per_minute=settings.group_messages_per_minute)
     sender = OutboxSender(application.bot, sessions, limits=limits, lease_seconds=lease_seconds)
-    services.wake = sender.wake
+    services.wake = _waker(services.coordinator, sender)
+    services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services
     application.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
     for module in (group, resident, staff, rating):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(on_error)
-    return Runtime(application, services, sender, engine, make_coordinator(settings.redis_url))
+    return Runtime(application, services, sender, engine)
 
 
 def _safe_url(settings: Settings) -> str:
@@ -191,6 +210,7 @@ def _safe_url(settings: Settings) -> str:
 async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
     """Initialise and start the Application, polling if asked, and the sender."""
     app = runtime.application
+    await runtime.services.coordinator.start()
     await app.initialize()
     runtime.services.bot_username = app.bot.username
     await app.start()
@@ -202,8 +222,7 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
             drop_pending_updates=False,
         )
     runtime.sender.start()
-    await runtime.coordinator.start()
-    sweeper = Sweeper(runtime.services, runtime.coordinator)
+    sweeper = Sweeper(runtime.services, runtime.services.coordinator)
     runtime.tasks.append(
         asyncio.create_task(housekeeping(runtime.services, sweeper), name="huiyin-chores")
     )
@@ -221,6 +240,6 @@ async def stop_runtime(runtime: Runtime) -> None:
         task.cancel()
     await asyncio.gather(*runtime.tasks, return_exceptions=True)
     runtime.tasks.clear()
-    await runtime.coordinator.close()
     await app.shutdown()
+    await runtime.services.coordinator.close()
     await runtime.engine.dispose()

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     group_messages_per_minute: int = Field(
         6, ge=1, le=20, alias="HUIYIN_GROUP_MESSAGES_PER_MINUTE"
     )
+    reports_per_hour: int = Field(10, ge=1, le=1000, alias="HUIYIN_REPORTS_PER_HOUR")
     merge_hours: int = Field(72, ge=0, le=24 * 30, alias="HUIYIN_MERGE_HOURS")
     group_prompt_minutes: int = Field(30, ge=1, le=24 * 60, alias="HUIYIN_GROUP_PROMPT_MINUTES")
 

@@ -84,9 +84,18 @@ class Pacer:
             self._global.popleft()
         return max(0, self.limits.per_second - len(self._global))
 
+    def global_wait(self, now: float) -> float:
+        """Seconds until one more message fits under the overall limit."""
+        if self.global_room(now) > 0:
+            return 0.0
+        return max(0.0, self._global[0] + 1.0 - now)
+
+    def record_global(self, now: float) -> None:
+        """Note one message leaving for Telegram at `now` (counted against the overall limit)."""
+        self._global.append(now)
+
     def record(self, chat_id: int, now: float, *, quiet: bool = False) -> None:
         """Note a send to `chat_id` at `now`."""
-        self._global.append(now)
         if quiet:
             sent_quiet = self._quiet.setdefault(chat_id, deque())
             sent_quiet.append(now)
@@ -143,7 +152,9 @@ class OutboxSender:
         self.clock = clock
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._slots = asyncio.Semaphore(concurrency)
+        self._gate = asyncio.Lock()
         self.sent_count = 0
 
     def wake(self) -> None:
@@ -155,17 +166,25 @@ class OutboxSender:
         if self._task is None:
             self._task = asyncio.create_task(self.run(), name="huiyin-outbox")
 
-    async def stop(self) -> None:
-        """Stop draining; rows in flight keep their lease and are retried later."""
-        if self._task is not None:
-            self._task.cancel()
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop after the sends in flight are recorded; past `grace`, cancel (leases expire)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._event.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=grace)
+        except TimeoutError:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        finally:
+            self._stopping = False
 
     async def run(self) -> None:
-        """Send due rows until cancelled, sleeping until woken or until the next row is due."""
-        while True:
+        """Send due rows until stopped, sleeping until woken or until the next row is due."""
+        while not self._stopping:
             try:
                 delay = await self.drain_once()
             except asyncio.CancelledError:
@@ -173,7 +192,7 @@ class OutboxSender:
             except Exception:
                 log.exception("outbox pass failed; retrying shortly")
                 delay = 1.0
-            if delay == 0.0:
+            if delay == 0.0 or self._stopping:
                 continue
             self._event.clear()
             with contextlib.suppress(TimeoutError):
@@ -310,8 +329,18 @@ class OutboxSender:
             params["message_id"] = ref
         return params
 
+    async def _global_turn(self) -> None:
+        """Wait for room under the overall limit, counted when the request really leaves."""
+        loop = asyncio.get_running_loop()
+        async with self._gate:
+            wait = self.pacer.global_wait(loop.time())
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.pacer.record_global(loop.time())
+
     async def _send(self, row: OutboxMessage, followers: list[OutboxMessage]) -> None:
         async with self._slots:
+            await self._global_turn()
             try:
                 params = await self._params(row)
                 if params is not None and followers:

@@ -36,6 +36,7 @@ class LocalStack:
         lease_seconds: float = 60.0,
         migrate: bool = True,
         enforce_limits: bool = False,
+        redis_url: str | None = None,
     ) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.database_url = database_url
@@ -44,6 +45,7 @@ class LocalStack:
         self.limits = limits
         self.lease_seconds = lease_seconds
         self.migrate = migrate
+        self.redis_url = redis_url
         self.sim = BotAPISimulator(enforce_limits=enforce_limits)
         self.runtime: Runtime | None = None
         self._staffed: set[tuple[int, int]] = set()
@@ -65,7 +67,7 @@ class LocalStack:
             HUIYIN_TELEGRAM_API_URL=self.sim.root_url,
             HUIYIN_DATABASE_URL=self.database_url,
             HUIYIN_ADMIN_IDS=",".join(str(i) for i in self.admin_ids),
-            HUIYIN_REDIS_URL=None,
+            HUIYIN_REDIS_URL=self.redis_url,
         )
         self.runtime = await build_runtime(
             settings,

@@ -22,7 +22,7 @@ async def start(update: Update, context: HuiyinContext) -> None:
     payload = context.args[0] if context.args else ""
     number = parse_ticket_number(payload[1:]) if payload.startswith("t") else None
     if number:
-        await reports.show_status(context.services, who, msg.message_id, number)
+        await reports.follow(context.services, who, msg.message_id, number)
     else:
         await reply_now(context.services, who, msg.message_id, texts.GREETING)
 

@@ -1,4 +1,4 @@
-"""The `huiyin nlp` commands: explain, eval, suggest."""
+"""The `huiyin nlp` commands: explain, eval, suggest, fit."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from nlp.extractor import Extractor
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `nlp` command with its explain / eval / suggest sub-commands."""
+    """Add the `nlp` command with its explain / eval / suggest / fit sub-commands."""
     nlp = subparsers.add_parser("nlp", help="complaint extraction: explain, evaluate, grow rules")
     sub = nlp.add_subparsers(dest="nlp_command", required=True)
 
@@ -35,6 +35,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sg.add_argument("--min-precision", type=float, default=0.6, help="share in its category")
     sg.add_argument("--top", type=int, default=30, help="candidates per category")
     sg.set_defaults(func=cmd_suggest)
+
+    ft = sub.add_parser("fit", help="fit the weights of the category keyword lines (offline)")
+    _data_options(ft)
+    ft.add_argument("--also-text-columns", default="subject",
+                    help="a second view of each row added to the fit ('' for none)")
+    ft.add_argument("--negatives", type=Path, help="CSV of non-reports, fitted as no category")
+    ft.add_argument("--l2", type=float, default=0.001, help="pull towards the current weights")
+    ft.add_argument("--cap", type=float, default=3.0, help="largest weight a line may get")
+    ft.add_argument("--epochs", type=int, default=200)
+    ft.add_argument("--write", action="store_true",
+                    help="rewrite the weights in --rules-dir (default: print the changes)")
+    ft.set_defaults(func=cmd_fit)
 
 
 def _rule_options(p: argparse.ArgumentParser) -> None:
@@ -122,6 +134,31 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                     args.user_dict)
     print("# Candidates only: review each word before adding it to a rule file.")
     print(format_candidates(found))
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit the category line weights on the rows; print or write the changed lines."""
+    from nlp.fit import fit, write
+    from nlp.rulefiles import SHIPPED_RULES
+
+    extractor = _load(args)
+    rows, labelled = _rows(args)
+    if not labelled:
+        print("error: fit needs a label column", file=sys.stderr)
+        return 2
+    if args.also_text_columns:
+        label_map = read_label_map(args.label_map) if args.label_map else None
+        rows += read_rows(args.file, args.also_text_columns.split(","), label_map, args.split)[0]
+    negatives: list[str] = []
+    if args.negatives:
+        negatives = [r.text for r in read_rows(args.negatives, ["text"], None, args.split)[0]]
+    fitted = fit(extractor, rows, negatives, args.l2, args.cap, args.epochs)
+    for (name, number), old, new in fitted.changes():
+        print(f"{name}:{number}: {old:g} -> {new:g}")
+    if args.write:
+        n = write(fitted, args.rules_dir or SHIPPED_RULES)
+        print(f"rewrote {n} lines", file=sys.stderr)
     return 0
 
 

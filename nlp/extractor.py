@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nlp.errors import RuleFileError
-from nlp.location import compile_pattern, find_location, jieba_place_names
+from nlp.location import PlacePattern, compile_pattern, find_location, jieba_place_names
 from nlp.matcher import Utf8Automaton, utf8
 from nlp.model import INTENTS, NORMAL, NOT_A_REPORT, URGENT, Extraction
 from nlp.normalize import MAX_CHARS, Normaliser
@@ -28,11 +27,12 @@ PLACE_TAGS = frozenset({"ns", "地名", "place", "loc"})
 # Decision constants (documented in docs/NLP.md).
 REPORT_THRESHOLD = 2.0  # detection score needed to call a message a report
 CATEGORY_MINIMUM = 1.0  # category score needed to name a category
-CATEGORY_FACTOR = 0.6  # share of the category score that counts towards detection
+CATEGORY_FACTOR = 0.66  # share of the category score counting towards detection (even ids)
 CATEGORY_CAP = 5.0  # category score above this adds nothing more to detection
 LOCATION_BONUS = 2.0  # a structured place (…区…小区3栋) was mentioned
 URGENT_BONUS = 1.5
 QUESTION_BONUS = 0.3  # a question (？/吗) about a named topic
+QUESTION_CUE = 1.5  # a 请问…吗 question holding one cue this strong (拖欠, 违法…) is a report
 BODY_FACTOR = 0.3  # weight of topic words after the first sentence (fitted on even ids)
 _FULL_STOP = utf8("。")
 _TRAILING = " .!?。！？~…,，"
@@ -57,13 +57,15 @@ class KeyInfo:
     actions: tuple[Action, ...]
     cats: tuple[tuple[int, float], ...]  # (path index, weight)
     firsts: tuple[tuple[str, float], ...]  # the same weights summed per first level
-    cat_labels: tuple[tuple[int, str], ...]  # (path index, "word+w (file:line)")
-    cue_label: str  # "word+w" when the word is a report cue
+    cat_lines: tuple[str, ...]  # "category <path>: word+w (file:line)", built at load time
+    cue_line: str  # "report cue: word+w" when the word is a report cue, else ""
+    lines: tuple[str, ...]  # cat_lines and cue_line together: what the explanation shows
     cue: float
     intents: tuple[tuple[str, float], ...]
     flags: int  # bit 1 << kind for the kinds without a weight
     trigger: bool  # can make a message a report, a consultation or urgent on its own
     supers: tuple[tuple[int, str], ...]  # (byte offset, longer category keyword containing it)
+    super_keys: frozenset[str]  # the longer keywords alone, to test "any of them found?" in C
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,7 @@ class Compiled:
     paths: tuple[tuple[str, ...], ...]
     path_first: tuple[str, ...]  # first level of each path
     path_names: tuple[str, ...]  # each path joined with "/"
-    place_pattern: re.Pattern[str]
+    place_pattern: PlacePattern
     strip_prefixes: tuple[str, ...]
     negators: tuple[str, ...]  # as utf8() strings
     question_ends: tuple[str, ...]
@@ -162,14 +164,42 @@ class Extractor:
             if info.key not in seen:
                 seen.add(info.key)
                 hits.append(hit)
-                trigger = trigger or info.trigger
-                nested = nested or bool(info.supers)
+                if info.trigger:
+                    trigger = True
+                if info.super_keys:
+                    nested = True
         if not trigger:
             return NOT_A_REPORT
-        return _decide(c, norm, encoded, hits, _nested_topics(hits) if nested else _NO_DROP)
+        if nested and any(not seen.isdisjoint(info.super_keys) for _, info in hits):
+            return _decide(c, norm, encoded, hits, _nested_topics(hits))
+        return _decide(c, norm, encoded, hits, _NO_DROP)
 
 
 _NO_DROP: frozenset[int] = frozenset()
+_new = object.__new__
+(_set_report, _set_intent, _set_category, _set_urgency, _set_urgent_words, _set_location,
+ _set_confidence, _set_explanation) = [
+    getattr(Extraction, name).__set__ for name in Extraction.__slots__
+]
+
+
+def _make(
+    is_report: bool, intent: str, category: tuple[str, ...], urgency: str,
+    urgent_words: tuple[str, ...], location: str | None, confidence: float,
+    explanation: tuple[str, ...],
+) -> Extraction:
+    """Extraction(...) without the frozen dataclass's __init__ (one object.__setattr__ per
+    field, ~1.2 µs); the slots are set through their descriptors, the result is the same."""
+    e = _new(Extraction)
+    _set_report(e, is_report)
+    _set_intent(e, intent)
+    _set_category(e, category)
+    _set_urgency(e, urgency)
+    _set_urgent_words(e, urgent_words)
+    _set_location(e, location)
+    _set_confidence(e, confidence)
+    _set_explanation(e, explanation)
+    return e
 
 
 def _nested_topics(hits: list[tuple[int, KeyInfo]]) -> frozenset[int]:
@@ -196,7 +226,7 @@ def _decide(
     urgent: list[str] = []
     negated: list[str] = []
     blockers: list[KeyInfo] = []
-    cue_score = 0.0
+    cue_score = strongest_cue = 0.0
     resolved_at = recur_at = -1
     flags = 0
     # The first sentence usually names the topic (a title, or the opening of a message):
@@ -225,17 +255,26 @@ def _decide(
                 path_scores[p] = path_scores.get(p, 0.0) + k * w
             for first, w in info.firsts:
                 firsts[first] = firsts.get(first, 0.0) + k * w
-        cue_score += info.cue
+        if info.cue:
+            cue_score += info.cue
+            if info.cue > strongest_cue:
+                strongest_cue = info.cue
         for t, w in info.intents:
             intents[t] = intents.get(t, 0.0) + w
     if recur_at > resolved_at >= 0:
         blockers = [b for b in blockers if b.flags & _NOT_REPORT_BIT]
 
-    best_first, cat_score = max(firsts.items(), key=_score) if firsts else ("", 0.0)
+    best_first, cat_score = "", 0.0
+    if firsts:
+        for first, score in firsts.items():
+            if score > cat_score or not best_first:
+                best_first, cat_score = first, score
     has_category = cat_score >= CATEGORY_MINIMUM
-    stem = norm.rstrip(_TRAILING)
-    asks = stem.endswith(c.question_ends)
-    question = asks and bool(flags & _ASK_BIT)
+    # a question ending only matters for a named topic or a 请问-type opener
+    asks = (has_category or bool(flags & _ASK_BIT)) and norm.rstrip(_TRAILING).endswith(
+        c.question_ends
+    )
+    question = asks and bool(flags & _ASK_BIT) and strongest_cue < QUESTION_CUE
 
     detection = cue_score
     if cat_score > 0:
@@ -244,7 +283,7 @@ def _decide(
         detection += URGENT_BONUS
     if has_category and (asks or "?" in norm):
         detection += QUESTION_BONUS
-    evidence = has_category or bool(urgent) or cue_score > 0 or bool(intents)
+    evidence = cat_score > 0 or bool(urgent) or cue_score > 0 or bool(intents)
     location = None
     looked = False
     loc_suffix = bool(flags & _LOC_BIT)
@@ -271,7 +310,7 @@ def _decide(
         intent = "投诉" if is_report else "其他"
     if not is_report and not blockers and not question and not urgent:
         # The common chit-chat path: a word or two fired, explained in one line.
-        return Extraction(
+        return _make(
             False, intent, category, NORMAL, (), location,
             round(REPORT_THRESHOLD / (detection + REPORT_THRESHOLD), 3) if detection > 0 else 1.0,
             (f"detection {detection:.1f} < {REPORT_THRESHOLD:g}: not a report (fired: "
@@ -292,11 +331,15 @@ def _decide(
         confidence = 0.5 * strength + 0.5 * share
     else:
         confidence = 1.0 - strength if not blockers and not question else 0.8
+    category_line = (
+        f"category {'/'.join(category)} (first level {best_first} {cat_score:+.1f}"
+        f" of {len(firsts)} scored)" if category else ""
+    )
     explanation = _explain(
-        c, hits, dropped, path_scores, firsts, urgent, negated, blockers, question,
+        hits, dropped, category_line, urgent, negated, blockers, question,
         praise_only and detection >= REPORT_THRESHOLD, intent, detection, is_report,
     )
-    return Extraction(
+    return _make(
         is_report, intent, category, URGENT if urgent else NORMAL, tuple(urgent), location,
         round(min(max(confidence, 0.0), 1.0), 3), explanation,
     )
@@ -304,6 +347,11 @@ def _decide(
 
 def _best_path(c: Compiled, path_scores: dict[int, float], first: str) -> tuple[str, ...]:
     """The best-scoring path under the winning first level (deeper paths preferred)."""
+    if len(path_scores) == 1:  # the common case: one path fired
+        for i, v in path_scores.items():
+            if v > 0 and c.path_first[i] == first:
+                return c.paths[i]
+        return (first,)
     best: tuple[bool, float, int, int] | None = None
     for i, v in path_scores.items():
         if v > 0 and c.path_first[i] == first:
@@ -311,10 +359,6 @@ def _best_path(c: Compiled, path_scores: dict[int, float], first: str) -> tuple[
             if best is None or rank > best:
                 best = rank
     return c.paths[best[-1]] if best is not None else (first,)
-
-
-def _score(item: tuple[str, float]) -> float:
-    return item[1]
 
 
 def _intent_rank(item: tuple[str, float]) -> tuple[float, int]:
@@ -326,11 +370,9 @@ def _known_place(c: Compiled, encoded: str) -> str | None:
 
 
 def _explain(
-    c: Compiled,
     hits: list[tuple[int, KeyInfo]],
     dropped: frozenset[int],
-    path_scores: dict[int, float],
-    firsts: dict[str, float],
+    category_line: str,
     urgent: list[str],
     negated: list[str],
     blockers: list[KeyInfo],
@@ -340,34 +382,31 @@ def _explain(
     detection: float,
     is_report: bool,
 ) -> tuple[str, ...]:
-    """List the rules that fired, with the file and line each came from."""
-    out: list[str] = [f"negated: '{k}'" for k in negated]
-    by_path: dict[int, list[str]] = {}
-    cues: list[str] = []
+    """List the rules that fired, with the file and line each came from.
+
+    Every per-keyword line is a string built at load time (KeyInfo.cat_lines, .cue_line), so
+    a message only collects references; the totals come in one formatted line at the end.
+    """
+    out: list[str] = [f"negated: '{k}'" for k in negated] if negated else []
     intent_words: list[str] = []
     for i, (_, info) in enumerate(hits):
         if negated and info.key in negated:
             continue
-        if info.cat_labels and i not in dropped:
-            for p, label in info.cat_labels:
-                if p in by_path:
-                    by_path[p].append(label)
-                else:
-                    by_path[p] = [label]
-        if info.cue_label:
-            cues.append(info.cue_label)
-        if info.intents and any(t == intent for t, _ in info.intents):
-            intent_words.append(info.key)
-    for idx in sorted(by_path, key=path_scores.__getitem__, reverse=True):
-        out.append(f"category {c.path_names[idx]} {path_scores[idx]:+g}: "
-                   + " ".join(by_path[idx]))
-    if len(firsts) > 1:
-        ranked = sorted(firsts.items(), key=_score, reverse=True)
-        out.append("first level: " + ", ".join(f"{k} {v:+g}" for k, v in ranked))
+        if info.lines:
+            if dropped and i in dropped:
+                if info.cue_line:
+                    out.append(info.cue_line)
+            else:
+                out.extend(info.lines)
+        if info.intents and not question:
+            for t, _ in info.intents:
+                if t == intent:
+                    intent_words.append(info.key)
+                    break
+    if category_line:
+        out.append(category_line)
     if urgent:
         out.append("urgent: " + " ".join(urgent))
-    if cues:
-        out.append("report cues: " + " ".join(cues))
     if question:
         out.append("question form (请问…吗): a consultation, not a report")
     elif intent_words:
@@ -380,9 +419,11 @@ def _explain(
                 out.append(f"negated by: '{b.key}' ({a.source})")
     if praise:
         out.append("praise: not a report")
-    verdict = "report" if is_report else "not a report"
-    sign = ">=" if detection >= REPORT_THRESHOLD else "<"
-    out.append(f"detection {detection:.1f} {sign} {REPORT_THRESHOLD:g}: {verdict}")
+    out.append(
+        f"detection {detection:.1f} >= {REPORT_THRESHOLD:g}: report" if is_report
+        else f"detection {detection:.1f} {'>=' if detection >= REPORT_THRESHOLD else '<'} "
+        f"{REPORT_THRESHOLD:g}: not a report"
+    )
     return tuple(out)
 
 
@@ -504,14 +545,20 @@ def _key_infos(
                 if len(longer) > len(key) and key in longer
                 for off in _offsets(longer, key)
             )
+        cue_actions = [a for a in actions if a.kind == CUE]
         per_first: dict[str, float] = {}
         for p, w in cats.items():
             per_first[paths[p][0]] = per_first.get(paths[p][0], 0.0) + w
+        cat_lines = tuple(
+            f"category {'/'.join(paths[int(a.target)])}: {a.label}"
+            for a in actions if a.kind == CAT
+        )
+        cue_line = "report cue: " + " ".join(a.label for a in cue_actions) if cue_actions else ""
         infos[key] = KeyInfo(
-            key, actions, tuple(cats.items()), tuple(per_first.items()),
-            tuple((int(a.target), a.label) for a in actions if a.kind == CAT),
-            " ".join(a.label for a in actions if a.kind == CUE),
+            key, actions, tuple(cats.items()), tuple(per_first.items()), cat_lines, cue_line,
+            (*cat_lines, cue_line) if cue_line else cat_lines,
             cue, tuple(intents.items()), flags, trigger, supers,
+            frozenset(sup for _, sup in supers),
         )
     return infos
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 # Characters that never belong inside a place name (function words, pronouns).
@@ -22,10 +23,42 @@ def _alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
+_MAX_LEAD = 8  # at most this many characters (a name or a numeral) before a first suffix
+
+
+@dataclass(frozen=True, slots=True)
+class PlacePattern:
+    """The place regex, run only over the part of a text where a match can lie.
+
+    A match of `pattern` starts with a name (≤ 8 characters) or a numeral (≤ 4) directly
+    followed by a suffix, and ends with a suffix. So no match starts more than 8 characters
+    before the first suffix character (`anchors`, one C scan) or ends more than `longest`
+    characters after the last one; scanning only that span finds the same matches.
+    """
+
+    pattern: re.Pattern[str]
+    anchors: re.Pattern[str]
+    longest: int  # longest suffix, in characters
+
+    def findall(self, text: str) -> list[str]:
+        """Return what pattern.findall(text) would, scanning from the first suffix only."""
+        first = self.anchors.search(text)
+        if first is None:
+            return []
+        # the last suffix character (searched in the reversed text); a match ends at most
+        # `longest` characters after it, and the lookahead reads one more
+        back = self.anchors.search(text[::-1])
+        last = len(text) - 1 - back.start() if back is not None else first.start()
+        return self.pattern.findall(
+            text, max(0, first.start() - _MAX_LEAD), last + self.longest + 1
+        )
+
+
 def compile_pattern(
     place_suffixes: Iterable[str], building_suffixes: Iterable[str]
-) -> re.Pattern[str]:
+) -> PlacePattern:
     """Build the regex for '<name><suffix>…<n>栋<n>单元' from the two suffix lists."""
+    place_suffixes, building_suffixes = list(place_suffixes), list(building_suffixes)
     name_char = _cjk_class_without(_NOT_IN_NAME)
     name = rf"(?:[A-Z][0-9]{{0,3}}|[0-9]{{1,4}}|{name_char}{{2,8}}?)"
     # a one-character suffix must not start a common word (路灯, 市场, 区别, 村民 …)
@@ -36,7 +69,12 @@ def compile_pattern(
         rf"(?:{name}(?=[{firsts}])(?:{_alternation(suffixes)})(?![灯面边过场民域别长委干]))"
     )
     building = rf"(?:{_NUMERAL}(?:{_alternation(building_suffixes)}))"
-    return re.compile(rf"(?:{place}+{building}*|{building}{{1,4}})")
+    starts = {re.escape(w[0]) for w in [*suffixes, *building_suffixes] if w}
+    return PlacePattern(
+        re.compile(rf"(?:{place}+{building}*|{building}{{1,4}})"),
+        re.compile("[" + "".join(sorted(starts)) + "]"),
+        max(map(len, [*suffixes, *building_suffixes])),
+    )
 
 
 def _cjk_class_without(excluded: str) -> str:
@@ -52,15 +90,15 @@ def _cjk_class_without(excluded: str) -> str:
 
 
 def find_location(
-    text: str, pattern: re.Pattern[str], places: Iterable[str], strip_prefixes: tuple[str, ...]
+    text: str, pattern: PlacePattern, places: Iterable[str], strip_prefixes: tuple[str, ...]
 ) -> str | None:
     """Return the longest pattern match, else the longest known place name, else None."""
     best = ""
-    for match in pattern.finditer(text):
-        candidate = match.group()
-        for prefix in strip_prefixes:
-            if candidate.startswith(prefix) and len(candidate) > len(prefix) + 1:
-                candidate = candidate[len(prefix) :]
+    for candidate in pattern.findall(text):
+        if candidate.startswith(strip_prefixes):
+            for prefix in strip_prefixes:
+                if candidate.startswith(prefix) and len(candidate) > len(prefix) + 1:
+                    candidate = candidate[len(prefix) :]
         if len(candidate) > len(best) and len(candidate) >= 2:
             best = candidate
     if best:

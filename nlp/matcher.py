@@ -45,6 +45,12 @@ class Utf8Automaton(Generic[V]):
             return []
         return [(end - back, value) for end, (back, value) in self._automaton.iter(encoded)]
 
+    def values(self) -> list[V]:
+        """Return the value of every keyword (for offline tools; not on the hot path)."""
+        if not self._size:
+            return []
+        return [value for _, value in self._automaton.values()]
+
     def any(self, encoded: str) -> bool:
         """True if utf8(text) contains any keyword (stops at the first)."""
         return self._size > 0 and next(self._automaton.iter(encoded), None) is not None

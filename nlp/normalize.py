@@ -85,8 +85,12 @@ class Normaliser:
         """Normalise a text for which is_plain() is true (skips the script and noise steps)."""
         if len(text) > MAX_CHARS:
             text = text[:MAX_CHARS]
-        if not text.isascii() and _WIDE.search(text):
-            text = text.translate(_WIDE_TABLE)
+        if not text.isascii():
+            for wide, half in _COMMON_WIDE:
+                if wide in text:
+                    text = text.replace(wide, half)
+            if _WIDE.search(text):
+                text = text.translate(_WIDE_TABLE)
         return self._finish(text)
 
     def __call__(self, text: str) -> str:

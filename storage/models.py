@@ -331,7 +331,11 @@ class OutboxMessage(Base):
     """A message to send, written in the same transaction as the change it reports."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The sender keeps each chat in order: "is there an older pending row in this chat?"
+        Index("ix_outbox_chat_queue", "chat_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)

@@ -12,6 +12,7 @@ from bot.deadlines import DeadlinePolicy
 from bot.departments import Directory
 from bot.workdays import WorkCalendar
 from nlp import Extractor
+from storage.coordination import Coordinator, MemoryCoordinator
 from storage.models import utcnow
 
 
@@ -39,6 +40,9 @@ class Services:
     group_ask_confidence: float = 0.35
     group_prompt_ttl_seconds: int = 1800
     merge_window_seconds: int = 72 * 3600
+    coordinator: Coordinator = field(default_factory=MemoryCoordinator)
+    reports_per_hour: int = 10
+    flood_window_seconds: int = 600
     merge_similarity: float = 0.35
 
     def is_admin(self, user_id: int) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.domain import OPEN_STATUSES, Role, Status
 from bot.services import staff
+from bot.services.abuse import is_flood, over_report_limit
 from bot.services.context import Person, Services
 from bot.services.filing import Source, acknowledgement, existing_ticket, open_ticket
 from bot.services.reports import clean_text
@@ -319,7 +320,11 @@ async def hear(
             return Heard("duplicate")
         extraction = services.extractor.extract(body)
         score = report_score(extraction)
+        if score >= services.group_ask_confidence and await is_flood(services, chat_id, body):
+            return Heard("silent")
         if score >= services.group_confidence:
+            if await over_report_limit(services, author.id):
+                return Heard("silent")
             await remember_user(session, author, started=None)
             ticket = await _file_in_thread(
                 services, session, author, source, body, extraction, now, answer_to=message_id

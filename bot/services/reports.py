@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.domain import Action, Role, Status, parse_ticket_number, transition_for
 from bot.services import answers
+from bot.services.abuse import over_report_limit
 from bot.services.context import Person, Services
 from bot.services.filing import Source, acknowledgement, existing_ticket, open_ticket
 from bot.services.tickets import (
@@ -35,7 +36,7 @@ log = logging.getLogger("huiyin.reports")
 class ReportOutcome:
     """What happened to one private message: a ticket, an answer to a question, or a how-to."""
 
-    kind: str  # "ticket" | "duplicate" | "answer" | "howto" | "unreadable"
+    kind: str  # "ticket" | "duplicate" | "answer" | "howto" | "unreadable" | "limited"
     number: str | None = None
 
 
@@ -108,6 +109,9 @@ async def _file_or_explain(
             text=texts.HOW_TO_REPORT if printable else texts.UNREADABLE,
         )
         return ReportOutcome("howto" if printable else "unreadable")
+    if await over_report_limit(services, person.id):
+        await reply(session, chat_id=chat_id, message_id=message_id, text=texts.TOO_MANY_REPORTS)
+        return ReportOutcome("limited")
     ticket = await open_ticket(services, session, person, source, body, extraction, now)
     if ticket is None:
         return ReportOutcome("duplicate")
@@ -199,6 +203,16 @@ async def attach(
             outcome = ReportOutcome("ticket", ticket.number)
     services.wake()
     return outcome
+
+
+async def follow(services: Services, person: Person, message_id: int, number: str) -> None:
+    """A deep link /start t<number>: the person can now be messaged; show them the ticket."""
+    async with services.sessions.begin() as session:
+        await remember_user(session, person, started=services.clock())
+        ticket = await find_by_number(session, number)
+        if ticket is not None and person.id in await reporter_ids(session, ticket):
+            ticket.reporter_unreachable = False
+    await show_status(services, person, message_id, number)
 
 
 async def show_status(services: Services, person: Person, message_id: int, arg: str) -> None:

@@ -71,6 +71,12 @@ async def test_the_deep_link_subscribes_and_updates_then_arrive_privately(
     sim.send_text(RESIDENT, f"/start {payload}")
     [ticket] = await tickets(grid)
     await expect(sim, RESIDENT, lambda m: ticket.number in m["text"] and "状态" in m["text"])
+    assert grid.runtime is not None
+    async with grid.runtime.services.sessions() as s:
+        from storage.models import User
+
+        user = await s.get(User, RESIDENT)
+        assert user is not None and user.started_at is not None
     card = await expect(sim, STAFF_CHAT_ID, lambda m: ticket.number in m["text"])
     from bot.demo import STAFF_ID
 
@@ -362,3 +368,16 @@ def _acked(stack: LocalStack) -> set[str]:
     for m in stack.sim.bot_messages(GRID):
         found.update(re.findall(r"工单 (\d{8}-\d{4,})", m.get("text") or ""))
     return found
+
+
+async def test_a_flood_of_identical_posts_opens_one_ticket(grid: LocalStack) -> None:
+    sim = grid.sim
+    for uid in (RESIDENT, NEIGHBOUR, WORKER, RESIDENT):
+        sim.send_text(uid, CONFIDENT, chat_id=GRID)
+    # A different post after the flood: the group is read in order, so when it is answered
+    # the flood has been read too.
+    sim.send_text(NEIGHBOUR, "光明路路灯坏了好几天了，晚上看不见路", chat_id=GRID)
+    await expect(sim, GRID, lambda m: "已登记为工单" in m["text"] and "0002" in m["text"])
+    assert await ticket_count(grid) == 2
+    answers = [t for t in texts_in(grid, GRID) if "已登记为工单" in t or "已在处理中" in t]
+    assert len(answers) == 2

@@ -25,9 +25,10 @@ def test_group_twenty_per_minute() -> None:
 
 def test_global_thirty_per_second_and_pause() -> None:
     pacer = Pacer(Limits())
-    for chat in range(1, 31):
-        pacer.record(chat, 5.0)
+    for _ in range(30):
+        pacer.record_global(5.0)
     assert pacer.global_room(5.5) == 0
+    assert pacer.global_wait(5.5) == 0.5
     assert pacer.global_room(6.01) == 30
     pacer.pause(99, 20.0)
     assert pacer.wait(99, 10.0) == 10.0
