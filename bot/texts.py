@@ -308,3 +308,4 @@ TICKET_NOT_VISIBLE = "未找到工单 {number}，或该工单与本部门无关�
 TIMELINE_HEADER = "\n\n办理过程："
 TIMELINE_LINE = "{time}｜{action}{who}{change}{note}"
 NOT_A_STAFF_CHAT = "本群还不是工作人员群：管理员请先发送 /bind_staff（部门名称）。"
+RESULT_PHOTO = "工单 {number} 办理结果照片"

@@ -91,7 +91,12 @@ async def group_text(update: Update, context: HuiyinContext) -> None:
     if user.is_bot:
         return
     await groups.handle_group_text(
-        context.services, person(user), chat.id, msg.message_id, msg.text or msg.caption or ""
+        context.services,
+        person(user),
+        chat.id,
+        msg.message_id,
+        msg.text or msg.caption or "",
+        photo=msg.photo[-1].file_id if msg.photo else None,
     )
 
 

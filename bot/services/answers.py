@@ -16,8 +16,9 @@ from bot.services.tickets import (
     record_event,
     refresh_cards,
     reply,
+    reporter_ids,
 )
-from storage.models import PendingInput, Ticket, TicketRating
+from storage.models import Attachment, PendingInput, Ticket, TicketRating
 from storage.outbox import enqueue
 
 RESOLVE_NOTE = "resolve_note"
@@ -61,8 +62,13 @@ async def take_answer(
     message_id: int,
     body: str,
     now: datetime,
+    *,
+    photo: str | None = None,
 ) -> bool:
-    """Complete a pending question with this message; return False when none is pending."""
+    """Complete a pending question with this message; return False when none is pending.
+
+    A 办结 note may come as the caption of a photo of the result, which the reporters get too.
+    """
     pending = (
         await session.execute(
             select(PendingInput).where(
@@ -125,6 +131,8 @@ async def take_answer(
             texts.NOTIFY_RESOLVED.format(number=ticket.number, note=body),
             rating_keyboard(ticket),
         )
+        if photo is not None:
+            await _result_photo(session, ticket, photo, chat_id, message_id, now)
         done = texts.STAFF_DONE_RESOLVE
     else:
         await notify_reporter(
@@ -142,6 +150,38 @@ async def take_answer(
         ticket_id=ticket.id,
     )
     return True
+
+
+async def _result_photo(
+    session: AsyncSession,
+    ticket: Ticket,
+    file_id: str,
+    chat_id: int,
+    message_id: int,
+    now: datetime,
+) -> None:
+    """Keep the photo of the result on the ticket and send it to every reporter."""
+    session.add(
+        Attachment(
+            ticket_id=ticket.id,
+            kind="result_photo",
+            file_id=file_id,
+            source_chat_id=chat_id,
+            source_message_id=message_id,
+            created_at=now,
+        )
+    )
+    for user_id in await reporter_ids(session, ticket):
+        await enqueue(
+            session,
+            key=f"result_photo:{ticket.id}:{ticket.resolution_round}:{user_id}",
+            chat_id=user_id,
+            method="sendPhoto",
+            text=None,
+            purpose="reporter",
+            ticket_id=ticket.id,
+            extra={"photo": file_id, "caption": texts.RESULT_PHOTO.format(number=ticket.number)},
+        )
 
 
 def rating_keyboard(ticket: Ticket) -> dict[str, object]:

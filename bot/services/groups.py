@@ -621,10 +621,18 @@ async def forwarded(
 
 
 async def handle_group_text(
-    services: Services, person: Person, chat_id: int, message_id: int, text: str
+    services: Services,
+    person: Person,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    photo: str | None = None,
 ) -> Heard:
-    """Route a group message: an answer in a staff chat, or a post in a grid group."""
-    if await staff.handle_staff_chat_text(services, person, chat_id, message_id, text):
+    """Route a group message: an answer in a staff chat (a 办结 note may come with a photo),
+    or a post in a grid group."""
+    if await staff.handle_staff_chat_text(
+        services, person, chat_id, message_id, text, photo=photo
+    ):
         return Heard("answer")
     return await hear(services, person, chat_id, message_id, text)
 

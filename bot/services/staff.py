@@ -238,7 +238,13 @@ def _question(services: Services, ticket: Ticket, action: Action) -> str:
 
 
 async def handle_staff_chat_text(
-    services: Services, person: Person, chat_id: int, message_id: int, text: str
+    services: Services,
+    person: Person,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    *,
+    photo: str | None = None,
 ) -> bool:
     """Take a staff member's message in a staff chat as the answer to a pending question."""
     from bot.services.reports import clean_text
@@ -249,7 +255,7 @@ async def handle_staff_chat_text(
         if not await is_staff(session, person.id):
             return False
         taken = await answers.take_answer(
-            services, session, person, chat_id, message_id, body, now
+            services, session, person, chat_id, message_id, body, now, photo=photo
         )
     if taken:
         services.wake()

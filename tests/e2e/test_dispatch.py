@@ -243,3 +243,18 @@ async def test_queue_overdue_and_ticket_timeline(depts: LocalStack) -> None:
     await expect(sim, STAFF_CHAT_ID, lambda m: "办理过程" in m["text"])
     sim.send_text(RS_ID, "/queue", chat_id=RS_CHAT)
     await expect(sim, RS_CHAT, lambda m: "暂无待办工单" in m["text"])
+
+
+async def test_resolve_with_a_result_note_and_a_photo(depts: LocalStack) -> None:
+    sim = depts.sim
+    number = await report(depts, RESIDENT_ID, GARBAGE)
+    card = await card_in(depts, CG_CHAT, number)
+    since = mark(sim, CG_CHAT)
+    press(depts, CG_ID, card, "办结")
+    await expect(sim, CG_CHAT, lambda m: "办理结果" in m.get("text", ""), after=since)
+    sim.send_photo(CG_ID, chat_id=CG_CHAT, caption="垃圾已全部清运，已安排每日巡查")
+    notice = await expect(sim, RESIDENT_ID, lambda m: "已全部清运" in m.get("text", ""))
+    assert set(buttons(notice)) == {"满意", "基本满意", "不满意"}
+    await expect(sim, RESIDENT_ID, lambda m: "photo" in m and "办理结果照片" in m["caption"])
+    ticket = await the_ticket(depts, number)
+    assert ticket.status == Status.RESOLVED and ticket.due_kind == "rate_remind"
