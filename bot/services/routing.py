@@ -13,14 +13,33 @@ STAFF_CHAT = "staff"
 DISPATCH = ""  # the department key of the dispatch chat (总平台) and of its members
 
 
+_CACHE = "huiyin_staff_chats"
+
+
+async def _staff_chats(session: AsyncSession) -> dict[str, list[int]]:
+    """Every staff chat by department, read once per transaction (a sweep batch asks often)."""
+    cached = session.info.get(_CACHE)
+    if cached is None:
+        rows = await session.execute(
+            select(BoundChat.name, BoundChat.chat_id)
+            .where(BoundChat.kind == STAFF_CHAT)
+            .order_by(BoundChat.chat_id)
+        )
+        cached = {}
+        for name, chat_id in rows.all():
+            cached.setdefault(name, []).append(chat_id)
+        session.info[_CACHE] = cached
+    return dict(cached)
+
+
+def forget_chats(session: AsyncSession) -> None:
+    """Drop the transaction's copy of the staff chats (after binding one)."""
+    session.info.pop(_CACHE, None)
+
+
 async def department_chats(session: AsyncSession, code: str) -> list[int]:
     """Return the staff chats bound to a department ("" is the dispatch chat)."""
-    rows = await session.execute(
-        select(BoundChat.chat_id)
-        .where(BoundChat.kind == STAFF_CHAT, BoundChat.name == code)
-        .order_by(BoundChat.chat_id)
-    )
-    return list(rows.scalars())
+    return list((await _staff_chats(session)).get(code, []))
 
 
 async def dispatch_chat_ids(session: AsyncSession) -> list[int]:
@@ -30,12 +49,7 @@ async def dispatch_chat_ids(session: AsyncSession) -> list[int]:
 
 async def any_department_chat(session: AsyncSession) -> bool:
     """Tell whether any department has a staff chat (so there is somewhere to 派单 to)."""
-    found = await session.execute(
-        select(BoundChat.chat_id)
-        .where(BoundChat.kind == STAFF_CHAT, BoundChat.name != DISPATCH)
-        .limit(1)
-    )
-    return found.first() is not None
+    return any(code != DISPATCH for code in await _staff_chats(session))
 
 
 async def dispatcher_holds(session: AsyncSession, ticket: Ticket) -> bool:
@@ -107,7 +121,7 @@ async def roles_for(session: AsyncSession, user_id: int, ticket: Ticket) -> froz
 
 async def chat_department(session: AsyncSession, chat_id: int) -> str | None:
     """Return the department a staff chat is bound to ("" for 总平台), or None."""
-    bound = await session.get(BoundChat, chat_id)
-    if bound is None or bound.kind != STAFF_CHAT:
-        return None
-    return bound.name
+    for code, chats in (await _staff_chats(session)).items():
+        if chat_id in chats:
+            return code
+    return None

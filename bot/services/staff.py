@@ -74,6 +74,7 @@ async def bind_staff_chat(
             assert bound is not None
             bound.kind = STAFF_CHAT
             bound.name = code
+            routing.forget_chats(session)
             text = (
                 texts.DEPT_CHAT_BOUND.format(name=department.name, level=department.level)
                 if department
