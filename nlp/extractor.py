@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -82,6 +82,7 @@ class Compiled:
 
     automaton: Utf8Automaton[KeyInfo]
     triggers: Utf8Automaton[bool]  # the keywords that can make a report on their own
+    trigger_iter: Callable[[str], Iterator[object]]  # triggers.iterator(), for the fast exit
     prefilter: bool  # every trigger keyword is letters, digits and ideographs only
     paths: tuple[tuple[str, ...], ...]
     path_first: tuple[str, ...]  # first level of each path
@@ -107,6 +108,7 @@ class Extractor:
         self._compiled = compiled
         self._normalise = normaliser
         self._sources = sources
+        self._special = normaliser.special_search
 
     @classmethod
     def load(
@@ -148,8 +150,9 @@ class Extractor:
             # spaces, punctuation runs, URLs and @mentions), the normalised text holds a
             # subset of the raw text's keywords; no trigger word in the raw text means none
             # after normalising, and such a message cannot be a report. Exact, not a guess.
-            if c.prefilter and self._normalise.is_plain(text):
-                if not c.triggers.any(utf8(text)):
+            # (is_plain and triggers.any inlined: this line runs for every message)
+            if c.prefilter and (text.isascii() or not self._special(text)):
+                if next(c.trigger_iter(text.encode("utf-8").decode("latin-1")), None) is None:
                     return NOT_A_REPORT
                 return self._extract(self._normalise.plain(text))
             return self._extract(self._normalise(text))
@@ -524,10 +527,12 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
         )
     negators = [e.key for e in rules.section("urgency.txt", "否定词")]
     question_ends = [e.key for e in rules.section("negation.txt", "问句结尾")]
+    triggers = Utf8Automaton((k, True) for k, info in infos.items() if info.trigger)
     draft = Compiled(
         automaton=Utf8Automaton(()),
         paths=tuple(paths),
-        triggers=Utf8Automaton((k, True) for k, info in infos.items() if info.trigger),
+        triggers=triggers,
+        trigger_iter=triggers.iterator(),
         prefilter=all(k.isalnum() for k, info in infos.items() if info.trigger),
         path_first=tuple(p[0] for p in paths),
         path_names=tuple("/".join(p) for p in paths),
