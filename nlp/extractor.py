@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nlp.errors import RuleFileError
@@ -49,6 +49,9 @@ class Action:
     label: str = ""  # how the explanation shows it, e.g. "路灯+3 (urban.txt:12)"
 
 
+Solo = tuple[Extraction | None, Extraction | None, bool]
+
+
 @dataclass(frozen=True, slots=True)
 class KeyInfo:
     """Everything one keyword does, folded at load time so a message is cheap to decide."""
@@ -66,6 +69,11 @@ class KeyInfo:
     trigger: bool  # can make a message a report, a consultation or urgent on its own
     supers: tuple[tuple[int, str], ...]  # (byte offset, longer category keyword containing it)
     super_keys: frozenset[str]  # the longer keywords alone, to test "any of them found?" in C
+    # The result when this keyword is the only one found (possibly repeated), decided at load
+    # time: one (without question, with question, question matters) triple for a hit in the
+    # first sentence and one for a hit after it; None where the result depends on more than
+    # that (a report, or a word with flags), so the message takes the full path.
+    solo: tuple[Solo, Solo] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +82,7 @@ class Compiled:
 
     automaton: Utf8Automaton[KeyInfo]
     triggers: Utf8Automaton[bool]  # the keywords that can make a report on their own
+    trigger_iter: Callable[[str], Iterator[object]]  # triggers.iterator(), for the fast exit
     prefilter: bool  # every trigger keyword is letters, digits and ideographs only
     paths: tuple[tuple[str, ...], ...]
     path_first: tuple[str, ...]  # first level of each path
@@ -99,6 +108,7 @@ class Extractor:
         self._compiled = compiled
         self._normalise = normaliser
         self._sources = sources
+        self._special = normaliser.special_search
 
     @classmethod
     def load(
@@ -140,8 +150,9 @@ class Extractor:
             # spaces, punctuation runs, URLs and @mentions), the normalised text holds a
             # subset of the raw text's keywords; no trigger word in the raw text means none
             # after normalising, and such a message cannot be a report. Exact, not a guess.
-            if c.prefilter and self._normalise.is_plain(text):
-                if not c.triggers.any(utf8(text)):
+            # (is_plain and triggers.any inlined: this line runs for every message)
+            if c.prefilter and (text.isascii() or not self._special(text)):
+                if next(c.trigger_iter(text.encode("utf-8").decode("latin-1")), None) is None:
                     return NOT_A_REPORT
                 return self._extract(self._normalise.plain(text))
             return self._extract(self._normalise(text))
@@ -156,23 +167,51 @@ class Extractor:
         found = c.automaton.find(encoded)
         if not found:
             return NOT_A_REPORT
-        seen: set[str] = set()
-        hits: list[tuple[int, KeyInfo]] = []
-        trigger = nested = False
-        for hit in found:
-            info = hit[1]
-            if info.key not in seen:
-                seen.add(info.key)
-                hits.append(hit)
-                if info.trigger:
-                    trigger = True
-                if info.super_keys:
-                    nested = True
-        if not trigger:
+        # One keyword found (the common chit-chat case): its result was decided at load time
+        # for each thing _decide reads from such a message (first sentence or not; a
+        # question ending or "?"), so only those are looked at here. Exact, not a guess.
+        start, info = found[0]
+        solo = info.solo
+        if solo is not None and (len(found) == 1 or all(h[1] is info for h in found)):
+            lead_end = encoded.find(_FULL_STOP)
+            no_q, with_q, q_matters = solo[0 if lead_end < 0 or start < lead_end else 1]
+            got = (
+                with_q if q_matters and (
+                    "?" in norm or norm.rstrip(_TRAILING).endswith(c.question_ends)
+                ) else no_q
+            )
+            if got is not None:
+                return got
+        return _full(c, norm, encoded, found)
+
+    def _extract_full(self, norm: str) -> Extraction:
+        """_extract without the load-time results for one keyword (the reference in tests)."""
+        if not norm:
             return NOT_A_REPORT
-        if nested and any(not seen.isdisjoint(info.super_keys) for _, info in hits):
-            return _decide(c, norm, encoded, hits, _nested_topics(hits))
-        return _decide(c, norm, encoded, hits, _NO_DROP)
+        encoded = utf8(norm)
+        found = self._compiled.automaton.find(encoded)
+        return _full(self._compiled, norm, encoded, found) if found else NOT_A_REPORT
+
+
+def _full(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo]]) -> Extraction:
+    """Decide a message from every keyword found (first occurrence of each)."""
+    seen: set[str] = set()
+    hits: list[tuple[int, KeyInfo]] = []
+    trigger = nested = False
+    for hit in found:
+        info = hit[1]
+        if info.key not in seen:
+            seen.add(info.key)
+            hits.append(hit)
+            if info.trigger:
+                trigger = True
+            if info.super_keys:
+                nested = True
+    if not trigger:
+        return NOT_A_REPORT
+    if nested and any(not seen.isdisjoint(info.super_keys) for _, info in hits):
+        return _decide(c, norm, encoded, hits, _nested_topics(hits))
+    return _decide(c, norm, encoded, hits, _NO_DROP)
 
 
 _NO_DROP: frozenset[int] = frozenset()
@@ -480,7 +519,6 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
                 for a in table[target]
             )
     infos = _key_infos(table, paths)
-    automaton = Utf8Automaton((key, info) for key, info in infos.items())
     place_suffixes = [e.key for e in rules.section("location.txt", "地名后缀")]
     building_suffixes = [e.key for e in rules.section("location.txt", "楼栋后缀")]
     if not place_suffixes or not building_suffixes:
@@ -489,10 +527,12 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
         )
     negators = [e.key for e in rules.section("urgency.txt", "否定词")]
     question_ends = [e.key for e in rules.section("negation.txt", "问句结尾")]
-    return Compiled(
-        automaton=automaton,
+    triggers = Utf8Automaton((k, True) for k, info in infos.items() if info.trigger)
+    draft = Compiled(
+        automaton=Utf8Automaton(()),
         paths=tuple(paths),
-        triggers=Utf8Automaton((k, True) for k, info in infos.items() if info.trigger),
+        triggers=triggers,
+        trigger_iter=triggers.iterator(),
         prefilter=all(k.isalnum() for k, info in infos.items() if info.trigger),
         path_first=tuple(p[0] for p in paths),
         path_names=tuple("/".join(p) for p in paths),
@@ -504,6 +544,40 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
         keywords=frozenset(table),
         gazetteer=gazetteer,
     )
+    infos = {key: replace(info, solo=_solo(draft, info)) for key, info in infos.items()}
+    return replace(draft, automaton=Utf8Automaton(infos.items()))
+
+
+_NEUTRAL = "甲"  # a stand-in message body: no keyword is looked for in it, only its shape
+
+
+def _solo(c: Compiled, info: KeyInfo) -> tuple[Solo, Solo] | None:
+    """Decide, at load time, every message in which info's keyword is the only one found.
+
+    For a keyword without flags (no urgency, negation, question opener or place suffix),
+    _decide reads only two things from such a message: whether the hit lies in the first
+    sentence, and whether the message ends as a question or holds a "?". Each combination is
+    decided here by _decide itself on a stand-in text of that shape; a report (which also
+    looks for a place) is left as None for the full path.
+    """
+    if info.flags or _NEUTRAL.endswith(c.question_ends) or _NEUTRAL in _TRAILING:
+        return None
+    if not info.trigger:  # _extract returns NOT_A_REPORT before deciding
+        nothing: Solo = (NOT_A_REPORT, NOT_A_REPORT, False)
+        return nothing, nothing
+    cases: list[Solo] = []
+    for prefix in ("", "。"):  # hit in the first sentence, hit after it
+        start = len(utf8(prefix))
+        no_q, with_q = (
+            _decide(c, text, utf8(text), [(start, info)], _NO_DROP)
+            for text in (prefix + _NEUTRAL, prefix + _NEUTRAL + "?")
+        )
+        cases.append((
+            None if no_q.is_report else no_q,
+            None if with_q.is_report else with_q,
+            no_q != with_q,
+        ))
+    return cases[0], cases[1]
 
 
 def _key_infos(

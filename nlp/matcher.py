@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
@@ -51,6 +51,19 @@ class Utf8Automaton(Generic[V]):
             return []
         return [value for _, value in self._automaton.values()]
 
+    def iterator(self) -> Callable[[str], Iterator[object]]:
+        """Return a function iterating over the matches in utf8(text), for next(f(t), None)
+        on a hot path (the automaton's own iter, or an empty iterator when there are no keys).
+        """
+        if not self._size:
+            return _nothing
+        it: Callable[[str], Iterator[object]] = self._automaton.iter
+        return it
+
     def any(self, encoded: str) -> bool:
         """True if utf8(text) contains any keyword (stops at the first)."""
         return self._size > 0 and next(self._automaton.iter(encoded), None) is not None
+
+
+def _nothing(encoded: str) -> Iterator[object]:
+    return iter(())

@@ -91,7 +91,7 @@ mixed = st.text(
 def _full_path(text: str) -> object:
     from nlp.normalize import MAX_CHARS
 
-    return _EXTRACTOR._extract(_EXTRACTOR.normalise(text[:MAX_CHARS]))
+    return _EXTRACTOR._extract_full(_EXTRACTOR.normalise(text[:MAX_CHARS]))
 
 
 @settings(max_examples=400, deadline=None)
@@ -106,3 +106,30 @@ def test_plain_normalisation_equals_full_normalisation(text: str) -> None:
     norm = _EXTRACTOR._normalise
     if norm.is_plain(text):
         assert norm.plain(text) == norm(text)
+
+
+# The one-keyword results decided at load time (KeyInfo.solo) must equal the full decision.
+_KEYS = sorted(_EXTRACTOR.keywords())
+_SHAPES = ["{}", "。{}", "甲{}", "{}吗", "{}?", "{}？", "请{}吗？", "甲。{}吗", "{}。乙",
+           "{}吗。~", "？{}", "{}{}", "{}。{}", "{} 吗 !", "{}吧?", "{}呢"]
+
+
+def test_solo_results_equal_full_path_for_every_keyword() -> None:
+    for key in _KEYS:
+        for shape in _SHAPES:
+            text = shape.format(key, key)
+            assert _EXTRACTOR.extract(text) == _full_path(text), text
+
+
+_one_keyword = st.builds(
+    lambda a, k, b: a + k + b,
+    st.text(alphabet=st.sampled_from(list("甲乙。，！？?吗呢 ~…的了")), max_size=6),
+    st.sampled_from(_KEYS),
+    st.text(alphabet=st.sampled_from(list("甲乙。，！？?吗呢 ~…的了")), max_size=6),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(_one_keyword, mixed))
+def test_solo_exit_equals_full_path(text: str) -> None:
+    assert _EXTRACTOR.extract(text) == _full_path(text)
