@@ -197,19 +197,21 @@ def _full(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo]]
     """Decide a message from every keyword found (first occurrence of each)."""
     seen: set[str] = set()
     hits: list[tuple[int, KeyInfo]] = []
-    trigger = nested = False
+    supers: list[frozenset[str]] = []  # super_keys of the hits that have any
+    trigger = False
     for hit in found:
         info = hit[1]
-        if info.key not in seen:
-            seen.add(info.key)
+        key = info.key
+        if key not in seen:
+            seen.add(key)
             hits.append(hit)
             if info.trigger:
                 trigger = True
             if info.super_keys:
-                nested = True
+                supers.append(info.super_keys)
     if not trigger:
         return NOT_A_REPORT
-    if nested and any(not seen.isdisjoint(info.super_keys) for _, info in hits):
+    if supers and any(not seen.isdisjoint(s) for s in supers):
         return _decide(c, norm, encoded, hits, _nested_topics(hits))
     return _decide(c, norm, encoded, hits, _NO_DROP)
 
@@ -405,7 +407,7 @@ def _intent_rank(item: tuple[str, float]) -> tuple[float, int]:
 
 
 def _known_place(c: Compiled, encoded: str) -> str | None:
-    return max((name for _, name in c.gazetteer.find(encoded)), key=len, default=None)
+    return max(c.gazetteer.found_values(encoded), key=len, default=None)
 
 
 def _explain(

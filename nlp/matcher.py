@@ -45,6 +45,13 @@ class Utf8Automaton(Generic[V]):
             return []
         return [(end - back, value) for end, (back, value) in self._automaton.iter(encoded)]
 
+    def found_values(self, encoded: str) -> list[V]:
+        """Return the value of every keyword in utf8(text), in order of end (find() without
+        the positions)."""
+        if not self._size:
+            return []
+        return [value for _, (_, value) in self._automaton.iter(encoded)]
+
     def values(self) -> list[V]:
         """Return the value of every keyword (for offline tools; not on the hot path)."""
         if not self._size:

@@ -43,7 +43,7 @@ GRID_CHAT = "grid"
 class Heard:
     """What the bot did with one group message: a ticket, a question, or nothing."""
 
-    kind: str  # "ticket" | "asked" | "silent" | "duplicate" | "answer"
+    kind: str  # "ticket" | "asked" | "silent" | "duplicate" | "answer" | "not_grid"
     number: str | None = None
 
 
@@ -310,7 +310,14 @@ async def hear(
     body = clean_text(text)[: services.max_text_length]
     async with services.sessions.begin() as session:
         grid = await grid_of(session, chat_id)
-        if grid is None or not body or await is_blocked(session, author.id):
+        if grid is None:
+            return Heard("not_grid")
+        extraction = services.extractor.extract(body) if body else None
+        if extraction is None or report_score(extraction) < services.group_ask_confidence:
+            # Most of a group's talk: one lookup, nothing written, nothing said.
+            return Heard("silent")
+        score = report_score(extraction)
+        if await is_blocked(session, author.id):
             return Heard("silent")
         source = Source(chat_id=chat_id, message_id=message_id, grid_chat_id=chat_id)
         existing = await existing_ticket(session, source)
@@ -318,9 +325,7 @@ async def hear(
             return Heard("duplicate", existing.number)
         if await merged_into(session, chat_id, message_id) is not None:
             return Heard("duplicate")
-        extraction = services.extractor.extract(body)
-        score = report_score(extraction)
-        if score >= services.group_ask_confidence and await is_flood(services, chat_id, body):
+        if await is_flood(services, chat_id, body):
             return Heard("silent")
         if score >= services.group_confidence:
             if await over_report_limit(services, author.id):
@@ -628,13 +633,16 @@ async def handle_group_text(
     text: str,
     photo: str | None = None,
 ) -> Heard:
-    """Route a group message: an answer in a staff chat (a 办结 note may come with a photo),
-    or a post in a grid group."""
+    """Route a group message: a post in a grid group, or an answer in a staff chat (a 办结
+    note may come with a photo)."""
+    heard = await hear(services, person, chat_id, message_id, text)
+    if heard.kind != "not_grid":
+        return heard
     if await staff.handle_staff_chat_text(
         services, person, chat_id, message_id, text, photo=photo
     ):
         return Heard("answer")
-    return await hear(services, person, chat_id, message_id, text)
+    return Heard("silent")
 
 
 async def split(
