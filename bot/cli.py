@@ -108,6 +108,34 @@ async def _staff_add(settings: Settings, user_id: int, name: str, department: st
     return 0
 
 
+async def _worker_add(settings: Settings, grid_chat_id: int, user_id: int, name: str) -> int:
+    from bot.services.context import Person
+    from bot.services.groups import grid_of, register_worker
+    from storage.db import is_up_to_date, make_engine, make_sessionmaker
+    from storage.models import utcnow
+
+    engine = make_engine(settings.database_url)
+    try:
+        if not await is_up_to_date(engine):
+            print("数据库尚未迁移：请先运行 huiyin db upgrade", file=sys.stderr)
+            return 2
+        async with make_sessionmaker(engine).begin() as session:
+            grid = await grid_of(session, grid_chat_id)
+            if grid is None:
+                print(
+                    f"群 {grid_chat_id} 还不是网格群：管理员请先在群内发送 /bind_grid 网格名称",
+                    file=sys.stderr,
+                )
+                return 2
+            person = Person(id=user_id, first_name=name)
+            await register_worker(session, grid, person, added_by=None, at=utcnow())
+            grid_name = grid.name
+    finally:
+        await engine.dispose()
+    print(f"已将 {name or user_id}（{user_id}）登记为「{grid_name}」网格员。")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the `huiyin` command."""
     parser = argparse.ArgumentParser(prog="huiyin", description="回音：接诉即办 Telegram 机器人")
@@ -123,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("user_id", type=int, help="Telegram 用户 ID")
     add.add_argument("--name", default="", help="显示名")
     add.add_argument("--department", default="", help="所在部门（名称或代码；默认总平台）")
+    worker = sub.add_parser("worker", help="网格员")
+    worker_sub = worker.add_subparsers(dest="worker_command", required=True)
+    wadd = worker_sub.add_parser("add", help="登记网格员")
+    wadd.add_argument("grid_chat_id", type=int, help="网格群的 chat id（负数）")
+    wadd.add_argument("user_id", type=int, help="Telegram 用户 ID")
+    wadd.add_argument("--name", default="", help="显示名")
     demo = sub.add_parser("demo", help="在本地模拟器上演示完整流程（无需 token 和网络）")
     demo.add_argument("--interactive", action="store_true", help="在终端中扮演居民")
     from nlp.cli import register
@@ -151,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_db_upgrade(settings))
         if args.command == "staff":
             return asyncio.run(_staff_add(settings, args.user_id, args.name, args.department))
+        if args.command == "worker":
+            return asyncio.run(_worker_add(settings, args.grid_chat_id, args.user_id, args.name))
     except SettingsError as exc:
         print(f"启动失败：{exc}", file=sys.stderr)
         return 2

@@ -115,24 +115,31 @@ async def add_worker(
         elif target is None:
             text = texts.ADD_WORKER_USAGE
         else:
-            await remember_user(session, target, started=None)
-            await insert_ignore(
-                session,
-                GridWorker,
-                {
-                    "grid_chat_id": chat_id,
-                    "user_id": target.id,
-                    "display_name": target.display_name[:128],
-                    "added_by": admin.id,
-                    "created_at": services.clock(),
-                },
-                ["grid_chat_id", "user_id"],
-            )
+            await register_worker(session, grid, target, added_by=admin.id, at=services.clock())
             text = texts.WORKER_ADDED.format(name=target.display_name, grid=grid.name)
             added = True
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
     return added
+
+
+async def register_worker(
+    session: AsyncSession, grid: BoundChat, person: Person, *, added_by: int | None, at: datetime
+) -> None:
+    """Register a grid worker of `grid` (used by /add_worker and `huiyin worker add`)."""
+    await remember_user(session, person, started=None)
+    await insert_ignore(
+        session,
+        GridWorker,
+        {
+            "grid_chat_id": grid.chat_id,
+            "user_id": person.id,
+            "display_name": person.display_name[:128],
+            "added_by": added_by,
+            "created_at": at,
+        },
+        ["grid_chat_id", "user_id"],
+    )
 
 
 async def block_user(

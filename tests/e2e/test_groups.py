@@ -381,3 +381,26 @@ async def test_a_flood_of_identical_posts_opens_one_ticket(grid: LocalStack) -> 
     assert await ticket_count(grid) == 2
     answers = [t for t in texts_in(grid, GRID) if "已登记为工单" in t or "已在处理中" in t]
     assert len(answers) == 2
+
+
+async def test_a_forwarded_post_with_a_photo_is_opened_with_the_photo(grid: LocalStack) -> None:
+    sim = grid.sim
+    sim.send_text(WORKER, "/start")
+    await expect(sim, WORKER, lambda m: "件件有回音" in m["text"])
+    visible = {
+        "type": "user",
+        "date": 1,
+        "sender_user": {"id": RESIDENT, "is_bot": False, "first_name": "张阿姨"},
+    }
+    sim.send_photo(WORKER, caption=CONFIDENT, forward_origin=visible)
+    await expect(sim, WORKER, lambda m: "已为 张阿姨 登记工单" in m["text"])
+    [ticket] = await tickets(grid)
+    assert ticket.reporter_id == RESIDENT and ticket.worker_id == WORKER
+    assert grid.runtime is not None
+    for _ in range(30):
+        async with grid.runtime.services.sessions() as s:
+            attached = (await s.execute(select(Attachment.kind))).scalars().all()
+        if attached:
+            break
+        await asyncio.sleep(0.1)
+    assert attached == ["photo"]

@@ -98,3 +98,25 @@ async def test_migrations_produce_the_models_schema(database_url: str) -> None:
         changes = await conn.run_sync(diff)
     await engine.dispose()
     assert changes == []
+
+
+async def test_worker_add_command(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/workers.db"
+    env = {"HUIYIN_DATABASE_URL": url}
+    assert huiyin("db", "upgrade", env=env).returncode == 0
+    refused = huiyin("worker", "add", "-100777", "555", "--name", "小刘", env=env)
+    assert refused.returncode == 2 and "/bind_grid" in refused.stderr
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO bound_chats (chat_id, kind, title, name, bound_by, created_at)"
+                " VALUES (-100777, 'grid', '网格群', '第三网格', 1, '2026-11-23 00:00:00')"
+            )
+        )
+    added = huiyin("worker", "add", "-100777", "555", "--name", "小刘", env=env)
+    assert added.returncode == 0 and "第三网格" in added.stdout
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT grid_chat_id, user_id FROM grid_workers"))).all()
+    await engine.dispose()
+    assert rows == [(-100777, 555)]
