@@ -9,7 +9,7 @@ from pathlib import Path
 from nlp.errors import RuleFileError
 from nlp.location import PlacePattern, compile_pattern, find_location, jieba_place_names
 from nlp.matcher import Utf8Automaton, utf8
-from nlp.model import INTENTS, NORMAL, NOT_A_REPORT, URGENT, Extraction
+from nlp.model import INTENTS, NORMAL, NOT_A_REPORT, URGENT, Explanation, Extraction
 from nlp.normalize import MAX_CHARS, Normaliser
 from nlp.rulefiles import SHIPPED_RULES, Entry, read_rules, read_user_dict
 
@@ -182,7 +182,7 @@ class Extractor:
             )
             if got is not None:
                 return got
-        return _full(c, norm, encoded, found)
+        return _decide(c, norm, encoded, found)
 
     def _extract_full(self, norm: str) -> Extraction:
         """_extract without the load-time results for one keyword (the reference in tests)."""
@@ -190,30 +190,7 @@ class Extractor:
             return NOT_A_REPORT
         encoded = utf8(norm)
         found = self._compiled.automaton.find(encoded)
-        return _full(self._compiled, norm, encoded, found) if found else NOT_A_REPORT
-
-
-def _full(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo]]) -> Extraction:
-    """Decide a message from every keyword found (first occurrence of each)."""
-    seen: set[str] = set()
-    hits: list[tuple[int, KeyInfo]] = []
-    supers: list[frozenset[str]] = []  # super_keys of the hits that have any
-    trigger = False
-    for hit in found:
-        info = hit[1]
-        key = info.key
-        if key not in seen:
-            seen.add(key)
-            hits.append(hit)
-            if info.trigger:
-                trigger = True
-            if info.super_keys:
-                supers.append(info.super_keys)
-    if not trigger:
-        return NOT_A_REPORT
-    if supers and any(not seen.isdisjoint(s) for s in supers):
-        return _decide(c, norm, encoded, hits, _nested_topics(hits))
-    return _decide(c, norm, encoded, hits, _NO_DROP)
+        return _decide(self._compiled, norm, encoded, found) if found else NOT_A_REPORT
 
 
 _NO_DROP: frozenset[int] = frozenset()
@@ -227,7 +204,7 @@ _new = object.__new__
 def _make(
     is_report: bool, intent: str, category: tuple[str, ...], urgency: str,
     urgent_words: tuple[str, ...], location: str | None, confidence: float,
-    explanation: tuple[str, ...],
+    explanation: Sequence[str],
 ) -> Extraction:
     """Extraction(...) without the frozen dataclass's __init__ (one object.__setattr__ per
     field, ~1.2 µs); the slots are set through their descriptors, the result is the same."""
@@ -257,12 +234,13 @@ def _failed(exc: Exception) -> Extraction:
     return Extraction(False, "其他", (), NORMAL, (), None, 0.0, (f"error: {exc!r}",))
 
 
-def _decide(
-    c: Compiled, norm: str, encoded: str, hits: list[tuple[int, KeyInfo]], dropped: frozenset[int]
-) -> Extraction:
-    """Turn the keyword hits of one message into an Extraction."""
-    path_scores: dict[int, float] = {}
-    firsts: dict[str, float] = {}
+def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo]]) -> Extraction:
+    """Turn the keywords found in one message into an Extraction (the first occurrence of
+    each keyword counts)."""
+    seen: set[str] = set()
+    hits: list[tuple[int, KeyInfo]] = []
+    topics: list[tuple[int, int, KeyInfo]] = []  # (index in hits, start, info) of topic words
+    supers: list[frozenset[str]] = []  # super_keys of the hits that have any
     intents: dict[str, float] = {}
     urgent: list[str] = []
     negated: list[str] = []
@@ -270,19 +248,23 @@ def _decide(
     cue_score = strongest_cue = 0.0
     resolved_at = recur_at = -1
     flags = 0
-    # The first sentence usually names the topic (a title, or the opening of a message):
-    # topic words after it weigh less than those in it.
-    lead_end = encoded.find(_FULL_STOP)
-    if lead_end < 0:
-        lead_end = len(encoded)
-    for i, (start, info) in enumerate(hits):
+    trigger = False
+    for hit in found:
+        start, info = hit
+        key = info.key
+        if key in seen:
+            continue
+        seen.add(key)
+        hits.append(hit)
+        if info.trigger:
+            trigger = True
         f = info.flags
         if f:
             if f & _URGENT_BIT:
                 if c.negators and any(encoded.endswith(n, 0, start) for n in c.negators):
-                    negated.append(info.key)
+                    negated.append(key)
                     continue
-                urgent.append(info.key)
+                urgent.append(key)
             flags |= f
             if f & _BLOCK_BITS:
                 blockers.append(info)
@@ -290,18 +272,37 @@ def _decide(
                     resolved_at = start
             if f & _RECUR_BIT and start > recur_at:
                 recur_at = start
-        if info.cats and i not in dropped:
-            k = 1.0 if start < lead_end else BODY_FACTOR
-            for p, w in info.cats:
-                path_scores[p] = path_scores.get(p, 0.0) + k * w
-            for first, w in info.firsts:
-                firsts[first] = firsts.get(first, 0.0) + k * w
+        if info.cats:
+            topics.append((len(hits) - 1, start, info))
+            if info.super_keys:
+                supers.append(info.super_keys)
         if info.cue:
             cue_score += info.cue
             if info.cue > strongest_cue:
                 strongest_cue = info.cue
         for t, w in info.intents:
             intents[t] = intents.get(t, 0.0) + w
+    if not trigger:
+        return NOT_A_REPORT
+    dropped = (
+        _nested_topics(hits) if supers and any(not seen.isdisjoint(s) for s in supers)
+        else _NO_DROP
+    )
+    # The first sentence usually names the topic (a title, or the opening of a message):
+    # topic words after it weigh less than those in it.
+    lead_end = encoded.find(_FULL_STOP)
+    if lead_end < 0:
+        lead_end = len(encoded)
+    path_scores: dict[int, float] = {}
+    firsts: dict[str, float] = {}
+    for i, start, info in topics:
+        if dropped and i in dropped:
+            continue
+        k = 1.0 if start < lead_end else BODY_FACTOR
+        for p, w in info.cats:
+            path_scores[p] = path_scores.get(p, 0.0) + k * w
+        for first, w in info.firsts:
+            firsts[first] = firsts.get(first, 0.0) + k * w
     if recur_at > resolved_at >= 0:
         blockers = [b for b in blockers if b.flags & _NOT_REPORT_BIT]
 
@@ -354,8 +355,7 @@ def _decide(
         return _make(
             False, intent, category, NORMAL, (), location,
             round(REPORT_THRESHOLD / (detection + REPORT_THRESHOLD), 3) if detection > 0 else 1.0,
-            (f"detection {detection:.1f} < {REPORT_THRESHOLD:g}: not a report (fired: "
-             + " ".join([info.key for _, info in hits]) + ")",),
+            Explanation(_explain_chat, (detection, hits)),
         )
     if is_report and location is None:
         if loc_suffix and not looked:
@@ -372,14 +372,10 @@ def _decide(
         confidence = 0.5 * strength + 0.5 * share
     else:
         confidence = 1.0 - strength if not blockers and not question else 0.8
-    category_line = (
-        f"category {'/'.join(category)} (first level {best_first} {cat_score:+.1f}"
-        f" of {len(firsts)} scored)" if category else ""
-    )
-    explanation = _explain(
-        hits, dropped, category_line, urgent, negated, blockers, question,
-        praise_only and detection >= REPORT_THRESHOLD, intent, detection, is_report,
-    )
+    explanation = Explanation(_explain, (
+        hits, dropped, (category, best_first, cat_score, len(firsts)), urgent, negated, blockers,
+        question, praise_only and detection >= REPORT_THRESHOLD, intent, detection, is_report,
+    ))
     return _make(
         is_report, intent, category, URGENT if urgent else NORMAL, tuple(urgent), location,
         round(min(max(confidence, 0.0), 1.0), 3), explanation,
@@ -410,10 +406,18 @@ def _known_place(c: Compiled, encoded: str) -> str | None:
     return max(c.gazetteer.found_values(encoded), key=len, default=None)
 
 
+def _explain_chat(detection: float, hits: list[tuple[int, KeyInfo]]) -> tuple[str, ...]:
+    """The one line explaining chit-chat in which a word or two fired."""
+    return (
+        f"detection {detection:.1f} < {REPORT_THRESHOLD:g}: not a report (fired: "
+        + " ".join([info.key for _, info in hits]) + ")",
+    )
+
+
 def _explain(
     hits: list[tuple[int, KeyInfo]],
     dropped: frozenset[int],
-    category_line: str,
+    topic: tuple[tuple[str, ...], str, float, int],
     urgent: list[str],
     negated: list[str],
     blockers: list[KeyInfo],
@@ -425,9 +429,10 @@ def _explain(
 ) -> tuple[str, ...]:
     """List the rules that fired, with the file and line each came from.
 
-    Every per-keyword line is a string built at load time (KeyInfo.cat_lines, .cue_line), so
-    a message only collects references; the totals come in one formatted line at the end.
+    Every per-keyword line is a string built at load time (KeyInfo.cat_lines, .cue_line);
+    topic is (category, its first level, that level's score, how many levels scored).
     """
+    category, best_first, cat_score, n_scored = topic
     out: list[str] = [f"negated: '{k}'" for k in negated] if negated else []
     intent_words: list[str] = []
     for i, (_, info) in enumerate(hits):
@@ -444,8 +449,11 @@ def _explain(
                 if t == intent:
                     intent_words.append(info.key)
                     break
-    if category_line:
-        out.append(category_line)
+    if category:
+        out.append(
+            f"category {'/'.join(category)} (first level {best_first} {cat_score:+.1f}"
+            f" of {n_scored} scored)"
+        )
     if urgent:
         out.append("urgent: " + " ".join(urgent))
     if question:
@@ -571,7 +579,7 @@ def _solo(c: Compiled, info: KeyInfo) -> tuple[Solo, Solo] | None:
     for prefix in ("", "。"):  # hit in the first sentence, hit after it
         start = len(utf8(prefix))
         no_q, with_q = (
-            _decide(c, text, utf8(text), [(start, info)], _NO_DROP)
+            _decide(c, text, utf8(text), [(start, info)])
             for text in (prefix + _NEUTRAL, prefix + _NEUTRAL + "?")
         )
         cases.append((

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from nlp import Extraction, Extractor
+from nlp.model import Explanation
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nlp"
 
@@ -77,3 +78,15 @@ def test_grid_items_get_their_own_subcategory(extractor: Extractor) -> None:
     for text, leaf in expected.items():
         got = extractor.extract(text)
         assert got.category and got.category[-1] == leaf, (text, got.explanation)
+
+
+def test_explanation_is_written_when_read_and_kept(extractor: Extractor) -> None:
+    got = extractor.extract("幸福小区3栋楼道里的路灯坏了一个星期了，没人修")
+    assert isinstance(got.explanation, Explanation)
+    lines = tuple(got.explanation)
+    assert lines[-1].endswith(": report") and any("路灯" in line for line in lines)
+    assert got.explanation == lines and lines == got.explanation
+    assert hash(got.explanation) == hash(lines) and len(got.explanation) == len(lines)
+    assert got.explanation[0] == lines[0] and tuple(got.explanation) == lines
+    assert got.as_dict()["explanation"] == list(lines)
+    assert got == extractor.extract("幸福小区3栋楼道里的路灯坏了一个星期了，没人修")
