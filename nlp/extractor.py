@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nlp.errors import RuleFileError
@@ -67,7 +67,9 @@ class KeyInfo:
     intents: tuple[tuple[str, float], ...]
     flags: int  # bit 1 << kind for the kinds without a weight
     trigger: bool  # can make a message a report, a consultation or urgent on its own
-    supers: tuple[tuple[int, str], ...]  # (byte offset, longer category keyword containing it)
+    # the longer category keywords containing this one, each with the byte offsets at which
+    # it lies inside them (not compared: a dict is unhashable)
+    supers: dict[str, frozenset[int]] = field(compare=False)
     super_keys: frozenset[str]  # the longer keywords alone, to test "any of them found?" in C
     # The result when this keyword is the only one found (possibly repeated), decided at load
     # time: one (without question, with question, question matters) triple for a hit in the
@@ -223,11 +225,17 @@ def _make(
 def _nested_topics(hits: list[tuple[int, KeyInfo]]) -> frozenset[int]:
     """Return the hits (by index) whose category words lie inside a longer category word
     (小学 in 小学生), so nested words are not counted twice."""
-    at = {(start, info.key) for start, info in hits if info.cats}
-    return frozenset(
-        i for i, (start, info) in enumerate(hits)
-        if info.supers and any((start - off, sup) in at for off, sup in info.supers)
-    )
+    at = [(start, info.key) for start, info in hits if info.cats]
+    dropped = []
+    for i, (start, info) in enumerate(hits):
+        supers = info.supers
+        if supers:
+            for other_start, other in at:
+                offsets = supers.get(other)
+                if offsets is not None and start - other_start in offsets:
+                    dropped.append(i)
+                    break
+    return frozenset(dropped)
 
 
 def _failed(exc: Exception) -> Extraction:
@@ -621,14 +629,13 @@ def _key_infos(
             or bool(intents)
             or bool(flags & (_URGENT_BIT | _ASK_BIT))
         )
-        supers: tuple[tuple[int, str], ...] = ()
+        supers: dict[str, frozenset[int]] = {}
         if cats and not flags & _URGENT_BIT:  # urgent words keep their topic when nested
-            supers = tuple(
-                (off, longer)
+            supers = {
+                longer: frozenset(_offsets(longer, key))
                 for longer in by_char.get(key[0], ())
                 if len(longer) > len(key) and key in longer
-                for off in _offsets(longer, key)
-            )
+            }
         cue_actions = [a for a in actions if a.kind == CUE]
         per_first: dict[str, float] = {}
         for p, w in cats.items():
@@ -641,8 +648,7 @@ def _key_infos(
         infos[key] = KeyInfo(
             key, actions, tuple(cats.items()), tuple(per_first.items()), cat_lines, cue_line,
             (*cat_lines, cue_line) if cue_line else cat_lines,
-            cue, tuple(intents.items()), flags, trigger, supers,
-            frozenset(sup for _, sup in supers),
+            cue, tuple(intents.items()), flags, trigger, supers, frozenset(supers),
         )
     return infos
 
