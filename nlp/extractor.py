@@ -195,7 +195,7 @@ class Extractor:
         return _decide(self._compiled, norm, encoded, found) if found else NOT_A_REPORT
 
 
-_NO_DROP: frozenset[int] = frozenset()
+_NO_DROP: frozenset[str] = frozenset()
 _new = object.__new__
 (_set_report, _set_intent, _set_category, _set_urgency, _set_urgent_words, _set_location,
  _set_confidence, _set_explanation) = [
@@ -222,20 +222,31 @@ def _make(
     return e
 
 
-def _nested_topics(hits: list[tuple[int, KeyInfo]]) -> frozenset[int]:
-    """Return the hits (by index) whose category words lie inside a longer category word
-    (小学 in 小学生), so nested words are not counted twice."""
+def _nested_topics(hits: list[tuple[int, KeyInfo]]) -> frozenset[str]:
+    """Return the keywords found whose category words lie inside a longer category word
+    found (小学 in 小学生), so nested words are not counted twice."""
     at = [(start, info.key) for start, info in hits if info.cats]
     dropped = []
-    for i, (start, info) in enumerate(hits):
+    for start, info in hits:
         supers = info.supers
         if supers:
             for other_start, other in at:
                 offsets = supers.get(other)
                 if offsets is not None and start - other_start in offsets:
-                    dropped.append(i)
+                    dropped.append(info.key)
                     break
     return frozenset(dropped)
+
+
+def _first_of_each(found: list[tuple[int, KeyInfo]]) -> list[tuple[int, KeyInfo]]:
+    """The hits without repeats: the first occurrence of each keyword."""
+    seen: set[str] = set()
+    hits = []
+    for hit in found:
+        if hit[1].key not in seen:
+            seen.add(hit[1].key)
+            hits.append(hit)
+    return hits
 
 
 def _failed(exc: Exception) -> Extraction:
@@ -245,9 +256,9 @@ def _failed(exc: Exception) -> Extraction:
 def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo]]) -> Extraction:
     """Turn the keywords found in one message into an Extraction (the first occurrence of
     each keyword counts)."""
-    seen: set[str] = set()
-    hits: list[tuple[int, KeyInfo]] = []
-    topics: list[tuple[int, int, KeyInfo]] = []  # (index in hits, start, info) of topic words
+    seen = {hit[1].key for hit in found}
+    hits = found if len(seen) == len(found) else _first_of_each(found)
+    topics: list[tuple[int, KeyInfo]] = []  # the hits with category words
     supers: list[frozenset[str]] = []  # super_keys of the hits that have any
     intents: dict[str, float] = {}
     urgent: list[str] = []
@@ -257,22 +268,17 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
     resolved_at = recur_at = -1
     flags = 0
     trigger = False
-    for hit in found:
+    for hit in hits:
         start, info = hit
-        key = info.key
-        if key in seen:
-            continue
-        seen.add(key)
-        hits.append(hit)
         if info.trigger:
             trigger = True
         f = info.flags
         if f:
             if f & _URGENT_BIT:
                 if c.negators and any(encoded.endswith(n, 0, start) for n in c.negators):
-                    negated.append(key)
+                    negated.append(info.key)
                     continue
-                urgent.append(key)
+                urgent.append(info.key)
             flags |= f
             if f & _BLOCK_BITS:
                 blockers.append(info)
@@ -281,7 +287,7 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
             if f & _RECUR_BIT and start > recur_at:
                 recur_at = start
         if info.cats:
-            topics.append((len(hits) - 1, start, info))
+            topics.append(hit)
             if info.super_keys:
                 supers.append(info.super_keys)
         if info.cue:
@@ -303,8 +309,8 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
         lead_end = len(encoded)
     path_scores: dict[int, float] = {}
     firsts: dict[str, float] = {}
-    for i, start, info in topics:
-        if dropped and i in dropped:
+    for start, info in topics:
+        if dropped and info.key in dropped:
             continue
         k = 1.0 if start < lead_end else BODY_FACTOR
         for p, w in info.cats:
@@ -373,7 +379,10 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
     strength = detection / (detection + REPORT_THRESHOLD) if detection > 0 else 0.0
     if is_report:
         if category:
-            positive = sum([v for v in firsts.values() if v > 0])
+            positive = 0.0
+            for v in firsts.values():
+                if v > 0:
+                    positive += v
             share = cat_score / positive if positive > 0 else 0.0
         else:
             share = 0.5
@@ -424,7 +433,7 @@ def _explain_chat(detection: float, hits: list[tuple[int, KeyInfo]]) -> tuple[st
 
 def _explain(
     hits: list[tuple[int, KeyInfo]],
-    dropped: frozenset[int],
+    dropped: frozenset[str],
     topic: tuple[tuple[str, ...], str, float, int],
     urgent: list[str],
     negated: list[str],
@@ -443,11 +452,11 @@ def _explain(
     category, best_first, cat_score, n_scored = topic
     out: list[str] = [f"negated: '{k}'" for k in negated] if negated else []
     intent_words: list[str] = []
-    for i, (_, info) in enumerate(hits):
+    for _, info in hits:
         if negated and info.key in negated:
             continue
         if info.lines:
-            if dropped and i in dropped:
+            if dropped and info.key in dropped:
                 if info.cue_line:
                     out.append(info.cue_line)
             else:

@@ -29,6 +29,7 @@ from nlp.extractor import (
     CAT,
     CATEGORY_MINIMUM,
     Extractor,
+    _first_of_each,
     _nested_topics,
 )
 from nlp.matcher import utf8
@@ -61,19 +62,14 @@ def features(extractor: Extractor, text: str) -> dict[Line, float]:
     """The category keyword lines a message fires, with their factor (1, or BODY_FACTOR)."""
     c = extractor._compiled
     encoded = utf8(extractor.normalise(text))
-    seen: set[str] = set()
-    hits = []
-    for hit in c.automaton.find(encoded):
-        if hit[1].key not in seen:
-            seen.add(hit[1].key)
-            hits.append(hit)
+    hits = _first_of_each(c.automaton.find(encoded))
     dropped = _nested_topics(hits)
     lead_end = encoded.find(_FULL_STOP)
     if lead_end < 0:
         lead_end = len(encoded)
     out: dict[Line, float] = {}
-    for i, (start, info) in enumerate(hits):
-        if not info.cats or i in dropped:
+    for start, info in hits:
+        if not info.cats or info.key in dropped:
             continue
         k = 1.0 if start < lead_end else BODY_FACTOR
         for a in info.actions:
