@@ -154,18 +154,21 @@ class Extractor:
             # after normalising, and such a message cannot be a report. Exact, not a guess.
             # (is_plain and triggers.any inlined: this line runs for every message)
             if c.prefilter and (text.isascii() or not self._special(text)):
-                if next(c.trigger_iter(text.encode("utf-8").decode("latin-1")), None) is None:
+                encoded = text.encode("utf-8").decode("latin-1")
+                if next(c.trigger_iter(encoded), None) is None:
                     return NOT_A_REPORT
-                return self._extract(self._normalise.plain(text))
-            return self._extract(self._normalise(text))
+                norm = self._normalise.plain(text)
+                return self._extract(norm, encoded if norm is text else utf8(norm))
+            norm = self._normalise(text)
+            return self._extract(norm, utf8(norm))
         except Exception as exc:  # defensive: a message must never crash the bot
             return _failed(exc)
 
-    def _extract(self, norm: str) -> Extraction:
+    def _extract(self, norm: str, encoded: str) -> Extraction:
+        """Decide a normalised text; encoded is utf8(norm)."""
         if not norm:
             return NOT_A_REPORT
         c = self._compiled
-        encoded = utf8(norm)
         found = c.automaton.find(encoded)
         if not found:
             return NOT_A_REPORT

@@ -37,6 +37,9 @@ _ODD = re.compile(
 _COMMON_WIDE = tuple((chr(c), chr(c - 0xFEE0)) for c in map(ord, "，！？：；（）"))
 _COMMON_WIDE += (("\u3000", " "),)
 _WIDE_TABLE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# characters plain() may replace or remove (full-width forms, whitespace, @mentions): a text
+# without them, URLs or punctuation runs is already normal, as most chat messages are
+_PLAIN_EDITS = re.compile(r"[\uff01-\uff5e\u3000@\s]")
 
 
 class Normaliser:
@@ -88,6 +91,11 @@ class Normaliser:
         """Normalise a text for which is_plain() is true (skips the script and noise steps)."""
         if len(text) > MAX_CHARS:
             text = text[:MAX_CHARS]
+        if not (
+            _PLAIN_EDITS.search(text) or _PUNCT_RUN.search(text)
+            or "http" in text or "www" in text or "HTTP" in text or "WWW" in text
+        ):
+            return text  # the same object: the caller may reuse what it computed from it
         if not text.isascii():
             for wide, half in _COMMON_WIDE:
                 if wide in text:

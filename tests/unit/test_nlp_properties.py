@@ -100,8 +100,11 @@ def test_fast_exit_equals_full_path(text: str) -> None:
     assert _EXTRACTOR.extract(text) == _full_path(text)
 
 
-@settings(max_examples=300, deadline=None)
-@given(mixed)
+_spaces = st.text(alphabet=" \t\n\x1c\x85\xa0\u2028\u3000甲", max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(mixed, st.text(max_size=40), _spaces))
 def test_plain_normalisation_equals_full_normalisation(text: str) -> None:
     norm = _EXTRACTOR._normalise
     if norm.is_plain(text):
