@@ -83,8 +83,10 @@ class Compiled:
     """Immutable matching state built from one RuleSet."""
 
     automaton: Utf8Automaton[KeyInfo]
-    triggers: Utf8Automaton[bool]  # the keywords that can make a report on their own
-    trigger_iter: Callable[[str], Iterator[object]]  # triggers.iterator(), for the fast exit
+    # the keywords that can make a report on their own, and every character normalising
+    # would change (Normaliser.special_chars): a text holding none of them is not a report
+    gate: Utf8Automaton[bool]
+    gate_iter: Callable[[str], Iterator[object]]  # gate.iterator(), for the fast exit
     prefilter: bool  # every trigger keyword is letters, digits and ideographs only
     paths: tuple[tuple[str, ...], ...]
     path_first: tuple[str, ...]  # first level of each path
@@ -121,11 +123,12 @@ class Extractor:
     ) -> Extractor:
         """Read, validate and compile the rule files; raises RuleFileError on a bad file."""
         sources = (rules_dir or SHIPPED_RULES, tuple(extra_dirs), user_dict)
-        return cls(_compile(*sources), Normaliser.load(), sources)
+        normaliser = Normaliser.load()
+        return cls(_compile(*sources, normaliser.special_chars), normaliser, sources)
 
     def reload(self) -> None:
         """Re-read the same files; on error keep the current rules and raise."""
-        self._compiled = _compile(*self._sources)
+        self._compiled = _compile(*self._sources, self._normalise.special_chars)
 
     @property
     def rule_files(self) -> tuple[str, ...]:
@@ -148,17 +151,17 @@ class Extractor:
             if len(text) > MAX_CHARS:
                 text = text[:MAX_CHARS]
             c = self._compiled
-            # Fast exit for chit-chat: if normalising would change no character (only
-            # spaces, punctuation runs, URLs and @mentions), the normalised text holds a
-            # subset of the raw text's keywords; no trigger word in the raw text means none
-            # after normalising, and such a message cannot be a report. Exact, not a guess.
-            # (is_plain and triggers.any inlined: this line runs for every message)
-            if c.prefilter and (text.isascii() or not self._special(text)):
-                encoded = text.encode("utf-8").decode("latin-1")
-                if next(c.trigger_iter(encoded), None) is None:
+            # Fast exit for chit-chat: a text holding no trigger word and no character that
+            # normalising would change (the gate) normalises to a text holding no trigger
+            # word (normalising then only turns punctuation half-width and removes spaces,
+            # punctuation runs, URLs and @mentions), and cannot be a report. Exact, not a guess.
+            if c.prefilter:
+                encoded = text.encode("utf-8", "surrogatepass").decode("latin-1")
+                if next(c.gate_iter(encoded), None) is None:
                     return NOT_A_REPORT
-                norm = self._normalise.plain(text)
-                return self._extract(norm, encoded if norm is text else utf8(norm))
+                if text.isascii() or not self._special(text):
+                    norm = self._normalise.plain(text)
+                    return self._extract(norm, encoded if norm is text else utf8(norm))
             norm = self._normalise(text)
             return self._extract(norm, utf8(norm))
         except Exception as exc:  # defensive: a message must never crash the bot
@@ -496,7 +499,9 @@ def _explain(
     return tuple(out)
 
 
-def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | None) -> Compiled:
+def _compile(
+    rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | None, special: frozenset[str]
+) -> Compiled:
     """Read every file and build the automaton (the only place that does I/O)."""
     rules = read_rules([rules_dir, *extra_dirs])
     table: dict[str, list[Action]] = {}
@@ -557,12 +562,14 @@ def _compile(rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | No
         )
     negators = [e.key for e in rules.section("urgency.txt", "否定词")]
     question_ends = [e.key for e in rules.section("negation.txt", "问句结尾")]
-    triggers = Utf8Automaton((k, True) for k, info in infos.items() if info.trigger)
+    gate = Utf8Automaton(
+        [(k, True) for k, info in infos.items() if info.trigger] + [(ch, False) for ch in special]
+    )
     draft = Compiled(
         automaton=Utf8Automaton(()),
         paths=tuple(paths),
-        triggers=triggers,
-        trigger_iter=triggers.iterator(),
+        gate=gate,
+        gate_iter=gate.iterator(),
         prefilter=all(k.isalnum() for k, info in infos.items() if info.trigger),
         path_first=tuple(p[0] for p in paths),
         path_names=tuple("/".join(p) for p in paths),

@@ -9,8 +9,9 @@ V = TypeVar("V")
 
 
 def utf8(text: str) -> str:
-    """Return text's UTF-8 bytes as a latin-1 str (one character per byte)."""
-    return text.encode("utf-8").decode("latin-1")
+    """Return text's UTF-8 bytes as a latin-1 str (one character per byte); a lone surrogate
+    (possible in a str, never in a keyword) is encoded as its three bytes."""
+    return text.encode("utf-8", "surrogatepass").decode("latin-1")
 
 
 class Utf8Automaton(Generic[V]):

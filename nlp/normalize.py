@@ -61,6 +61,7 @@ class Normaliser:
         # is_plain(text) is text.isascii() or not special_search(text); the extractor's fast
         # exit inlines it (one Python call less per message)
         self.special_search = self._special.search
+        self.special_chars = _chars_matching(self._special)
 
     def is_plain(self, text: str) -> bool:
         """True if normalising text changes no letter, digit or ideograph and joins none.
@@ -140,3 +141,16 @@ class Normaliser:
         if _PUNCT_RUN.search(text):
             text = _REPEAT_PUNCT.sub(r"\1", text)
         return " ".join(text.split())
+
+
+# The planes the special characters come from (the class above names no others): the Basic
+# Multilingual Plane, the pictographs and the tag characters.
+_SPECIAL_PLANES = ((0, 0x10000), (0x1F000, 0x1FB00), (0xE0000, 0xE0080))
+
+
+def _chars_matching(char_class: re.Pattern[str]) -> frozenset[str]:
+    """Every character a one-character class matches (one C scan per plane)."""
+    found: set[str] = set()
+    for lo, hi in _SPECIAL_PLANES:
+        found.update(char_class.findall("".join(map(chr, range(lo, hi)))))
+    return frozenset(found)

@@ -136,3 +136,18 @@ _one_keyword = st.builds(
 @given(st.one_of(_one_keyword, mixed))
 def test_solo_exit_equals_full_path(text: str) -> None:
     assert _EXTRACTOR.extract(text) == _full_path(text)
+
+
+def test_gate_holds_every_character_normalising_changes() -> None:
+    norm = _EXTRACTOR._normalise
+    every = "".join(map(chr, range(0x110000)))
+    assert norm.special_chars == frozenset(norm._special.findall(every))
+
+
+@pytest.mark.parametrize("noise", ["\ud800", "\udfff", "\x00", "\u200b", "😀", "Ａ"])
+def test_noise_characters_take_the_normalising_path(noise: str) -> None:
+    text = f"幸福小区3栋路灯坏了{noise}一个星期没人修"
+    got = _EXTRACTOR.extract(text)
+    assert got == _full_path(text) and got.is_report
+    assert all("error" not in line for line in got.explanation)
+    assert not _EXTRACTOR.extract(f"今天{noise}天气不错").is_report
