@@ -57,6 +57,7 @@ class KeyInfo:
     """Everything one keyword does, folded at load time so a message is cheap to decide."""
 
     key: str
+    back: int  # UTF-8 length of the key - 1: a hit ending at byte e starts at e - back
     actions: tuple[Action, ...]
     cats: tuple[tuple[int, float], ...]  # (path index, weight)
     firsts: tuple[tuple[str, float], ...]  # the same weights summed per first level
@@ -172,17 +173,17 @@ class Extractor:
         if not norm:
             return NOT_A_REPORT
         c = self._compiled
-        found = c.automaton.find(encoded)
+        found = c.automaton.ends(encoded)
         if not found:
             return NOT_A_REPORT
         # One keyword found (the common chit-chat case): its result was decided at load time
         # for each thing _decide reads from such a message (first sentence or not; a
         # question ending or "?"), so only those are looked at here. Exact, not a guess.
-        start, info = found[0]
+        end, info = found[0]
         solo = info.solo
         if solo is not None and (len(found) == 1 or all(h[1] is info for h in found)):
             lead_end = encoded.find(_FULL_STOP)
-            no_q, with_q, q_matters = solo[0 if lead_end < 0 or start < lead_end else 1]
+            no_q, with_q, q_matters = solo[0 if lead_end < 0 or end - info.back < lead_end else 1]
             got = (
                 with_q if q_matters and (
                     "?" in norm or norm.rstrip(_TRAILING).endswith(c.question_ends)
@@ -197,7 +198,7 @@ class Extractor:
         if not norm:
             return NOT_A_REPORT
         encoded = utf8(norm)
-        found = self._compiled.automaton.find(encoded)
+        found = self._compiled.automaton.ends(encoded)
         return _decide(self._compiled, norm, encoded, found) if found else NOT_A_REPORT
 
 
@@ -231,11 +232,12 @@ def _make(
 def _nested_topics(hits: list[tuple[int, KeyInfo]]) -> frozenset[str]:
     """Return the keywords found whose category words lie inside a longer category word
     found (小学 in 小学生), so nested words are not counted twice."""
-    at = [(start, info.key) for start, info in hits if info.cats]
+    at = [(end - info.back, info.key) for end, info in hits if info.cats]
     dropped = []
-    for start, info in hits:
+    for end, info in hits:
         supers = info.supers
         if supers:
+            start = end - info.back
             for other_start, other in at:
                 offsets = supers.get(other)
                 if offsets is not None and start - other_start in offsets:
@@ -260,8 +262,8 @@ def _failed(exc: Exception) -> Extraction:
 
 
 def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo]]) -> Extraction:
-    """Turn the keywords found in one message into an Extraction (the first occurrence of
-    each keyword counts)."""
+    """Turn the keywords found in one message, (end offset, info) each, into an Extraction
+    (the first occurrence of each keyword counts)."""
     seen = {hit[1].key for hit in found}
     hits = found if len(seen) == len(found) else _first_of_each(found)
     topics: list[tuple[int, KeyInfo]] = []  # the hits with category words
@@ -275,11 +277,12 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
     flags = 0
     trigger = False
     for hit in hits:
-        start, info = hit
+        info = hit[1]
         if info.trigger:
             trigger = True
         f = info.flags
         if f:
+            start = hit[0] - info.back
             if f & _URGENT_BIT:
                 if c.negators and any(encoded.endswith(n, 0, start) for n in c.negators):
                     negated.append(info.key)
@@ -315,10 +318,10 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
         lead_end = len(encoded)
     path_scores: dict[int, float] = {}
     firsts: dict[str, float] = {}
-    for start, info in topics:
+    for end, info in topics:
         if dropped and info.key in dropped:
             continue
-        k = 1.0 if start < lead_end else BODY_FACTOR
+        k = 1.0 if end - info.back < lead_end else BODY_FACTOR
         for p, w in info.cats:
             path_scores[p] = path_scores.get(p, 0.0) + k * w
         for first, w in info.firsts:
@@ -606,7 +609,7 @@ def _solo(c: Compiled, info: KeyInfo) -> tuple[Solo, Solo] | None:
     for prefix in ("", "。"):  # hit in the first sentence, hit after it
         start = len(utf8(prefix))
         no_q, with_q = (
-            _decide(c, text, utf8(text), [(start, info)])
+            _decide(c, text, utf8(text), [(start + info.back, info)])
             for text in (prefix + _NEUTRAL, prefix + _NEUTRAL + "?")
         )
         cases.append((
@@ -665,8 +668,8 @@ def _key_infos(
         )
         cue_line = "report cue: " + " ".join(a.label for a in cue_actions) if cue_actions else ""
         infos[key] = KeyInfo(
-            key, actions, tuple(cats.items()), tuple(per_first.items()), cat_lines, cue_line,
-            (*cat_lines, cue_line) if cue_line else cat_lines,
+            key, len(utf8(key)) - 1, actions, tuple(cats.items()), tuple(per_first.items()),
+            cat_lines, cue_line, (*cat_lines, cue_line) if cue_line else cat_lines,
             cue, tuple(intents.items()), flags, trigger, supers, frozenset(supers),
         )
     return infos

@@ -62,16 +62,16 @@ def features(extractor: Extractor, text: str) -> dict[Line, float]:
     """The category keyword lines a message fires, with their factor (1, or BODY_FACTOR)."""
     c = extractor._compiled
     encoded = utf8(extractor.normalise(text))
-    hits = _first_of_each(c.automaton.find(encoded))
+    hits = _first_of_each(c.automaton.ends(encoded))
     dropped = _nested_topics(hits)
     lead_end = encoded.find(_FULL_STOP)
     if lead_end < 0:
         lead_end = len(encoded)
     out: dict[Line, float] = {}
-    for start, info in hits:
+    for end, info in hits:
         if not info.cats or info.key in dropped:
             continue
-        k = 1.0 if start < lead_end else BODY_FACTOR
+        k = 1.0 if end - info.back < lead_end else BODY_FACTOR
         for a in info.actions:
             if a.kind == CAT:
                 line = _line(a.source)

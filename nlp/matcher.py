@@ -30,8 +30,7 @@ class Utf8Automaton(Generic[V]):
         automaton = ahocorasick.Automaton()
         for key, value in items:
             if key:
-                encoded = utf8(key)
-                automaton.add_word(encoded, (len(encoded) - 1, value))
+                automaton.add_word(utf8(key), value)
         self._size = len(automaton)
         if self._size:
             automaton.make_automaton()
@@ -40,24 +39,25 @@ class Utf8Automaton(Generic[V]):
     def __len__(self) -> int:
         return self._size
 
-    def find(self, encoded: str) -> list[tuple[int, V]]:
-        """Return (byte start, value) for every keyword in utf8(text), in order of end."""
+    def ends(self, encoded: str) -> list[tuple[int, V]]:
+        """Return (offset of the last byte, value) for every keyword in utf8(text), in order of
+        end; a keyword of n bytes starts at offset - n + 1."""
         if not self._size:
             return []
-        return [(end - back, value) for end, (back, value) in self._automaton.iter(encoded)]
+        return list(self._automaton.iter(encoded))
 
     def found_values(self, encoded: str) -> list[V]:
-        """Return the value of every keyword in utf8(text), in order of end (find() without
+        """Return the value of every keyword in utf8(text), in order of end (ends() without
         the positions)."""
         if not self._size:
             return []
-        return [value for _, (_, value) in self._automaton.iter(encoded)]
+        return [value for _, value in self._automaton.iter(encoded)]
 
     def values(self) -> list[V]:
         """Return the value of every keyword (for offline tools; not on the hot path)."""
         if not self._size:
             return []
-        return [value for _, value in self._automaton.values()]
+        return list(self._automaton.values())
 
     def iterator(self) -> Callable[[str], Iterator[object]]:
         """Return a function iterating over the matches in utf8(text), for next(f(t), None)
