@@ -61,6 +61,7 @@ class KeyInfo:
     actions: tuple[Action, ...]
     cats: tuple[tuple[int, float], ...]  # (path index, weight)
     firsts: tuple[tuple[str, float], ...]  # the same weights summed per first level
+    cat1: tuple[int, str, float] | None  # (path, first level, weight) when there is one path
     cat_lines: tuple[str, ...]  # "category <path>: word+w (file:line)", built at load time
     cue_line: str  # "report cue: word+w" when the word is a report cue, else ""
     lines: tuple[str, ...]  # cat_lines and cue_line together: what the explanation shows
@@ -181,7 +182,9 @@ class Extractor:
         # question ending or "?"), so only those are looked at here. Exact, not a guess.
         end, info = found[0]
         solo = info.solo
-        if solo is not None and (len(found) == 1 or all(h[1] is info for h in found)):
+        if solo is not None and (len(found) == 1 or (
+            found[-1][1] is info and all(h[1] is info for h in found)
+        )):
             lead_end = encoded.find(_FULL_STOP)
             no_q, with_q, q_matters = solo[0 if lead_end < 0 or end - info.back < lead_end else 1]
             got = (
@@ -307,10 +310,11 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
             intents[t] = intents.get(t, 0.0) + w
     if not trigger:
         return NOT_A_REPORT
-    dropped = (
-        _nested_topics(hits) if supers and any(not seen.isdisjoint(s) for s in supers)
-        else _NO_DROP
-    )
+    dropped = _NO_DROP
+    for longer in supers:
+        if not seen.isdisjoint(longer):
+            dropped = _nested_topics(hits)
+            break
     # The first sentence usually names the topic (a title, or the opening of a message):
     # topic words after it weigh less than those in it.
     lead_end = encoded.find(_FULL_STOP)
@@ -322,6 +326,12 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
         if dropped and info.key in dropped:
             continue
         k = 1.0 if end - info.back < lead_end else BODY_FACTOR
+        one = info.cat1
+        if one is not None:  # most topic words name one path (the same sums, fewer loops)
+            p, first, w = one
+            path_scores[p] = path_scores.get(p, 0.0) + k * w
+            firsts[first] = firsts.get(first, 0.0) + k * w
+            continue
         for p, w in info.cats:
             path_scores[p] = path_scores.get(p, 0.0) + k * w
         for first, w in info.firsts:
@@ -359,7 +369,12 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
         if location is not None:
             detection += LOCATION_BONUS
 
-    intent = "咨询" if question else max(intents.items(), key=_intent_rank)[0] if intents else ""
+    if question:
+        intent = "咨询"
+    elif len(intents) == 1:
+        intent = next(iter(intents))
+    else:
+        intent = max(intents.items(), key=_intent_rank)[0] if intents else ""
     praise_only = intent == "表扬" and not urgent
     is_report = (
         detection >= REPORT_THRESHOLD
@@ -669,6 +684,7 @@ def _key_infos(
         cue_line = "report cue: " + " ".join(a.label for a in cue_actions) if cue_actions else ""
         infos[key] = KeyInfo(
             key, len(utf8(key)) - 1, actions, tuple(cats.items()), tuple(per_first.items()),
+            next(((p, paths[p][0], w) for p, w in cats.items()), None) if len(cats) == 1 else None,
             cat_lines, cue_line, (*cat_lines, cue_line) if cue_line else cat_lines,
             cue, tuple(intents.items()), flags, trigger, supers, frozenset(supers),
         )
