@@ -115,10 +115,16 @@ def main() -> int:
     jieba.initialize()
     # Alternate the two contenders pass by pass (best of 5 each), so a burst of load from
     # other processes on the shared machine hits both rather than one.
-    ours = theirs = 0.0
+    # The bot reads only the decision; the explanation is written when read (nlp explain,
+    # the evaluation). The third contender reads it too, for the record.
+    def explained(m: str) -> int:
+        return len(extractor.extract(m).explanation)
+
+    ours = theirs = with_explanation = 0.0
     for _ in range(5):
         ours = max(ours, throughput(extractor.extract, mix, repeat=1))
         theirs = max(theirs, throughput(jieba.lcut, mix, repeat=1))
+        with_explanation = max(with_explanation, throughput(explained, mix, repeat=1))
 
     latencies = []
     for m in mix:
@@ -139,7 +145,7 @@ def main() -> int:
 
     body = "\n".join([
         f"Mix: {len(mix):,} messages, 9 chit-chat (`dev_chitchat.csv` text) to 1 report "
-        f"(`dev_appeals.csv` subject), seed 7; {pinned}; best of 5 passes each, the two "
+        f"(`dev_appeals.csv` subject), seed 7; {pinned}; best of 5 passes each, the "
         f"contenders alternating pass by pass; "
         f"{reports / len(mix):.1%} of the mix flagged as reports.",
         "",
@@ -148,6 +154,8 @@ def main() -> int:
         f"| `Extractor.extract` throughput | **{ours:,.0f} msg/s** |",
         f"| `jieba.lcut` throughput, same messages, same run | {theirs:,.0f} msg/s |",
         f"| ratio (target ≥ 10×) | **{ours / theirs:.1f}×** |",
+        f"| `extract` and then reading the explanation (written when read; the bot never "
+        f"reads it) | {with_explanation:,.0f} msg/s ({with_explanation / theirs:.1f}× jieba) |",
         f"| cold start: import + `Extractor.load()` + first call (median of 3, target ≤ 1.5 s)"
         f" | **{cold_s:.2f} s** |",
         f"| RSS added by import + load (median of 3, target ≤ 150 MB) | **{cold_mb:.0f} MB** |",
