@@ -185,6 +185,9 @@ class OutboxSender:
     async def run(self) -> None:
         """Send due rows until stopped, sleeping until woken or until the next row is due."""
         while not self._stopping:
+            # Cleared before the pass, not after: a wake() for a row committed while the pass
+            # was reading must cut the next sleep short, not be lost with it.
+            self._event.clear()
             try:
                 delay = await self.drain_once()
             except asyncio.CancelledError:
@@ -194,7 +197,6 @@ class OutboxSender:
                 delay = 1.0
             if delay == 0.0 or self._stopping:
                 continue
-            self._event.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), timeout=delay)
 

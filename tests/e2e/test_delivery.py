@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from sqlalchemy import select
 
 from bot.delivery import OutboxSender
 from bot.demo import RESIDENT_ID, STAFF_CHAT_ID, LocalStack, expect
 from storage.models import OutboxMessage, TicketEvent
+from storage.outbox import enqueue
 from tests.e2e.helpers import report, texts_in, the_ticket
 
 REPORT = "幸福小区3栋楼道的灯坏了一个星期了，晚上漆黑一片"
@@ -172,3 +174,25 @@ async def test_the_outbox_never_trips_telegrams_flood_limits(
             timeout=20,
         )
         assert sim.limit_hits == []
+
+
+async def test_a_row_committed_while_the_sender_looks_goes_out_at_once(stack: LocalStack) -> None:
+    """A wake() that lands while a pass is reading the outbox is not lost to the next sleep."""
+    assert stack.runtime is not None
+    sim, sender, services = stack.sim, stack.runtime.sender, stack.runtime.services
+    sim.add_user(RESIDENT_ID, "张阿姨", started=True)
+    real_next_due_in = sender._next_due_in
+
+    async def commit_while_looking(now: datetime) -> float:
+        delay = await real_next_due_in(now)  # the pass saw nothing due: it will sleep `delay`
+        async with services.sessions.begin() as session:
+            await enqueue(session, key="wake-race", chat_id=RESIDENT_ID, text="刚提交的回音")
+        sender.wake()
+        sender._next_due_in = real_next_due_in  # type: ignore[method-assign]
+        return delay
+
+    sender._next_due_in = commit_while_looking  # type: ignore[method-assign]
+    sender.wake()
+    started = asyncio.get_running_loop().time()
+    await expect(sim, RESIDENT_ID, lambda m: "刚提交的回音" in m.get("text", ""), timeout=2.0)
+    assert asyncio.get_running_loop().time() - started < 2.0
