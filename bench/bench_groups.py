@@ -152,9 +152,14 @@ class Tracker:
         original = groups.handle_group_text
 
         async def timed(
-            services: Services, person: Person, chat_id: int, message_id: int, text: str
+            services: Services,
+            person: Person,
+            chat_id: int,
+            message_id: int,
+            text: str,
+            photo: str | None = None,
         ) -> groups.Heard:
-            heard = await original(services, person, chat_id, message_id, text)
+            heard = await original(services, person, chat_id, message_id, text, photo)
             if chat_id in self.grids:
                 self.done.append(time.perf_counter())
                 self.kinds[heard.kind] += 1

@@ -98,7 +98,7 @@ async def load(url: str, count: int, due: int) -> float:
         ]  # fmt: skip
 
         def rows(start: int, stop: int) -> list[tuple[object, ...]]:
-            out = []
+            out: list[tuple[object, ...]] = []
             for i in range(start, stop):
                 created = NOW - timedelta(minutes=rng.randrange(0, 60 * 24 * 20))
                 if i < due:
