@@ -36,6 +36,7 @@ from bot.services.tickets import (
     record_event,
     refresh_cards,
     reply,
+    tell_chats,
 )
 from bot.workdays import end_of_day, local_date
 from storage.models import Ticket, TicketAssist, TicketEvent
@@ -169,20 +170,6 @@ def _hand_over(
     supervision.restart_acceptance(ticket, services.policy, services.calendar, now)
 
 
-async def _tell(
-    session: AsyncSession, ticket: Ticket, chats: list[int], key: str, text: str
-) -> None:
-    for chat_id in chats:
-        await enqueue(
-            session,
-            key=f"{key}:{chat_id}",
-            chat_id=chat_id,
-            text=text,
-            purpose="staff",
-            ticket_id=ticket.id,
-        )
-
-
 async def _move(
     services: Services,
     session: AsyncSession,
@@ -221,7 +208,7 @@ async def _move(
     await refresh_cards(session, ticket, event.id)
     chats = await routing.holder_chats(session, ticket)
     if action == Action.TRANSFER:
-        await _tell(
+        await tell_chats(
             session,
             ticket,
             chats,
@@ -260,7 +247,7 @@ async def _send_back(
     )
     await refresh_cards(session, ticket, event.id)
     chats = await routing.dispatch_chat_ids(session)
-    await _tell(
+    await tell_chats(
         session,
         ticket,
         chats,
@@ -312,7 +299,7 @@ async def _assist(
     await refresh_cards(session, ticket, event.id)
     for department in added:
         chats = await routing.department_chats(session, department.code)
-        await _tell(
+        await tell_chats(
             session,
             ticket,
             chats,
@@ -470,7 +457,7 @@ async def decide_extension(
             },
         )
     holders = await routing.holder_chats(session, ticket)
-    await _tell(session, ticket, holders, f"extdecided:{event.id}", text)
+    await tell_chats(session, ticket, holders, f"extdecided:{event.id}", text)
     return text
 
 
@@ -507,7 +494,7 @@ async def escalate(
     )
     await refresh_cards(session, ticket, event.id)
     chats = await routing.holder_chats(session, ticket)
-    await _tell(
+    await tell_chats(
         session,
         ticket,
         chats,

@@ -19,6 +19,7 @@ from bot.services.tickets import (
     record_event,
     refresh_cards,
     reporter_ids,
+    tell_chats,
 )
 from storage.models import Ticket, TicketRating
 from storage.outbox import enqueue
@@ -138,21 +139,18 @@ async def _reopen(
     await post_cards(session, ticket, tag=f"reopen{round_}")
     # 不满意专区: the holder's supervisors hear of every reopened ticket.
     holders = set(await routing.holder_chats(session, ticket))
-    for chat_id in await routing.supervisor_chats(session, services.directory, ticket):
-        if chat_id in holders:
-            continue  # the holder's chat already has the reopened card
-        await enqueue(
-            session,
-            key=f"reopen_supervise:{event.id}:{chat_id}",
-            chat_id=chat_id,
-            text=texts.REOPEN_SUPERVISE.format(
-                number=ticket.number,
-                department=ticket.department_name or texts.DISPATCH_NAME,
-                deadline=format_time(ticket.deadline_at),
-            ),
-            purpose="staff",
-            ticket_id=ticket.id,
-        )
+    supervisors = await routing.supervisor_chats(session, services.directory, ticket)
+    await tell_chats(
+        session,
+        ticket,
+        [c for c in supervisors if c not in holders],  # holders already have the reopened card
+        f"reopen_supervise:{event.id}",
+        texts.REOPEN_SUPERVISE.format(
+            number=ticket.number,
+            department=ticket.department_name or texts.DISPATCH_NAME,
+            deadline=format_time(ticket.deadline_at),
+        ),
+    )
     await answers.ask(
         services,
         session,

@@ -27,10 +27,11 @@ from bot.services.tickets import (
     record_event,
     refresh_cards,
     reporter_ids,
+    tell_chats,
 )
 from storage.coordination import Coordinator, Lease
 from storage.models import Ticket, TicketRating
-from storage.outbox import enqueue, insert_ignore
+from storage.outbox import insert_ignore
 
 log = logging.getLogger("huiyin.sweeper")
 
@@ -114,25 +115,11 @@ async def _note(
     return event.id
 
 
-async def _tell(
-    session: AsyncSession, ticket: Ticket, chats: list[int], key: str, text: str
-) -> None:
-    for chat_id in chats:
-        await enqueue(
-            session,
-            key=f"{key}:{chat_id}",
-            chat_id=chat_id,
-            text=text,
-            purpose="supervision",
-            ticket_id=ticket.id,
-        )
-
-
 async def _remind(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     """催办: the handling department hears that the deadline is near."""
     ticket.supervision = 1
     await _note(session, ticket, supervision.REMIND, format_time(ticket.deadline_at), now)
-    await _tell(
+    await tell_chats(
         session,
         ticket,
         await routing.holder_chats(session, ticket),
@@ -142,6 +129,7 @@ async def _remind(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
             category=ticket.category,
             deadline=format_time(ticket.deadline_at),
         ),
+        purpose="supervision",
     )
 
 
@@ -157,7 +145,7 @@ async def _overdue(
     deadline = format_time(ticket.deadline_at)
     supervisors = await routing.supervisor_chats(session, services.directory, ticket)
     holders = [c for c in await routing.holder_chats(session, ticket) if c not in supervisors]
-    await _tell(
+    await tell_chats(
         session,
         ticket,
         supervisors,
@@ -167,13 +155,15 @@ async def _overdue(
             department=ticket.department_name or texts.DISPATCH_NAME,
             deadline=deadline,
         ),
+        purpose="supervision",
     )
-    await _tell(
+    await tell_chats(
         session,
         ticket,
         holders,
         key,
         texts.OVERDUE_HOLDER.format(number=ticket.number, deadline=deadline),
+        purpose="supervision",
     )
 
 

@@ -284,6 +284,27 @@ def _dispatch_lines(ticket: Ticket, assists: list[str]) -> str:
     return extra
 
 
+async def tell_chats(
+    session: AsyncSession,
+    ticket: Ticket,
+    chats: list[int],
+    key: str,
+    text: str,
+    *,
+    purpose: str = "staff",
+) -> None:
+    """Queue one notice about `ticket` to each chat (keyed `{key}:{chat_id}`)."""
+    for chat_id in chats:
+        await enqueue(
+            session,
+            key=f"{key}:{chat_id}",
+            chat_id=chat_id,
+            text=text,
+            purpose=purpose,
+            ticket_id=ticket.id,
+        )
+
+
 async def post_cards(
     session: AsyncSession, ticket: Ticket, *, tag: str, chats: list[int] | None = None
 ) -> None:
