@@ -36,11 +36,11 @@ from bench.bench_loop import (
     _by_kind,
     code_version,
     database,
-    log_line,
     percentile,
     postgres_reachable,
     summarise_profile,
 )
+from bench.report import log_line, publish
 from bot.delivery import Limits
 from bot.demo import ADMIN_ID, LocalStack, expect
 from bot.services import groups
@@ -686,16 +686,9 @@ async def amain(args: argparse.Namespace) -> int:
         f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end on "
         f"{os.cpu_count()} cores (other work on the machine slows every figure alike)."
     )
-    body = render(phases, notes, args)
-    print("\n" + body + "\n", flush=True)
-    if args.quick or args.no_write:
-        log_line("not writing docs/BENCHMARKS.md (--quick / --no-write)")
-        return 0
-    from bench.report import write_section
-
-    write_section("groups", "Grid-group firehose: messages read, post → ticket answer",
-                  command_line(args), body)
-    log_line("wrote the 'groups' section of docs/BENCHMARKS.md")
+    publish("groups", "Grid-group firehose: messages read, post → ticket answer",
+            command_line(args), render(phases, notes, args),
+            write=not (args.quick or args.no_write))
     return 0
 
 

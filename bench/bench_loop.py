@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.report import log_line, publish
 from bot.delivery import Limits
 from bot.demo import STAFF_CHAT_ID, LocalStack
 from bot.simulator.world import StoredMessage
@@ -57,11 +58,6 @@ PROBLEMS = [
     "{p}有人在绿地里乱搭乱建，物业不管",
     "{p}路边的烧烤摊油烟太大，楼上住户窗户都不敢开",
 ]
-
-
-def log_line(text: str) -> None:
-    """Print one progress line, flushed at once."""
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
 def template_texts(rng: random.Random, count: int = 60) -> list[str]:
@@ -825,15 +821,8 @@ async def amain(args: argparse.Namespace) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     notes.append(telegram_note(phases))
     notes.append(f"Whole run took {time.perf_counter() - t_start:.0f} s.")
-    body = render(phases, notes, args)
-    print("\n" + body + "\n", flush=True)
-    if args.quick or args.no_write:
-        log_line("not writing docs/BENCHMARKS.md (--quick / --no-write)")
-        return 0
-    from bench.report import write_section
-
-    write_section("loop", "Resident loop: report → acknowledgement", command_line(args), body)
-    log_line("wrote the 'loop' section of docs/BENCHMARKS.md")
+    publish("loop", "Resident loop: report → acknowledgement", command_line(args),
+            render(phases, notes, args), write=not (args.quick or args.no_write))
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import re
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,3 +44,18 @@ def write_section(name: str, title: str, command: str, body: str) -> None:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text, encoding="utf-8")
+
+
+def log_line(text: str) -> None:
+    """Print one progress line, flushed at once."""
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def publish(name: str, title: str, command: str, body: str, *, write: bool) -> None:
+    """Print a bench's section, and write it into docs/BENCHMARKS.md when `write`."""
+    print("\n" + body + "\n", flush=True)
+    if not write:
+        log_line("not writing docs/BENCHMARKS.md (--quick / --no-write)")
+        return
+    write_section(name, title, command, body)
+    log_line(f"wrote the '{name}' section of docs/BENCHMARKS.md")
