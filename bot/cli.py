@@ -192,13 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:
         from bot.app import NotMigrated
-        from bot.deadlines import PolicyFileError
-        from bot.departments import DepartmentsFileError
-        from bot.workdays import CalendarFileError
+        from bot.workdays import DataFileError
 
-        if isinstance(
-            exc, NotMigrated | PolicyFileError | DepartmentsFileError | CalendarFileError
-        ):
+        if isinstance(exc, NotMigrated | DataFileError):
             print(f"启动失败：{exc}", file=sys.stderr)
             return 2
         raise

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from bot.workdays import BUSINESS_TZ, DATA_DIR, END_OF_DAY, WorkCalendar
+from bot.workdays import BUSINESS_TZ, DATA_DIR, END_OF_DAY, DataFileError, WorkCalendar
 
 __all__ = [
     "DEFAULT_POLICY_FILE",
@@ -70,14 +70,8 @@ _RELATIVE: frozenset[Unit] = frozenset({"hours", "workdays", "days", "percent"})
 _WEEKDAYS = "一二三四五六日"
 
 
-class PolicyFileError(ValueError):
+class PolicyFileError(DataFileError):
     """The deadline policy file is malformed; the message names the file and the key."""
-
-    def __init__(self, path: Path, key: str, reason: str) -> None:
-        super().__init__(f"{path}: {key}: {reason}")
-        self.path = path
-        self.key = key
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

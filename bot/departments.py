@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.workdays import DATA_DIR
+from bot.workdays import DATA_DIR, DataFileError
 
 __all__ = [
     "DEFAULT_DEPARTMENTS_FILE",
@@ -28,14 +28,8 @@ _TOP_KEYS = {"format", "levels", "departments", "grids", "routes"}
 _DEPT_KEYS = {"name", "level", "parent", "aliases"}
 
 
-class DepartmentsFileError(ValueError):
+class DepartmentsFileError(DataFileError):
     """The departments file is malformed; the message names the file and the key."""
-
-    def __init__(self, path: Path, key: str, reason: str) -> None:
-        super().__init__(f"{path}: {key}: {reason}")
-        self.path = path
-        self.key = key
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

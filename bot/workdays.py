@@ -51,13 +51,22 @@ SHIPPED_HOLIDAYS = DATA_DIR / "holidays.toml"
 log = logging.getLogger("huiyin.workdays")
 
 
-class CalendarFileError(ValueError):
+class DataFileError(ValueError):
+    """A data file (holidays, deadline policy, departments) is unreadable or malformed; the
+    message names the file, the key when there is one, and why. Start-up stops on it."""
+
+    def __init__(self, path: Path, key: str, reason: str) -> None:
+        super().__init__(f"{path}: {key}: {reason}" if key else f"{path}: {reason}")
+        self.path = path
+        self.key = key
+        self.reason = reason
+
+
+class CalendarFileError(DataFileError):
     """A holidays data file is unreadable or malformed; the message names the file and why."""
 
     def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
+        super().__init__(path, "", reason)
 
 
 def _require_aware(dt: datetime) -> datetime:
