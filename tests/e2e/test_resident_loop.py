@@ -5,9 +5,19 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.demo import RESIDENT_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, buttons, expect, mark
+from bot import texts
+from bot.demo import (
+    ADMIN_ID,
+    RESIDENT_ID,
+    STAFF_CHAT_ID,
+    STAFF_ID,
+    LocalStack,
+    buttons,
+    expect,
+    mark,
+)
 from bot.domain import Status
-from storage.models import Attachment, TicketEvent, TicketRating
+from storage.models import Attachment, StaffMember, TicketEvent, TicketRating
 from tests.e2e.helpers import last_with, press, report, texts_in, the_ticket, ticket_count
 
 REPORT = "幸福小区3栋楼道的灯坏了一个星期了，晚上漆黑一片"
@@ -153,3 +163,28 @@ async def test_start_deep_link_payloads(stack: LocalStack, payload: str) -> None
         assert "未找到工单 20261123-0001" in answer["text"]
     else:
         assert "件件有回音" in answer["text"]
+
+
+async def test_only_an_admin_adds_staff_by_replying_to_them(stack: LocalStack) -> None:
+    sim = stack.sim
+    newcomer = 3101
+    sim.add_user(newcomer, "王干事")
+    hello = sim.send_text(newcomer, "我是新来的王干事", chat_id=STAFF_CHAT_ID)
+    sim.send_text(
+        newcomer, "/add_staff", chat_id=STAFF_CHAT_ID, reply_to_message_id=hello["message_id"]
+    )
+    await expect(sim, STAFF_CHAT_ID, lambda m: m["text"] == texts.ADMIN_ONLY)
+    sim.send_text(ADMIN_ID, "/add_staff", chat_id=STAFF_CHAT_ID)
+    await expect(sim, STAFF_CHAT_ID, lambda m: m["text"] == texts.ADD_STAFF_USAGE)
+    assert stack.runtime is not None
+    async with stack.runtime.services.sessions() as s:
+        assert await s.get(StaffMember, newcomer) is None
+    since = mark(sim, STAFF_CHAT_ID)
+    sim.send_text(
+        ADMIN_ID, "/add_staff", chat_id=STAFF_CHAT_ID, reply_to_message_id=hello["message_id"]
+    )
+    added = await expect(sim, STAFF_CHAT_ID, lambda m: m["text"].startswith("已将"), after=since)
+    assert "王干事" in added["text"]
+    async with stack.runtime.services.sessions() as s:
+        member = await s.get(StaffMember, newcomer)
+    assert member is not None and member.added_by == ADMIN_ID
