@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from telegram import User
+from telegram import Update, User
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.services.context import Person, Services
@@ -32,3 +33,28 @@ class HuiyinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
 def person(user: User) -> Person:
     """Turn a Telegram user into the plain value services take."""
     return Person(id=user.id, first_name=user.full_name, username=user.username)
+
+
+# An admin command given as a reply: (services, admin, the replied post's author, chat, message)
+ReplyCommand = Callable[[Services, Person, Person | None, int, int], Awaitable[object]]
+
+
+def on_replied_author(
+    command: ReplyCommand, doc: str
+) -> Callable[[Update, HuiyinContext], Coroutine[Any, Any, None]]:
+    """A handler passing the author of the replied-to message (None for none, or a bot)."""
+
+    async def handle(update: Update, context: HuiyinContext) -> None:
+        msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+        assert msg is not None and chat is not None and user is not None
+        target = msg.reply_to_message.from_user if msg.reply_to_message else None
+        await command(
+            context.services,
+            person(user),
+            person(target) if target is not None and not target.is_bot else None,
+            chat.id,
+            msg.message_id,
+        )
+
+    handle.__doc__ = doc
+    return handle

@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot import texts
 from bot.services import groups, reports
-from handlers.context import HuiyinContext, person
+from handlers.context import HuiyinContext, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
 PRIVATE = filters.ChatType.PRIVATE
@@ -24,32 +24,14 @@ async def bind_grid(update: Update, context: HuiyinContext) -> None:
     )
 
 
-async def add_worker(update: Update, context: HuiyinContext) -> None:
-    """Register the author of the replied-to message as a worker of this grid (admins only)."""
-    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    assert msg is not None and chat is not None and user is not None
-    target = msg.reply_to_message.from_user if msg.reply_to_message else None
-    await groups.add_worker(
-        context.services,
-        person(user),
-        person(target) if target is not None and not target.is_bot else None,
-        chat.id,
-        msg.message_id,
-    )
-
-
-async def block(update: Update, context: HuiyinContext) -> None:
-    """Block the author of the replied-to message from filing reports (admins only)."""
-    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    assert msg is not None and chat is not None and user is not None
-    target = msg.reply_to_message.from_user if msg.reply_to_message else None
-    await groups.block_user(
-        context.services,
-        person(user),
-        person(target) if target is not None and not target.is_bot else None,
-        chat.id,
-        msg.message_id,
-    )
+add_worker = on_replied_author(
+    groups.add_worker,
+    "Register the author of the replied-to message as a worker of this grid (admins only).",
+)
+block = on_replied_author(
+    groups.block_user,
+    "Block the author of the replied-to message from filing reports (admins only).",
+)
 
 
 async def report(update: Update, context: HuiyinContext) -> None:

@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot import texts
 from bot.domain import HuiyinError
 from bot.services import queues, staff
-from handlers.context import HuiyinContext, person
+from handlers.context import HuiyinContext, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
 
@@ -27,18 +27,9 @@ async def bind_staff(update: Update, context: HuiyinContext) -> None:
     )
 
 
-async def add_staff(update: Update, context: HuiyinContext) -> None:
-    """Register the author of the replied-to message as staff (admins only)."""
-    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    assert msg is not None and chat is not None and user is not None
-    target = msg.reply_to_message.from_user if msg.reply_to_message else None
-    await staff.add_staff(
-        context.services,
-        person(user),
-        person(target) if target is not None and not target.is_bot else None,
-        chat.id,
-        msg.message_id,
-    )
+add_staff = on_replied_author(
+    staff.add_staff, "Register the author of the replied-to message as staff (admins only)."
+)
 
 
 async def card_button(update: Update, context: HuiyinContext) -> None:
