@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.deadlines import DeadlinePolicy
 from bot.delivery import Limits, OutboxSender
 from bot.departments import Directory
-from bot.services import groups, reports
+from bot.services import calendar_notice, groups, reports
 from bot.services.context import Services
 from bot.services.sweeper import Sweeper
 from bot.workdays import WorkCalendar
@@ -97,11 +97,12 @@ class Runtime:
 async def housekeeping(
     services: Services, sweeper: Sweeper | None = None, every: float = 30.0
 ) -> None:
-    """Periodic chores: remove group prompts nobody answered; sweep deadlines when leading."""
+    """Periodic chores: expire group prompts, tell of a missing year's 调休, sweep if leading."""
     try:
         while True:
             try:
                 await groups.expire_prompts(services)
+                await calendar_notice.announce_missing_years(services)
             except Exception:
                 log.exception("housekeeping pass failed")
             if sweeper is not None:

@@ -309,3 +309,11 @@ TIMELINE_HEADER = "\n\n办理过程："
 TIMELINE_LINE = "{time}｜{action}{who}{change}{note}"
 NOT_A_STAFF_CHAT = "本群还不是工作人员群：管理员请先发送 /bind_staff（部门名称）。"
 RESULT_PHOTO = "工单 {number} 办理结果照片"
+
+# Staff handling: prompts, evidence, contact, calendar, grid workers' views
+CALENDAR_YEAR_MISSING = (
+    "📅 {year} 年的放假调休安排尚未录入。涉及 {year} 年的办理时限已按法定节假日计算"
+    "（元旦、春节、清明、劳动节、端午、中秋、国庆），但调休（连休日、周末补班）未计入。"
+    "国务院办公厅公布后，请运维人员把 {year} 年的安排加入 HUIYIN_HOLIDAYS_FILE 指定的文件"
+    "（格式见 docs/DEADLINES.md）。"
+)
