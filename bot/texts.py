@@ -317,3 +317,15 @@ CALENDAR_YEAR_MISSING = (
     "国务院办公厅公布后，请运维人员把 {year} 年的安排加入 HUIYIN_HOLIDAYS_FILE 指定的文件"
     "（格式见 docs/DEADLINES.md）。"
 )
+PROMPT_EXPIRED = "这个提问已过期，请重新点击工单卡片上的按钮。"
+PROMPT_PLACEHOLDERS: dict[str, str] = {
+    "resolve": "办理结果（将转告反映人）",
+    "return": "退回原因（将转告反映人）",
+    "assign": "部门名称",
+    "transfer": "部门名称 原因",
+    "send_back": "退单原因",
+    "assist": "协办部门",
+    "extend": "日期 原因",
+    "escalate": "提级原因",
+    "reveal": "查看原因（将记录在案）",
+}

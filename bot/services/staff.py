@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError
-from bot.services import answers, dispatch, routing
+from bot.services import answers, dispatch, prompts, routing
 from bot.services.context import Person, Services
 from bot.services.routing import STAFF_CHAT
 from bot.services.tickets import (
@@ -21,7 +21,7 @@ from bot.services.tickets import (
     reply,
 )
 from storage.models import BoundChat, DepartmentMember, StaffMember, Ticket
-from storage.outbox import enqueue, insert_ignore
+from storage.outbox import insert_ignore
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,24 +185,16 @@ async def press(
             )
             answer = ButtonAnswer(text)
         else:
-            kind = _KINDS[action]
-            await answers.ask(
+            await prompts.ask_staff(
                 services,
                 session,
-                person_id=person.id,
+                person=person,
                 chat_id=chat_id,
-                kind=kind,
+                kind=_KINDS[action],
                 ticket=ticket,
+                question=question,
+                placeholder=texts.PROMPT_PLACEHOLDERS.get(action.value, ""),
                 now=now,
-            )
-            await enqueue(
-                session,
-                key=f"ask:{kind}:{ticket.id}:{person.id}:{now.timestamp()}",
-                chat_id=chat_id,
-                text=question,
-                reply_markup={"force_reply": True, "selective": False},
-                purpose="prompt",
-                ticket_id=ticket.id,
             )
             answer = ButtonAnswer(
                 texts.ALERT_ASKED.format(what=texts.ACTION_NAMES[action] + "说明")
@@ -246,8 +238,9 @@ async def handle_staff_chat_text(
     text: str,
     *,
     photo: str | None = None,
+    reply_to: int | None = None,
 ) -> bool:
-    """Take a staff member's message in a staff chat as the answer to a pending question."""
+    """Take a staff member's reply to their prompt as the answer to it (other talk is not)."""
     from bot.services.reports import clean_text
 
     now = services.clock()
@@ -256,7 +249,15 @@ async def handle_staff_chat_text(
         if not await is_staff(session, person.id):
             return False
         taken = await answers.take_answer(
-            services, session, person, chat_id, message_id, body, now, photo=photo
+            services,
+            session,
+            person,
+            chat_id,
+            message_id,
+            body,
+            now,
+            photo=photo,
+            reply_to=reply_to,
         )
     if taken:
         services.wake()
