@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.demo import RESIDENT_ID, STAFF_CHAT_ID, LocalStack, expect, mark
 from bot.domain import Action
-from bot.services import dispatch
-from bot.services.calendar_notice import announce_missing_years
+from bot.services.handling import dispatch
+from bot.services.supervision.calendar_notice import announce_missing_years
 from bot.statutory import statutory_days_off
 from bot.workdays import local_date
 from tests.e2e.helpers import texts_in, the_ticket
+from tests.harness import RESIDENT_ID, STAFF_CHAT_ID, LocalStack, expect, mark
 
 GARBAGE = "小区门口垃圾堆了好几天没人清理，臭气熏天"  # 投诉 一般: 1 + 20 working days
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.demo import RESIDENT_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, expect, mark
 from bot.domain import Status
 from storage.models import PendingInput
 from tests.e2e.helpers import press, report, texts_in, the_ticket
+from tests.harness import RESIDENT_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, expect, mark
 
 REPORT = "幸福小区3栋楼道的灯坏了一个星期了，晚上太黑了"
 COLLEAGUE = 1003

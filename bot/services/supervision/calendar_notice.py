@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot import texts
-from bot.services import routing
 from bot.services.context import Services
+from bot.services.handling import routing
 from storage.outbox import enqueue
 
 
