@@ -230,6 +230,9 @@ EVENT_NAMES: dict[str, str] = {
     "undeliverable": "无法送达",
     "attach": "补充材料",
     "merge": "合并反映",
+    "attach_photo": "补充照片",
+    "attach_location": "补充位置",
+    "reveal_contact": "查看反映人联系方式",
 }
 CARD_DEPARTMENT = "\n承办：{name}"
 CARD_UNASSIGNED = "\n承办：待总平台派单"
@@ -329,3 +332,11 @@ PROMPT_PLACEHOLDERS: dict[str, str] = {
     "escalate": "提级原因",
     "reveal": "查看原因（将记录在案）",
 }
+EVIDENCE_PHOTO = "工单 {number} 反映人提供的照片"
+EVIDENCE_PLACE = "工单 {number} 反映人提供的位置"
+EVIDENCE_PLACE_UNNAMED = "反映人位置"
+EVIDENCE_PHOTOS = "照片 {count} 张"
+EVIDENCE_PLACES = "位置 {count} 处"
+CARD_EVIDENCE = "\n附件：{summary}（已发至本群）"
+TIMELINE_PHOTO = "照片（已发至本群）"
+TIMELINE_PLACE = "位置 {latitude:.5f},{longitude:.5f}（地图已发至本群）"
