@@ -657,7 +657,7 @@ def _small_talk_pattern(words: list[str]) -> re.Pattern[str]:
     # possessive *+ never backtracks (哈哈哈… can be split many ways: exponential otherwise)
     firsts = "".join(sorted({re.escape(c) for w in words for c in (w[0].lower(), w[0].upper())}))
     words_part = f"|(?=[{firsts}])(?:{alternatives})" if words else ""
-    return re.compile(r"(?:[\W_\d]|\[[^\[\]]{1,8}\]" + words_part + ")*+", re.IGNORECASE)
+    return re.compile(r"(?:\[[^\[\]]{1,8}\]|[\W_\d]" + words_part + ")*+", re.IGNORECASE)
 
 
 _NEUTRAL = "甲"  # a stand-in message body: no keyword is looked for in it, only its shape
