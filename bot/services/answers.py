@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.buttons import RatingPress, encode
 from bot.domain import Action, HuiyinError, Rating, Role, Status
 from bot.services import dispatch, routing, supervision
 from bot.services.context import Person, Services
@@ -190,7 +191,7 @@ def rating_keyboard(ticket: Ticket) -> dict[str, object]:
     def button(score: Rating) -> dict[str, str]:
         return {
             "text": texts.RATING_NAMES[score],
-            "callback_data": f"r:{ticket.id}:{ticket.resolution_round}:{score.value}",
+            "callback_data": encode(RatingPress(ticket.id, ticket.resolution_round, score)),
         }
 
     return {

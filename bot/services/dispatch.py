@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.buttons import CardPress, encode
 from bot.departments import Department
 from bot.domain import (
     Action,
@@ -368,7 +369,7 @@ async def _request_extension(
             [
                 {
                     "text": texts.BUTTON_NAMES[a.value],
-                    "callback_data": f"t:{a.value}:{ticket.id}",
+                    "callback_data": encode(CardPress(a, ticket.id)),
                 }
                 for a in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION)
             ]

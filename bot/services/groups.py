@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.buttons import PromptAnswer, encode
 from bot.domain import OPEN_STATUSES, Role, Status
 from bot.services import staff
 from bot.services.abuse import is_flood, over_report_limit
@@ -391,8 +392,14 @@ async def _ask(
         reply_markup={
             "inline_keyboard": [
                 [
-                    {"text": texts.BUTTON_SUBMIT, "callback_data": f"g:yes:{prompt.id}"},
-                    {"text": texts.BUTTON_NOT, "callback_data": f"g:no:{prompt.id}"},
+                    {
+                        "text": texts.BUTTON_SUBMIT,
+                        "callback_data": encode(PromptAnswer(prompt.id, True)),
+                    },
+                    {
+                        "text": texts.BUTTON_NOT,
+                        "callback_data": encode(PromptAnswer(prompt.id, False)),
+                    },
                 ]
             ]
         },

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.buttons import CardPress, encode
 from bot.deadlines import format_deadline
 from bot.domain import (
     OPEN_STATUSES,
@@ -186,7 +187,7 @@ async def _buttons(
         allowed.discard(Action.ASSIGN)  # nowhere to dispatch to: the dispatch chat handles it
     rows = [
         [
-            {"text": texts.BUTTON_NAMES[a], "callback_data": f"t:{a.value}:{ticket.id}"}
+            {"text": texts.BUTTON_NAMES[a], "callback_data": encode(CardPress(a, ticket.id))}
             for a in row
             if a in allowed
         ]
