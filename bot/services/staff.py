@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError
+from bot.intents import Prompt
 from bot.services import answers, dispatch, routing
 from bot.services.context import Person, Services
 from bot.services.routing import STAFF_CHAT
@@ -199,9 +200,7 @@ async def press(
                 session,
                 key=f"ask:{kind}:{ticket.id}:{person.id}:{now.timestamp()}",
                 chat_id=chat_id,
-                text=question,
-                reply_markup={"force_reply": True, "selective": False},
-                purpose="prompt",
+                intent=Prompt(question),
                 ticket_id=ticket.id,
             )
             answer = ButtonAnswer(
