@@ -24,8 +24,9 @@ from bot.domain import (
 )
 from bot.intents import Card, CardUpdate, Key, Keyboard, Kind, Notice, keyboard
 from bot.privacy import mask_id, mask_name, mask_text
-from bot.services import routing, supervision
 from bot.services.context import Person, Services
+from bot.services.handling import routing
+from bot.services.supervision import supervision
 from storage.models import (
     Attachment,
     DayCounter,

@@ -11,8 +11,9 @@ from bot import texts
 from bot.buttons import RatingPress
 from bot.domain import Action, HuiyinError, Rating, Role, Status
 from bot.intents import Key, Keyboard, Notice, Photo, keyboard
-from bot.services import dispatch, routing, supervision
 from bot.services.context import Person, Services
+from bot.services.handling import dispatch, routing
+from bot.services.supervision import supervision
 from bot.services.tickets import (
     notify_reporter,
     record_event,

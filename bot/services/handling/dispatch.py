@@ -28,8 +28,9 @@ from bot.domain import (
     check_any,
 )
 from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
-from bot.services import routing, supervision
 from bot.services.context import Person, Services
+from bot.services.handling import routing
+from bot.services.supervision import supervision
 from bot.services.tickets import (
     deadline_text,
     format_time,
