@@ -19,6 +19,7 @@ from bot.services.intake.abuse import is_flood, over_report_limit
 from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
 from bot.services.intake.reports import clean_text
 from bot.services.intake.similarity import same_problem
+from bot.services.supervision.unreachable import ticket_link
 from bot.services.tickets import (
     deadline_text,
     record_event,
@@ -26,7 +27,6 @@ from bot.services.tickets import (
     remember_user,
     reply,
 )
-from bot.services.unreachable import ticket_link
 from nlp import Extraction
 from storage.models import (
     BlockedUser,

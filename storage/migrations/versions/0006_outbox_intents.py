@@ -3,7 +3,8 @@
 Rows hold a typed intent (`kind` + its fields) instead of a Bot API method and payload.
 Messages still waiting are rewritten into intents, so none is lost across the upgrade; rows
 already sent keep their old payload (history only). The sender's queue index becomes a
-partial index over waiting rows, so finding each chat's oldest waiting row costs one probe per
+partial index over waiting rows (the plain chat_id index goes: PostgreSQL preferred it and then
+filtered every row already sent), so finding each chat's oldest waiting row costs one probe per
 chat rather than a scan of every waiting row.
 
 Revision ID: 0006
@@ -75,6 +76,7 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.alter_column("kind", server_default=None)
         batch_op.drop_index("ix_outbox_chat_queue")
+        batch_op.drop_index("ix_outbox_chat_id")  # the planner preferred it, filtering rows sent
         batch_op.drop_column("method")
         batch_op.drop_column("purpose")
         batch_op.create_index(
@@ -97,4 +99,5 @@ def downgrade() -> None:
             sa.Column("purpose", sa.String(length=32), nullable=False, server_default="notice")
         )
         batch_op.create_index("ix_outbox_chat_queue", ["chat_id", "status", "id"], unique=False)
+        batch_op.create_index("ix_outbox_chat_id", ["chat_id"], unique=False)
         batch_op.drop_column("kind")
