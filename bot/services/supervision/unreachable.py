@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Role, Status
+from bot.domain import EventKind, Role
 from bot.intents import GroupAnswer
-from bot.services.tickets import record_event, refresh_cards
+from bot.services import gate
 from storage.models import Ticket, User
 from storage.outbox import enqueue
 
@@ -67,14 +67,13 @@ async def chat_refused(
             ),
             ticket_id=ticket.id,
         )
-    event = await record_event(
+    # The cards are edited to say the reporter cannot be told.
+    await gate.note(
         session,
         ticket,
-        actor_id=None,
+        EventKind.UNDELIVERABLE,
         role=Role.SYSTEM,
-        action="undeliverable",
-        to_status=Status(ticket.status),
+        actor_id=None,
         note=reason,
         at=now,
     )
-    await refresh_cards(session, ticket, event.id)
