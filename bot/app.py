@@ -188,7 +188,13 @@ async def build_runtime(
         .build()
     )
     limits = limits or Limits(quiet_per_minute=settings.group_messages_per_minute)
-    sender = OutboxSender(application.bot, sessions, limits=limits, lease_seconds=lease_seconds)
+    sender = OutboxSender(
+        application.bot,
+        sessions,
+        limits=limits,
+        coordinator=services.coordinator,
+        lease_seconds=lease_seconds,
+    )
     services.wake = _waker(services.coordinator, sender)
     services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError
+from bot.intents import Prompt
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers, dispatch, routing
@@ -193,9 +194,7 @@ async def press(
                 session,
                 key=f"ask:{kind}:{ticket.id}:{person.id}:{now.timestamp()}",
                 chat_id=chat_id,
-                text=question,
-                reply_markup={"force_reply": True, "selective": False},
-                purpose="prompt",
+                intent=Prompt(question),
                 ticket_id=ticket.id,
             )
             answer = ButtonAnswer(
