@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.intents import Location, Photo
 from bot.privacy import mask_text
 from bot.services.handling import routing
 from storage.models import Attachment, Ticket
@@ -49,18 +50,13 @@ async def show_evidence(
         for chat_id in chats:
             key = f"evidence:{item.id}:{chat_id}{tag}"
             if item.kind == PHOTO and item.file_id:
+                caption = texts.EVIDENCE_PHOTO.format(number=ticket.number)
                 await enqueue(
                     session,
                     key=key,
                     chat_id=chat_id,
-                    method="sendPhoto",
-                    text=None,
-                    purpose="staff",
+                    intent=Photo(item.file_id, caption),
                     ticket_id=ticket.id,
-                    extra={
-                        "photo": item.file_id,
-                        "caption": texts.EVIDENCE_PHOTO.format(number=ticket.number),
-                    },
                 )
             elif item.kind == LOCATION and item.latitude is not None:
                 place = mask_text(ticket.location or "")[:100] or texts.EVIDENCE_PLACE_UNNAMED
@@ -68,16 +64,13 @@ async def show_evidence(
                     session,
                     key=key,
                     chat_id=chat_id,
-                    method="sendVenue",
-                    text=None,
-                    purpose="staff",
+                    intent=Location(
+                        item.latitude,
+                        item.longitude or 0.0,
+                        title=place,
+                        address=texts.EVIDENCE_PLACE.format(number=ticket.number),
+                    ),
                     ticket_id=ticket.id,
-                    extra={
-                        "latitude": item.latitude,
-                        "longitude": item.longitude,
-                        "title": place,
-                        "address": texts.EVIDENCE_PLACE.format(number=ticket.number),
-                    },
                 )
 
 

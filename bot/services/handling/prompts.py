@@ -4,11 +4,11 @@ reply to it, so nothing else said in the chat is taken as the answer."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.intents import Prompt
 from bot.services.context import Person, Services
 from storage.models import OutboxMessage, PendingInput, Ticket
 from storage.outbox import enqueue
@@ -44,22 +44,6 @@ async def remember(
     )
 
 
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def mention(person: Person, text: str) -> tuple[str, list[dict[str, Any]]]:
-    """Prefix `text` with the person's name as a mention (a selective ForceReply targets them)."""
-    name = person.display_name[:64]
-    entity = {
-        "type": "text_mention",
-        "offset": 0,
-        "length": _utf16(name),
-        "user": {"id": person.id, "is_bot": False, "first_name": person.first_name or name},
-    }
-    return f"{name}，{text}", [entity]
-
-
 async def ask_staff(
     services: Services,
     session: AsyncSession,
@@ -75,20 +59,18 @@ async def ask_staff(
     """Ask this person, in this group, for what `kind` needs; only their reply will answer."""
     key = f"ask:{kind}:{ticket.id}:{person.id}:{int(now.timestamp() * 1000)}"
     await remember(services, session, person.id, chat_id, kind, ticket, now, prompt_key=key)
-    text, entities = mention(person, question)
     await enqueue(
         session,
         key=key,
         chat_id=chat_id,
-        text=text,
-        reply_markup={
-            "force_reply": True,
-            "selective": True,
-            "input_field_placeholder": placeholder[:64],
-        },
-        purpose="prompt",
+        intent=Prompt(
+            question,
+            selective=True,
+            mention_id=person.id,
+            mention_name=person.display_name,
+            placeholder=placeholder,
+        ),
         ticket_id=ticket.id,
-        extra={"entities": entities},
     )
 
 

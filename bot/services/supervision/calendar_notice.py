@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import texts
+from bot.intents import Notice
 from bot.services.context import Services
 from bot.services.handling import routing
 from storage.outbox import enqueue
@@ -22,8 +23,7 @@ async def announce_missing_years(services: Services) -> int:
                     session,
                     key=f"calendar_missing:{year}:{chat_id}",
                     chat_id=chat_id,
-                    text=texts.CALENDAR_YEAR_MISSING.format(year=year),
-                    purpose="staff",
+                    intent=Notice(texts.CALENDAR_YEAR_MISSING.format(year=year)),
                 )
     if queued:
         services.wake()
