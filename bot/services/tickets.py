@@ -237,6 +237,9 @@ def _dispatch_lines(ticket: Ticket, assists: list[str]) -> str:
         extra += texts.CARD_ASSISTS.format(names="、".join(assists))
     if ticket.extension_to is not None and ticket.status == Status.EXTENDING:
         extra += texts.CARD_EXTENSION.format(to=format_time(ticket.extension_to))
+    base = ticket.base_deadline_at
+    if base is not None and ticket.deadline_at > base and ticket.status in OPEN_STATUSES:
+        extra += texts.CARD_EXTENDED.format(base=format_time(base))
     if ticket.overdue_at is not None and ticket.status in OPEN_STATUSES:
         extra += texts.CARD_OVERDUE.format(at=format_time(ticket.overdue_at))
     return extra
@@ -264,11 +267,22 @@ async def post_cards(
     session: AsyncSession, ticket: Ticket, *, tag: str, chats: list[int] | None = None
 ) -> None:
     """Post the ticket's card as a new message (the card to edit later) to `chats`, by default
-    the chats of whoever holds the ticket."""
+    the chats of whoever holds the ticket; a card already in a chat is retired first, so each
+    chat has one live card per ticket."""
     for chat_id in chats if chats is not None else await routing.holder_chats(session, ticket):
         text, buttons = await render_card(
             session, ticket, await chat_roles(session, ticket, chat_id)
         )
+        if await session.get(StaffCard, (ticket.id, chat_id)) is not None:
+            # Sent before the new card (each chat's messages go out in order), this edits the
+            # old card: it keeps what it said, loses its buttons and points to the new one.
+            await enqueue(
+                session,
+                key=f"retire:{ticket.id}:{chat_id}:{tag}",
+                chat_id=chat_id,
+                intent=CardUpdate(text + texts.CARD_RETIRED),
+                ticket_id=ticket.id,
+            )
         await enqueue(
             session,
             key=f"card:{ticket.id}:{chat_id}:{tag}",
