@@ -23,6 +23,7 @@ _NAME = r"([a-z_]{1,24})"
 _CARD = re.compile(rf"t:{_NAME}:{_NUMBER}")
 _RATING = re.compile(rf"r:{_NUMBER}:{_NUMBER}:{_NAME}")
 _PROMPT = re.compile(rf"g:(yes|no):{_NUMBER}")
+_CONTACT = re.compile(rf"c:{_NUMBER}")
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,14 @@ class PromptAnswer:
     submit: bool
 
 
-Press = CardPress | RatingPress | PromptAnswer
+@dataclass(frozen=True)
+class ContactPress:
+    """联系方式 on a ticket card: ask why, then show staff who reported ticket `ticket_id`."""
+
+    ticket_id: int
+
+
+Press = CardPress | RatingPress | PromptAnswer | ContactPress
 
 
 def _check(value: int, limit: int) -> int:
@@ -70,6 +78,8 @@ def encode(press: Press) -> str:
             )
         case PromptAnswer(prompt_id, submit):
             data = f"g:{'yes' if submit else 'no'}:{_check(prompt_id, ID_MAX)}"
+        case ContactPress(ticket_id):
+            data = f"c:{_check(ticket_id, ID_MAX)}"
         case _:
             raise ButtonDataError(f"not a button: {press!r}")
     if len(data.encode()) > DATA_LIMIT:
@@ -106,12 +116,20 @@ def decode(data: object) -> Press | None:
         choice, raw_id = match.groups()
         prompt_id = _number(raw_id, ID_MAX)
         return None if prompt_id is None else PromptAnswer(prompt_id, choice == "yes")
+    if match := _CONTACT.fullmatch(data):
+        ticket_id = _number(match.group(1), ID_MAX)
+        return None if ticket_id is None else ContactPress(ticket_id)
     return None
 
 
 def is_card_press(data: object) -> bool:
     """Whether `data` is a staff card button (a handler pattern)."""
     return isinstance(decode(data), CardPress)
+
+
+def is_contact_press(data: object) -> bool:
+    """Whether `data` is a card's 联系方式 button (a handler pattern)."""
+    return isinstance(decode(data), ContactPress)
 
 
 def is_rating_press(data: object) -> bool:

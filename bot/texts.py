@@ -343,3 +343,15 @@ TIMELINE_PLACE = "位置 {latitude:.5f},{longitude:.5f}（地图已发至本群�
 CARD_RETIRED = "\n\n⬇️ 此卡片已停用，请在下方最新卡片上操作。"
 CARD_EXTENDED = "\n已批准延期（原办结时限 {base}）"
 ALERT_RATING_ENDED = "评价期已结束：本次办理已按「未评价」结单。如问题仍未解决，可重新反映。"
+BUTTON_CONTACT = "联系方式"
+ASK_REVEAL_REASON = "请回复查看工单 {number} 反映人联系方式的原因（将记录在案）："
+CONTACT_SHOWN = (
+    "工单 {number} 反映人：{name}{username}\n点击姓名可私信联系。\n"
+    "查看原因：{reason}（已记录在案）"
+)
+CONTACT_NO_NAME = "反映人"
+CONTACT_CONFIDENTIAL = "工单 {number} 的反映人要求保密，只有总平台可以查看其联系方式。"
+CONTACT_NOT_YOURS = "工单 {number} 不由本部门承办或协办，不能查看反映人联系方式。"
+CONTACT_USAGE = "用法：/contact 工单编号，例如 /contact 20261123-0001（需说明原因，将记录在案）"
+CARD_CONFIDENTIAL = "\n🔒 反映人要求保密（仅总平台可查看联系方式）"
+ACK_CONFIDENTIAL = "\n🔒 已按您的要求保密：只有总平台可查看您的身份。"

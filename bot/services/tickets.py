@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.buttons import CardPress
+from bot.buttons import CardPress, ContactPress
 from bot.deadlines import format_deadline
 from bot.domain import (
     OPEN_STATUSES,
@@ -150,11 +150,18 @@ async def _buttons(session: AsyncSession, ticket: Ticket, roles: frozenset[Role]
     allowed = set(allowed_actions(Status(ticket.status), roles))
     if Action.ASSIGN in allowed and not await routing.any_department_chat(session):
         allowed.discard(Action.ASSIGN)  # nowhere to dispatch to: the dispatch chat handles it
+    # 联系方式 where the chat handles the ticket (保密: the dispatch chat only).
+    contact = (
+        bool(roles)
+        and (ticket.status in OPEN_STATUSES or ticket.status == Status.RESOLVED)
+        and (not ticket.confidential or Role.DISPATCHER in roles)
+    )
     return keyboard(
         *(
             [Key(texts.BUTTON_NAMES[a], CardPress(a, ticket.id)) for a in row if a in allowed]
             for row in CARD_ROWS
-        )
+        ),
+        [Key(texts.BUTTON_CONTACT, ContactPress(ticket.id))] if contact else [],
     )
 
 
@@ -194,6 +201,8 @@ async def render_card(
     extra += _dispatch_lines(ticket, await routing.assisting_names(session, ticket.id))
     if ticket.reporter_unreachable:
         extra += texts.CARD_UNREACHABLE
+    if ticket.confidential:
+        extra += texts.CARD_CONFIDENTIAL
     flag = ""
     if ticket.urgency == Urgency.URGENT:
         flag += texts.CARD_URGENT_FLAG
