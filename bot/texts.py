@@ -309,3 +309,9 @@ TIMELINE_HEADER = "\n\n办理过程："
 TIMELINE_LINE = "{time}｜{action}{who}{change}{note}"
 NOT_A_STAFF_CHAT = "本群还不是工作人员群：管理员请先发送 /bind_staff（部门名称）。"
 RESULT_PHOTO = "工单 {number} 办理结果照片"
+
+# Delivery: several new tickets in one message when a staff chat gets more than its
+# per-minute ceiling allows (each ticket keeps its own buttons, labelled with its number).
+DIGEST_HEADER = "【新工单汇总】本群新工单较多，{count} 件合并为一条："
+DIGEST_SEPARATOR = "\n\n——————\n"
+DIGEST_BUTTON = "{number}·{action}"

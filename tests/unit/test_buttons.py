@@ -13,6 +13,8 @@ from bot.intents import (
     ButtonsOff,
     Card,
     CardUpdate,
+    Digest,
+    DigestEntry,
     Earlier,
     GroupAnswer,
     Intent,
@@ -118,8 +120,12 @@ earlier = st.one_of(
 intents = st.one_of(
     st.builds(Notice, texts, keyboards, st.none() | st.integers(1, 2**40)),
     st.builds(GroupAnswer, texts, keyboards, st.none() | st.integers(1, 2**40)),
-    st.builds(Card, texts, keyboards),
-    st.builds(CardUpdate, texts, keyboards),
+    st.builds(Card, texts, keyboards, texts),
+    st.builds(CardUpdate, texts, keyboards, texts),
+    st.builds(
+        Digest,
+        st.lists(st.builds(DigestEntry, ids, texts, keyboards, texts), max_size=3).map(tuple),
+    ),
     st.builds(Prompt, texts, st.none() | st.integers(1, 2**40), st.booleans()),
     st.builds(Photo, st.text(min_size=1, max_size=30), texts),
     st.builds(
