@@ -24,7 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.domain import EventKind, Role, Status
+from bot.domain import EventKind, Rating, Role, Status, Urgency
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -181,11 +181,11 @@ class Ticket(Base):
     text: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(128))
     intent: Mapped[str] = mapped_column(String(8))
-    urgency: Mapped[str] = mapped_column(String(8))
+    urgency: Mapped[Urgency] = mapped_column(EnumText(Urgency, 8))
     urgent_words: Mapped[str] = mapped_column(String(255), default="")
     location: Mapped[str | None] = mapped_column(String(255))
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[Status] = mapped_column(EnumText(Status, 16))
     accept_by: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolution_round: Mapped[int] = mapped_column(Integer, default=0)
@@ -299,7 +299,7 @@ class TicketRating(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     round: Mapped[int] = mapped_column(Integer)
     rater_id: Mapped[int] = mapped_column(BigInteger)
-    score: Mapped[str] = mapped_column(String(16))
+    score: Mapped[Rating] = mapped_column(EnumText(Rating, 16))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

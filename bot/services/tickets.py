@@ -19,6 +19,7 @@ from bot.domain import (
     NotFound,
     Role,
     Status,
+    Urgency,
     allowed_actions,
     format_ticket_number,
 )
@@ -199,7 +200,7 @@ async def render_card(
     if ticket.reporter_unreachable:
         extra += texts.CARD_UNREACHABLE
     flag = ""
-    if ticket.urgency == "紧急":
+    if ticket.urgency == Urgency.URGENT:
         flag += texts.CARD_URGENT_FLAG
     if ticket.resolution_round > 0 and ticket.status in OPEN_STATUSES:
         flag += texts.CARD_REOPEN_FLAG
@@ -212,7 +213,7 @@ async def render_card(
         category=_category_text(ticket),
         urgent_line=(
             texts.CARD_URGENT_LINE.format(words=ticket.urgent_words)
-            if ticket.urgency == "紧急"
+            if ticket.urgency == Urgency.URGENT
             else ""
         ),
         reporter=texts.REPORTER_HIDDEN.format(

@@ -89,6 +89,7 @@ async def add_staff(
     services: Services, admin: Person, target: Person | None, chat_id: int, message_id: int
 ) -> bool:
     """Register `target` as staff (admins only); return whether it was added."""
+    added = False
     async with services.sessions.begin() as session:
         if not services.is_admin(admin.id):
             text = texts.ADMIN_ONLY
@@ -97,6 +98,7 @@ async def add_staff(
         else:
             department = await routing.chat_department(session, chat_id) or routing.DISPATCH
             await register_staff(session, target, added_by=admin.id, department=department)
+            added = True
             text = (
                 texts.STAFF_ADDED_DEPT.format(
                     name=target.display_name, department=services.directory.name(department)
@@ -106,7 +108,7 @@ async def add_staff(
             )
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
-    return text.startswith(texts.STAFF_ADDED[:3])
+    return added
 
 
 async def register_staff(

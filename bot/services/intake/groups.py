@@ -73,8 +73,9 @@ async def is_blocked(session: AsyncSession, user_id: int) -> bool:
 async def bind_grid(
     services: Services, admin: Person, chat_id: int, title: str, name: str, message_id: int
 ) -> bool:
-    """Make this group a grid group called `name` (admins only)."""
+    """Make this group a grid group called `name` (admins only); return whether it was bound."""
     name = clean_text(name)[:64]
+    bound_now = False
     async with services.sessions.begin() as session:
         if not services.is_admin(admin.id):
             text = texts.ADMIN_ONLY
@@ -98,9 +99,10 @@ async def bind_grid(
             assert bound is not None
             bound.kind, bound.name, bound.title = GRID_CHAT, name, title[:255]
             text = texts.GRID_BOUND.format(name=name)
+            bound_now = True
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
-    return text.startswith(texts.GRID_BOUND[:4])
+    return bound_now
 
 
 async def add_worker(
