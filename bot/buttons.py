@@ -52,13 +52,9 @@ class PromptAnswer:
 Press = CardPress | RatingPress | PromptAnswer
 
 
-class ButtonDataError(ValueError):
-    """A button was built with values the codec cannot carry (a programming error)."""
-
-
 def _check(value: int, limit: int) -> int:
     if not 0 <= value <= limit:
-        raise ButtonDataError(f"{value} is outside 0..{limit}")
+        raise ValueError(f"{value} is outside 0..{limit}")
     return value
 
 
@@ -74,9 +70,9 @@ def encode(press: Press) -> str:
         case PromptAnswer(prompt_id, submit):
             data = f"g:{'yes' if submit else 'no'}:{_check(prompt_id, ID_MAX)}"
         case _:
-            raise ButtonDataError(f"not a button: {press!r}")
+            raise ValueError(f"not a button: {press!r}")
     if len(data.encode()) > DATA_LIMIT:
-        raise ButtonDataError(f"callback data over {DATA_LIMIT} bytes: {data!r}")
+        raise ValueError(f"callback data over {DATA_LIMIT} bytes: {data!r}")
     return data
 
 

@@ -31,6 +31,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import texts
 from bot.buttons import encode
+from bot.errors import IntentError
 from bot.intents import (
     ButtonsOff,
     Card,
@@ -40,7 +41,6 @@ from bot.intents import (
     Earlier,
     GroupAnswer,
     Intent,
-    IntentError,
     Key,
     Keyboard,
     Kind,

@@ -7,6 +7,8 @@
     │   ├── IllegalTransition  the ticket's status does not allow the action (.status, .action)
     │   ├── InvalidInput       the input cannot be used (empty, too long, unreadable)
     │   └── Stale              a button or prompt refers to a state that has moved on
+    ├── IntentError        an outbox row whose intent cannot be read back (corrupt, or from
+    │                      another version); the sender marks that one row failed and goes on
     └── StartupError       start-up cannot go on; str() is one line for the operator and
         │                  `huiyin` exits with status 2 instead of a traceback
         ├── SettingsError      a setting is missing or malformed
@@ -65,6 +67,10 @@ class InvalidInput(Refusal):
 
 class Stale(Refusal):
     """A button or prompt refers to a state that has since moved on."""
+
+
+class IntentError(HuiyinError, ValueError):
+    """An outbox row's stored intent cannot be read back."""
 
 
 class StartupError(HuiyinError):

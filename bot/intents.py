@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bot.buttons import Press, decode, encode
+from bot.errors import IntentError
 
 
 class Kind(enum.StrEnum):
@@ -199,10 +200,6 @@ def _keys(buttons: Keyboard) -> list[list[list[str]]]:
 
 def _keyboard(rows: list[list[list[str]]]) -> Keyboard:
     return tuple(tuple(Key(label, _press(data)) for label, data in row) for row in rows)
-
-
-class IntentError(ValueError):
-    """A stored intent that cannot be read back (corrupt or from an unknown version)."""
 
 
 def dumps(intent: Intent) -> str:
