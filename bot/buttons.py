@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bot.domain import Action, Rating
+from bot.errors import ButtonDataError
 
 DATA_LIMIT = 64  # bytes Telegram accepts in callback_data
 ID_MAX = 2**63 - 1  # row ids are BIGINT
@@ -54,7 +55,7 @@ Press = CardPress | RatingPress | PromptAnswer
 
 def _check(value: int, limit: int) -> int:
     if not 0 <= value <= limit:
-        raise ValueError(f"{value} is outside 0..{limit}")
+        raise ButtonDataError(f"{value} is outside 0..{limit}")
     return value
 
 
@@ -70,9 +71,9 @@ def encode(press: Press) -> str:
         case PromptAnswer(prompt_id, submit):
             data = f"g:{'yes' if submit else 'no'}:{_check(prompt_id, ID_MAX)}"
         case _:
-            raise ValueError(f"not a button: {press!r}")
+            raise ButtonDataError(f"not a button: {press!r}")
     if len(data.encode()) > DATA_LIMIT:
-        raise ValueError(f"callback data over {DATA_LIMIT} bytes: {data!r}")
+        raise ButtonDataError(f"callback data over {DATA_LIMIT} bytes: {data!r}")
     return data
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from bot import buttons
 from bot.buttons import ID_MAX, ROUND_MAX, CardPress, PromptAnswer, RatingPress
 from bot.domain import Action, Rating
-from bot.errors import IntentError
+from bot.errors import ButtonDataError, IntentError
 from bot.intents import (
     ButtonsOff,
     Card,
@@ -90,9 +90,9 @@ def test_decode_accepts_only_text() -> None:
 
 
 def test_encode_refuses_values_the_columns_cannot_hold() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ButtonDataError):
         buttons.encode(CardPress(Action.ACCEPT, -1))
-    with pytest.raises(ValueError):
+    with pytest.raises(ButtonDataError):
         buttons.encode(RatingPress(1, ROUND_MAX + 1, Rating.BASIC))
 
 
