@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -196,6 +197,8 @@ class Ticket(Base):
     grid_chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     worker_id: Mapped[int | None] = mapped_column(BigInteger)
     reporter_name: Mapped[str | None] = mapped_column(String(128))
+    # 保密: the reporter asked that only the dispatch chat (总平台) may reveal who they are.
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Dispatch: the department holding the ticket (None: the dispatch chat, 总平台).
     department: Mapped[str | None] = mapped_column(String(48))
     department_name: Mapped[str | None] = mapped_column(String(128))
@@ -334,7 +337,7 @@ class StaffCard(Base):
 
 
 class PendingInput(Base):
-    """A question the bot asked and whose answer is the person's next message in that chat."""
+    """A question the bot asked; in a group only the asker's reply to the prompt answers it."""
 
     __tablename__ = "pending_inputs"
 
@@ -344,6 +347,8 @@ class PendingInput(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
     round: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The outbox key of the prompt message: in a group, only a reply to that message answers.
+    prompt_key: Mapped[str | None] = mapped_column(String(128))
 
 
 class ProcessedUpdate(Base):
