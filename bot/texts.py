@@ -355,3 +355,9 @@ CONTACT_NOT_YOURS = "工单 {number} 不由本部门承办或协办，不能查�
 CONTACT_USAGE = "用法：/contact 工单编号，例如 /contact 20261123-0001（需说明原因，将记录在案）"
 CARD_CONFIDENTIAL = "\n🔒 反映人要求保密（仅总平台可查看联系方式）"
 ACK_CONFIDENTIAL = "\n🔒 已按您的要求保密：只有总平台可查看您的身份。"
+
+# Delivery: several new tickets in one message when a staff chat gets more than its
+# per-minute ceiling allows (each ticket keeps its own buttons, labelled with its number).
+DIGEST_HEADER = "【新工单汇总】本群新工单较多，{count} 件合并为一条："
+DIGEST_SEPARATOR = "\n\n——————\n"
+DIGEST_BUTTON = "{number}·{action}"

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.domain import EventKind, Rating, Role, Status, Urgency
+from bot.domain import ChatKind, DueKind, EventKind, Rating, Role, Status, Urgency
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -122,7 +122,7 @@ class BoundChat(Base):
     __tablename__ = "bound_chats"
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    kind: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[ChatKind] = mapped_column(EnumText(ChatKind, 16), index=True)
     title: Mapped[str] = mapped_column(String(255), default="")
     name: Mapped[str] = mapped_column(String(64), default="")
     bound_by: Mapped[int] = mapped_column(BigInteger)
@@ -212,7 +212,7 @@ class Ticket(Base):
     escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     supervision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    due_kind: Mapped[str | None] = mapped_column(String(16))
+    due_kind: Mapped[DueKind | None] = mapped_column(EnumText(DueKind, 16))
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -373,6 +373,14 @@ class OutboxMessage(Base):
             "id",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
+        ),
+        # A card update finds the digest its card went out in.
+        Index(
+            "ix_outbox_digests",
+            "chat_id",
+            "message_id",
+            postgresql_where=text("kind = 'digest'"),
+            sqlite_where=text("kind = 'digest'"),
         ),
     )
 

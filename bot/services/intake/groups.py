@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.buttons import PromptAnswer
-from bot.domain import EventKind, Role
+from bot.domain import ChatKind, EventKind, Role
 from bot.intents import Earlier, GroupAnswer, Key, Notice, Removal, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
@@ -38,7 +38,7 @@ from storage.models import (
 )
 from storage.outbox import enqueue, insert_ignore
 
-GRID_CHAT = "grid"
+GRID_CHAT = ChatKind.GRID
 
 
 @dataclass(frozen=True, slots=True)
