@@ -5,27 +5,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import Update
-from telegram.ext import (
-    Application,
-    ApplicationBuilder,
-    ApplicationHandlerStop,
-    BaseUpdateProcessor,
-    ContextTypes,
-    TypeHandler,
-)
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.config import Settings
 from bot.deadlines import DeadlinePolicy
 from bot.delivery import Limits, OutboxSender
 from bot.departments import Directory
-from bot.services import groups, reports
+from bot.intake import handled
+from bot.intake.chatter import GRIDS_CHANNEL, Chatter
+from bot.intake.poller import Intake, Poller
+from bot.intake.worker import INBOX_CHANNEL, Worker
+from bot.services import groups
 from bot.services.context import Services
 from bot.services.sweeper import Sweeper
 from bot.workdays import WorkCalendar
@@ -42,44 +38,12 @@ class NotMigrated(RuntimeError):
     """The database schema is older than the code."""
 
 
-class PerChatProcessor(BaseUpdateProcessor):
-    """Runs different chats in parallel but keeps each chat's updates in order."""
-
-    def __init__(self, max_concurrent_updates: int = 16) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Process one update after the previous ones of the same chat."""
-        chat_id = (
-            update.effective_chat.id
-            if isinstance(update, Update) and (update.effective_chat is not None)
-            else 0
-        )
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            if not lock.locked() and self._locks.get(chat_id) is lock:
-                self._locks.pop(chat_id, None)
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
-
-
-async def skip_redelivered(update: Update, context: HuiyinContext) -> None:
-    """Stop an update that was already handled (same update_id delivered again)."""
-    if await reports.seen_update(context.services, update.update_id):
-        log.info("update %s delivered again; ignored", update.update_id)
-        raise ApplicationHandlerStop
-
-
 async def on_error(update: object, context: HuiyinContext) -> None:
-    """Log handler errors with the update that caused them."""
+    """Hand a handler's error to the intake worker, which retries or dead-letters the update."""
+    mark = handled.current.get()
+    if mark is not None and context.error is not None:
+        mark.error = context.error
+        return
     log.error("error while handling %r", update, exc_info=context.error)
 
 
@@ -91,6 +55,9 @@ class Runtime:
     services: Services
     sender: OutboxSender
     engine: AsyncEngine
+    intake: Intake
+    worker: Worker
+    poller: Poller | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -184,7 +151,7 @@ async def build_runtime(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .context_types(ContextTypes(context=HuiyinContext))
-        .concurrent_updates(PerChatProcessor(16))
+        .updater(None)
         .build()
     )
     limits = limits or Limits(quiet_per_minute=settings.group_messages_per_minute)
@@ -192,11 +159,28 @@ async def build_runtime(
     services.wake = _waker(services.coordinator, sender)
     services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services
-    application.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
     for module in (group, resident, staff, rating):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(on_error)
-    return Runtime(application, services, sender, engine)
+    chatter = Chatter(services)
+    services.coordinator.subscribe(GRIDS_CHANNEL, chatter.invalidate)
+    worker = Worker(application, sessions, services.coordinator, chatter)
+    intake = Intake(sessions, chatter, _inbox_waker(services.coordinator, worker))
+    return Runtime(application, services, sender, engine, intake, worker)
+
+
+def _inbox_waker(coordinator: Coordinator, worker: Worker) -> Callable[[], None]:
+    """Wake this instance's worker at once, and the other instances' through Redis."""
+    pending: set[asyncio.Task[None]] = set()
+
+    def wake() -> None:
+        worker.wake()
+        if isinstance(coordinator, RedisCoordinator):
+            task = asyncio.get_running_loop().create_task(coordinator.publish(INBOX_CHANNEL, "1"))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+    return wake
 
 
 def _safe_url(settings: Settings) -> str:
@@ -214,13 +198,12 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
     await app.initialize()
     runtime.services.bot_username = app.bot.username
     await app.start()
-    if polling and app.updater is not None:
-        await app.updater.start_polling(
-            poll_interval=0.0,
-            timeout=10,
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-        )
+    await runtime.intake.chatter.refresh()
+    runtime.worker.start()
+    if polling:
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        runtime.poller = Poller(app.bot, runtime.intake)
+        runtime.poller.start()
     runtime.sender.start()
     sweeper = Sweeper(runtime.services, runtime.services.coordinator)
     runtime.tasks.append(
@@ -231,8 +214,10 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
 async def stop_runtime(runtime: Runtime) -> None:
     """Stop polling, the Application and the sender, and close the database."""
     app = runtime.application
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
+    if runtime.poller is not None:
+        await runtime.poller.stop()
+        runtime.poller = None
+    await runtime.worker.stop()
     if app.running:
         await app.stop()
     await runtime.sender.stop()

@@ -309,3 +309,9 @@ TIMELINE_HEADER = "\n\n办理过程："
 TIMELINE_LINE = "{time}｜{action}{who}{change}{note}"
 NOT_A_STAFF_CHAT = "本群还不是工作人员群：管理员请先发送 /bind_staff（部门名称）。"
 RESULT_PHOTO = "工单 {number} 办理结果照片"
+
+# Intake: an update that failed for good (dead-lettered); operators see it in `huiyin inbox failed`
+INBOX_APOLOGY = (
+    "抱歉，系统暂时没能处理您的这条消息。我们已记录下来，工作人员会尽快处理；"
+    "如情况紧急，请直接拨打 12345 热线。"
+)

@@ -52,6 +52,21 @@ def report_score(extraction: Extraction) -> float:
     return extraction.confidence if extraction.is_report else 1.0 - extraction.confidence
 
 
+def is_silent(services: Services, text: str) -> bool:
+    """Tell, in memory, whether `hear` would stay silent about this text in a grid group."""
+    body = clean_text(text)[: services.max_text_length]
+    if not body:
+        return True
+    return report_score(services.extractor.extract(body)) < services.group_ask_confidence
+
+
+async def grid_chat_ids(services: Services) -> frozenset[int]:
+    """The chats bound as grid groups (the intake caches them to decide chatter in memory)."""
+    async with services.sessions() as session:
+        rows = await session.execute(select(BoundChat.chat_id).where(BoundChat.kind == GRID_CHAT))
+        return frozenset(int(chat_id) for chat_id in rows.scalars())
+
+
 async def grid_of(session: AsyncSession, chat_id: int) -> BoundChat | None:
     """Return the grid bound to this group chat, or None."""
     bound = await session.get(BoundChat, chat_id)

@@ -26,7 +26,7 @@ from bot.services.tickets import (
     reply,
     reporter_ids,
 )
-from storage.models import Attachment, ProcessedUpdate, Ticket, TicketReporter
+from storage.models import Attachment, Ticket, TicketReporter
 from storage.outbox import insert_ignore
 
 log = logging.getLogger("huiyin.reports")
@@ -52,18 +52,6 @@ def clean_text(text: str) -> str:
             continue
         kept.append(ch)
     return "".join(kept).strip()
-
-
-async def seen_update(services: Services, update_id: int) -> bool:
-    """Record an update id; return True when it was already handled (a redelivery)."""
-    async with services.sessions.begin() as session:
-        inserted = await insert_ignore(
-            session,
-            ProcessedUpdate,
-            {"update_id": update_id, "created_at": services.clock()},
-            ["update_id"],
-        )
-    return not inserted
 
 
 async def handle_private_text(
