@@ -21,9 +21,9 @@ from bot.intake import handled
 from bot.intake.chatter import GRIDS_CHANNEL, Chatter
 from bot.intake.poller import Intake, Poller
 from bot.intake.worker import INBOX_CHANNEL, Worker
-from bot.services import groups
 from bot.services.context import Services
-from bot.services.sweeper import Sweeper
+from bot.services.intake import groups
+from bot.services.supervision.sweeper import Sweeper
 from bot.workdays import WorkCalendar
 from handlers import group, rating, resident, staff
 from handlers.context import HuiyinContext

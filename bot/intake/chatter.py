@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from bot.intake.raw import RawUpdate
-from bot.services import groups
 from bot.services.context import Services
+from bot.services.intake import groups
 
 log = logging.getLogger("huiyin.intake")
 

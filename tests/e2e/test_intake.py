@@ -12,13 +12,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.cli import main
-from bot.demo import ADMIN_ID, RESIDENT_ID, LocalStack, expect
 from bot.intake.poller import Intake
-from bot.services import reports
+from bot.services.intake import reports
 from bot.texts import INBOX_APOLOGY
 from bot.webhook import SECRET_HEADER, webhook_app
 from storage.db import make_engine, make_sessionmaker
 from storage.models import InboxUpdate, Ticket
+from tests.harness import ADMIN_ID, RESIDENT_ID, LocalStack, expect
 
 REPORT = "幸福小区3栋楼道的灯坏了一个星期了，晚上上下楼很危险"
 GRID = -1003000000077
