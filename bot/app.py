@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
@@ -23,13 +24,14 @@ from bot.intake.poller import Intake, Poller
 from bot.intake.worker import INBOX_CHANNEL, Worker
 from bot.services.context import Services
 from bot.services.intake import groups
-from bot.services.supervision.sweeper import Sweeper
+from bot.services.supervision.sweeper import LEASE_NAME, Sweeper
 from bot.workdays import WorkCalendar
 from handlers import group, rating, resident, staff
 from handlers.context import HuiyinContext
 from nlp import Extractor
 from storage.coordination import Coordinator, RedisCoordinator, make_coordinator
 from storage.db import is_up_to_date, make_engine, make_sessionmaker
+from storage.leader import make_leader
 
 log = logging.getLogger("huiyin")
 
@@ -119,7 +121,7 @@ async def build_runtime(
     warnings.filterwarnings("ignore", message="Please use 'Bot", category=PTBUserWarning)
     warnings.filterwarnings("ignore", message=".*retry_after", category=PTBDeprecationWarning)
     engine = make_engine(settings.database_url)
-    if check_schema and not await is_up_to_date(engine):
+    if check_schema and not await _up_to_date_when_reachable(engine, settings):
         await engine.dispose()
         raise NotMigrated(
             f"数据库尚未迁移到最新版本：请先运行 `huiyin db upgrade`（{_safe_url(settings)}）"
@@ -141,7 +143,7 @@ async def build_runtime(
         group_ask_confidence=min(settings.group_ask_confidence, settings.group_confidence),
         group_prompt_ttl_seconds=settings.group_prompt_minutes * 60,
         merge_window_seconds=settings.merge_hours * 3600,
-        coordinator=make_coordinator(settings.redis_url),
+        coordinator=make_coordinator(settings.redis_url, settings.redis_prefix),
         reports_per_hour=settings.reports_per_hour,
     )
     root = settings.telegram_api_url
@@ -183,6 +185,21 @@ def _inbox_waker(coordinator: Coordinator, worker: Worker) -> Callable[[], None]
     return wake
 
 
+async def _up_to_date_when_reachable(engine: AsyncEngine, settings: Settings) -> bool:
+    """Check the schema, waiting (with backoff, loudly) while the database is unreachable:
+    a bot restarted during an outage starts when the database returns."""
+    backoff = 0.5
+    while True:
+        try:
+            return await is_up_to_date(engine)
+        except (OSError, OperationalError, InterfaceError) as exc:
+            log.error(
+                "数据库暂时无法连接（%s：%s），%.0f 秒后重试", _safe_url(settings), exc, backoff
+            )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+
 def _safe_url(settings: Settings) -> str:
     url = settings.database_url
     if "@" in url:
@@ -205,7 +222,8 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
         runtime.poller = Poller(app.bot, runtime.intake)
         runtime.poller.start()
     runtime.sender.start()
-    sweeper = Sweeper(runtime.services, runtime.services.coordinator)
+    leader = make_leader(runtime.engine, runtime.services.coordinator, LEASE_NAME)
+    sweeper = Sweeper(runtime.services, leader)
     runtime.tasks.append(
         asyncio.create_task(housekeeping(runtime.services, sweeper), name="huiyin-chores")
     )
