@@ -26,7 +26,7 @@ from bot.services.context import Services
 from bot.services.intake import groups
 from bot.services.supervision.sweeper import LEASE_NAME, Sweeper
 from bot.workdays import WorkCalendar
-from handlers import group, rating, resident, staff
+from handlers import group, guard, rating, resident, staff
 from handlers.context import HuiyinContext
 from nlp import Extractor
 from storage.coordination import Coordinator, RedisCoordinator, make_coordinator
@@ -161,6 +161,7 @@ async def build_runtime(
     services.wake = _waker(services.coordinator, sender)
     services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services
+    application.add_handlers(guard.HANDLERS, group=-1)
     for module in (group, resident, staff, rating):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(on_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -9,6 +10,7 @@ from telegram import Update, User
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.services.context import Person, Services
+from bot.services.intake.reports import clean_text
 
 
 class HuiyinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -31,8 +33,25 @@ class HuiyinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
 
 
 def person(user: User) -> Person:
-    """Turn a Telegram user into the plain value services take."""
-    return Person(id=user.id, first_name=user.full_name, username=user.username)
+    """Turn a Telegram user into the plain value services take (names cleaned of NUL, lone
+    surrogates and other characters a database refuses)."""
+    return Person(
+        id=user.id,
+        first_name=clean_text(user.full_name),
+        username=clean_text(user.username) or None if user.username else None,
+    )
+
+
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+def button_id(raw: str, *, minimum: int = 1, maximum: int = 2**63 - 1) -> int | None:
+    """A number from callback data within [minimum, maximum] (a BIGINT id by default), or
+    None for anything else: letters, signs, Unicode digits, numbers no column holds."""
+    if not _ID.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if minimum <= value <= maximum else None
 
 
 # An admin command given as a reply: (services, admin, the replied post's author, chat, message)

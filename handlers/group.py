@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot import texts
 from bot.services.intake import groups, reports
-from handlers.context import HuiyinContext, on_replied_author, person
+from handlers.context import HuiyinContext, button_id, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
 PRIVATE = filters.ChatType.PRIVATE
@@ -87,11 +87,12 @@ async def prompt_button(update: Update, context: HuiyinContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     _, choice, raw_id = query.data.split(":", 2)
-    if not raw_id.isdigit():
+    prompt_id = button_id(raw_id)
+    if prompt_id is None:
         await query.answer(texts.ALERT_INVALID, show_alert=True)
         return
     answer = await groups.answer_prompt(
-        context.services, person(query.from_user), int(raw_id), choice
+        context.services, person(query.from_user), prompt_id, choice
     )
     await query.answer(answer.text, show_alert=answer.alert)
 

@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot import texts
 from bot.domain import HuiyinError
 from bot.services.rating import rating
-from handlers.context import HuiyinContext, person
+from handlers.context import HuiyinContext, button_id, person
 
 
 async def rate(update: Update, context: HuiyinContext) -> None:
@@ -17,15 +17,17 @@ async def rate(update: Update, context: HuiyinContext) -> None:
     assert query is not None and query.data is not None
     parts = query.data.split(":")
     message = query.message
-    if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit()) or message is None:
+    ticket_id = button_id(parts[1]) if len(parts) == 4 else None
+    round_ = button_id(parts[2], minimum=0, maximum=2**31 - 1) if len(parts) == 4 else None
+    if ticket_id is None or round_ is None or message is None:
         await query.answer(texts.ALERT_INVALID, show_alert=True)
         return
     try:
         answer = await rating.rate(
             context.services,
             person(query.from_user),
-            int(parts[1]),
-            int(parts[2]),
+            ticket_id,
+            round_,
             parts[3],
             chat_id=message.chat.id,
             message_id=message.message_id,

@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot import texts
 from bot.domain import HuiyinError
 from bot.services.handling import queues, staff
-from handlers.context import HuiyinContext, on_replied_author, person
+from handlers.context import HuiyinContext, button_id, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
 
@@ -38,12 +38,13 @@ async def card_button(update: Update, context: HuiyinContext) -> None:
     assert query is not None and query.data is not None
     chat = update.effective_chat
     _, action, raw_id = query.data.split(":", 2)
-    if not raw_id.isdigit() or chat is None:
+    ticket_id = button_id(raw_id)
+    if ticket_id is None or chat is None:
         await query.answer(texts.ALERT_INVALID, show_alert=True)
         return
     try:
         answer = await staff.press(
-            context.services, person(query.from_user), chat.id, action, int(raw_id)
+            context.services, person(query.from_user), chat.id, action, ticket_id
         )
     except HuiyinError as exc:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)

@@ -49,13 +49,24 @@ def check(raw: Any) -> RawUpdate:
     return raw
 
 
+def dump(raw: RawUpdate) -> str:
+    """The update as JSON text a database accepts: lone surrogates (valid in JSON, refused as
+    UTF-8) are kept as escapes; NUL is always escaped by the encoder."""
+    text = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(raw, separators=(",", ":"))
+    return text
+
+
 def incoming(raw: RawUpdate, *, done: bool) -> Incoming:
     """The inbox row for one raw update."""
     return Incoming(
         update_id=int(raw["update_id"]),
         chat_key=chat_key(raw),
         kind=kind_of(raw),
-        payload=json.dumps(raw, ensure_ascii=False, separators=(",", ":")),
+        payload=dump(raw),
         done=done,
     )
 

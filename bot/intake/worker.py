@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot import texts
@@ -61,7 +62,7 @@ class Worker:
         chatter: Chatter,
         *,
         concurrency: int = 16,
-        lease_seconds: float = 120.0,
+        lease_seconds: float = 60.0,
         max_attempts: int = 5,
         backoff_seconds: float = 2.0,
         idle_poll: float = 1.0,
@@ -171,22 +172,38 @@ class Worker:
             mark.error = exc
         finally:
             handled.current.reset(token)
-        try:
-            await self._settle(row, mark, raw)
-        except Exception as exc:
-            # The database went away after the handler: the claim expires and the update is
-            # handled again (its effects either committed with the mark, or not at all).
-            log.warning("inbox: could not record update %s (%s)", row.update_id, exc)
+        await self._settle_until_recorded(row, mark, raw)
         if raw and is_binding(raw):
             self.chatter.invalidate()
             await self.chatter.refresh()
             await self.coordinator.publish(GRIDS_CHANNEL, "1")
 
+    async def _settle_until_recorded(
+        self, row: inbox.Claimed, mark: handled.Mark, raw: dict[str, Any]
+    ) -> None:
+        """Record the outcome, retrying while the database is away (the chat's next update
+        waits behind this one). Past the lease another worker takes the update over: its
+        effects either committed with the mark, or not at all."""
+        backoff = 0.2
+        deadline = time.monotonic() + self.lease.total_seconds()
+        while True:
+            try:
+                await self._settle(row, mark, raw)
+                return
+            except Exception as exc:
+                if time.monotonic() + backoff > deadline:
+                    log.warning("inbox: could not record update %s (%s)", row.update_id, exc)
+                    return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
     async def _settle(self, row: inbox.Claimed, mark: handled.Mark, raw: dict[str, Any]) -> None:
         error = mark.error
         if mark.done:
             self.handled += 1
-            if error is not None:
+            if isinstance(error, TelegramError):  # e.g. a callback answered too late
+                log.warning("update %s handled; then Telegram said: %s", row.update_id, error)
+            elif error is not None:
                 log.error(
                     "update %s failed after its effects committed", row.update_id, exc_info=error
                 )

@@ -35,8 +35,17 @@ async def ask(
     kind: str,
     ticket: Ticket,
     now: datetime,
-) -> None:
-    """Remember that this person's next message in this chat answers `kind` for `ticket`."""
+) -> bool:
+    """Remember that this person's next message in this chat answers `kind` for `ticket`;
+    False when that very question is already waiting (a double click: ask once)."""
+    waiting = await session.get(PendingInput, (person_id, chat_id), with_for_update=True)
+    if (
+        waiting is not None
+        and (waiting.kind, waiting.ticket_id, waiting.round)
+        == (kind, ticket.id, ticket.resolution_round)
+        and waiting.expires_at > now
+    ):
+        return False
     await session.execute(
         delete(PendingInput).where(
             PendingInput.user_id == person_id, PendingInput.chat_id == chat_id
@@ -52,6 +61,7 @@ async def ask(
             expires_at=now + timedelta(seconds=services.prompt_ttl_seconds),
         )
     )
+    return True
 
 
 async def take_answer(

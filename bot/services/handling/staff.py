@@ -178,7 +178,7 @@ async def press(
             answer = ButtonAnswer(text)
         else:
             kind = _KINDS[action]
-            await answers.ask(
+            asked = await answers.ask(
                 services,
                 session,
                 person_id=person.id,
@@ -187,15 +187,16 @@ async def press(
                 ticket=ticket,
                 now=now,
             )
-            await enqueue(
+            if asked:
+                await enqueue(
                 session,
-                key=f"ask:{kind}:{ticket.id}:{person.id}:{now.timestamp()}",
-                chat_id=chat_id,
-                text=question,
-                reply_markup={"force_reply": True, "selective": False},
-                purpose="prompt",
-                ticket_id=ticket.id,
-            )
+                    key=f"ask:{kind}:{ticket.id}:{person.id}:{now.timestamp()}",
+                    chat_id=chat_id,
+                    text=question,
+                    reply_markup={"force_reply": True, "selective": False},
+                    purpose="prompt",
+                    ticket_id=ticket.id,
+                )
             answer = ButtonAnswer(
                 texts.ALERT_ASKED.format(what=texts.ACTION_NAMES[action] + "说明")
             )
