@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from bench.data import data_dir
+
+DATA = data_dir()
 COMMAND = ".venv/bin/python -m bench.bench_nlp"
 
 COLD_START = r"""

@@ -35,12 +35,15 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
-async def _run_polling(settings: Settings) -> int:
+async def _run_polling(settings: Settings, *, poll: bool = True) -> int:
     from bot.app import build_runtime, start_runtime, stop_runtime
 
     runtime = await build_runtime(settings, token=settings.require_token())
-    await start_runtime(runtime, polling=True)
-    log.info("huiyin 已启动（长轮询），按 Ctrl+C 停止")
+    await start_runtime(runtime, polling=poll)
+    if poll:
+        log.info("huiyin 已启动（长轮询），按 Ctrl+C 停止")
+    else:
+        log.info("huiyin 已启动（只处理已收到的消息，不轮询），按 Ctrl+C 停止")
     try:
         await _wait_for_signal()
     finally:
@@ -175,7 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the `huiyin` command."""
     parser = argparse.ArgumentParser(prog="huiyin", description="回音：接诉即办 Telegram 机器人")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="长轮询运行机器人")
+    run = sub.add_parser("run", help="长轮询运行机器人")
+    run.add_argument(
+        "--no-poll",
+        action="store_true",
+        help="不轮询：只处理其他实例已收到并存入数据库的消息（多实例时一个轮询、其余处理）",
+    )
     sub.add_parser("webhook", help="以 webhook 方式运行（aiohttp）")
     db = sub.add_parser("db", help="数据库")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -219,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_demo(interactive=args.interactive))
         if args.command == "run":
-            return asyncio.run(_run_polling(settings))
+            return asyncio.run(_run_polling(settings, poll=not args.no_poll))
         if args.command == "webhook":
             return asyncio.run(_run_webhook(settings))
         if args.command == "db":

@@ -55,6 +55,8 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
 
 
 def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint: only the real commit counts
+        return
     mark = current.get()
     if mark is None or mark.done or not _wrote(session):
         return
@@ -64,6 +66,8 @@ def _before_commit(session: Session) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     mark = session.info.pop(_MARKING, None)
     if isinstance(mark, Mark):
         mark.done = True
@@ -71,6 +75,8 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     session.info.pop(_MARKING, None)
     session.info.pop(_WROTE, None)
 

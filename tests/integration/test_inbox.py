@@ -131,6 +131,31 @@ async def test_the_mark_commits_with_the_effects_or_not_at_all(
     assert (await statuses(sessions))[2] == "pending"
 
 
+async def test_a_savepoint_does_not_mark_the_update_before_the_real_commit(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as s:
+        await inbox.store(s, [item(1, 10)], utcnow())
+    [row] = await claim(sessions)
+    mark = handled.Mark(row.id, row.claim)
+    token = handled.current.set(mark)
+    try:
+        with pytest.raises(RuntimeError):
+            async with sessions.begin() as s:
+                async with s.begin_nested():
+                    await enqueue(s, key="k1", chat_id=10, text="一")
+                assert not mark.done
+                raise RuntimeError("the database goes away after the savepoint")
+        assert not mark.done and (await statuses(sessions))[1] == "pending"
+        async with sessions.begin() as s:
+            async with s.begin_nested():
+                await enqueue(s, key="k1", chat_id=10, text="一")
+        assert mark.done
+    finally:
+        handled.current.reset(token)
+    assert (await statuses(sessions))[1] == "done"
+
+
 async def test_failures_back_off_then_dead_letter_then_retry(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
