@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -40,18 +39,6 @@ def person(user: User) -> Person:
         first_name=clean_text(user.full_name),
         username=clean_text(user.username) or None if user.username else None,
     )
-
-
-_ID = re.compile(r"[0-9]{1,18}")
-
-
-def button_id(raw: str, *, minimum: int = 1, maximum: int = 2**63 - 1) -> int | None:
-    """A number from callback data within [minimum, maximum] (a BIGINT id by default), or
-    None for anything else: letters, signs, Unicode digits, numbers no column holds."""
-    if not _ID.fullmatch(raw):
-        return None
-    value = int(raw)
-    return value if minimum <= value <= maximum else None
 
 
 # An admin command given as a reply: (services, admin, the replied post's author, chat, message)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import texts
+from bot import buttons, texts
 from bot.domain import HuiyinError
 from bot.services.handling import queues, staff
-from handlers.context import HuiyinContext, button_id, on_replied_author, person
+from handlers.context import HuiyinContext, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
 
@@ -37,14 +37,13 @@ async def card_button(update: Update, context: HuiyinContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     chat = update.effective_chat
-    _, action, raw_id = query.data.split(":", 2)
-    ticket_id = button_id(raw_id)
-    if ticket_id is None or chat is None:
+    press = buttons.decode(query.data)
+    if not isinstance(press, buttons.CardPress) or chat is None:
         await query.answer(texts.ALERT_INVALID, show_alert=True)
         return
     try:
         answer = await staff.press(
-            context.services, person(query.from_user), chat.id, action, ticket_id
+            context.services, person(query.from_user), chat.id, press.action, press.ticket_id
         )
     except HuiyinError as exc:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
@@ -63,9 +62,7 @@ async def overdue(update: Update, context: HuiyinContext) -> None:
     """List this chat's department's overdue tickets (/overdue)."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
-    await queues.show_queue(
-        context.services, person(user), chat.id, msg.message_id, overdue=True
-    )
+    await queues.show_queue(context.services, person(user), chat.id, msg.message_id, overdue=True)
 
 
 async def ticket(update: Update, context: HuiyinContext) -> None:
@@ -95,5 +92,5 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("overdue", overdue, filters=GROUPS),
     CommandHandler("ticket", ticket, filters=GROUPS),
     CommandHandler(["bind_staff", "add_staff"], private_only, filters=filters.ChatType.PRIVATE),
-    CallbackQueryHandler(card_button, pattern=r"^t:[a-z_]+:[^:]*$"),
+    CallbackQueryHandler(card_button, pattern=buttons.is_card_press),
 ]

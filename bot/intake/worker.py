@@ -27,6 +27,7 @@ from bot import texts
 from bot.intake import handled
 from bot.intake.chatter import GRIDS_CHANNEL, Chatter, is_binding
 from bot.intake.raw import apology_target
+from bot.intents import Notice
 from storage import inbox
 from storage.coordination import Coordinator
 from storage.models import utcnow
@@ -265,16 +266,9 @@ async def _apologise(session: AsyncSession, row: inbox.Claimed, raw: dict[str, A
     if target is None:
         return
     chat_id, message_id = target
-    extra = (
-        {"reply_parameters": {"message_id": message_id, "allow_sending_without_reply": True}}
-        if message_id
-        else None
-    )
     await enqueue(
         session,
         key=f"inbox-dead:{row.id}:{row.update_id}",
         chat_id=chat_id,
-        text=texts.INBOX_APOLOGY,
-        purpose="reply",
-        extra=extra,
+        intent=Notice(texts.INBOX_APOLOGY, reply_to=message_id),
     )

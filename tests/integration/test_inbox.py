@@ -147,9 +147,8 @@ async def test_a_savepoint_does_not_mark_the_update_before_the_real_commit(
                 assert not mark.done
                 raise RuntimeError("the database goes away after the savepoint")
         assert not mark.done and (await statuses(sessions))[1] == "pending"
-        async with sessions.begin() as s:
-            async with s.begin_nested():
-                await enqueue(s, key="k1", chat_id=10, text="一")
+        async with sessions.begin() as s, s.begin_nested():
+            await enqueue(s, key="k1", chat_id=10, text="一")
         assert mark.done
     finally:
         handled.current.reset(token)

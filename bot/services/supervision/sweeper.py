@@ -128,7 +128,6 @@ async def _remind(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
             category=ticket.category,
             deadline=format_time(ticket.deadline_at),
         ),
-        purpose="supervision",
     )
 
 
@@ -155,7 +154,6 @@ async def _overdue(
             department=ticket.department_name or texts.DISPATCH_NAME,
             deadline=deadline,
         ),
-        purpose="supervision",
     )
     await tell_chats(
         session,
@@ -163,7 +161,6 @@ async def _overdue(
         holders,
         key,
         texts.OVERDUE_HOLDER.format(number=ticket.number, deadline=deadline),
-        purpose="supervision",
     )
 
 
