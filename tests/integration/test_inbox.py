@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.intake import handled
+from bot.intents import Notice
 from storage import inbox
 from storage.db import make_engine, make_sessionmaker
 from storage.models import InboxUpdate, OutboxMessage, utcnow
@@ -102,7 +103,7 @@ async def test_the_mark_commits_with_the_effects_or_not_at_all(
     try:
         with pytest.raises(RuntimeError):
             async with sessions.begin() as s:
-                await enqueue(s, key="k1", chat_id=10, text="一")
+                await enqueue(s, key="k1", chat_id=10, intent=Notice("一"))
                 raise RuntimeError("the handler fails before its commit")
         assert not mark.done
         async with sessions() as s:  # a read-only transaction marks nothing
@@ -110,7 +111,7 @@ async def test_the_mark_commits_with_the_effects_or_not_at_all(
             await s.commit()
         assert not mark.done and (await statuses(sessions))[1] == "pending"
         async with sessions.begin() as s:
-            await enqueue(s, key="k1", chat_id=10, text="一")
+            await enqueue(s, key="k1", chat_id=10, intent=Notice("一"))
         assert mark.done
     finally:
         handled.current.reset(token)
@@ -122,7 +123,7 @@ async def test_the_mark_commits_with_the_effects_or_not_at_all(
     try:
         with pytest.raises(handled.ClaimLost):
             async with sessions.begin() as s:
-                await enqueue(s, key="k2", chat_id=20, text="二")
+                await enqueue(s, key="k2", chat_id=20, intent=Notice("二"))
     finally:
         handled.current.reset(token)
     async with sessions() as s:
@@ -143,12 +144,12 @@ async def test_a_savepoint_does_not_mark_the_update_before_the_real_commit(
         with pytest.raises(RuntimeError):
             async with sessions.begin() as s:
                 async with s.begin_nested():
-                    await enqueue(s, key="k1", chat_id=10, text="一")
+                    await enqueue(s, key="k1", chat_id=10, intent=Notice("一"))
                 assert not mark.done
                 raise RuntimeError("the database goes away after the savepoint")
         assert not mark.done and (await statuses(sessions))[1] == "pending"
         async with sessions.begin() as s, s.begin_nested():
-            await enqueue(s, key="k1", chat_id=10, text="一")
+            await enqueue(s, key="k1", chat_id=10, intent=Notice("一"))
         assert mark.done
     finally:
         handled.current.reset(token)
