@@ -25,6 +25,7 @@ from bot.intake.poller import Intake, Poller
 from bot.intake.worker import INBOX_CHANNEL, Worker
 from bot.services.context import Services
 from bot.services.intake import groups
+from bot.services.supervision import calendar_notice
 from bot.services.supervision.sweeper import LEASE_NAME, Sweeper
 from bot.workdays import WorkCalendar
 from handlers import group, guard, rating, resident, staff
@@ -65,11 +66,12 @@ class Runtime:
 async def housekeeping(
     services: Services, sweeper: Sweeper | None = None, every: float = 30.0
 ) -> None:
-    """Periodic chores: remove group prompts nobody answered; sweep deadlines when leading."""
+    """Periodic chores: expire group prompts, tell of a missing year's 调休, sweep if leading."""
     try:
         while True:
             try:
                 await groups.expire_prompts(services)
+                await calendar_notice.announce_missing_years(services)
             except Exception:
                 log.exception("housekeeping pass failed")
             if sweeper is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bot.buttons import Press, decode, encode
+from bot.errors import IntentError
 
 
 class Kind(enum.StrEnum):
@@ -101,6 +102,11 @@ class Prompt:
     text: str
     reply_to: int | None = None
     selective: bool = False
+    # The person asked, named at the start so a selective reply opens for them (a button
+    # press has no message to reply to); `placeholder` shows in their input field.
+    mention_id: int | None = None
+    mention_name: str = ""
+    placeholder: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,10 +155,6 @@ _TYPES: dict[Kind, type[Any]] = {
     t.kind: t
     for t in (Notice, GroupAnswer, Card, CardUpdate, Prompt, Photo, Location, ButtonsOff, Removal)
 }
-
-
-class IntentError(ValueError):
-    """A stored intent that cannot be read back (corrupt or from an unknown version)."""
 
 
 def dumps(intent: Intent) -> str:

@@ -16,16 +16,15 @@ from dataclasses import dataclass
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from bot.errors import ClaimLost
 from storage import inbox
 from storage.db import ServiceSession
 from storage.models import utcnow
 
+__all__ = ["ClaimLost", "Mark", "current", "install"]
+
 _WROTE = "huiyin_wrote"
 _MARKING = "huiyin_marking"
-
-
-class ClaimLost(RuntimeError):
-    """Another worker took this update over (our claim expired): roll back, do nothing."""
 
 
 @dataclass

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.errors import NotAnUpdate
 from storage.inbox import Incoming
 
+__all__ = ["NotAnUpdate", "RawUpdate", "check", "dump", "incoming"]
+
 RawUpdate = dict[str, Any]
-
-
-class NotAnUpdate(ValueError):
-    """Valid JSON that is not a Telegram update object."""
 
 
 def kind_of(raw: RawUpdate) -> str:
