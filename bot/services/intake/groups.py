@@ -27,7 +27,7 @@ from bot.services.tickets import (
     remember_user,
     reply,
 )
-from nlp import Extraction
+from nlp import Decision, Extraction, decide
 from storage.models import (
     BlockedUser,
     BoundChat,
@@ -55,11 +55,18 @@ def report_score(extraction: Extraction) -> float:
 
 
 def is_silent(services: Services, text: str) -> bool:
-    """Tell, in memory, whether `hear` would stay silent about this text in a grid group."""
+    """Tell, in memory, whether a grid-group post is chatter the bot neither answers nor
+    files (the extractor's group decision at this deployment's thresholds)."""
     body = clean_text(text)[: services.max_text_length]
     if not body:
         return True
-    return report_score(services.extractor.extract(body)) < services.group_ask_confidence
+    decision = decide(
+        services.extractor.extract(body),
+        "group",
+        ticket_at=services.group_confidence,
+        ask_at=services.group_ask_confidence,
+    )
+    return decision is Decision.SILENT
 
 
 async def grid_chat_ids(services: Services) -> frozenset[int]:
