@@ -351,3 +351,9 @@ ANONYMOUS_SENDER = "无法识别发送人：请关闭「匿名管理员」后，
 # An edited private message: of a reported message (补充), or one that now describes a problem
 SUPPLEMENT_ADDED = "已将您修改后的内容作为补充记入工单 {number}。"
 SUPPLEMENT_STAFF = "工单 {number} 反映人补充：{text}"
+
+# Delivery: several new tickets in one message when a staff chat gets more than its
+# per-minute ceiling allows (each ticket keeps its own buttons, labelled with its number).
+DIGEST_HEADER = "【新工单汇总】本群新工单较多，{count} 件合并为一条："
+DIGEST_SEPARATOR = "\n\n——————\n"
+DIGEST_BUTTON = "{number}·{action}"
