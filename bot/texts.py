@@ -190,7 +190,7 @@ FORWARD_NOT_WORKER = (
 FORWARD_NOT_REPORT = (
     "未从转发的消息中识别出需要办理的问题。如确需上报，请在网格群内回复该消息并发送 /report。"
 )
-WORKER_COPY = "【您上报的工单】{text}"
+WORKER_COPY = "【您代为上报的工单】{text}"
 BLOCKED_USER = "已禁止该用户提交工单。"
 BLOCK_USAGE = "用法：回复某人的消息并发送 /block，禁止其提交工单。"
 SUBSCRIBED = "已开启工单 {number} 的私信通知。"
@@ -372,3 +372,10 @@ SUPPLEMENT_STAFF = "工单 {number} 反映人补充：{text}"
 DIGEST_HEADER = "【新工单汇总】本群新工单较多，{count} 件合并为一条："
 DIGEST_SEPARATOR = "\n\n——————\n"
 DIGEST_BUTTON = "{number}·{action}"
+ONLY_WORKERS_VIEW = "只有本网格的网格员可以查看本网格的工单。"
+MY_HANDED_OVER = "（代为上报）"
+# In a grid worker's copy of a notice, the resident's wording is re-addressed.
+RESIDENT_SUBJECT = "您反映的问题"
+WORKER_SUBJECT = "居民反映的问题"
+RATE_INVITE = "\n\n请对办理结果进行评价："
+WORKER_RATE_NOTE = "\n\n（由反映人评价办理结果）"

@@ -348,9 +348,16 @@ async def notify_reporter(
             session,
             key=f"{key}:{ticket.id}:worker",
             chat_id=ticket.worker_id,
-            intent=Notice(texts.WORKER_COPY.format(text=text)),
+            intent=Notice(worker_copy(text)),
             ticket_id=ticket.id,
         )
+
+
+def worker_copy(text: str) -> str:
+    """A notice meant for the reporter, as the grid worker who handed the ticket over reads it."""
+    text = text.replace(texts.RESIDENT_SUBJECT, texts.WORKER_SUBJECT)
+    text = text.replace(texts.RATE_INVITE, texts.WORKER_RATE_NOTE)
+    return texts.WORKER_COPY.format(text=text)
 
 
 def deadline_text(ticket: Ticket) -> str:
