@@ -145,6 +145,14 @@ class Extractor:
         normaliser = Normaliser.load()
         return cls(_compile(*sources, normaliser.special_chars), normaliser, sources)
 
+    def with_lines(self, added: Sequence[Entry]) -> Extractor:
+        """A new extractor with these rule lines added to the same files (for trying a change)."""
+        return Extractor(
+            _compile(*self._sources, self._normalise.special_chars, added),
+            self._normalise,
+            self._sources,
+        )
+
     def reload(self) -> None:
         """Re-read the same files; on error keep the current rules and raise."""
         self._compiled = _compile(*self._sources, self._normalise.special_chars)
@@ -576,10 +584,21 @@ def _explain(
 
 
 def _compile(
-    rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | None, special: frozenset[str]
+    rules_dir: Path,
+    extra_dirs: tuple[Path, ...],
+    user_dict: Path | None,
+    special: frozenset[str],
+    added: Sequence[Entry] = (),
 ) -> Compiled:
-    """Read every file and build the automaton (the only place that does I/O)."""
+    """Read every file and build the automaton (the only place that does I/O); added lines
+    (a proposed change being tried) join the files' lines: a category path section goes to
+    the categories, any other section to cues.txt."""
     rules = read_rules([rules_dir, *extra_dirs])
+    for e in added:
+        if "/" in e.section:
+            rules.categories.append(e)
+        else:
+            rules.by_concern.setdefault("cues.txt", []).append(e)
     table: dict[str, list[Action]] = {}
     paths: list[tuple[str, ...]] = []
     path_index: dict[tuple[str, ...], int] = {}
