@@ -37,6 +37,8 @@ PLACE_TAGS = frozenset({"ns", "地名", "place", "loc"})
 REPORT_THRESHOLD = 2.0  # detection score needed to call a message a report
 CATEGORY_MINIMUM = 1.0  # category score needed to name a category
 CATEGORY_FACTOR = 0.3  # share of the topic score counting towards detection (a topic is talk)
+PROBLEM_CUE = 1.0  # a cue this strong says something is wrong (坏了, 没人管, 太吵 …)
+PROBLEM_TOPIC_FACTOR = 0.7  # the topic's share of detection when such a cue is present
 CATEGORY_CAP = 4.0  # category score above this adds nothing more to detection
 LOCATION_BONUS = 2.0  # a structured place (…区…小区3栋) was mentioned
 URGENT_BONUS = 1.5
@@ -410,7 +412,9 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
 
     detection = cue_score
     if cat_score > 0:
-        detection += CATEGORY_FACTOR * min(cat_score, CATEGORY_CAP)
+        # a topic counts more when something is said to be wrong with it (a problem cue)
+        factor = CATEGORY_FACTOR if strongest_cue < PROBLEM_CUE else PROBLEM_TOPIC_FACTOR
+        detection += factor * min(cat_score, CATEGORY_CAP)
     if urgent:
         detection += URGENT_BONUS
     if has_category and (asks or "?" in norm):
