@@ -117,6 +117,8 @@ class Compiled:
     keywords: frozenset[str]
     gazetteer: Utf8Automaton[str]  # known place names, consulted only for reports
     digit_keys: bool  # some keyword is a number (KeyInfo.digits)
+    # leaves dispatchers often take for one another (neighbours.txt), offered as alternatives
+    neighbours: dict[tuple[str, ...], tuple[tuple[str, ...], ...]]
     # fullmatch of a text made only of greetings, thanks, emoji, punctuation (smalltalk.txt)
     small_talk: Callable[[str], object]
 
@@ -450,6 +452,8 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
         category = _best_path(c, path_scores, best_first)
         if len(path_scores) > 1:
             alternatives = _alternatives(c, path_scores, category)
+        if len(alternatives) < MAX_ALTERNATIVES and category in c.neighbours:
+            alternatives = _with_neighbours(alternatives, category, c.neighbours[category])
     if not intent:
         intent = "投诉" if is_report else "其他"
     if not is_report and not blockers and not question and not urgent:
@@ -507,6 +511,21 @@ def _alternatives(
         reverse=True,
     )
     return tuple(c.paths[i] for _, i in ranked[:MAX_ALTERNATIVES])
+
+
+def _with_neighbours(
+    alternatives: tuple[tuple[str, ...], ...],
+    category: tuple[str, ...],
+    neighbours: tuple[tuple[str, ...], ...],
+) -> tuple[tuple[str, ...], ...]:
+    """Fill the alternatives up with the leaves often confused with category (neighbours.txt)."""
+    out = list(alternatives)
+    for n in neighbours:
+        if len(out) >= MAX_ALTERNATIVES:
+            break
+        if n != category and n not in out:
+            out.append(n)
+    return tuple(out)
 
 
 def _intent_rank(item: tuple[str, float]) -> tuple[float, int]:
@@ -680,12 +699,26 @@ def _compile(
         keywords=frozenset(table),
         gazetteer=gazetteer,
         digit_keys=any(info.digits for info in infos.values()),
+        neighbours=_neighbours(rules.section("neighbours.txt", "相近类别"), rules.taxonomy_paths),
         small_talk=_small_talk_pattern(
             [e.key for e in rules.section("smalltalk.txt", "寒暄")]
         ).fullmatch,
     )
     infos = {key: replace(info, solo=_solo(draft, info)) for key, info in infos.items()}
     return replace(draft, automaton=Utf8Automaton(infos.items()))
+
+
+def _neighbours(
+    entries: list[Entry], taxonomy: frozenset[str]
+) -> dict[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """Each leaf's neighbours in file order; both sides must be rows of the taxonomy."""
+    out: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for e in entries:
+        for path in (e.key, e.target or ""):
+            if path not in taxonomy:
+                raise RuleFileError(e.file, e.line, f"'{path}' is not a leaf of the taxonomy")
+        out.setdefault(tuple(e.key.split("/")), []).append(tuple((e.target or "").split("/")))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _small_talk_pattern(words: list[str]) -> re.Pattern[str]:
