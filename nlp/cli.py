@@ -40,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sg.add_argument("--min-precision", type=float, default=0.6, help="share in its category")
     sg.add_argument("--top", type=int, default=30, help="candidates per category")
     sg.add_argument("--data-dir", type=Path,
-                    help="shared data (dev_colloquial/dev_appeals/dev_chitchat.csv) to measure "
-                         "each proposed change on, for a file of labelled examples")
+                    help="directory of dev_colloquial/dev_appeals/dev_chitchat.csv to measure "
+                         "each proposed change on (for a file of labelled examples)")
     sg.set_defaults(func=cmd_suggest)
 
     ft = sub.add_parser("fit", help="fit the weights of the category keyword lines (offline)")
@@ -172,7 +172,7 @@ def _suggest_from_examples(args: argparse.Namespace) -> int:
     extractor = _load(args)
     examples = read_messages(args.file, args.split)
     data: dict[str, object] = {}
-    for name, path in _shared_files(args.data_dir).items():
+    for name, path in _data_files(args.data_dir).items():
         if name == "dev_colloquial":
             data[name] = read_messages(path)
         else:
@@ -183,8 +183,8 @@ def _suggest_from_examples(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shared_files(data_dir: Path | None) -> dict[str, Path]:
-    """The shared data files found in data_dir (dev_colloquial, dev_appeals, dev_chitchat)."""
+def _data_files(data_dir: Path | None) -> dict[str, Path]:
+    """The data files found in data_dir (dev_colloquial, dev_appeals, dev_chitchat)."""
     if data_dir is None:
         return {}
     names = ("dev_colloquial", "dev_appeals", "dev_chitchat")

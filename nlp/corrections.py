@@ -1,5 +1,5 @@
 """Propose rule changes from labelled examples (residents' messages, staff corrections) and
-show what each change would do, on the shared data and on the examples themselves.
+show what each change would do, on the reference data sets and on the examples themselves.
 
 The examples are rows in the dev_colloquial format (nlp.dialogue.Message): `kind` report or
 chatter, and for reports the `category` staff chose. Three kinds of change are proposed, each
@@ -167,7 +167,7 @@ def format_effects(results: list[tuple[Change | None, dict[str, Figures]]]) -> s
 
 
 def checks_on(data: dict[str, object], examples: Sequence[Message]) -> dict[str, Check]:
-    """The checks for format_effects: the shared data sets given, then the examples.
+    """The checks for format_effects: the reference data sets given, then the examples.
 
     data maps a name to messages (a list of Message) or to (rows, labelled) as
     nlp.dataset.read_rows returns them (formal appeals, chit-chat).
