@@ -460,7 +460,10 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
         # The common chit-chat path: a word or two fired, explained in one line.
         return _make(
             False, intent, category, NORMAL, (), location,
-            round(REPORT_THRESHOLD / (detection + REPORT_THRESHOLD), 3) if detection > 0 else 1.0,
+            0.8 if praise_only else (
+                round(REPORT_THRESHOLD / (detection + REPORT_THRESHOLD), 3)
+                if detection > 0 else 1.0
+            ),
             Explanation(_explain_chat, (detection, hits)), alternatives,
         )
     if is_report and location is None:
