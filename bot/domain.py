@@ -40,6 +40,8 @@ class Action(enum.StrEnum):
     REFUSE_EXTENSION = "extend_no"
     ESCALATE = "escalate"
     AUTOCLOSE = "autoclose"
+    RECATEGORIZE = "recategorize"  # staff correct the category (re-routed by the rules)
+    NOT_REPORT = "not_report"  # staff mark a grid-group ticket 非诉求: closed, reporter told
 
 
 class Role(enum.StrEnum):
@@ -122,6 +124,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     # With several reporters, a later one's bad rating still reopens a closed ticket.
     Transition(Status.CLOSED, Action.RATE_REOPEN, Status.REOPENED, _REPORTER),
     Transition(Status.RESOLVED, Action.AUTOCLOSE, Status.CLOSED, _SYSTEM),
+    # A correction that moves the ticket to another department sets NEW (or DISPATCHING when
+    # no rule routes the new category), as a 转派 would; otherwise the status stays.
+    *_rows((_D, _N, _A, _R), Action.RECATEGORIZE, None, _HANDLER),
+    *_rows((_D, _N, _A), Action.NOT_REPORT, Status.CANCELLED, _HANDLER),
 )
 
 _TABLE: dict[tuple[Status, Action], Transition] = {(t.source, t.action): t for t in TRANSITIONS}

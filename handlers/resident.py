@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import texts
 from bot.domain import parse_ticket_number
-from bot.services import reports
+from bot.services import private_prompts, reports
 from bot.services.tickets import reply_now
 from handlers.context import HuiyinContext, person
 
@@ -66,6 +72,20 @@ async def text(update: Update, context: HuiyinContext) -> None:
     )
 
 
+async def question_button(update: Update, context: HuiyinContext) -> None:
+    """登记 / 不用了 under the bot's question "需要登记为诉求吗？"."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, choice, raw_id = query.data.split(":", 2)
+    if not raw_id.isdigit():
+        await query.answer(texts.ALERT_INVALID, show_alert=True)
+        return
+    answer = await private_prompts.answer(
+        context.services, person(query.from_user), int(raw_id), choice
+    )
+    await query.answer(answer.text, show_alert=answer.alert)
+
+
 async def photo(update: Update, context: HuiyinContext) -> None:
     """Attach a photo to the reporter's latest ticket (its caption may be the report)."""
     msg = update.effective_message
@@ -110,6 +130,7 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("my", my_tickets, filters=PRIVATE),
     CommandHandler("cancel", cancel, filters=PRIVATE),
     MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, text),
+    CallbackQueryHandler(question_button, pattern=r"^p:(yes|no):[^:]*$"),
     MessageHandler(PRIVATE & filters.PHOTO, photo),
     MessageHandler(PRIVATE & filters.LOCATION, location),
     MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, other),

@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import texts
 from bot.domain import HuiyinError
-from bot.services import queues, staff
+from bot.services import corrections, queues, staff
 from handlers.context import HuiyinContext, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
@@ -49,6 +49,31 @@ async def card_button(update: Update, context: HuiyinContext) -> None:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
         return
     await query.answer(answer.text, show_alert=answer.alert)
+
+
+async def category_button(update: Update, context: HuiyinContext) -> None:
+    """Handle a tap on one of the categories offered to correct a ticket's category."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    chat = update.effective_chat
+    _, raw_id, raw_index = query.data.split(":", 2)
+    if not (raw_id.isdigit() and raw_index.isdigit()) or chat is None:
+        await query.answer(texts.ALERT_INVALID, show_alert=True)
+        return
+    message = query.message
+    try:
+        outcome = await corrections.choose(
+            context.services,
+            person(query.from_user),
+            chat.id,
+            message.message_id if message is not None else None,
+            int(raw_id),
+            int(raw_index),
+        )
+    except HuiyinError as exc:
+        await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
+        return
+    await query.answer(outcome.text, show_alert=not outcome.done)
 
 
 async def queue(update: Update, context: HuiyinContext) -> None:
@@ -95,4 +120,5 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("ticket", ticket, filters=GROUPS),
     CommandHandler(["bind_staff", "add_staff"], private_only, filters=filters.ChatType.PRIVATE),
     CallbackQueryHandler(card_button, pattern=r"^t:[a-z_]+:[^:]*$"),
+    CallbackQueryHandler(category_button, pattern=r"^k:[^:]*:[^:]*$"),
 ]

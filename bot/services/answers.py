@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError, Rating, Role, Status
-from bot.services import dispatch, routing, supervision
+from bot.services import corrections, dispatch, routing, supervision
 from bot.services.context import Person, Services
 from bot.services.tickets import (
     notify_reporter,
@@ -90,6 +90,10 @@ async def take_answer(
         return False
     if pending.kind == REOPEN_REASON:
         await _reopen_reason(session, ticket, person, chat_id, message_id, body, now, pending)
+        return True
+    if pending.kind == corrections.CATEGORY_TO:
+        outcome = await corrections.typed(services, session, person, ticket, body, now)
+        await dispatch.answer_in_chat(session, ticket, chat_id, message_id, outcome)
         return True
     if pending.kind in dispatch.ACTIONS:
         outcome = await dispatch.complete(

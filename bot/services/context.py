@@ -35,6 +35,7 @@ class Services:
     max_text_length: int = 4096
     attach_window_seconds: int = 600
     prompt_ttl_seconds: int = 3600
+    private_prompt_ttl_seconds: int = 24 * 3600
     bot_username: str = "huiyin_bot"
     group_confidence: float = 0.75
     group_ask_confidence: float = 0.35

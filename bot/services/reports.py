@@ -12,10 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Role, Status, parse_ticket_number, transition_for
-from bot.services import answers
-from bot.services.abuse import over_report_limit
+from bot.services import answers, private_prompts
 from bot.services.context import Person, Services
-from bot.services.filing import Source, acknowledgement, existing_ticket, open_ticket
+from bot.services.filing import Source, existing_ticket, file_private
 from bot.services.tickets import (
     deadline_text,
     find_by_number,
@@ -26,6 +25,7 @@ from bot.services.tickets import (
     reply,
     reporter_ids,
 )
+from nlp import Decision, decide
 from storage.models import Attachment, ProcessedUpdate, Ticket, TicketReporter
 from storage.outbox import insert_ignore
 
@@ -36,7 +36,7 @@ log = logging.getLogger("huiyin.reports")
 class ReportOutcome:
     """What happened to one private message: a ticket, an answer to a question, or a how-to."""
 
-    kind: str  # "ticket" | "duplicate" | "answer" | "howto" | "unreadable" | "limited"
+    kind: str  # "ticket" | "duplicate" | "answer" | "asked" | "howto" | "unreadable" | "limited"
     number: str | None = None
 
 
@@ -100,29 +100,18 @@ async def _file_or_explain(
     if existing is not None:
         return ReportOutcome("duplicate", existing.number)
     extraction = services.extractor.extract(body)
-    if not extraction.is_report:
-        printable = any(unicodedata.category(c)[0] in "LN" for c in body)
-        await reply(
-            session,
-            chat_id=chat_id,
-            message_id=message_id,
-            text=texts.HOW_TO_REPORT if printable else texts.UNREADABLE,
+    decision = decide(extraction, "private")
+    if decision == Decision.SILENT:
+        # A greeting, thanks or emoji: a friendly word on how to report, nothing filed.
+        await reply(session, chat_id=chat_id, message_id=message_id, text=texts.SMALL_TALK_REPLY)
+        return ReportOutcome("howto")
+    if decision == Decision.ASK:
+        asked = await private_prompts.ask(
+            services, session, person, message_id, body, extraction, now
         )
-        return ReportOutcome("howto" if printable else "unreadable")
-    if await over_report_limit(services, person.id):
-        await reply(session, chat_id=chat_id, message_id=message_id, text=texts.TOO_MANY_REPORTS)
-        return ReportOutcome("limited")
-    ticket = await open_ticket(services, session, person, source, body, extraction, now)
-    if ticket is None:
-        return ReportOutcome("duplicate")
-    await reply(
-        session,
-        chat_id=chat_id,
-        message_id=message_id,
-        text=acknowledgement(ticket),
-        ticket_id=ticket.id,
-    )
-    return ReportOutcome("ticket", ticket.number)
+        return ReportOutcome("asked" if asked else "duplicate")
+    kind, ticket = await file_private(services, session, person, source, body, extraction, now)
+    return ReportOutcome(kind, ticket.number if ticket is not None else None)
 
 
 async def attach(

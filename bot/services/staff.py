@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError
-from bot.services import answers, dispatch, routing
+from bot.services import answers, corrections, dispatch, routing
 from bot.services.context import Person, Services
 from bot.services.routing import STAFF_CHAT
 from bot.services.tickets import (
@@ -172,6 +172,11 @@ async def press(
                 texts.NOTIFY_ACCEPTED.format(number=ticket.number, deadline=deadline_text(ticket)),
             )
             answer = ButtonAnswer(texts.ALERT_ACCEPTED.format(number=ticket.number))
+        elif action == Action.NOT_REPORT:
+            if ticket.grid_chat_id is None:
+                return ButtonAnswer(texts.ALERT_INVALID, alert=True)
+            text = await corrections.not_report(session, person, ticket, role, transition, now)
+            answer = ButtonAnswer(text)
         elif action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION):
             text = await dispatch.decide_extension(
                 services,
@@ -200,12 +205,18 @@ async def press(
                 key=f"ask:{kind}:{ticket.id}:{person.id}:{now.timestamp()}",
                 chat_id=chat_id,
                 text=question,
-                reply_markup={"force_reply": True, "selective": False},
+                reply_markup=(
+                    corrections.keyboard(ticket)
+                    if action == Action.RECATEGORIZE
+                    else {"force_reply": True, "selective": False}
+                ),
                 purpose="prompt",
                 ticket_id=ticket.id,
             )
             answer = ButtonAnswer(
-                texts.ALERT_ASKED.format(what=texts.ACTION_NAMES[action] + "说明")
+                texts.ALERT_ASK_CATEGORY
+                if action == Action.RECATEGORIZE
+                else texts.ALERT_ASKED.format(what=texts.ACTION_NAMES[action] + "说明")
             )
     services.wake()
     return answer
@@ -218,12 +229,15 @@ BUTTON_ACTIONS = frozenset(
         Action.RETURN,
         Action.APPROVE_EXTENSION,
         Action.REFUSE_EXTENSION,
+        Action.RECATEGORIZE,
+        Action.NOT_REPORT,
         *dispatch.KINDS,
     }
 )
 _KINDS: dict[Action, str] = {
     Action.RESOLVE: answers.RESOLVE_NOTE,
     Action.RETURN: answers.RETURN_REASON,
+    Action.RECATEGORIZE: corrections.CATEGORY_TO,
     **dispatch.KINDS,
 }
 
@@ -235,6 +249,8 @@ def _question(services: Services, ticket: Ticket, action: Action) -> str:
         return texts.ASK_RETURN_REASON.format(number=ticket.number)
     if action in dispatch.KINDS:
         return dispatch.prompt(services, ticket, action)
+    if action == Action.RECATEGORIZE:
+        return corrections.question(ticket)
     return ""
 
 

@@ -1,0 +1,224 @@
+"""Staff correct what the bot got wrong: a ticket's category (改分类) or that it is a report
+at all (非诉求). Each correction is audited, re-routes or closes the ticket, updates its cards
+and is kept as a labelled example for growing the rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.categories import shipped_tree
+from bot.domain import Action, HuiyinError, InvalidInput, Role, Status, Transition
+from bot.services import learning, routing, supervision
+from bot.services.context import Person, Services
+from bot.services.dispatch import Outcome, authorise
+from bot.services.tickets import (
+    load_ticket,
+    notify_reporter,
+    post_cards,
+    record_event,
+    refresh_cards,
+    tell_chats,
+)
+from storage.models import BoundChat, PendingInput, StaffMember, Ticket
+from storage.outbox import enqueue
+
+CATEGORY_TO = "category_to"  # the pending question: the staff member's next message names it
+
+
+def choices(ticket: Ticket) -> list[str]:
+    """The extractor's top 3 categories recorded at filing (indices are the button data)."""
+    return [c for c in (ticket.category_choices or "").splitlines() if c]
+
+
+def question(ticket: Ticket) -> str:
+    """The question under which staff tap or type the right category."""
+    return texts.ASK_CATEGORY.format(number=ticket.number, category=ticket.category)
+
+
+def keyboard(ticket: Ticket) -> dict[str, Any] | None:
+    """One button per next best guess (the current category left out)."""
+    rows = [
+        [{"text": label, "callback_data": f"k:{ticket.id}:{i}"}]
+        for i, label in enumerate(choices(ticket))
+        if label != ticket.category
+    ]
+    return {"inline_keyboard": rows} if rows else None
+
+
+async def choose(
+    services: Services,
+    person: Person,
+    chat_id: int,
+    message_id: int | None,
+    ticket_id: int,
+    index: int,
+) -> Outcome:
+    """A tap on one of the offered categories under the question (raises NotFound)."""
+    now = services.clock()
+    async with services.sessions.begin() as session:
+        if await session.get(StaffMember, person.id) is None:
+            return Outcome(texts.ALERT_NOT_STAFF, done=False)
+        ticket = await load_ticket(session, ticket_id, lock=True)
+        offered = choices(ticket)
+        if not 0 <= index < len(offered):
+            return Outcome(texts.ALERT_INVALID, done=False)
+        try:
+            outcome = await apply(services, session, person, ticket, offered[index], now)
+        except HuiyinError as exc:
+            return Outcome(str(exc), done=False)
+        if outcome.done:
+            await session.execute(
+                delete(PendingInput).where(
+                    PendingInput.user_id == person.id,
+                    PendingInput.chat_id == chat_id,
+                    PendingInput.kind == CATEGORY_TO,
+                )
+            )
+            if message_id is not None:
+                await enqueue(
+                    session,
+                    key=f"recat-q:{chat_id}:{message_id}:{ticket.id}:{ticket.updated_at}",
+                    chat_id=chat_id,
+                    method="editMessageText",
+                    text=outcome.text,
+                    purpose="staff",
+                    ticket_id=ticket.id,
+                    extra={"message_id": message_id},
+                )
+    services.wake()
+    return outcome
+
+
+async def typed(
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    ticket: Ticket,
+    body: str,
+    now: datetime,
+) -> Outcome:
+    """The category a staff member typed in answer to the question."""
+    match = shipped_tree().find(body)
+    if match.path is None:
+        if match.candidates:
+            shown = "、".join(match.candidates[:6]) + ("……" if len(match.candidates) > 6 else "")
+            return Outcome(
+                texts.CATEGORY_AMBIGUOUS.format(text=body[:40], matches=shown), done=False
+            )
+        return Outcome(texts.CATEGORY_UNKNOWN.format(text=body[:40]), done=False)
+    try:
+        return await apply(services, session, person, ticket, match.path, now)
+    except HuiyinError as exc:
+        return Outcome(str(exc), done=False)
+
+
+async def apply(
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    ticket: Ticket,
+    category: str,
+    now: datetime,
+) -> Outcome:
+    """Change the category, re-route by the routing rules, audit, update the cards, learn."""
+    roles = await routing.roles_for(session, person.id, ticket)
+    transition, role = authorise(ticket, Action.RECATEGORIZE, roles)
+    if category == ticket.category:
+        raise InvalidInput(texts.CATEGORY_SAME.format(number=ticket.number, category=category))
+    old = ticket.category
+    grid = await session.get(BoundChat, ticket.grid_chat_id) if ticket.grid_chat_id else None
+    target = services.directory.get(
+        services.directory.route(category, grid.name if grid else None)
+    )
+    moved = (target.code if target else None) != ticket.department
+    source = ticket.department_name or texts.DISPATCH_NAME
+    ticket.category = category
+    to_status = transition.target
+    if moved:
+        ticket.department = target.code if target else None
+        ticket.department_name = target.name if target else None
+        supervision.restart_acceptance(ticket, services.policy, services.calendar, now)
+        to_status = Status.NEW if target else Status.DISPATCHING
+    event = await record_event(
+        session,
+        ticket,
+        actor_id=person.id,
+        role=role,
+        action=Action.RECATEGORIZE.value,
+        to_status=to_status,
+        note=f"{old} → {category}" + (f"（{ticket.department_name or source}）" if moved else ""),
+        at=now,
+    )
+    await refresh_cards(session, ticket, event.id)
+    if moved:
+        chats = await routing.holder_chats(session, ticket)
+        await tell_chats(
+            session,
+            ticket,
+            chats,
+            f"recategorized:{event.id}",
+            texts.NOTICE_RECATEGORIZED.format(
+                number=ticket.number, category=category, source=source
+            ),
+        )
+        await post_cards(session, ticket, tag=f"recategorize{event.id}", chats=chats)
+    await learning.record(
+        session,
+        source=learning.CATEGORY,
+        channel=learning.channel_of(ticket),
+        text=ticket.text,
+        actor_id=person.id,
+        at=now,
+        ticket=ticket,
+        category=category,
+    )
+    if moved:
+        name = ticket.department_name or texts.DISPATCH_NAME
+        return Outcome(
+            texts.STAFF_DONE_REROUTED.format(number=ticket.number, category=category, name=name)
+        )
+    return Outcome(texts.STAFF_DONE_RECATEGORIZE.format(number=ticket.number, category=category))
+
+
+async def not_report(
+    session: AsyncSession,
+    person: Person,
+    ticket: Ticket,
+    role: Role,
+    transition: Transition,
+    now: datetime,
+) -> str:
+    """非诉求: close a grid-group ticket that is not a report, tell its reporters politely."""
+    event = await record_event(
+        session,
+        ticket,
+        actor_id=person.id,
+        role=role,
+        action=Action.NOT_REPORT.value,
+        to_status=transition.target,
+        note=None,
+        at=now,
+    )
+    await refresh_cards(session, ticket, event.id)
+    await notify_reporter(
+        session,
+        ticket,
+        f"not_report:{event.id}",
+        texts.NOTIFY_NOT_REPORT.format(number=ticket.number),
+    )
+    await learning.record(
+        session,
+        source=learning.NOT_REPORT,
+        channel=learning.channel_of(ticket),
+        text=ticket.text,
+        actor_id=person.id,
+        at=now,
+        ticket=ticket,
+    )
+    return texts.ALERT_NOT_REPORT.format(number=ticket.number)
