@@ -13,7 +13,7 @@ from telegram.ext import (
 
 from bot import texts
 from bot.domain import parse_ticket_number
-from bot.services import private_prompts, reports
+from bot.services.intake import private_prompts, reports
 from bot.services.tickets import reply_now
 from handlers.context import HuiyinContext, person
 

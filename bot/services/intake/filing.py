@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Role, Status
-from bot.services.abuse import over_report_limit
 from bot.services.context import Person, Services
-from bot.services.routing import holder_chats
+from bot.services.handling.routing import holder_chats
+from bot.services.intake.abuse import over_report_limit
 from bot.services.tickets import (
     deadline_text,
     local_day,

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Role, Status, parse_ticket_number, transition_for
-from bot.services import answers, private_prompts
 from bot.services.context import Person, Services
-from bot.services.filing import Source, existing_ticket, file_private
+from bot.services.handling import answers
+from bot.services.intake import private_prompts
+from bot.services.intake.filing import Source, existing_ticket, file_private
 from bot.services.tickets import (
     deadline_text,
     find_by_number,

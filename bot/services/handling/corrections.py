@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.categories import shipped_tree
 from bot.domain import Action, HuiyinError, InvalidInput, Role, Status, Transition
-from bot.services import learning, routing, supervision
 from bot.services.context import Person, Services
-from bot.services.dispatch import Outcome, authorise
+from bot.services.handling import learning, routing
+from bot.services.handling.dispatch import Outcome, authorise
+from bot.services.supervision import supervision
 from bot.services.tickets import (
     load_ticket,
     notify_reporter,

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.services import learning
 from bot.services.context import Person, Services
-from bot.services.filing import Source, file_private
-from bot.services.staff import ButtonAnswer
+from bot.services.handling import learning
+from bot.services.handling.staff import ButtonAnswer
+from bot.services.intake.filing import Source, file_private
 from nlp import Extraction
 from storage.models import GroupPrompt
 from storage.outbox import enqueue, insert_ignore
