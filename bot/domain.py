@@ -40,7 +40,9 @@ class Action(enum.StrEnum):
     REFUSE_EXTENSION = "extend_no"
     ESCALATE = "escalate"
     AUTOCLOSE = "autoclose"
-    RECATEGORIZE = "recategorize"  # staff correct the category (re-routed by the rules)
+    RECATEGORIZE = "recategorize"  # staff correct the category
+    REROUTE = "reroute"  # the corrected category routes to another department: it must 受理
+    REROUTE_DISPATCH = "reroute_dispatch"  # no rule routes the corrected category: to 派单
     NOT_REPORT = "not_report"  # staff mark a grid-group ticket 非诉求: closed, reporter told
 
 
@@ -51,6 +53,47 @@ class Role(enum.StrEnum):
     STAFF = "staff"  # a member of the department that holds the ticket
     DISPATCHER = "dispatcher"  # a member of the dispatch chat (总平台)
     SYSTEM = "system"
+    WORKER = "worker"  # a grid worker acting in their grid group (never in the state machine)
+
+
+class EventKind(enum.StrEnum):
+    """What an audit row records: every `Action` (same value) and the events that keep the
+    status (a ticket filed, a voice merged or split off, evidence added, the sweeper's steps)."""
+
+    ACCEPT = "accept"
+    RESOLVE = "resolve"
+    RETURN = "return"
+    CANCEL = "cancel"
+    RATE_OK = "rate_ok"
+    RATE_REOPEN = "rate_reopen"
+    ASSIGN = "assign"
+    TRANSFER = "transfer"
+    SEND_BACK = "send_back"
+    ASSIST = "assist"
+    REQUEST_EXTENSION = "extend"
+    APPROVE_EXTENSION = "extend_ok"
+    REFUSE_EXTENSION = "extend_no"
+    ESCALATE = "escalate"
+    AUTOCLOSE = "autoclose"
+    RECATEGORIZE = "recategorize"
+    REROUTE = "reroute"
+    REROUTE_DISPATCH = "reroute_dispatch"
+    NOT_REPORT = "not_report"
+    REPORT = "report"  # the ticket was filed
+    MERGE = "merge"  # another report joined the ticket
+    SPLIT = "split"  # a wrongly merged report left it
+    REOPEN_REASON = "reopen_reason"  # why the reporter was dissatisfied
+    ATTACH_PHOTO = "attach_photo"
+    ATTACH_LOCATION = "attach_location"
+    REMIND = "remind"  # 催办
+    OVERDUE = "overdue"  # 督办
+    RATE_REMIND = "rate_remind"
+    UNDELIVERABLE = "undeliverable"  # the reporter cannot be messaged
+
+    @classmethod
+    def of(cls, action: Action) -> EventKind:
+        """The event an action writes."""
+        return cls(action.value)
 
 
 class Rating(enum.StrEnum):
@@ -124,9 +167,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     # With several reporters, a later one's bad rating still reopens a closed ticket.
     Transition(Status.CLOSED, Action.RATE_REOPEN, Status.REOPENED, _REPORTER),
     Transition(Status.RESOLVED, Action.AUTOCLOSE, Status.CLOSED, _SYSTEM),
-    # A correction that moves the ticket to another department sets NEW (or DISPATCHING when
-    # no rule routes the new category), as a 转派 would; otherwise the status stays.
+    # A category correction keeps the status; when the routing rules send the new category to
+    # another department, the ticket moves there as after a 转派 (or back to 派单).
     *_rows((_D, _N, _A, _R), Action.RECATEGORIZE, None, _HANDLER),
+    *_rows((_D, _N, _A, _R), Action.REROUTE, Status.NEW, _HANDLER),
+    *_rows((_D, _N, _A, _R), Action.REROUTE_DISPATCH, Status.DISPATCHING, _HANDLER),
     *_rows((_D, _N, _A), Action.NOT_REPORT, Status.CANCELLED, _HANDLER),
 )
 

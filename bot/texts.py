@@ -153,6 +153,8 @@ ACTION_NAMES: dict[str, str] = {
     "escalate": "提级",
     "autoclose": "自动结单",
     "recategorize": "更正分类",
+    "reroute": "按分类改派",
+    "reroute_dispatch": "按分类退回派单",
     "not_report": "标记为非诉求",
 }
 

@@ -13,17 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.categories import shipped_tree
-from bot.domain import Action, HuiyinError, InvalidInput, Role, Status, Transition
+from bot.domain import Action, HuiyinError, InvalidInput, Role
+from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import learning, routing
-from bot.services.handling.dispatch import Outcome, authorise
+from bot.services.handling.dispatch import Outcome
 from bot.services.supervision import supervision
 from bot.services.tickets import (
     load_ticket,
     notify_reporter,
     post_cards,
-    record_event,
-    refresh_cards,
     tell_chats,
 )
 from storage.models import BoundChat, PendingInput, StaffMember, Ticket
@@ -129,7 +128,7 @@ async def apply(
 ) -> Outcome:
     """Change the category, re-route by the routing rules, audit, update the cards, learn."""
     roles = await routing.roles_for(session, person.id, ticket)
-    transition, role = authorise(ticket, Action.RECATEGORIZE, roles)
+    role = gate.authorise(ticket, Action.RECATEGORIZE, roles)[1]
     if category == ticket.category:
         raise InvalidInput(texts.CATEGORY_SAME.format(number=ticket.number, category=category))
     old = ticket.category
@@ -138,37 +137,44 @@ async def apply(
         services.directory.route(category, grid.name if grid else None)
     )
     moved = (target.code if target else None) != ticket.department
+    reroute = Action.REROUTE if target else Action.REROUTE_DISPATCH
+    if moved:
+        gate.authorise(ticket, reroute, frozenset({role}))  # refuse before any change
     source = ticket.department_name or texts.DISPATCH_NAME
     ticket.category = category
-    to_status = transition.target
+    step = await gate.move(
+        session,
+        ticket,
+        Action.RECATEGORIZE,
+        roles=role,
+        actor_id=person.id,
+        note=f"{old} → {category}",
+        at=now,
+    )
     if moved:
         ticket.department = target.code if target else None
         ticket.department_name = target.name if target else None
         supervision.restart_acceptance(ticket, services.policy, services.calendar, now)
-        to_status = Status.NEW if target else Status.DISPATCHING
-    event = await record_event(
-        session,
-        ticket,
-        actor_id=person.id,
-        role=role,
-        action=Action.RECATEGORIZE.value,
-        to_status=to_status,
-        note=f"{old} → {category}" + (f"（{ticket.department_name or source}）" if moved else ""),
-        at=now,
-    )
-    await refresh_cards(session, ticket, event.id)
-    if moved:
+        step = await gate.move(
+            session,
+            ticket,
+            reroute,
+            roles=role,
+            actor_id=person.id,
+            note=ticket.department_name or texts.DISPATCH_NAME,
+            at=now,
+        )
         chats = await routing.holder_chats(session, ticket)
         await tell_chats(
             session,
             ticket,
             chats,
-            f"recategorized:{event.id}",
+            f"recategorized:{step.event.id}",
             texts.NOTICE_RECATEGORIZED.format(
                 number=ticket.number, category=category, source=source
             ),
         )
-        await post_cards(session, ticket, tag=f"recategorize{event.id}", chats=chats)
+        await post_cards(session, ticket, tag=f"recategorize{step.event.id}", chats=chats)
     await learning.record(
         session,
         source=learning.CATEGORY,
@@ -188,29 +194,16 @@ async def apply(
 
 
 async def not_report(
-    session: AsyncSession,
-    person: Person,
-    ticket: Ticket,
-    role: Role,
-    transition: Transition,
-    now: datetime,
+    session: AsyncSession, person: Person, ticket: Ticket, role: Role, now: datetime
 ) -> str:
     """非诉求: close a grid-group ticket that is not a report, tell its reporters politely."""
-    event = await record_event(
-        session,
-        ticket,
-        actor_id=person.id,
-        role=role,
-        action=Action.NOT_REPORT.value,
-        to_status=transition.target,
-        note=None,
-        at=now,
+    step = await gate.move(
+        session, ticket, Action.NOT_REPORT, roles=role, actor_id=person.id, note=None, at=now
     )
-    await refresh_cards(session, ticket, event.id)
     await notify_reporter(
         session,
         ticket,
-        f"not_report:{event.id}",
+        f"not_report:{step.event.id}",
         texts.NOTIFY_NOT_REPORT.format(number=ticket.number),
     )
     await learning.record(
