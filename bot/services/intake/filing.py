@@ -158,7 +158,7 @@ async def file_private(
 
 def category_choices(extraction: Extraction) -> str | None:
     """The extractor's top 3 category paths, one per line (what staff may pick with one tap)."""
-    paths = [extraction.category, *getattr(extraction, "alternatives", ())]
+    paths = [extraction.category, *extraction.alternatives]
     labels = list(dict.fromkeys("/".join(p) for p in paths if p))
     return "\n".join(labels) or None
 
