@@ -8,11 +8,10 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.errors import SettingsError
 from nlp.decision import GROUP_ASK_AT, GROUP_TICKET_AT
 
-
-class SettingsError(Exception):
-    """A setting is missing or malformed; `str()` is one line naming it."""
+__all__ = ["Settings", "SettingsError", "load_settings"]
 
 
 class Settings(BaseSettings):

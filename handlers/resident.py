@@ -11,7 +11,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
+from bot import buttons, texts
 from bot.domain import parse_ticket_number
 from bot.services.intake import private_prompts, reports
 from bot.services.tickets import reply_now
@@ -76,12 +76,12 @@ async def question_button(update: Update, context: HuiyinContext) -> None:
     """登记 / 不用了 under the bot's question "需要登记为诉求吗？"."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, choice, raw_id = query.data.split(":", 2)
-    if not raw_id.isdigit():
+    press = buttons.decode(query.data)
+    if not isinstance(press, buttons.QuestionAnswer):
         await query.answer(texts.ALERT_INVALID, show_alert=True)
         return
     answer = await private_prompts.answer(
-        context.services, person(query.from_user), int(raw_id), choice
+        context.services, person(query.from_user), press.prompt_id, press.file
     )
     await query.answer(answer.text, show_alert=answer.alert)
 
@@ -130,7 +130,7 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("my", my_tickets, filters=PRIVATE),
     CommandHandler("cancel", cancel, filters=PRIVATE),
     MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, text),
-    CallbackQueryHandler(question_button, pattern=r"^p:(yes|no):[^:]*$"),
+    CallbackQueryHandler(question_button, pattern=buttons.is_question_answer),
     MessageHandler(PRIVATE & filters.PHOTO, photo),
     MessageHandler(PRIVATE & filters.LOCATION, location),
     MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, other),

@@ -6,14 +6,15 @@ and is kept as a labelled example for growing the rules.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.buttons import CategoryPick
 from bot.categories import shipped_tree
 from bot.domain import Action, HuiyinError, InvalidInput, Role
+from bot.intents import ButtonsOff, Earlier, Key, Keyboard, Notice
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import learning, routing
@@ -41,14 +42,13 @@ def question(ticket: Ticket) -> str:
     return texts.ASK_CATEGORY.format(number=ticket.number, category=ticket.category)
 
 
-def keyboard(ticket: Ticket) -> dict[str, Any] | None:
+def keyboard(ticket: Ticket) -> Keyboard:
     """One button per next best guess (the current category left out)."""
-    rows = [
-        [{"text": label, "callback_data": f"k:{ticket.id}:{i}"}]
-        for i, label in enumerate(choices(ticket))
+    return tuple(
+        (Key(label, CategoryPick(ticket.id, i)),)
+        for i, label in enumerate(choices(ticket)[:10])
         if label != ticket.category
-    ]
-    return {"inline_keyboard": rows} if rows else None
+    )
 
 
 async def choose(
@@ -83,13 +83,17 @@ async def choose(
             if message_id is not None:
                 await enqueue(
                     session,
-                    key=f"recat-q:{chat_id}:{message_id}:{ticket.id}:{ticket.updated_at}",
+                    key=f"recat-off:{chat_id}:{message_id}",
                     chat_id=chat_id,
-                    method="editMessageText",
-                    text=outcome.text,
-                    purpose="staff",
+                    intent=ButtonsOff(Earlier(message_id=message_id)),
                     ticket_id=ticket.id,
-                    extra={"message_id": message_id},
+                )
+                await enqueue(
+                    session,
+                    key=f"recat-done:{chat_id}:{message_id}:{index}",
+                    chat_id=chat_id,
+                    intent=Notice(outcome.text, reply_to=message_id),
+                    ticket_id=ticket.id,
                 )
     services.wake()
     return outcome

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.domain import Urgency
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling.routing import holder_chats
@@ -165,9 +166,11 @@ def category_choices(extraction: Extraction) -> str | None:
 
 def acknowledgement(ticket: Ticket) -> str:
     """The full acknowledgement a reporter reads in their private chat."""
+    urgent = ticket.urgency == Urgency.URGENT
     urgent_line = (
         texts.URGENT_LINE.format(words=ticket.urgent_words or texts.URGENT_NO_WORDS)
-        if ticket.urgency == "紧急" else ""
+        if urgent
+        else ""
     )
     return texts.REPORT_ACK.format(
         number=ticket.number,

@@ -3,8 +3,8 @@
 A private message that may be a problem and is not clearly one is never turned away: the bot
 asks, naming the category it would use. 登记 files it exactly as a confident report is filed;
 不用了 is kept as a labelled "not a report" example. The question is a `GroupPrompt` row whose
-chat is the resident's private chat (a positive chat id); when answered or expired, it is
-edited to say so rather than removed, so the resident's chat still reads in order.
+chat is the resident's private chat (a positive chat id); once answered or expired its buttons
+are taken off (it stays in the chat, which still reads in order).
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.buttons import QuestionAnswer
+from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
 from bot.services.context import Person, Services
 from bot.services.handling import learning
 from bot.services.handling.staff import ButtonAnswer
 from bot.services.intake.filing import Source, file_private
+from bot.services.tickets import reply
 from nlp import Extraction
 from storage.models import GroupPrompt
 from storage.outbox import enqueue, insert_ignore
-
-YES, NO = "yes", "no"
 
 
 def question_key(prompt_id: int) -> str:
@@ -68,43 +69,35 @@ async def ask(
         session,
         key=question_key(prompt.id),
         chat_id=person.id,
-        text=texts.PRIVATE_ASK.format(category=extraction.category_label),
-        reply_markup={
-            "inline_keyboard": [
+        intent=Notice(
+            texts.PRIVATE_ASK.format(category=extraction.category_label),
+            keyboard(
                 [
-                    {"text": texts.BUTTON_FILE, "callback_data": f"p:{YES}:{prompt.id}"},
-                    {"text": texts.BUTTON_NO_THANKS, "callback_data": f"p:{NO}:{prompt.id}"},
+                    Key(texts.BUTTON_FILE, QuestionAnswer(prompt.id, file=True)),
+                    Key(texts.BUTTON_NO_THANKS, QuestionAnswer(prompt.id, file=False)),
                 ]
-            ]
-        },
-        purpose="reply",
-        extra={
-            "reply_parameters": {"message_id": message_id, "allow_sending_without_reply": True}
-        },
+            ),
+            reply_to=message_id,
+        ),
     )
     return True
 
 
-async def close(session: AsyncSession, prompt: GroupPrompt, status: str, text: str) -> None:
-    """Mark the question answered (or expired) and edit it to say so, without its buttons."""
+async def close(session: AsyncSession, prompt: GroupPrompt, status: str) -> None:
+    """Mark the question answered (or expired) and take its buttons off."""
     prompt.status = status
     await enqueue(
         session,
-        key=f"pprompt-edit:{prompt.id}",
+        key=f"pprompt-off:{prompt.id}",
         chat_id=prompt.chat_id,
-        method="editMessageText",
-        text=text,
-        purpose="reply",
-        extra={"ref_key": question_key(prompt.id)},
+        intent=ButtonsOff(Earlier(outbox_key=question_key(prompt.id))),
     )
 
 
 async def answer(
-    services: Services, person: Person, prompt_id: int, choice: str
+    services: Services, person: Person, prompt_id: int, file: bool
 ) -> ButtonAnswer:
     """登记 / 不用了 under a private question: only the resident asked may answer, once."""
-    if choice not in (YES, NO):
-        return ButtonAnswer(texts.ALERT_INVALID, alert=True)
     now = services.clock()
     async with services.sessions.begin() as session:
         prompt = await session.get(GroupPrompt, prompt_id, with_for_update=True)
@@ -114,8 +107,15 @@ async def answer(
             return ButtonAnswer(texts.ALERT_NOT_YOUR_QUESTION, alert=True)
         if prompt.status != "open" or prompt.expires_at < now:
             return ButtonAnswer(texts.ALERT_PROMPT_GONE, alert=True)
-        if choice == NO:
-            await close(session, prompt, "dismissed", texts.PRIVATE_ASK_DISMISSED)
+        if not file:
+            await close(session, prompt, "dismissed")
+            await reply(
+                session,
+                chat_id=prompt.chat_id,
+                message_id=prompt.source_message_id,
+                suffix=":no",
+                text=texts.PRIVATE_NOT_FILED,
+            )
             await learning.record(
                 session,
                 source=learning.PRIVATE_NO,
@@ -124,20 +124,17 @@ async def answer(
                 actor_id=person.id,
                 at=now,
             )
-            reply = ButtonAnswer(texts.PRIVATE_NOT_FILED)
+            outcome = ButtonAnswer(texts.ALERT_DISMISSED)
         else:
             source = Source(chat_id=prompt.chat_id, message_id=prompt.source_message_id)
             extraction = services.extractor.extract(prompt.text)
-            kind, ticket = await file_private(
+            kind, _ = await file_private(
                 services, session, person, source, prompt.text, extraction, now, suffix=":filed"
             )
             if kind == "limited":
-                reply = ButtonAnswer(texts.TOO_MANY_REPORTS, alert=True)
+                outcome = ButtonAnswer(texts.TOO_MANY_REPORTS, alert=True)
             else:
-                number = ticket.number if ticket is not None else ""
-                await close(
-                    session, prompt, "submitted", texts.PRIVATE_ASK_FILED.format(number=number)
-                )
-                reply = ButtonAnswer(texts.ALERT_FILED)
+                await close(session, prompt, "submitted")
+                outcome = ButtonAnswer(texts.ALERT_FILED)
     services.wake()
-    return reply
+    return outcome
