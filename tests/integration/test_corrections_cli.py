@@ -12,9 +12,9 @@ from tests.integration.test_startup import huiyin
 
 HEATING = "城乡建设/城市建设和市政管理/冬季采暖"
 REPORTS = [
-    "家里暖气片冰凉冰凉的，一点都不热",
-    "暖气片一点温度都没有，屋里才十二度，老人孩子都冻感冒了",
-    "三号楼暖气片又不热了，打电话没人接",
+    "家里温控阀拧到头了还是冰凉冰凉的",
+    "温控阀坏了，屋里才十二度，老人孩子都冻感冒了",
+    "三号楼的温控阀又不管用了，打电话没人接",
 ]
 CHATTER = ["今天暖气挺热的，谢谢物业师傅", "有没有人一起拼团买暖风机"]
 
@@ -77,7 +77,9 @@ async def test_suggest_from_db_proposes_from_the_stored_corrections(
     found = huiyin("nlp", "suggest", "--from-db", "--min-support", "2", env=env)
     assert found.returncode == 0, found.stderr
     assert "5 corrections from the database" in found.stderr
-    assert "暖气片" in found.stdout  # a word of the corrections the rules do not know yet
+    # A word of the corrections the rules do not know, with the exported rows as evidence.
+    assert f"[{HEATING}]" in found.stdout
+    assert "温控阀" in found.stdout and "C0001" in found.stdout
 
 
 def test_export_refuses_an_unmigrated_database(tmp_path: Path) -> None:
