@@ -249,14 +249,16 @@ async def test_a_typed_category_reroutes_and_bad_ones_are_explained(depts: Local
     number = await report(depts, RESIDENT_ID, GARBAGE)
     card = await card_in(depts, CG_CHAT, number)
     for typed, says in (("不存在的分类", "未找到分类"), ("其他", "对应多个分类")):
-        await ask_category(depts, CG_ID, card)
+        asked = await ask_category(depts, CG_ID, card)
         since = mark(sim, CG_CHAT)
-        sim.send_text(CG_ID, typed, chat_id=CG_CHAT)
+        sim.send_text(CG_ID, typed, chat_id=CG_CHAT, reply_to_message_id=asked["message_id"])
         await expect(sim, CG_CHAT, lambda m, s=says: s in m["text"], after=since)  # type: ignore[misc]
     assert (await the_ticket(depts, number)).department == "district_cg"
-    await ask_category(depts, CG_ID, card)
+    asked = await ask_category(depts, CG_ID, card)
     since = mark(sim, CG_CHAT)
-    sim.send_text(CG_ID, "劳动和社会保障", chat_id=CG_CHAT)
+    sim.send_text(
+        CG_ID, "劳动和社会保障", chat_id=CG_CHAT, reply_to_message_id=asked["message_id"]
+    )
     await expect(sim, CG_CHAT, lambda m: "区人力资源和社会保障局" in m["text"], after=since)
     moved = await the_ticket(depts, number)
     assert (moved.category, moved.department) == ("劳动和社会保障", "district_rs")

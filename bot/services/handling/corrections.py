@@ -17,7 +17,7 @@ from bot.domain import Action, HuiyinError, InvalidInput, Role
 from bot.intents import ButtonsOff, Earlier, Key, Keyboard, Notice
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import learning, routing
+from bot.services.handling import learning, prompts, routing
 from bot.services.handling.dispatch import Outcome
 from bot.services.supervision import supervision
 from bot.services.tickets import (
@@ -48,6 +48,28 @@ def keyboard(ticket: Ticket) -> Keyboard:
         (Key(label, CategoryPick(ticket.id, i)),)
         for i, label in enumerate(choices(ticket)[:10])
         if label != ticket.category
+    )
+
+
+async def ask(
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    chat_id: int,
+    ticket: Ticket,
+    now: datetime,
+) -> None:
+    """Offer the next best guesses as buttons; a reply to the question names another."""
+    key = f"ask:{CATEGORY_TO}:{ticket.id}:{person.id}:{int(now.timestamp() * 1000)}"
+    await prompts.remember(
+        services, session, person.id, chat_id, CATEGORY_TO, ticket, now, prompt_key=key
+    )
+    await enqueue(
+        session,
+        key=key,
+        chat_id=chat_id,
+        intent=Notice(question(ticket), keyboard(ticket)),
+        ticket_id=ticket.id,
     )
 
 

@@ -8,10 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError
-from bot.intents import Notice, Prompt
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import answers, corrections, dispatch, routing
+from bot.services.handling import answers, corrections, dispatch, prompts, routing
 from bot.services.handling.routing import STAFF_CHAT
 from bot.services.tickets import (
     deadline_text,
@@ -19,7 +18,6 @@ from bot.services.tickets import (
     notify_reporter,
 )
 from storage.models import BoundChat, StaffMember, Ticket
-from storage.outbox import enqueue
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,32 +83,23 @@ async def press(
                 now,
             )
             answer = ButtonAnswer(text)
+        elif action == Action.RECATEGORIZE:
+            await corrections.ask(services, session, person, chat_id, ticket, now)
+            answer = ButtonAnswer(texts.ALERT_ASK_CATEGORY)
         else:
-            kind = _KINDS[action]
-            await answers.ask(
+            await prompts.ask_staff(
                 services,
                 session,
-                person_id=person.id,
+                person=person,
                 chat_id=chat_id,
-                kind=kind,
+                kind=_KINDS[action],
                 ticket=ticket,
+                question=question,
+                placeholder=texts.PROMPT_PLACEHOLDERS.get(action.value, ""),
                 now=now,
             )
-            await enqueue(
-                session,
-                key=f"ask:{kind}:{ticket.id}:{person.id}:{now.timestamp()}",
-                chat_id=chat_id,
-                intent=(
-                    Notice(question, corrections.keyboard(ticket))
-                    if action == Action.RECATEGORIZE
-                    else Prompt(question)
-                ),
-                ticket_id=ticket.id,
-            )
             answer = ButtonAnswer(
-                texts.ALERT_ASK_CATEGORY
-                if action == Action.RECATEGORIZE
-                else texts.ALERT_ASKED.format(what=texts.ACTION_NAMES[action] + "说明")
+                texts.ALERT_ASKED.format(what=texts.ACTION_NAMES[action] + "说明")
             )
     services.wake()
     return answer
@@ -131,7 +120,6 @@ BUTTON_ACTIONS = frozenset(
 _KINDS: dict[Action, str] = {
     Action.RESOLVE: answers.RESOLVE_NOTE,
     Action.RETURN: answers.RETURN_REASON,
-    Action.RECATEGORIZE: corrections.CATEGORY_TO,
     **dispatch.KINDS,
 }
 
@@ -143,8 +131,6 @@ def _question(services: Services, ticket: Ticket, action: Action) -> str:
         return texts.ASK_RETURN_REASON.format(number=ticket.number)
     if action in dispatch.KINDS:
         return dispatch.prompt(services, ticket, action)
-    if action == Action.RECATEGORIZE:
-        return corrections.question(ticket)
     return ""
 
 
@@ -156,8 +142,9 @@ async def handle_staff_chat_text(
     text: str,
     *,
     photo: str | None = None,
+    reply_to: int | None = None,
 ) -> bool:
-    """Take a staff member's message in a staff chat as the answer to a pending question."""
+    """Take a staff member's reply to their prompt as the answer to it (other talk is not)."""
     from bot.services.intake.reports import clean_text
 
     now = services.clock()
@@ -166,7 +153,15 @@ async def handle_staff_chat_text(
         if not await is_staff(session, person.id):
             return False
         taken = await answers.take_answer(
-            services, session, person, chat_id, message_id, body, now, photo=photo
+            services,
+            session,
+            person,
+            chat_id,
+            message_id,
+            body,
+            now,
+            photo=photo,
+            reply_to=reply_to,
         )
     if taken:
         services.wake()
