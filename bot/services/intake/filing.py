@@ -127,8 +127,10 @@ async def file_private(
     now: datetime,
     *,
     suffix: str = "",
+    note: str = "",
 ) -> tuple[str, Ticket | None]:
-    """File a private report and acknowledge it with its number, category and deadline.
+    """File a private report and acknowledge it with its number, category and deadline (and
+    `note`, a line after them).
 
     Returns ("ticket", t), ("duplicate", t or None) or ("limited", None) when the person is
     over the hourly limit (and has been told).
@@ -151,7 +153,7 @@ async def file_private(
         chat_id=chat_id,
         message_id=message_id,
         suffix=suffix,
-        text=acknowledgement(ticket),
+        text=acknowledgement(ticket) + (f"\n{note}" if note else ""),
         ticket_id=ticket.id,
     )
     return "ticket", ticket
