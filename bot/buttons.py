@@ -23,6 +23,8 @@ _NAME = r"([a-z_]{1,24})"
 _CARD = re.compile(rf"t:{_NAME}:{_NUMBER}")
 _RATING = re.compile(rf"r:{_NUMBER}:{_NUMBER}:{_NAME}")
 _PROMPT = re.compile(rf"g:(yes|no):{_NUMBER}")
+_QUESTION = re.compile(rf"p:(yes|no):{_NUMBER}")
+_CATEGORY = re.compile(rf"k:{_NUMBER}:([0-9])")
 _CONTACT = re.compile(rf"c:{_NUMBER}")
 
 
@@ -52,13 +54,29 @@ class PromptAnswer:
 
 
 @dataclass(frozen=True)
+class QuestionAnswer:
+    """登记 (file) or 不用了 under the bot's question in a resident's private chat."""
+
+    prompt_id: int
+    file: bool
+
+
+@dataclass(frozen=True)
+class CategoryPick:
+    """Staff pick the `index`-th of the categories recorded for ticket `ticket_id` (0..9)."""
+
+    ticket_id: int
+    index: int
+
+
+@dataclass(frozen=True)
 class ContactPress:
     """联系方式 on a ticket card: ask why, then show staff who reported ticket `ticket_id`."""
 
     ticket_id: int
 
 
-Press = CardPress | RatingPress | PromptAnswer | ContactPress
+Press = CardPress | RatingPress | PromptAnswer | QuestionAnswer | CategoryPick | ContactPress
 
 
 def _check(value: int, limit: int) -> int:
@@ -78,6 +96,10 @@ def encode(press: Press) -> str:
             )
         case PromptAnswer(prompt_id, submit):
             data = f"g:{'yes' if submit else 'no'}:{_check(prompt_id, ID_MAX)}"
+        case QuestionAnswer(prompt_id, file):
+            data = f"p:{'yes' if file else 'no'}:{_check(prompt_id, ID_MAX)}"
+        case CategoryPick(ticket_id, index):
+            data = f"k:{_check(ticket_id, ID_MAX)}:{_check(index, 9)}"
         case ContactPress(ticket_id):
             data = f"c:{_check(ticket_id, ID_MAX)}"
         case _:
@@ -116,6 +138,14 @@ def decode(data: object) -> Press | None:
         choice, raw_id = match.groups()
         prompt_id = _number(raw_id, ID_MAX)
         return None if prompt_id is None else PromptAnswer(prompt_id, choice == "yes")
+    if match := _QUESTION.fullmatch(data):
+        choice, raw_id = match.groups()
+        prompt_id = _number(raw_id, ID_MAX)
+        return None if prompt_id is None else QuestionAnswer(prompt_id, choice == "yes")
+    if match := _CATEGORY.fullmatch(data):
+        raw_id, raw_index = match.groups()
+        ticket_id = _number(raw_id, ID_MAX)
+        return None if ticket_id is None else CategoryPick(ticket_id, int(raw_index))
     if match := _CONTACT.fullmatch(data):
         ticket_id = _number(match.group(1), ID_MAX)
         return None if ticket_id is None else ContactPress(ticket_id)
@@ -140,3 +170,13 @@ def is_rating_press(data: object) -> bool:
 def is_prompt_answer(data: object) -> bool:
     """Whether `data` is an answer to a grid-group question (a handler pattern)."""
     return isinstance(decode(data), PromptAnswer)
+
+
+def is_question_answer(data: object) -> bool:
+    """Whether `data` answers the bot's question in a private chat (a handler pattern)."""
+    return isinstance(decode(data), QuestionAnswer)
+
+
+def is_category_pick(data: object) -> bool:
+    """Whether `data` picks a category to correct a ticket's (a handler pattern)."""
+    return isinstance(decode(data), CategoryPick)
