@@ -179,11 +179,12 @@ async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace)
         for chat_id in grids:
             await expect(sim, chat_id, lambda m: "网格群" in m.get("text", ""), timeout=30)
         assert stack.runtime is not None
+        runtime = stack.runtime
+        base = runtime.intake.chatter_count + runtime.worker.handled
         warm = mix.take(500)
         queue_posts(sim, warm, grids, people)
-        runtime = stack.runtime
         await sim.wait_until(
-            lambda: runtime.intake.chatter_count + runtime.worker.handled >= len(warm) + 20,
+            lambda: runtime.intake.chatter_count + runtime.worker.handled >= base + len(warm),
             timeout=120,
         )
         await stack.stop_bot()

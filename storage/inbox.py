@@ -99,22 +99,35 @@ async def store(session: AsyncSession, items: Sequence[Incoming], now: datetime)
         for item in items
     ]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(_table()).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
-    result = await session.execute(stmt)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    table = _table()
+    # One cached statement, rows batched into multi-row VALUES by SQLAlchemy.
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["update_id"]).returning(table.c.id)
+    result = await session.execute(stmt, rows)
+    return len(result.all())
 
 
 async def claim(
-    session: AsyncSession, now: datetime, *, limit: int, lease: timedelta
+    session: AsyncSession,
+    now: datetime,
+    *,
+    limit: int,
+    lease: timedelta,
+    per_claim: int = 200,
 ) -> list[Claimed]:
-    """Claim up to `limit` rows, each the oldest pending row of its chat, for `lease`."""
+    """Claim the chats (up to `limit`) whose oldest pending row is free: that row and the
+    chat's pending rows after it (at most `per_claim` rows in all), in id order, for `lease`.
+    Whoever holds a chat's oldest row is the only one who can hold the rest."""
+    if limit <= 0:
+        return []
+    pg = session.get_bind().dialect.name == "postgresql"
     older = aliased(InboxUpdate)
+    free = or_(InboxUpdate.locked_until.is_(None), InboxUpdate.locked_until < now)
     heads = (
-        select(InboxUpdate.id)
+        select(InboxUpdate.chat_key)
         .where(
             InboxUpdate.status == PENDING,
             InboxUpdate.next_attempt_at <= now,
-            or_(InboxUpdate.locked_until.is_(None), InboxUpdate.locked_until < now),
+            free,
             ~exists().where(
                 older.chat_key == InboxUpdate.chat_key,
                 older.status == PENDING,
@@ -124,12 +137,22 @@ async def claim(
         .order_by(InboxUpdate.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if pg:
         heads = heads.with_for_update(skip_locked=True)
+    rows = (
+        select(InboxUpdate.id)
+        .where(
+            InboxUpdate.status == PENDING, free, InboxUpdate.chat_key.in_(heads.scalar_subquery())
+        )
+        .order_by(InboxUpdate.id)
+        .limit(per_claim)
+    )
+    if pg:
+        rows = rows.with_for_update(skip_locked=True)
     token = new_token()
     stmt = (
         update(InboxUpdate)
-        .where(InboxUpdate.id.in_(heads.scalar_subquery()))
+        .where(InboxUpdate.id.in_(rows.scalar_subquery()))
         .values(locked_until=now + lease, claim=token)
         .returning(
             InboxUpdate.id,
@@ -140,10 +163,26 @@ async def claim(
         )
         .execution_options(synchronize_session=False)
     )
-    rows = (await session.execute(stmt)).all()
-    claimed = [Claimed(r[0], r[1], r[2], r[3], r[4], token) for r in rows]
+    found = (await session.execute(stmt)).all()
+    claimed = [Claimed(r[0], r[1], r[2], r[3], r[4], token) for r in found]
     claimed.sort(key=lambda c: c.id)
     return claimed
+
+
+async def unclaim(session: AsyncSession, rows: Sequence[Claimed]) -> None:
+    """Give back claimed rows not yet handled (an earlier row of their chat did not finish)."""
+    if not rows:
+        return
+    await session.execute(
+        update(InboxUpdate)
+        .where(
+            InboxUpdate.id.in_([r.id for r in rows]),
+            InboxUpdate.claim == rows[0].claim,
+            InboxUpdate.status == PENDING,
+        )
+        .values(locked_until=None, claim=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _done_stmt(row_id: int, token: str, now: datetime) -> Any:
