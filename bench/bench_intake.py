@@ -105,6 +105,30 @@ class ReadRun:
     ptb_cpu_share: float = 0.0
     statements: Counter[str] = field(default_factory=Counter)
     commits: int = 0
+    store_s: float = 0.0
+    batches: int = 0
+
+
+@dataclass
+class StoreTimer:
+    """Time spent in `Intake.store` (decide + one transaction per batch), bench only."""
+
+    total: float = 0.0
+    calls: int = 0
+
+    def attach(self, intake: Any) -> None:
+        """Wrap this intake instance's `store`."""
+        original = intake.store
+
+        async def timed(updates: Any) -> int:
+            start = time.perf_counter()
+            try:
+                return int(await original(updates))
+            finally:
+                self.total += time.perf_counter() - start
+                self.calls += 1
+
+        intake.store = timed
 
 
 def queue_posts(sim: BotAPISimulator, posts: list[tuple[str, bool]], grids: list[int],
@@ -193,6 +217,8 @@ async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace)
         log_line(f"  read: {len(posts):,} posts queued; starting the bot")
         cpu0, t0 = time.process_time(), time.perf_counter()
         runtime = await stack.start_bot()
+        store_timer = StoreTimer()
+        store_timer.attach(runtime.intake)
         sql = SqlCounter()
         sql.attach(stack)
         sql.active = True
@@ -215,6 +241,7 @@ async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace)
             await asyncio.sleep(0.005)
         run.cpu_share = (time.process_time() - cpu0) / run.done_s
         sql.active = False
+        run.store_s, run.batches = store_timer.total, store_timer.calls
         run.chatter = runtime.intake.chatter_count
         run.handled = runtime.worker.handled
         run.tickets = sum(1 for t, is_report in posts if is_report)
@@ -326,6 +353,10 @@ def render(read: ReadRun | None, runs: list[ReportRun], args: argparse.Namespace
             f"| PTB alone, no handler work (ceiling) | {read.ptb_s:.2f} s | "
             f"{n / read.ptb_s:,.0f} | {read.ptb_cpu_share:.0%} |",
             "",
+            f"Time inside the store step (decide the batch in memory, one transaction: insert, "
+            f"claim): {read.store_s:.2f} s over {read.batches} batches "
+            f"({read.store_s / max(read.batches, 1) * 1000:.1f} ms a batch, "
+            f"{n / max(read.store_s, 1e-9):,.0f} posts/s of store step alone). "
             f"Decided in memory as chatter: {read.chatter:,}; through the handlers: "
             f"{read.handled:,}. Statements during the drain: {sum(read.statements.values()):,} "
             f"({sum(read.statements.values()) / n:.2f} per post), commits {read.commits:,} "

@@ -13,11 +13,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, exists, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, and_, delete, exists, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
@@ -76,11 +75,37 @@ def _table() -> Table:
     return table
 
 
+_UNNEST_INSERT = text(
+    "INSERT INTO inbox (update_id, chat_key, kind, payload, status, attempts, next_attempt_at,"
+    " received_at, handled_at)"
+    " SELECT u, c, k, p, s, 0, :now, :now, h"
+    " FROM unnest(CAST(:u AS bigint[]), CAST(:c AS bigint[]), CAST(:k AS varchar[]),"
+    " CAST(:p AS text[]), CAST(:s AS varchar[]), CAST(:h AS timestamp[])) AS t(u, c, k, p, s, h)"
+    " ON CONFLICT (update_id) DO NOTHING"
+)
+
+
 async def store(session: AsyncSession, items: Sequence[Incoming], now: datetime) -> int:
     """Insert a batch in one statement (a redelivered update_id is skipped); return how many
     were new."""
     if not items:
         return 0
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement with one array per column: no per-row parameters to bind or compile.
+        naive = now.astimezone(UTC).replace(tzinfo=None)
+        result = await session.execute(
+            _UNNEST_INSERT,
+            {
+                "now": naive,
+                "u": [i.update_id for i in items],
+                "c": [i.chat_key for i in items],
+                "k": [i.kind[:32] for i in items],
+                "p": [i.payload for i in items],
+                "s": [DONE if i.done else PENDING for i in items],
+                "h": [naive if i.done else None for i in items],
+            },
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
     rows = [
         {
             "update_id": item.update_id,
@@ -98,10 +123,12 @@ async def store(session: AsyncSession, items: Sequence[Incoming], now: datetime)
         }
         for item in items
     ]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = _table()
-    # One cached statement, rows batched into multi-row VALUES by SQLAlchemy.
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["update_id"]).returning(table.c.id)
+    stmt = (
+        sqlite_insert(table)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(table.c.id)
+    )
     result = await session.execute(stmt, rows)
     return len(result.all())
 
