@@ -16,11 +16,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -40,38 +38,14 @@ from bench.bench_loop import (
     postgres_reachable,
     report_texts,
 )
+from bench.data import REDIS_URL, redis_prefix
 from bench.report import log_line, publish
 from bot.simulator import BotAPISimulator
 from nlp import Extractor
 from tests.harness import ADMIN_ID, LocalStack, expect
 
-REDIS_URL = os.environ.get("HUIYIN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 GRID_BASE = -1002000000000
 USER_BASE = 60_000_000
-
-
-@contextlib.asynccontextmanager
-async def redis_prefix() -> AsyncIterator[str]:
-    """A Redis key prefix of this run's own, its keys deleted afterwards."""
-    import redis.asyncio as aioredis
-
-    prefix = f"huiyin-bench-{uuid.uuid4().hex[:8]}:"
-    previous = os.environ.get("HUIYIN_REDIS_PREFIX")
-    os.environ["HUIYIN_REDIS_PREFIX"] = prefix  # LocalStack's settings read the environment
-    try:
-        yield prefix
-    finally:
-        if previous is None:
-            os.environ.pop("HUIYIN_REDIS_PREFIX", None)
-        else:
-            os.environ["HUIYIN_REDIS_PREFIX"] = previous
-        client = aioredis.from_url(REDIS_URL)
-        try:
-            keys = [k async for k in client.scan_iter(match=prefix + "*")]
-            if keys:
-                await client.delete(*keys)
-        finally:
-            await client.aclose()
 
 
 @contextlib.asynccontextmanager
