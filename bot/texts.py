@@ -424,3 +424,4 @@ NOTIFY_NOT_REPORT = (
     "如确有问题需要反映，请直接私信我描述，我们会登记办理。"
 )
 CARD_NOT_REPORT = "\n已标记为非诉求，工单关闭"
+DATE_NOT_WORKDAY = "{day} 不是工作日（周末或法定节假日），请改为工作日，例如 {next}。"

@@ -179,6 +179,9 @@ async def test_assist_extension_refused_then_approved_then_escalation(depts: Loc
     # 申请延期, refused by the dispatcher: the deadline stands.
     deadline = ticket.deadline_at
     new_day = local_date(deadline) + timedelta(days=7)
+    assert depts.runtime is not None
+    while not depts.runtime.services.calendar.is_workday(new_day):  # days off are refused
+        new_day += timedelta(days=1)
     await act(depts, CG_ID, card, "申请延期", "延期至日期", f"{new_day:%Y-%m-%d} 需协调环卫公司")
     request = await expect(sim, STAFF_CHAT_ID, lambda m: "【延期申请】" in m["text"])
     assert set(buttons(request)) == {"同意延期", "不同意"}

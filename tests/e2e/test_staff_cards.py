@@ -108,7 +108,18 @@ async def test_approved_extension_keeps_the_acceptance_time(
     press(depts, CG_ID, card, "受理")
     card = await card_in(depts, CG_CHAT, number, "已受理")
     before = await the_ticket(depts, number)
+    assert depts.runtime is not None
+    calendar = depts.runtime.services.calendar
+    day_off = local_date(before.deadline_at) + timedelta(days=1)
+    while calendar.is_workday(day_off):
+        day_off += timedelta(days=1)
+    # A day off is never promised: the request is refused with a working day to use instead.
+    await act(depts, CG_ID, card, "申请延期", "延期至日期", f"{day_off:%Y-%m-%d} 需协调环卫公司")
+    await expect(sim, CG_CHAT, lambda m: f"{day_off:%Y-%m-%d} 不是工作日" in m["text"])
+    assert (await the_ticket(depts, number)).extension_to is None
     new_day = local_date(before.deadline_at) + timedelta(days=7)
+    while not calendar.is_workday(new_day):
+        new_day += timedelta(days=1)
     await act(depts, CG_ID, card, "申请延期", "延期至日期", f"{new_day:%Y-%m-%d} 需协调环卫公司")
     request = await expect(
         sim, STAFF_CHAT_ID, lambda m: "【延期申请】" in m["text"] and bool(buttons(m))
