@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nlp.decision import Decision, decide
@@ -46,6 +46,7 @@ class Change:
     weight: float
     why: str  # "missed reports" | "chatter interrupted" | "wrong category"
     support: int  # examples of that kind holding the word
+    examples: tuple[str, ...] = ()  # ids of up to 3 of them, to read
 
     @property
     def line(self) -> str:
@@ -72,18 +73,26 @@ def propose(
     interrupting: Counter[str] = Counter()
     misfiled: dict[str, Counter[str]] = {}
     quiet: Counter[str] = Counter()  # words of examples the rules already get right
+    ids: dict[tuple[str, str], list[str]] = {}  # (kind of change, word) -> example ids
     for m in examples:
         got = extractor.extract(m.text)
         decided = decide(got, m.channel)
         words = {w for w in cut(extractor.normalise(m.text)) if _WORD.match(w) and w not in _STOP}
+        kinds: list[str] = []
         if m.kind == "report" and decided == Decision.SILENT:
             missed.update(words)
+            kinds.append("missed reports")
         elif m.kind == "chatter" and decided != Decision.SILENT:
             interrupting.update(words)
+            kinds.append("chatter interrupted")
         else:
             quiet.update(words)
         if m.kind == "report" and m.category and got.category != m.category:
             misfiled.setdefault("/".join(m.category), Counter()).update(words)
+            kinds.append("/".join(m.category))
+        for kind in kinds:
+            for w in words:
+                ids.setdefault((kind, w), []).append(m.id)
     out: list[Change] = []
     out += _ranked(missed, interrupting, known, CUE_SECTION, 1.5, "missed reports",
                    min_support, top)
@@ -92,7 +101,12 @@ def propose(
     for path, counts in sorted(misfiled.items()):
         out += _ranked(counts, Counter(), frozenset(), path, 2.0, "wrong category",
                        min_support, top)
-    return out
+    return [
+        replace(c, examples=tuple(
+            ids.get((c.section if c.why == "wrong category" else c.why, c.word), [])[:3]
+        ))
+        for c in out
+    ]
 
 
 def _ranked(
@@ -159,7 +173,8 @@ def format_effects(results: list[tuple[Change | None, dict[str, Figures]]]) -> s
                 if isinstance(a, float) and isinstance(b, float) and abs(b - a) >= 0.0005:
                     moved.append(f"{name} {k} {a:.3f}→{b:.3f}")
         lines.append(
-            f"{change.line}   ({change.why}: in {change.support} examples)\n"
+            f"{change.line}   ({change.why}: in {change.support} examples, e.g. "
+            f"{' '.join(change.examples) or '-'})\n"
             f"    {'; '.join(moved) if moved else 'no figure moves'}"
         )
     return "\n".join(lines)

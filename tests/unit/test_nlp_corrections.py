@@ -78,6 +78,7 @@ def test_a_word_common_to_missed_reports_is_proposed_and_measured() -> None:
     assert after["group.report_caught_rate"] > before["group.report_caught_rate"]
     text = format_effects(results)
     assert "[报告线索] 咕噜兽 1.5" in text and "examples group.report_caught_rate" in text
+    assert cue.examples == ("B1", "B2") and "e.g. B1 B2" in text
 
 
 def test_a_word_of_interrupting_chatter_becomes_a_chat_cue() -> None:
