@@ -25,11 +25,12 @@ from bot.config import Settings
 from bot.deadlines import DeadlinePolicy
 from bot.delivery import Limits, OutboxSender
 from bot.departments import Directory
+from bot.menus import publish_menus
 from bot.services import groups, reports
 from bot.services.context import Services
 from bot.services.sweeper import Sweeper
 from bot.workdays import WorkCalendar
-from handlers import group, rating, resident, staff
+from handlers import common, group, rating, resident, staff
 from handlers.context import HuiyinContext
 from nlp import Extractor
 from storage.coordination import Coordinator, RedisCoordinator, make_coordinator
@@ -193,7 +194,7 @@ async def build_runtime(
     services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services
     application.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
-    for module in (group, resident, staff, rating):
+    for module in (common, group, staff, resident, rating):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(on_error)
     return Runtime(application, services, sender, engine)
@@ -213,6 +214,7 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
     await runtime.services.coordinator.start()
     await app.initialize()
     runtime.services.bot_username = app.bot.username
+    await publish_menus(app.bot)
     await app.start()
     if polling and app.updater is not None:
         await app.updater.start_polling(

@@ -309,3 +309,95 @@ TIMELINE_HEADER = "\n\n办理过程："
 TIMELINE_LINE = "{time}｜{action}{who}{change}{note}"
 NOT_A_STAFF_CHAT = "本群还不是工作人员群：管理员请先发送 /bind_staff（部门名称）。"
 RESULT_PHOTO = "工单 {number} 办理结果照片"
+
+# Menus, /help for every kind of chat, and commands sent where they do not belong
+BOT_DESCRIPTION = (
+    "「回音」接诉即办服务，件件有回音。\n"
+    "直接把遇到的问题用文字发给我（什么地方、出了什么问题），我会立即登记并告诉您工单编号，"
+    "受理、办结的每一步都会私信通知您，办结后请您评价。"
+)
+BOT_SHORT_DESCRIPTION = "接诉即办：把问题发给我，立即登记，件件有回音。"
+MENU_PRIVATE: tuple[tuple[str, str], ...] = (
+    ("start", "开始使用"),
+    ("help", "使用帮助"),
+    ("my", "我的最近工单"),
+    ("status", "查看工单进度：/status 编号"),
+    ("cancel", "撤销尚未受理的工单：/cancel 编号"),
+)
+MENU_GROUP: tuple[tuple[str, str], ...] = (
+    ("help", "本群可用的命令"),
+    ("report", "网格员：回复居民的消息，代为上报"),
+    ("split", "网格员：回复被合并的消息，拆分为单独工单"),
+    ("queue", "工作人员：本部门待办工单"),
+    ("overdue", "工作人员：本部门超期工单"),
+    ("ticket", "工作人员：查看工单及办理过程"),
+)
+MENU_ADMIN: tuple[tuple[str, str], ...] = (
+    ("bind_staff", "管理员：设为工作群（/bind_staff 部门名称）"),
+    ("bind_grid", "管理员：设为网格群（/bind_grid 网格名称）"),
+    ("add_staff", "管理员：回复某人的消息，登记为工作人员"),
+    ("add_worker", "管理员：回复某人的消息，登记为网格员"),
+    ("block", "管理员：回复某人的消息，禁止其提交工单"),
+)
+HELP_STAFF_PRIVATE = (
+    "\n\n【工作人员】新工单以卡片形式推送到您所在部门的工作群，在卡片上点按钮受理、办结、退回等；"
+    "在工作群发送 /queue 查看待办、/overdue 查看超期、/ticket 编号 查看办理过程。"
+)
+HELP_WORKER_PRIVATE = (
+    "\n\n【网格员】在网格群里回复居民的消息并发送 /report（或“上报”）即可代为上报；"
+    "也可以把居民的消息转发给我。您上报的工单，每一步进展也会告诉您。"
+)
+HELP_ADMIN_PRIVATE = (
+    "\n\n【管理员】把机器人拉进群后在群内发送：/bind_staff（总平台）"
+    "或 /bind_staff 部门名称 设为工作群；"
+    "/bind_grid 网格名称 设为网格群；回复某人的消息发送 /add_staff、/add_worker 登记人员，"
+    "/block 禁止其提交工单。这些命令都要在群里发送。"
+)
+HELP_STAFF_CHAT = (
+    "本群是「{name}」工作群。新工单以卡片推送到这里，点卡片上的按钮办理；"
+    "/queue 待办工单，/overdue 超期工单，/ticket 编号 查看办理过程。"
+    "需要回复说明时，直接在群里回复机器人的提问即可。"
+)
+HELP_STAFF_CHAT_NOT_STAFF = (
+    "本群是「{name}」工作群。您还不是登记的工作人员：请管理员回复您的一条消息并发送 /add_staff。"
+)
+HELP_GRID = (
+    "本群是网格群「{name}」。在群里说出遇到的问题（什么地方、出了什么问题），"
+    "机器人会登记为工单并简短回复编号，办理进展私信告知；私信机器人发送 /my 查看自己的工单。"
+)
+HELP_GRID_WORKER = (
+    "\n【网格员】回复居民的消息并发送 /report（或“上报”）为其登记工单；"
+    "回复被合并的消息发送 /split 拆分；机器人询问“是否要反映问题”时，您也可以替居民确认。"
+)
+HELP_UNBOUND = (
+    "本群尚未绑定。管理员可在群内发送 /bind_staff 部门名称"
+    "（或只发 /bind_staff 设为总平台）设为工作群，"
+    "或发送 /bind_grid 网格名称 设为网格群。"
+)
+HELP_ADMIN_GROUP = (
+    "\n【管理员】/bind_staff 部门名称、/bind_grid 网格名称 绑定本群；回复某人的消息发送 "
+    "/add_staff、/add_worker 登记人员，/block 禁止其提交工单。"
+)
+GROUP_COMMANDS_IN_PRIVATE: dict[str, str] = {
+    "bind_staff": (
+        "/bind_staff 要在工作人员群里发送：先把我拉进工作群，再由管理员在群内发送 "
+        "/bind_staff（设为总平台）或 /bind_staff 部门名称（设为该部门的工作群）。"
+    ),
+    "bind_grid": (
+        "/bind_grid 要在网格群里发送：先把我拉进网格群，再由管理员在群内发送 /bind_grid 网格名称。"
+    ),
+    "add_staff": (
+        "/add_staff 要在工作群里回复那位工作人员的一条消息发送；"
+        "也可以在服务器上运行 huiyin staff add。"
+    ),
+    "add_worker": (
+        "/add_worker 要在网格群里回复那位网格员的一条消息发送；"
+        "也可以在服务器上运行 huiyin worker add。"
+    ),
+    "block": "/block 要在网格群里回复那个人的一条消息发送。",
+    "report": "/report 要在网格群里回复居民的消息发送；私聊中可以直接把居民的消息转发给我。",
+    "split": "/split 要在网格群里回复被合并的那条居民消息发送。",
+    "queue": "/queue 要在部门工作群里发送，列出本部门的待办工单。",
+    "overdue": "/overdue 要在部门工作群里发送，列出本部门的超期工单。",
+    "ticket": "/ticket 编号 要在部门工作群里发送；查看自己反映的工单请用 /status 编号。",
+}

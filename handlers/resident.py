@@ -27,8 +27,8 @@ async def start(update: Update, context: HuiyinContext) -> None:
         await reply_now(context.services, who, msg.message_id, texts.GREETING)
 
 
-async def help_command(update: Update, context: HuiyinContext) -> None:
-    """Explain how to report and follow tickets."""
+async def unknown_command(update: Update, context: HuiyinContext) -> None:
+    """Answer a command the bot does not know with the resident's guide."""
     msg = update.effective_message
     assert msg is not None and update.effective_user is not None
     await reply_now(context.services, person(update.effective_user), msg.message_id, texts.HELP)
@@ -105,7 +105,6 @@ async def other(update: Update, context: HuiyinContext) -> None:
 
 HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("start", start, filters=PRIVATE),
-    CommandHandler("help", help_command, filters=PRIVATE),
     CommandHandler("status", status, filters=PRIVATE),
     CommandHandler("my", my_tickets, filters=PRIVATE),
     CommandHandler("cancel", cancel, filters=PRIVATE),
@@ -113,5 +112,5 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     MessageHandler(PRIVATE & filters.PHOTO, photo),
     MessageHandler(PRIVATE & filters.LOCATION, location),
     MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, other),
-    MessageHandler(PRIVATE & filters.COMMAND, help_command),
+    MessageHandler(PRIVATE & filters.COMMAND, unknown_command),
 ]

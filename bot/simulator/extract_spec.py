@@ -35,6 +35,11 @@ METHODS = (
     "setMyCommands",
     "getMyCommands",
     "deleteMyCommands",
+    "setMyDescription",
+    "getMyDescription",
+    "setMyShortDescription",
+    "getMyShortDescription",
+    "getChatMember",
 )
 
 PRIMITIVES = frozenset({"Integer", "String", "Boolean", "Float", "InputFile"})
