@@ -153,13 +153,16 @@ async def build_runtime(
     warnings.filterwarnings("ignore", message="Please use 'Bot", category=PTBUserWarning)
     warnings.filterwarnings("ignore", message=".*retry_after", category=PTBDeprecationWarning)
     engine = make_engine(settings.database_url)
-    if check_schema and not await is_up_to_date(engine):
+    try:
+        if check_schema and not await is_up_to_date(engine):
+            raise NotMigrated(
+                f"数据库尚未迁移到最新版本：请先运行 `huiyin db upgrade`（{_safe_url(settings)}）"
+            )
+        if extractor is None:
+            extractor = await asyncio.to_thread(load_extractor, settings)
+    except BaseException:
         await engine.dispose()
-        raise NotMigrated(
-            f"数据库尚未迁移到最新版本：请先运行 `huiyin db upgrade`（{_safe_url(settings)}）"
-        )
-    if extractor is None:
-        extractor = await asyncio.to_thread(load_extractor, settings)
+        raise
     calendar = WorkCalendar.load(settings.holidays_file)
     policy = DeadlinePolicy.load(settings.deadline_policy_file)
     directory = Directory.load(settings.departments_file)

@@ -15,12 +15,15 @@ from bot.config import Settings, SettingsError, load_settings
 log = logging.getLogger("huiyin")
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, *, migrations: bool = False) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    noisy = ["httpx", "httpcore", "telegram.ext.Updater", "aiohttp.access"]
+    if not migrations:
+        noisy.append("alembic")  # it reads the schema version at every start: not news
+    for name in noisy:
+        logging.getLogger(name).setLevel(logging.WARNING)
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -170,9 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "nlp":
         return int(args.func(args))
+    settings: Settings | None = None
     try:
         settings = load_settings()
-        _configure_logging(settings.log_level if args.command != "demo" else "WARNING")
+        _configure_logging(
+            settings.log_level if args.command != "demo" else "WARNING",
+            migrations=args.command == "db",
+        )
         if args.command == "demo":
             from bot.demo import run_demo
 
@@ -192,12 +199,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:
         from bot.app import NotMigrated
+        from bot.startup import explain
         from bot.workdays import DataFileError
 
         if isinstance(exc, NotMigrated | DataFileError):
             print(f"启动失败：{exc}", file=sys.stderr)
             return 2
-        raise
+        reason = explain(exc, settings) if settings is not None else None
+        if reason is None:
+            raise
+        print(f"启动失败：{reason}", file=sys.stderr)
+        return 2
     return 1
 
 
