@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot import texts
-from bot.services import guide
+from bot.services.administration import guide
 from bot.services.tickets import reply_now
 from handlers.context import HuiyinContext, person
 

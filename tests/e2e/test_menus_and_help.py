@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot import texts
-from bot.demo import ADMIN_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, expect
 from tests.e2e.helpers import texts_in
+from tests.harness import ADMIN_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, expect
 
 GRID = -1002000000077
 WORKER = 5101

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.services.context import Person, Services
-from bot.services.groups import GRID_CHAT
-from bot.services.routing import DISPATCH, STAFF_CHAT
+from bot.services.handling.routing import DISPATCH, STAFF_CHAT
+from bot.services.intake.groups import GRID_CHAT
 from bot.services.tickets import remember_user, reply
 from storage.models import BoundChat, GridWorker, StaffMember
 from storage.outbox import enqueue

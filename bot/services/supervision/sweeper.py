@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Rating, Role, Status
-from bot.services import answers, dispatch, routing, supervision
 from bot.services.context import Services
+from bot.services.handling import answers, dispatch, routing
+from bot.services.supervision import supervision
 from bot.services.tickets import (
     format_time,
     notify_reporter,
