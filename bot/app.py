@@ -7,6 +7,7 @@ import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -93,16 +94,26 @@ class Runtime:
     sender: OutboxSender
     engine: AsyncEngine
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    heartbeat: Path | None = None
 
 
 async def housekeeping(
-    services: Services, sweeper: Sweeper | None = None, every: float = 30.0
+    services: Services,
+    sweeper: Sweeper | None = None,
+    every: float = 30.0,
+    heartbeat: Path | None = None,
 ) -> None:
-    """Periodic chores: remove group prompts nobody answered; sweep deadlines when leading."""
+    """Periodic chores: remove group prompts nobody answered; sweep deadlines when leading.
+
+    After each pass that reached the database, `heartbeat` (if set) is touched: `huiyin check`
+    reads its age to tell a container's health check that the bot is alive.
+    """
     try:
         while True:
             try:
                 await groups.expire_prompts(services)
+                if heartbeat is not None:
+                    await asyncio.to_thread(heartbeat.touch)
             except Exception:
                 log.exception("housekeeping pass failed")
             if sweeper is not None:
@@ -200,7 +211,7 @@ async def build_runtime(
     for module in (common, group, staff, resident, rating):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(on_error)
-    return Runtime(application, services, sender, engine)
+    return Runtime(application, services, sender, engine, heartbeat=settings.heartbeat_file)
 
 
 def _safe_url(settings: Settings) -> str:
@@ -229,7 +240,10 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
     runtime.sender.start()
     sweeper = Sweeper(runtime.services, runtime.services.coordinator)
     runtime.tasks.append(
-        asyncio.create_task(housekeeping(runtime.services, sweeper), name="huiyin-chores")
+        asyncio.create_task(
+            housekeeping(runtime.services, sweeper, heartbeat=runtime.heartbeat),
+            name="huiyin-chores",
+        )
     )
 
 
