@@ -80,9 +80,20 @@ async def skip_redelivered(update: Update, context: HuiyinContext) -> None:
         raise ApplicationHandlerStop
 
 
+def describe_update(update: object) -> str:
+    """Name an update for the log by id, kind and chat only: never its text or names."""
+    if not isinstance(update, Update):
+        return type(update).__name__
+    kind = next(
+        (k for k, v in update.to_dict().items() if k != "update_id" and v is not None), "?"
+    )
+    chat = update.effective_chat
+    return f"update {update.update_id} ({kind}{f', chat {chat.id}' if chat else ''})"
+
+
 async def on_error(update: object, context: HuiyinContext) -> None:
-    """Log handler errors with the update that caused them."""
-    log.error("error while handling %r", update, exc_info=context.error)
+    """Log handler errors with the update's id and kind (personal data stays out of logs)."""
+    log.error("error while handling %s", describe_update(update), exc_info=context.error)
 
 
 @dataclass

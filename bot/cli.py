@@ -25,6 +25,8 @@ def _configure_logging(level: str, *, migrations: bool = False) -> None:
         noisy.append("alembic")  # it reads the schema version at every start: not news
     for name in noisy:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # PTB logs whole updates and requests at DEBUG: residents' words and names stay out.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
     import jieba
 
     jieba.setLogLevel(logging.WARNING)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError, Rating, Role, Status
+from bot.privacy import mask_text
 from bot.services.context import Person, Services
 from bot.services.handling import dispatch, routing
 from bot.services.supervision import supervision
@@ -240,7 +241,7 @@ async def _reopen_reason(
             session,
             key=f"reopen_reason:{event.id}:{staff_chat}",
             chat_id=staff_chat,
-            text=texts.STAFF_REOPEN_REASON.format(number=ticket.number, reason=body),
+            text=texts.STAFF_REOPEN_REASON.format(number=ticket.number, reason=mask_text(body)),
             purpose="staff",
             ticket_id=ticket.id,
         )

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import OPEN_STATUSES, Status, parse_ticket_number
-from bot.privacy import mask_name
+from bot.privacy import mask_name, mask_text
 from bot.services.context import Person, Services
 from bot.services.handling import routing
 from bot.services.tickets import find_by_number, format_time, render_card, reply
@@ -190,7 +190,7 @@ async def timeline(session: AsyncSession, ticket: Ticket) -> list[str]:
                 action=texts.EVENT_NAMES.get(event.action, event.action),
                 who=f"｜{who}" if who else "",
                 change=change,
-                note=f"｜{event.note[:200]}" if event.note else "",
+                note=f"｜{mask_text(event.note)[:200]}" if event.note else "",
             )
         )
     return lines
