@@ -31,7 +31,7 @@ from bot.services.context import Services
 from bot.services.intake import groups, reports
 from bot.services.supervision.sweeper import Sweeper
 from bot.workdays import WorkCalendar
-from handlers import common, group, rating, resident, staff
+from handlers import common, group, lifecycle, rating, resident, staff
 from handlers.context import HuiyinContext
 from nlp import Extractor
 from storage.coordination import Coordinator, RedisCoordinator, make_coordinator
@@ -219,7 +219,7 @@ async def build_runtime(
     services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services
     application.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
-    for module in (common, group, staff, resident, rating):
+    for module in (common, lifecycle, group, staff, resident, rating):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(on_error)
     return Runtime(application, services, sender, engine, heartbeat=settings.heartbeat_file)

@@ -25,11 +25,18 @@ def _configure_logging(level: str, *, migrations: bool = False) -> None:
         noisy.append("alembic")  # it reads the schema version at every start: not news
     for name in noisy:
         logging.getLogger(name).setLevel(logging.WARNING)
-    # PTB logs whole updates and requests at DEBUG: residents' words and names stay out.
-    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
+    keep_personal_data_out_of_logs()
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
+
+
+def keep_personal_data_out_of_logs() -> None:
+    """Even at DEBUG, libraries that log whole updates or SQL parameters (residents' words and
+    names) log at INFO at most."""
+    for name in ("telegram", "aiosqlite", "asyncpg", "httpcore", "sqlalchemy.engine"):
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logging.INFO, logger.getEffectiveLevel()))
 
 
 async def _wait_for_signal() -> None:

@@ -23,10 +23,18 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import texts
+from storage.chats import move_chat
 from storage.models import OutboxMessage, StaffCard, Ticket, TicketEvent, User, utcnow
 from storage.outbox import enqueue
 
@@ -366,6 +374,8 @@ class OutboxSender:
                 await self._retry(row, retry, f"429 retry_after={retry}", count=False)
             except Forbidden as exc:
                 await self._undeliverable(row, exc.message)
+            except ChatMigrated as exc:
+                await self._migrated(row, exc.new_chat_id)
             except BadRequest as exc:
                 if _already_done(exc.message):
                     await self._finish(row, SENT)
@@ -417,6 +427,24 @@ class OutboxSender:
                     )
                 else:
                     card.message_id = message_id
+
+    async def _migrated(self, row: OutboxMessage, new_chat_id: int) -> None:
+        """The group became a supergroup: move what is stored about it, this row and the
+        other waiting ones included, and send again at once (not a failed attempt)."""
+        async with self.sessions.begin() as session:
+            await move_chat(session, row.chat_id, new_chat_id)
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(
+                    chat_id=new_chat_id,
+                    locked_until=None,
+                    attempts=OutboxMessage.attempts - 1,
+                    last_error=f"group moved to {new_chat_id}",
+                )
+            )
+        log.info("chat %s became supergroup %s; its messages follow", row.chat_id, new_chat_id)
+        self.wake()
 
     async def _release(self, row: OutboxMessage) -> None:
         """Give a claimed row back untouched (its batch head failed; it goes out later)."""

@@ -401,3 +401,25 @@ GROUP_COMMANDS_IN_PRIVATE: dict[str, str] = {
     "overdue": "/overdue 要在部门工作群里发送，列出本部门的超期工单。",
     "ticket": "/ticket 编号 要在部门工作群里发送；查看自己反映的工单请用 /status 编号。",
 }
+
+# The bot added to or removed from a group
+ADDED_TO_GROUP = (
+    "大家好，我是「回音」接诉即办机器人。\n"
+    "管理员请在本群发送以下命令之一完成设置：\n"
+    "/bind_staff 部门名称 —— 设为该部门的工作群（只发 /bind_staff 则设为总平台）\n"
+    "/bind_grid 网格名称 —— 设为网格群，群里反映的问题会自动登记\n"
+    "发送 /help 查看本群可用的命令。"
+)
+CANNOT_READ_GROUP = (
+    "⚠️⚠️ 注意：我现在看不到本群的普通消息！\n"
+    "Telegram 的隐私模式已开启，而我不是本群管理员，所以居民在群里反映的问题、"
+    "工作人员回复的说明我都收不到。请任选其一：\n"
+    "① 把我设为本群管理员；\n"
+    "② 在 @BotFather 发送 /setprivacy，选择 Disable，然后把我移出本群再重新拉进来。"
+)
+REMOVED_GRID = "网格群「{name}」"
+REMOVED_STAFF = "「{name}」工作群"
+BOT_REMOVED_NOTICE = (
+    "⚠️ 机器人已被移出群「{title}」，该群作为{what}的绑定已解除，发往该群的消息已停止。"
+    "如需恢复，请把机器人拉回群里，由管理员重新绑定。"
+)

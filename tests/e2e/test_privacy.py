@@ -7,6 +7,7 @@ import logging
 import pytest
 from sqlalchemy import text
 
+from bot.cli import keep_personal_data_out_of_logs
 from tests.e2e.helpers import press, report
 from tests.harness import RESIDENT_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, expect, mark
 
@@ -65,7 +66,12 @@ async def test_a_failing_handler_logs_no_text_and_no_name(
         await conn.execute(text("DROP TABLE ticket_reporters"))  # filing will fail
         await conn.execute(text("DROP TABLE ticket_events"))
     stack.sim.add_user(RESIDENT_ID, "王秀英")
-    with caplog.at_level(logging.INFO):
+    names = ("telegram", "aiosqlite", "asyncpg", "httpcore", "sqlalchemy.engine")
+    levels = {name: logging.getLogger(name).level for name in names}
+    keep_personal_data_out_of_logs()  # what `huiyin run` does at start
+    for name in names:
+        assert logging.getLogger(name).getEffectiveLevel() >= logging.INFO
+    with caplog.at_level(logging.DEBUG):
         stack.sim.send_text(RESIDENT_ID, "我叫王秀英，电话13912345678，幸福小区路灯坏了一周")
         await stack.sim.wait_until(
             lambda: any("error while handling" in r.getMessage() for r in caplog.records),
@@ -75,6 +81,8 @@ async def test_a_failing_handler_logs_no_text_and_no_name(
         r.getMessage() + (logging.Formatter().formatException(r.exc_info) if r.exc_info else "")
         for r in caplog.records
     )
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
     assert "error while handling update" in logged
     for secret in ("王秀英", "13912345678", "路灯坏了"):
         assert secret not in logged, secret
