@@ -34,14 +34,10 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import texts
-<<<<<<< HEAD
-from storage.chats import move_chat
-from storage.models import OutboxMessage, StaffCard, Ticket, TicketEvent, User, utcnow
-=======
 from bot.domain import EventKind, Role
 from bot.services import gate
+from storage.chats import move_chat
 from storage.models import OutboxMessage, StaffCard, Ticket, User, utcnow
->>>>>>> main
 from storage.outbox import enqueue
 
 log = logging.getLogger("huiyin.delivery")

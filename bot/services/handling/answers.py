@@ -8,13 +8,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-<<<<<<< HEAD
-from bot.domain import Action, HuiyinError, Rating, Role, Status
-from bot.privacy import mask_text
-=======
 from bot.domain import Action, EventKind, HuiyinError, Rating, Role
+from bot.privacy import mask_text
 from bot.services import gate
->>>>>>> main
 from bot.services.context import Person, Services
 from bot.services.handling import dispatch, routing
 from bot.services.supervision import supervision
