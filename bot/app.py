@@ -27,11 +27,12 @@ from bot.deadlines import DeadlinePolicy
 from bot.delivery import Limits, OutboxSender
 from bot.departments import Directory
 from bot.menus import publish_menus
+from bot.services.administration import people
 from bot.services.context import Services
 from bot.services.intake import groups, reports
 from bot.services.supervision.sweeper import Sweeper
 from bot.workdays import WorkCalendar
-from handlers import common, group, lifecycle, rating, resident, staff
+from handlers import admin, common, group, lifecycle, rating, resident, staff
 from handlers.context import HuiyinContext
 from nlp import Extractor
 from storage.coordination import Coordinator, RedisCoordinator, make_coordinator
@@ -123,6 +124,7 @@ async def housekeeping(
         while True:
             try:
                 await groups.expire_prompts(services)
+                await people.refresh_admins(services)
                 if heartbeat is not None:
                     await asyncio.to_thread(heartbeat.touch)
             except Exception:
@@ -180,6 +182,9 @@ async def build_runtime(
             raise NotMigrated(
                 f"数据库尚未迁移到最新版本：请先运行 `huiyin db upgrade`（{_safe_url(settings)}）"
             )
+        async with make_sessionmaker(engine).begin() as session:
+            await people.seed_admins(session, settings.admin_ids)
+            admins = await people.admin_ids(session)
         if extractor is None:
             extractor = await asyncio.to_thread(load_extractor, settings)
     except BaseException:
@@ -195,7 +200,7 @@ async def build_runtime(
         calendar=calendar,
         policy=policy,
         directory=directory,
-        admin_ids=settings.admin_ids,
+        admin_ids=admins,
         group_confidence=settings.group_confidence,
         group_ask_confidence=min(settings.group_ask_confidence, settings.group_confidence),
         group_prompt_ttl_seconds=settings.group_prompt_minutes * 60,
@@ -219,7 +224,7 @@ async def build_runtime(
     services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services
     application.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
-    for module in (common, lifecycle, group, staff, resident, rating):
+    for module in (common, lifecycle, admin, group, staff, resident, rating):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(on_error)
     return Runtime(application, services, sender, engine, heartbeat=settings.heartbeat_file)

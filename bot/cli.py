@@ -215,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     wadd.add_argument("grid_chat_id", type=int, help="网格群的 chat id（负数）")
     wadd.add_argument("user_id", type=int, help="Telegram 用户 ID")
     wadd.add_argument("--name", default="", help="显示名")
+    from bot.people_cli import register as register_people
+
+    register_people(sub, staff_sub, worker_sub)
     demo = sub.add_parser("demo", help="在本地模拟器上演示完整流程（无需 token 和网络）")
     demo.add_argument("--interactive", action="store_true", help="在终端中扮演居民")
     from nlp.cli import register
@@ -251,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_check(settings))
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
+        if getattr(args, "people", None) is not None:
+            from bot import people_cli
+
+            return asyncio.run(people_cli.run(settings, args))
         if args.command == "staff":
             return asyncio.run(_staff_add(settings, args.user_id, args.name, args.department))
         if args.command == "worker":

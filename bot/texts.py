@@ -338,6 +338,13 @@ MENU_ADMIN: tuple[tuple[str, str], ...] = (
     ("add_staff", "管理员：回复某人的消息，登记为工作人员"),
     ("add_worker", "管理员：回复某人的消息，登记为网格员"),
     ("block", "管理员：回复某人的消息，禁止其提交工单"),
+    ("unblock", "管理员：回复某人的消息，恢复其提交工单"),
+    ("remove_staff", "管理员：回复某人的消息，移出本部门工作人员"),
+    ("remove_worker", "管理员：回复某人的消息，移出本网格网格员"),
+    ("add_admin", "管理员：回复某人的消息，设为管理员"),
+    ("remove_admin", "管理员：回复某人的消息，取消管理员"),
+    ("people", "本群的工作人员或网格员名单"),
+    ("unbind", "管理员：解除本群的绑定"),
 )
 HELP_STAFF_PRIVATE = (
     "\n\n【工作人员】新工单以卡片形式推送到您所在部门的工作群，在卡片上点按钮受理、办结、退回等；"
@@ -400,6 +407,13 @@ GROUP_COMMANDS_IN_PRIVATE: dict[str, str] = {
     "queue": "/queue 要在部门工作群里发送，列出本部门的待办工单。",
     "overdue": "/overdue 要在部门工作群里发送，列出本部门的超期工单。",
     "ticket": "/ticket 编号 要在部门工作群里发送；查看自己反映的工单请用 /status 编号。",
+    "unblock": "/unblock 要在群里回复那个人的一条消息发送；也可以运行 huiyin block remove。",
+    "remove_staff": "/remove_staff 要在工作群里回复工作人员的消息发送（或 huiyin staff remove）。",
+    "remove_worker": "/remove_worker 要在网格群里回复网格员的消息发送（或 huiyin worker remove）",
+    "add_admin": "/add_admin 要在群里回复那个人的一条消息发送；也可以运行 huiyin admin add。",
+    "remove_admin": "/remove_admin 要在群里回复管理员的消息发送；也可以运行 huiyin admin remove。",
+    "unbind": "/unbind 要在需要解除绑定的群里发送。",
+    "people": "/people 要在工作群或网格群里发送，列出本群的工作人员或网格员。",
 }
 
 # The bot added to or removed from a group
@@ -423,3 +437,33 @@ BOT_REMOVED_NOTICE = (
     "⚠️ 机器人已被移出群「{title}」，该群作为{what}的绑定已解除，发往该群的消息已停止。"
     "如需恢复，请把机器人拉回群里，由管理员重新绑定。"
 )
+
+# People over time: remove staff, workers, blocks, bindings; admins
+PEOPLE_USAGE: dict[str, str] = {
+    "remove_staff": "用法：回复那位工作人员的一条消息并发送 /remove_staff，将其移出本部门。",
+    "remove_worker": "用法：在网格群里回复那位网格员的一条消息并发送 /remove_worker。",
+    "unblock": "用法：回复被禁止的人的一条消息并发送 /unblock，恢复其提交工单。",
+    "add_admin": "用法：回复某人的一条消息并发送 /add_admin，将其设为管理员。",
+    "remove_admin": "用法：回复某位管理员的一条消息并发送 /remove_admin。",
+}
+PEOPLE_DONE: dict[str, str] = {
+    "remove_staff": "已将 {name} 移出本部门工作人员。",
+    "remove_worker": "已将 {name} 移出本网格网格员。",
+    "unblock": "已恢复 {name} 提交工单。",
+    "add_admin": "已将 {name} 设为管理员。",
+    "remove_admin": "已取消 {name} 的管理员身份。",
+}
+PEOPLE_UNCHANGED: dict[str, str] = {
+    "remove_staff": "{name} 不是本部门的工作人员。",
+    "remove_worker": "{name} 不是本网格的网格员。",
+    "unblock": "{name} 没有被禁止提交工单。",
+    "add_admin": "{name} 已经是管理员。",
+    "remove_admin": "{name} 不是管理员（也不能取消自己的管理员身份）。",
+}
+NOT_BOUND = "本群尚未绑定为工作群或网格群。"
+UNBOUND = "已解除本群的绑定：不再推送工单，也不再登记群里反映的问题。"
+PEOPLE_STAFF = "「{name}」工作人员："
+PEOPLE_WORKERS = "网格「{name}」网格员："
+PEOPLE_ADMINS = "管理员："
+PEOPLE_BLOCKED = "被禁止提交工单的人："
+PEOPLE_LINE = "· {name}（ID {id}）"

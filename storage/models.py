@@ -141,6 +141,17 @@ class GridWorker(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Admin(Base):
+    """Someone who administers the bot (binds chats, registers people); seeded from
+    HUIYIN_ADMIN_IDS at start, managed with `huiyin admin` and /add_admin."""
+
+    __tablename__ = "admins"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class BlockedUser(Base):
     """A user an admin has blocked from filing reports."""
 
