@@ -7,6 +7,7 @@ import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from bot.deadlines import DeadlinePolicy
 from bot.delivery import Limits, OutboxSender
 from bot.departments import Directory
 from bot.menus import publish_menus
-from bot.services.administration import people
+from bot.services.administration import people, personal_data
 from bot.services.context import Services
 from bot.services.intake import groups, reports
 from bot.services.supervision.sweeper import Sweeper
@@ -107,6 +108,10 @@ class Runtime:
     engine: AsyncEngine
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     heartbeat: Path | None = None
+    retention_days: int | None = None
+
+
+PRUNE_EVERY = timedelta(days=1)
 
 
 async def housekeeping(
@@ -114,14 +119,26 @@ async def housekeeping(
     sweeper: Sweeper | None = None,
     every: float = 30.0,
     heartbeat: Path | None = None,
+    retention_days: int | None = None,
 ) -> None:
     """Periodic chores: remove group prompts nobody answered; sweep deadlines when leading.
 
     After each pass that reached the database, `heartbeat` (if set) is touched: `huiyin check`
-    reads its age to tell a container's health check that the bot is alive.
+    reads its age to tell a container's health check that the bot is alive. Once a day (and
+    at start) personal data past `retention_days` is de-identified.
     """
+    pruned_at: datetime | None = None
     try:
         while True:
+            now = services.clock()
+            due = pruned_at is None or now - pruned_at >= PRUNE_EVERY
+            if retention_days is not None and due:
+                try:
+                    done = await personal_data.prune(services, now, retention_days)
+                    pruned_at = now
+                    log.info("retention pass: %s", done)
+                except Exception:
+                    log.exception("retention pass failed")
             try:
                 await groups.expire_prompts(services)
                 await people.refresh_admins(services)
@@ -227,7 +244,14 @@ async def build_runtime(
     for module in (common, lifecycle, admin, group, staff, resident, rating):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(on_error)
-    return Runtime(application, services, sender, engine, heartbeat=settings.heartbeat_file)
+    return Runtime(
+        application,
+        services,
+        sender,
+        engine,
+        heartbeat=settings.heartbeat_file,
+        retention_days=settings.retention_days,
+    )
 
 
 def _safe_url(settings: Settings) -> str:
@@ -257,7 +281,12 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
     sweeper = Sweeper(runtime.services, runtime.services.coordinator)
     runtime.tasks.append(
         asyncio.create_task(
-            housekeeping(runtime.services, sweeper, heartbeat=runtime.heartbeat),
+            housekeeping(
+                runtime.services,
+                sweeper,
+                heartbeat=runtime.heartbeat,
+                retention_days=runtime.retention_days,
+            ),
             name="huiyin-chores",
         )
     )

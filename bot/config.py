@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     nlp_user_dict: Path | None = Field(None, alias="HUIYIN_NLP_USER_DICT")
     log_level: str = Field("INFO", alias="HUIYIN_LOG_LEVEL")
     heartbeat_file: Path | None = Field(None, alias="HUIYIN_HEARTBEAT_FILE")
+    retention_days: int = Field(365, ge=30, le=3650, alias="HUIYIN_RETENTION_DAYS")
     group_confidence: float = Field(0.75, ge=0.0, le=1.0, alias="HUIYIN_GROUP_CONFIDENCE")
     group_ask_confidence: float = Field(0.35, ge=0.0, le=1.0, alias="HUIYIN_GROUP_ASK_CONFIDENCE")
     group_messages_per_minute: int = Field(

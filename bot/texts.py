@@ -323,6 +323,8 @@ MENU_PRIVATE: tuple[tuple[str, str], ...] = (
     ("my", "我的最近工单"),
     ("status", "查看工单进度：/status 编号"),
     ("cancel", "撤销尚未受理的工单：/cancel 编号"),
+    ("mydata", "查看机器人保存的我的个人数据"),
+    ("forget", "删除已办结工单中我的个人信息"),
 )
 MENU_GROUP: tuple[tuple[str, str], ...] = (
     ("help", "本群可用的命令"),
@@ -467,3 +469,31 @@ PEOPLE_WORKERS = "网格「{name}」网格员："
 PEOPLE_ADMINS = "管理员："
 PEOPLE_BLOCKED = "被禁止提交工单的人："
 PEOPLE_LINE = "· {name}（ID {id}）"
+
+# Personal data (PIPL): /mydata and /forget
+MYDATA_HEADER = (
+    "【您在「回音」的个人数据】\n"
+    "Telegram ID：{id}\n名字：{name}\n用户名：{username}\n首次联系：{since}"
+)
+MYDATA_ROLES = "身份：{roles}"
+MYDATA_ROLE_STAFF = "工作人员"
+MYDATA_ROLE_ADMIN = "管理员"
+MYDATA_ROLE_WORKER = "网格员"
+MYDATA_ROLE_BLOCKED = "已被禁止提交工单"
+MYDATA_TICKET = "\n工单 {number}（{status}，{at}）：\n{text}"
+MYDATA_RATING = "您的评价：{score}；原因：{reason}"
+MYDATA_ATTACHMENTS = "附有照片或位置"
+MYDATA_NO_TICKETS = "\n您没有反映过问题。"
+MYDATA_FOOTER = (
+    "\n工作人员看到的是隐去电话、身份证号的内容。办结的工单在保存期限后自动脱敏。"
+    "发送 /forget 可删除已办结工单中您的个人信息。"
+)
+FORGET_DONE = "已删除 {count} 件已办结工单中您的个人信息（姓名、账号、电话和身份证号）。"
+FORGET_KEPT = (
+    "\n工单 {numbers} 仍在办理中：办结前需要保留您的联系方式，以便告知进展、请您评价；"
+    "办结后再发送 /forget 即可删除。"
+)
+FORGET_WHAT_STAYS = (
+    "\n不含个人信息的统计数据（问题类别、办理时限、评价分数）会保留，"
+    "用于接诉即办的考核和公开统计，已无法识别到您。"
+)

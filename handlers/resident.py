@@ -7,6 +7,7 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
 from bot.domain import parse_ticket_number
+from bot.services.administration import personal_data
 from bot.services.intake import reports
 from bot.services.tickets import reply_now
 from handlers.context import HuiyinContext, person
@@ -55,6 +56,22 @@ async def cancel(update: Update, context: HuiyinContext) -> None:
     assert msg is not None and update.effective_user is not None
     arg = context.args[0] if context.args else ""
     await reports.cancel(context.services, person(update.effective_user), msg.message_id, arg)
+
+
+async def my_data(update: Update, context: HuiyinContext) -> None:
+    """Send residents everything the bot holds about them (/mydata)."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None
+    await personal_data.send_my_data(
+        context.services, person(update.effective_user), msg.message_id
+    )
+
+
+async def forget(update: Update, context: HuiyinContext) -> None:
+    """De-identify what is the resident's and no longer under handling (/forget)."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None
+    await personal_data.forget_me(context.services, person(update.effective_user), msg.message_id)
 
 
 async def text(update: Update, context: HuiyinContext) -> None:
@@ -108,6 +125,8 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("status", status, filters=PRIVATE),
     CommandHandler("my", my_tickets, filters=PRIVATE),
     CommandHandler("cancel", cancel, filters=PRIVATE),
+    CommandHandler("mydata", my_data, filters=PRIVATE),
+    CommandHandler("forget", forget, filters=PRIVATE),
     MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, text),
     MessageHandler(PRIVATE & filters.PHOTO, photo),
     MessageHandler(PRIVATE & filters.LOCATION, location),
