@@ -34,9 +34,11 @@ def _configure_logging(level: str, *, migrations: bool = False) -> None:
 def keep_personal_data_out_of_logs() -> None:
     """Even at DEBUG, libraries that log whole updates or SQL parameters (residents' words and
     names) log at INFO at most."""
-    for name in ("telegram", "aiosqlite", "asyncpg", "httpcore", "sqlalchemy.engine"):
+    floors = {"telegram": logging.INFO, "aiosqlite": logging.INFO, "asyncpg": logging.INFO,
+              "httpcore": logging.INFO, "sqlalchemy.engine": logging.WARNING}  # fmt: skip
+    for name, floor in floors.items():
         logger = logging.getLogger(name)
-        logger.setLevel(max(logging.INFO, logger.getEffectiveLevel()))
+        logger.setLevel(max(floor, logger.getEffectiveLevel()))
 
 
 async def _wait_for_signal() -> None:
@@ -246,6 +248,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger("huiyin.workdays").setLevel(logging.ERROR)
 
             return asyncio.run(run_demo(interactive=args.interactive))
+        if args.command not in ("check", "demo"):
+            from bot.startup import sqlite_folder_problem
+
+            problem = sqlite_folder_problem(settings)
+            if problem is not None:
+                print(f"启动失败：{problem}", file=sys.stderr)
+                return 2
         if args.command == "run":
             return asyncio.run(_run_polling(settings))
         if args.command == "webhook":

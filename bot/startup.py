@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.config import Settings
@@ -81,6 +82,21 @@ def _telegram_problem(chain: list[BaseException], settings: Settings) -> str | N
                 "请检查网络、防火墙或代理，或改正 HUIYIN_TELEGRAM_API_URL"
             )
     return None
+
+
+def sqlite_folder_problem(settings: Settings) -> str | None:
+    """The SQLite file's folder must exist before anything connects (checked up front: a
+    failed aiosqlite connection leaves a thread behind that prints a traceback at exit)."""
+    url = settings.database_url
+    if not url.startswith("sqlite") or ":memory:" in url:
+        return None
+    path = Path(url.split(":///", 1)[-1])
+    if path.parent.is_dir():
+        return None
+    return (
+        f"无法打开 SQLite 数据库文件 {path}：所在文件夹不存在或没有写权限，"
+        "请先创建文件夹，或改正 HUIYIN_DATABASE_URL"
+    )
 
 
 def explain(exc: BaseException, settings: Settings) -> str | None:
