@@ -8,6 +8,11 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.errors import SettingsError
+from nlp.decision import GROUP_ASK_AT, GROUP_TICKET_AT
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # Pydantic's English messages, by error type, as an operator reads them.
@@ -36,10 +41,6 @@ def _in_chinese(err: dict[str, Any]) -> str:
     return template.format(**err.get("ctx", {}))
 
 
-class SettingsError(Exception):
-    """A setting is missing or malformed; `str()` is one line naming it."""
-
-
 class Settings(BaseSettings):
     """Every setting of the bot; see the README for what each one does."""
 
@@ -61,8 +62,12 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="HUIYIN_LOG_LEVEL")
     heartbeat_file: Path | None = Field(None, alias="HUIYIN_HEARTBEAT_FILE")
     retention_days: int = Field(365, ge=30, le=3650, alias="HUIYIN_RETENTION_DAYS")
-    group_confidence: float = Field(0.75, ge=0.0, le=1.0, alias="HUIYIN_GROUP_CONFIDENCE")
-    group_ask_confidence: float = Field(0.35, ge=0.0, le=1.0, alias="HUIYIN_GROUP_ASK_CONFIDENCE")
+    group_confidence: float = Field(
+        GROUP_TICKET_AT, ge=0.0, le=1.0, alias="HUIYIN_GROUP_CONFIDENCE"
+    )
+    group_ask_confidence: float = Field(
+        GROUP_ASK_AT, ge=0.0, le=1.0, alias="HUIYIN_GROUP_ASK_CONFIDENCE"
+    )
     group_messages_per_minute: int = Field(
         6, ge=1, le=20, alias="HUIYIN_GROUP_MESSAGES_PER_MINUTE"
     )

@@ -101,13 +101,5 @@ def sqlite_folder_problem(settings: Settings) -> str | None:
 
 def explain(exc: BaseException, settings: Settings) -> str | None:
     """One line saying what went wrong and what to fix, or None for an unexpected error."""
-    from nlp.errors import RuleFileError
-
     chain = _cause_chain(exc)
-    for item in chain:
-        if isinstance(item, RuleFileError):
-            return (
-                f"规则文件有误：{item.file} 第 {item.line} 行：{item.reason}"
-                "（请改正该文件，或检查 HUIYIN_NLP_RULES_DIR / HUIYIN_NLP_USER_DICT）"
-            )
     return _telegram_problem(chain, settings) or _database_problem(chain, settings)

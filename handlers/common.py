@@ -18,8 +18,7 @@ async def help_command(update: Update, context: HuiyinContext) -> None:
     if chat.type == chat.PRIVATE:
         await guide.private_help(context.services, person(user), msg.message_id)
         return
-    thread = msg.message_thread_id if msg.is_topic_message else None
-    await guide.group_help(context.services, person(user), chat.id, msg.message_id, thread)
+    await guide.group_help(context.services, person(user), chat.id, msg.message_id)
 
 
 async def group_command_in_private(update: Update, context: HuiyinContext) -> None:

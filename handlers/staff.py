@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import texts
+from bot import buttons, texts
 from bot.domain import HuiyinError
 from bot.services.handling import queues, staff
 from handlers.context import HuiyinContext, on_replied_author, person
@@ -37,13 +37,13 @@ async def card_button(update: Update, context: HuiyinContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     chat = update.effective_chat
-    _, action, raw_id = query.data.split(":", 2)
-    if not raw_id.isdigit() or chat is None:
+    press = buttons.decode(query.data)
+    if not isinstance(press, buttons.CardPress) or chat is None:
         await query.answer(texts.ALERT_INVALID, show_alert=True)
         return
     try:
         answer = await staff.press(
-            context.services, person(query.from_user), chat.id, action, int(raw_id)
+            context.services, person(query.from_user), chat.id, press.action, press.ticket_id
         )
     except HuiyinError as exc:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
@@ -62,9 +62,7 @@ async def overdue(update: Update, context: HuiyinContext) -> None:
     """List this chat's department's overdue tickets (/overdue)."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
-    await queues.show_queue(
-        context.services, person(user), chat.id, msg.message_id, overdue=True
-    )
+    await queues.show_queue(context.services, person(user), chat.id, msg.message_id, overdue=True)
 
 
 async def ticket(update: Update, context: HuiyinContext) -> None:
@@ -82,5 +80,5 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("queue", queue, filters=GROUPS),
     CommandHandler("overdue", overdue, filters=GROUPS),
     CommandHandler("ticket", ticket, filters=GROUPS),
-    CallbackQueryHandler(card_button, pattern=r"^t:[a-z_]+:[^:]*$"),
+    CallbackQueryHandler(card_button, pattern=buttons.is_card_press),
 ]

@@ -147,4 +147,4 @@ async def test_a_bad_rule_file(tmp_path: Path) -> None:
     code, output = await huiyin("run", env=env)
     assert code == 2
     line = one_line(output)
-    assert "规则文件有误" in line and "urgency.txt" in line and "第 1 行" in line
+    assert "urgency.txt:1" in line and "section" in line

@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import delete, update
 
 from bot import texts
+from bot.intents import Notice
 from bot.services.context import Services
 from bot.services.handling import routing
 from bot.services.intake.groups import GRID_CHAT
@@ -27,9 +28,8 @@ async def bot_added(
         if not can_read_posts:
             text += "\n\n" + texts.CANNOT_READ_GROUP
         await enqueue(
-            session, key=f"added:{chat_id}:{update_id}", chat_id=chat_id, text=text,
-            purpose="notice",
-        )  # fmt: skip
+            session, key=f"added:{chat_id}:{update_id}", chat_id=chat_id, intent=Notice(text)
+        )
     services.wake()
 
 
@@ -62,7 +62,7 @@ async def bot_removed(services: Services, chat_id: int, title: str, update_id: i
         for target in targets or sorted(services.admin_ids):
             await enqueue(
                 session, key=f"removed:{chat_id}:{update_id}:{target}", chat_id=target,
-                text=notice, purpose="staff",
+                intent=Notice(notice),
             )  # fmt: skip
     log.warning("removed from bound chat %s; its binding ended", chat_id)
     services.wake()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import texts
+from bot.intents import Notice
 from bot.services.context import Person, Services
 from bot.services.handling.routing import DISPATCH, STAFF_CHAT
 from bot.services.intake.groups import GRID_CHAT
@@ -31,9 +32,7 @@ async def private_help(services: Services, who: Person, message_id: int) -> None
     services.wake()
 
 
-async def group_help(
-    services: Services, who: Person, chat_id: int, message_id: int, thread_id: int | None = None
-) -> None:
+async def group_help(services: Services, who: Person, chat_id: int, message_id: int) -> None:
     """Answer /help in a group: what this chat is for and what this person may do in it."""
     async with services.sessions.begin() as session:
         bound = await session.get(BoundChat, chat_id)
@@ -54,17 +53,11 @@ async def group_help(
             text = texts.HELP_UNBOUND
         if services.is_admin(who.id) and bound is not None:
             text += texts.HELP_ADMIN_GROUP
-        extra: dict[str, object] = {
-            "reply_parameters": {"message_id": message_id, "allow_sending_without_reply": True}
-        }
-        if thread_id is not None:
-            extra["message_thread_id"] = thread_id
+        # A reply lands in the forum topic of the message it answers.
         await enqueue(
             session,
             key=f"reply:{chat_id}:{message_id}",
             chat_id=chat_id,
-            text=text,
-            purpose="reply",
-            extra=extra,
+            intent=Notice(text, reply_to=message_id),
         )
     services.wake()

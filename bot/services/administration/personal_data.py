@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import OPEN_STATUSES, Role, Status
+from bot.intents import Notice, dumps
 from bot.privacy import mask_text
 from bot.services.context import Person, Services
 from bot.services.tickets import remember_user
@@ -114,7 +115,7 @@ async def deidentify_ticket(session: AsyncSession, ticket: Ticket) -> None:
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.ticket_id == ticket.id, OutboxMessage.status != "pending")
-        .values(payload="{}")
+        .values(payload=dumps(Notice(texts.DEIDENTIFIED)), kind=Notice.kind.value)
     )
 
 
@@ -241,8 +242,8 @@ async def send_my_data(services: Services, who: Person, message_id: int) -> None
         lines.append(texts.MYDATA_FOOTER)
         for i, chunk in enumerate(_chunks(lines, 3800)):
             await enqueue(
-                session, key=f"mydata:{who.id}:{message_id}:{i}", chat_id=who.id, text=chunk,
-                purpose="reply",
+                session, key=f"mydata:{who.id}:{message_id}:{i}", chat_id=who.id,
+                intent=Notice(chunk),
             )  # fmt: skip
     services.wake()
 
@@ -296,8 +297,7 @@ async def forget_me(services: Services, who: Person, message_id: int) -> Forgott
             text += texts.FORGET_KEPT.format(numbers="、".join(result.kept))
         text += texts.FORGET_WHAT_STAYS
         await enqueue(
-            session, key=f"reply:{who.id}:{message_id}", chat_id=who.id, text=text,
-            purpose="reply",
-        )  # fmt: skip
+            session, key=f"reply:{who.id}:{message_id}", chat_id=who.id, intent=Notice(text)
+        )
     services.wake()
     return result

@@ -8,7 +8,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.buttons import RatingPress
 from bot.domain import Action, EventKind, HuiyinError, Rating, Role
+from bot.intents import Key, Keyboard, Notice, Photo, keyboard
 from bot.privacy import mask_text
 from bot.services import gate
 from bot.services.context import Person, Services
@@ -169,29 +171,22 @@ async def _result_photo(
             session,
             key=f"result_photo:{ticket.id}:{ticket.resolution_round}:{user_id}",
             chat_id=user_id,
-            method="sendPhoto",
-            text=None,
-            purpose="reporter",
+            intent=Photo(file_id, texts.RESULT_PHOTO.format(number=ticket.number)),
             ticket_id=ticket.id,
-            extra={"photo": file_id, "caption": texts.RESULT_PHOTO.format(number=ticket.number)},
         )
 
 
-def rating_keyboard(ticket: Ticket) -> dict[str, object]:
+def rating_keyboard(ticket: Ticket) -> Keyboard:
     """Inline buttons 满意 / 基本满意 / 不满意 for the current resolution round."""
 
-    def button(score: Rating) -> dict[str, str]:
-        return {
-            "text": texts.RATING_NAMES[score],
-            "callback_data": f"r:{ticket.id}:{ticket.resolution_round}:{score.value}",
-        }
+    def button(score: Rating) -> Key:
+        return Key(
+            texts.RATING_NAMES[score], RatingPress(ticket.id, ticket.resolution_round, score)
+        )
 
-    return {
-        "inline_keyboard": [
-            [button(Rating.SATISFIED), button(Rating.BASIC)],
-            [button(Rating.DISSATISFIED)],
-        ]
-    }
+    return keyboard(
+        (button(Rating.SATISFIED), button(Rating.BASIC)), (button(Rating.DISSATISFIED),)
+    )
 
 
 async def _reopen_reason(
@@ -230,8 +225,9 @@ async def _reopen_reason(
             session,
             key=f"reopen_reason:{event.id}:{staff_chat}",
             chat_id=staff_chat,
-            text=texts.STAFF_REOPEN_REASON.format(number=ticket.number, reason=mask_text(body)),
-            purpose="staff",
+            intent=Notice(
+                texts.STAFF_REOPEN_REASON.format(number=ticket.number, reason=mask_text(body))
+            ),
             ticket_id=ticket.id,
         )
     await reply(

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Rating, Role, Status
+from bot.intents import ButtonsOff, Earlier, Notice
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers, routing
@@ -73,11 +74,8 @@ async def rate(
             session,
             key=f"rated:{ticket.id}:{round_}:{person.id}",
             chat_id=chat_id,
-            method="editMessageReplyMarkup",
-            text=None,
-            purpose="rated",
+            intent=ButtonsOff(Earlier(message_id=message_id)),
             ticket_id=ticket.id,
-            extra={"message_id": message_id, "reply_markup": {"inline_keyboard": []}},
         )
         if score == Rating.DISSATISFIED:
             await _reopen(services, session, ticket, person, round_, now)
@@ -96,10 +94,11 @@ async def rate(
                 session,
                 key=f"closed:{ticket.id}:{round_}:{person.id}",
                 chat_id=person.id,
-                text=texts.RATE_THANKS.format(
-                    number=ticket.number, rating=texts.RATING_NAMES[score]
+                intent=Notice(
+                    texts.RATE_THANKS.format(
+                        number=ticket.number, rating=texts.RATING_NAMES[score]
+                    )
                 ),
-                purpose="reporter",
                 ticket_id=ticket.id,
             )
     services.wake()
@@ -162,8 +161,7 @@ async def _reopen(
         session,
         key=f"reopened:{ticket.id}:{round_}:{person.id}",
         chat_id=person.id,
-        text=texts.RATE_ASK_REASON.format(number=ticket.number),
-        purpose="reporter",
+        intent=Notice(texts.RATE_ASK_REASON.format(number=ticket.number)),
         ticket_id=ticket.id,
     )
     for other in await reporter_ids(session, ticket):
@@ -172,7 +170,6 @@ async def _reopen(
                 session,
                 key=f"reopened:{ticket.id}:{round_}:{other}",
                 chat_id=other,
-                text=texts.NOTIFY_REOPENED.format(number=ticket.number),
-                purpose="reporter",
+                intent=Notice(texts.NOTIFY_REOPENED.format(number=ticket.number)),
                 ticket_id=ticket.id,
             )

@@ -127,7 +127,6 @@ async def _remind(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
             category=ticket.category,
             deadline=format_time(ticket.deadline_at),
         ),
-        purpose="supervision",
     )
 
 
@@ -154,7 +153,6 @@ async def _overdue(
             department=ticket.department_name or texts.DISPATCH_NAME,
             deadline=deadline,
         ),
-        purpose="supervision",
     )
     await tell_chats(
         session,
@@ -162,7 +160,6 @@ async def _overdue(
         holders,
         key,
         texts.OVERDUE_HOLDER.format(number=ticket.number, deadline=deadline),
-        purpose="supervision",
     )
 
 
