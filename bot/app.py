@@ -32,6 +32,7 @@ from bot.menus import publish_menus
 from bot.services.administration import people, personal_data
 from bot.services.context import Services
 from bot.services.intake import groups, reports
+from bot.services.supervision import calendar_notice
 from bot.services.supervision.sweeper import Sweeper
 from bot.workdays import WorkCalendar
 from handlers import admin, common, group, lifecycle, rating, resident, staff
@@ -118,7 +119,7 @@ async def housekeeping(
     heartbeat: Path | None = None,
     retention_days: int | None = None,
 ) -> None:
-    """Periodic chores: remove group prompts nobody answered; sweep deadlines when leading.
+    """Periodic chores: expire group prompts, tell of a missing year's 调休, sweep if leading.
 
     After each pass that reached the database, `heartbeat` (if set) is touched: `huiyin check`
     reads its age to tell a container's health check that the bot is alive. Once a day (and
@@ -138,6 +139,7 @@ async def housekeeping(
                     log.exception("retention pass failed")
             try:
                 await groups.expire_prompts(services)
+                await calendar_notice.announce_missing_years(services)
                 await people.refresh_admins(services)
                 if heartbeat is not None:
                     await asyncio.to_thread(heartbeat.touch)

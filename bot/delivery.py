@@ -212,6 +212,19 @@ def _message(chat_id: int, text: str, buttons: Keyboard, reply_to: int | None) -
     return params
 
 
+def _mentioning(prompt: Prompt) -> tuple[str, list[dict[str, Any]]]:
+    """The prompt's text led by the asked person's name as a mention (a text_mention entity
+    reaches people without a username too)."""
+    name = prompt.mention_name[:64] or str(prompt.mention_id)
+    entity = {
+        "type": "text_mention",
+        "offset": 0,
+        "length": len(name.encode("utf-16-le")) // 2,
+        "user": {"id": prompt.mention_id, "is_bot": False, "first_name": name},
+    }
+    return f"{name}，{prompt.text}", [entity]
+
+
 class OutboxSender:
     """Drains the outbox through the real Bot API client."""
 
@@ -457,6 +470,10 @@ class OutboxSender:
             case Prompt():
                 params = _message(chat_id, intent.text, (), intent.reply_to)
                 params["reply_markup"] = {"force_reply": True, "selective": intent.selective}
+                if intent.placeholder:
+                    params["reply_markup"]["input_field_placeholder"] = intent.placeholder[:64]
+                if intent.mention_id is not None:
+                    params["text"], params["entities"] = _mentioning(intent)
                 return "sendMessage", params
             case Photo():
                 params = {"chat_id": chat_id, "photo": intent.file_id, "caption": intent.caption}

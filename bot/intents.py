@@ -102,6 +102,11 @@ class Prompt:
     text: str
     reply_to: int | None = None
     selective: bool = False
+    # The person asked, named at the start so a selective reply opens for them (a button
+    # press has no message to reply to); `placeholder` shows in their input field.
+    mention_id: int | None = None
+    mention_name: str = ""
+    placeholder: str = ""
 
 
 @dataclass(frozen=True)

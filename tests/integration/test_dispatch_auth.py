@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.domain import Status
+from bot.services.administration import staff as staff_admin
 from bot.services.context import Person, Services
 from bot.services.handling import staff
 from storage.models import TicketEvent
+from tests.integration.prompting import reply_to_prompt
 from tests.integration.test_sweeper import (  # noqa: F401  (the fixture)
     ADMIN,
     CG_CHAT,
@@ -26,8 +28,8 @@ RS_CLERK = Person(5, "人社小钱")
 async def test_a_member_of_department_a_cannot_act_on_department_b_tickets(
     services: Services,  # noqa: F811
 ) -> None:
-    await staff.bind_staff_chat(services, ADMIN, RS_CHAT, "区人社局", 6, "区人社局")
-    await staff.add_staff(services, ADMIN, RS_CLERK, RS_CHAT, 7)
+    await staff_admin.bind_staff_chat(services, ADMIN, RS_CHAT, "区人社局", 6, "区人社局")
+    await staff_admin.add_staff(services, ADMIN, RS_CLERK, RS_CHAT, 7)
     tid = await file(services, "2026-11-23 10:00:00", "投诉")  # held by 区城管委
     for action in ("accept", "resolve", "transfer", "send_back", "escalate"):
         answer = await staff.press(services, RS_CLERK, RS_CHAT, action, tid)
@@ -38,7 +40,7 @@ async def test_a_member_of_department_a_cannot_act_on_department_b_tickets(
     # A pending question does not outlive a change of holder: the answer is checked again.
     assert not (await staff.press(services, CLERK, CG_CHAT, "resolve", tid)).alert
     assert not (await staff.press(services, CLERK, CG_CHAT, "transfer", tid)).alert
-    assert await staff.handle_staff_chat_text(services, CLERK, CG_CHAT, 8, "区人社局 涉及工资")
+    assert await reply_to_prompt(services, CLERK, CG_CHAT, 8, "区人社局 涉及工资")
     t = await ticket(services, tid)
     assert t.department == "district_rs" and t.status == Status.NEW
     assert (await staff.press(services, CLERK, CG_CHAT, "accept", tid)).alert

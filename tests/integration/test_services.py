@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.deadlines import DeadlinePolicy
 from bot.domain import Status
+from bot.services.administration import staff as staff_admin
 from bot.services.context import Person, Services
 from bot.services.handling import staff
 from bot.services.intake import reports
@@ -20,6 +21,7 @@ from bot.workdays import WorkCalendar
 from nlp import Extractor
 from storage.db import make_engine, make_sessionmaker
 from storage.models import OutboxMessage, Ticket, TicketEvent, TicketRating
+from tests.integration.prompting import reply_to_prompt
 
 ADMIN = Person(1, "管理员")
 CLERK = Person(2, "李明")
@@ -41,8 +43,8 @@ async def services(database_url: str, extractor: Extractor) -> AsyncIterator[Ser
         admin_ids=frozenset({ADMIN.id}),
         clock=lambda: NOW,
     )
-    await staff.bind_staff_chat(svc, ADMIN, STAFF_CHAT, "工作群", 1)
-    await staff.add_staff(svc, ADMIN, CLERK, STAFF_CHAT, 2)
+    await staff_admin.bind_staff_chat(svc, ADMIN, STAFF_CHAT, "工作群", 1)
+    await staff_admin.add_staff(svc, ADMIN, CLERK, STAFF_CHAT, 2)
     yield svc
     await engine.dispose()
 
@@ -112,7 +114,7 @@ async def test_full_loop_with_reopen(services: Services) -> None:
     again = await staff.press(services, CLERK, STAFF_CHAT, "accept", ticket.id)
     assert again.alert and "不能受理" in again.text
     await staff.press(services, CLERK, STAFF_CHAT, "resolve", ticket.id)
-    assert await staff.handle_staff_chat_text(services, CLERK, STAFF_CHAT, 50, "已修好")
+    assert await reply_to_prompt(services, CLERK, STAFF_CHAT, 50, "已修好")
     ticket = await ticket_of(services, number)
     assert ticket.status == Status.RESOLVED and ticket.resolution_note == "已修好"
 
@@ -135,7 +137,7 @@ async def test_full_loop_with_reopen(services: Services) -> None:
 
     await staff.press(services, CLERK, STAFF_CHAT, "accept", ticket.id)
     await staff.press(services, CLERK, STAFF_CHAT, "resolve", ticket.id)
-    await staff.handle_staff_chat_text(services, CLERK, STAFF_CHAT, 51, "全部更换")
+    await reply_to_prompt(services, CLERK, STAFF_CHAT, 51, "全部更换")
     stale = await rating.rate(
         services, RESIDENT, ticket.id, 1, "satisfied", chat_id=RESIDENT.id, message_id=99
     )
@@ -193,8 +195,8 @@ async def test_status_of_someone_elses_ticket_is_not_found(services: Services) -
 
 
 async def test_non_admin_cannot_bind_or_add_staff(services: Services) -> None:
-    assert not await staff.bind_staff_chat(services, STRANGER, -200, "x", 5)
-    assert not await staff.add_staff(services, STRANGER, STRANGER, STAFF_CHAT, 6)
+    assert not await staff_admin.bind_staff_chat(services, STRANGER, -200, "x", 5)
+    assert not await staff_admin.add_staff(services, STRANGER, STRANGER, STAFF_CHAT, 6)
     number = str((await reports.handle_private_text(services, RESIDENT, 10, REPORT)).number)
     ticket = await ticket_of(services, number)
     assert (await staff.press(services, STRANGER, STAFF_CHAT, "accept", ticket.id)).alert

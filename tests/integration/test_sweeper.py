@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 
 from bot.deadlines import DeadlinePolicy
 from bot.domain import Status
+from bot.services.administration import staff as staff_admin
 from bot.services.context import Person, Services
 from bot.services.handling import staff
 from bot.services.intake.filing import Source, open_ticket
@@ -23,6 +24,7 @@ from bot.workdays import WorkCalendar
 from nlp import Extraction, Extractor
 from storage.db import make_engine, make_sessionmaker
 from storage.models import OutboxMessage, Ticket, TicketEvent, TicketRating
+from tests.integration.prompting import reply_to_prompt
 
 CST = ZoneInfo("Asia/Shanghai")
 ADMIN = Person(1, "管理员")
@@ -58,11 +60,11 @@ async def services(database_url: str, extractor: Extractor) -> AsyncIterator[Ser
         admin_ids=frozenset({ADMIN.id}),
         clock=Clock(datetime(2026, 9, 1, tzinfo=UTC)),
     )
-    await staff.bind_staff_chat(svc, ADMIN, DISPATCH_CHAT, "总平台", 1)
-    await staff.add_staff(svc, ADMIN, DISPATCHER, DISPATCH_CHAT, 2)
-    await staff.bind_staff_chat(svc, ADMIN, CG_CHAT, "区城管委", 3, "区城管委")
-    await staff.add_staff(svc, ADMIN, CLERK, CG_CHAT, 4)
-    await staff.bind_staff_chat(svc, ADMIN, CITY_CHAT, "市城管委", 5, "市城管委")
+    await staff_admin.bind_staff_chat(svc, ADMIN, DISPATCH_CHAT, "总平台", 1)
+    await staff_admin.add_staff(svc, ADMIN, DISPATCHER, DISPATCH_CHAT, 2)
+    await staff_admin.bind_staff_chat(svc, ADMIN, CG_CHAT, "区城管委", 3, "区城管委")
+    await staff_admin.add_staff(svc, ADMIN, CLERK, CG_CHAT, 4)
+    await staff_admin.bind_staff_chat(svc, ADMIN, CITY_CHAT, "市城管委", 5, "市城管委")
     yield svc
     await engine.dispose()
 
@@ -215,7 +217,7 @@ async def resolve(svc: Services, tid: int, local_time: str) -> None:
     clock_of(svc).at(local_time)
     assert not (await staff.press(svc, CLERK, CG_CHAT, "accept", tid)).alert
     await staff.press(svc, CLERK, CG_CHAT, "resolve", tid)
-    assert await staff.handle_staff_chat_text(svc, CLERK, CG_CHAT, 77, "已清运")
+    assert await reply_to_prompt(svc, CLERK, CG_CHAT, 77, "已清运")
 
 
 async def test_rating_reminder_after_3_days_and_unrated_close_after_7(services: Services) -> None:
