@@ -57,7 +57,7 @@ from bot.intents import (
 from bot.services.supervision import unreachable
 from storage.chats import move_chat
 from storage.coordination import Coordinator, MemoryCoordinator
-from storage.models import OutboxMessage, StaffCard, utcnow
+from storage.models import BoundChat, OutboxMessage, StaffCard, utcnow
 
 log = logging.getLogger("huiyin.delivery")
 
@@ -197,6 +197,9 @@ def _markup(buttons: Keyboard) -> dict[str, Any]:
             for row in buttons
         ]
     }
+
+
+_POSTS = frozenset({"sendMessage", "sendPhoto", "sendLocation", "sendVenue"})
 
 
 def _message(chat_id: int, text: str, buttons: Keyboard, reply_to: int | None) -> dict[str, Any]:
@@ -513,6 +516,13 @@ class OutboxSender:
                 return "deleteMessage", {"chat_id": chat_id, "message_id": message_id}
         raise IntentError(f"no Bot API call for {intent!r}")
 
+    async def _topic(self, chat_id: int) -> int | None:
+        """The forum topic a group is bound to, if any (one primary-key read)."""
+        async with self.sessions() as session:
+            return await session.scalar(
+                select(BoundChat.thread_id).where(BoundChat.chat_id == chat_id)
+            )
+
     async def _send(self, row: OutboxMessage, followers: list[OutboxMessage]) -> None:
         try:
             request = await self._request(row, loads(row.kind, row.payload))
@@ -520,6 +530,11 @@ class OutboxSender:
                 await self._finish(row, FAILED, error="the message it refers to was not sent")
                 return
             method, params = request
+            if method in _POSTS and row.chat_id < 0 and "reply_parameters" not in params:
+                # A reply lands in its post's topic; anything else in the bound topic.
+                thread = await self._topic(row.chat_id)
+                if thread is not None:
+                    params["message_thread_id"] = thread
             if followers:
                 # Several answers in one message: it can no longer reply to one post.
                 params.pop("reply_parameters", None)

@@ -25,6 +25,7 @@ async def bind_staff(update: Update, context: HuiyinContext) -> None:
         chat.title or "",
         msg.message_id,
         " ".join(context.args or []),
+        thread_id=msg.message_thread_id if msg.is_topic_message else None,
     )
 
 

@@ -37,6 +37,7 @@ async def move_chat(session: AsyncSession, old: int, new: int) -> int:
                     name=bound.name,
                     bound_by=bound.bound_by,
                     created_at=bound.created_at,
+                    thread_id=bound.thread_id,
                 )
             )
             await session.flush()

@@ -127,6 +127,8 @@ class BoundChat(Base):
     name: Mapped[str] = mapped_column(String(64), default="")
     bound_by: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # In a group with topics: the topic the binding was made in; the bot posts there.
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class GridWorker(Base):

@@ -114,6 +114,7 @@ class Methods:
             body["location"]["horizontal_accuracy"] = float(accuracy)
         markup = self._markup(p.get("reply_markup"))
         self.world.check_can_send(state)
+        self._topic(state, p, body)
         self._reply(state, p, body)
         return self._post("sendLocation", state, body, markup)
 
@@ -133,6 +134,7 @@ class Methods:
         body: dict[str, Any] = {"location": point, "venue": venue}
         markup = self._markup(p.get("reply_markup"))
         self.world.check_can_send(state)
+        self._topic(state, p, body)
         self._reply(state, p, body)
         return self._post("sendVenue", state, body, markup)
 

@@ -126,3 +126,27 @@ async def test_forum_topics_get_their_answers_in_the_topic(stack: LocalStack) ->
     sim.send_text(NEIGHBOUR, "/help", chat_id=forum, thread_id=topic)
     answer = await expect(sim, forum, lambda m: "本群是网格群" in m.get("text", ""))
     assert answer.get("message_thread_id") == topic, answer
+
+
+async def test_a_department_bound_in_a_forum_topic_gets_its_cards_there(
+    stack: LocalStack,
+) -> None:
+    sim = stack.sim
+    forum = -1004000000099
+    sim.add_bot_to_group(forum, "城管委工作群（话题）", ADMIN_ID, forum=True)
+    await expect(sim, forum, lambda m: "/bind_staff" in m.get("text", ""))
+    topic = sim.add_topic(forum, "区城管委", ADMIN_ID)
+    sim.send_text(ADMIN_ID, "/bind_staff 区城管委", chat_id=forum, thread_id=topic)
+    bound = await expect(
+        sim, forum, lambda m: "工作群" in m.get("text", "") and "区城" in m["text"]
+    )
+    assert bound.get("message_thread_id") == topic, bound
+    rows = await _rows(stack, BoundChat, BoundChat.chat_id == forum)
+    assert rows and rows[0].thread_id == topic
+    # A report the rules route to 区城管委: its card goes to the topic, not to General.
+    sim.add_user(RESIDENT_ID, "张阿姨")
+    number = await report(stack, RESIDENT_ID, "小区门口的路灯坏了，晚上看不见路")
+    card = await expect(sim, forum, lambda m: number in m.get("text", ""))
+    assert card.get("message_thread_id") == topic, card
+    assert not [m for m in sim.bot_messages(forum) if number in m.get("text", "")
+                and m.get("message_thread_id") != topic]  # fmt: skip
