@@ -30,6 +30,7 @@ class Kind(enum.StrEnum):
     LOCATION = "location"  # a map pin, with a place name when one is known
     BUTTONS_OFF = "buttons_off"  # the buttons taken off a message sent before
     REMOVAL = "removal"  # a message sent before, deleted
+    DIGEST = "digest"  # several cards in one message (written by the sender, never queued)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Card:
     kind: ClassVar[Kind] = Kind.CARD
     text: str
     buttons: Keyboard = ()
+    title: str = ""  # the ticket number, naming its buttons when cards share a digest
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class CardUpdate:
     kind: ClassVar[Kind] = Kind.CARD_UPDATE
     text: str
     buttons: Keyboard = ()
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,14 +150,61 @@ class Removal:
     target: Earlier
 
 
+@dataclass(frozen=True)
+class DigestEntry:
+    """One ticket's card inside a digest."""
+
+    ticket_id: int
+    text: str
+    buttons: Keyboard = ()
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Several tickets' cards sent as one message; kept on the row that carried it, so a
+    later update of one ticket rewrites its entry and leaves the others as they are."""
+
+    kind: ClassVar[Kind] = Kind.DIGEST
+    entries: tuple[DigestEntry, ...]
+
+
 Intent = (
-    Notice | GroupAnswer | Card | CardUpdate | Prompt | Photo | Location | ButtonsOff | Removal
+    Notice
+    | GroupAnswer
+    | Card
+    | CardUpdate
+    | Prompt
+    | Photo
+    | Location
+    | ButtonsOff
+    | Removal
+    | Digest
 )
 
 _TYPES: dict[Kind, type[Any]] = {
     t.kind: t
-    for t in (Notice, GroupAnswer, Card, CardUpdate, Prompt, Photo, Location, ButtonsOff, Removal)
+    for t in (
+        Notice,
+        GroupAnswer,
+        Card,
+        CardUpdate,
+        Prompt,
+        Photo,
+        Location,
+        ButtonsOff,
+        Removal,
+        Digest,
+    )
 }
+
+
+def _keys(buttons: Keyboard) -> list[list[list[str]]]:
+    return [[[k.label, encode(k.press)] for k in row] for row in buttons]
+
+
+def _keyboard(rows: list[list[list[str]]]) -> Keyboard:
+    return tuple(tuple(Key(label, _press(data)) for label, data in row) for row in rows)
 
 
 def dumps(intent: Intent) -> str:
@@ -162,7 +212,9 @@ def dumps(intent: Intent) -> str:
     fields: dict[str, Any] = {}
     for name, value in vars(intent).items():
         if name == "buttons":
-            value = [[[k.label, encode(k.press)] for k in row] for row in value]
+            value = _keys(value)
+        elif name == "entries":
+            value = [vars(e) | {"buttons": _keys(e.buttons)} for e in value]
         elif isinstance(value, Earlier):
             value = {"message_id": value.message_id, "outbox_key": value.outbox_key}
         fields[name] = value
@@ -175,8 +227,11 @@ def loads(kind: str, payload: str) -> Intent:
         cls = _TYPES[Kind(kind)]
         fields: dict[str, Any] = json.loads(payload)
         if "buttons" in fields:
-            fields["buttons"] = tuple(
-                tuple(Key(label, _press(data)) for label, data in row) for row in fields["buttons"]
+            fields["buttons"] = _keyboard(fields["buttons"])
+        if "entries" in fields:
+            fields["entries"] = tuple(
+                DigestEntry(**(e | {"buttons": _keyboard(e["buttons"])}))
+                for e in fields["entries"]
             )
         if "target" in fields:
             fields["target"] = Earlier(**fields["target"])

@@ -528,3 +528,9 @@ EVIDENCE_PLACES = "位置 {count} 处"
 CARD_EVIDENCE = "\n附件：{summary}（已发至本群）"
 TIMELINE_PHOTO = "照片（已发至本群）"
 TIMELINE_PLACE = "位置 {latitude:.5f},{longitude:.5f}（地图已发至本群）"
+
+# Delivery: several new tickets in one message when a staff chat gets more than its
+# per-minute ceiling allows (each ticket keeps its own buttons, labelled with its number).
+DIGEST_HEADER = "【新工单汇总】本群新工单较多，{count} 件合并为一条："
+DIGEST_SEPARATOR = "\n\n——————\n"
+DIGEST_BUTTON = "{number}·{action}"

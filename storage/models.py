@@ -387,6 +387,14 @@ class OutboxMessage(Base):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # A card update finds the digest its card went out in.
+        Index(
+            "ix_outbox_digests",
+            "chat_id",
+            "message_id",
+            postgresql_where=text("kind = 'digest'"),
+            sqlite_where=text("kind = 'digest'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)

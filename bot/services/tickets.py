@@ -273,7 +273,7 @@ async def post_cards(
             session,
             key=f"card:{ticket.id}:{chat_id}:{tag}",
             chat_id=chat_id,
-            intent=Card(text, buttons),
+            intent=Card(text, buttons, title=ticket.number),
             ticket_id=ticket.id,
         )
         await evidence.show_evidence(session, ticket, [chat_id])
@@ -299,7 +299,7 @@ async def refresh_cards(session: AsyncSession, ticket: Ticket, event_id: int) ->
             session,
             key=f"edit:{ticket.id}:{chat_id}:{event_id}",
             chat_id=chat_id,
-            intent=CardUpdate(text, buttons),
+            intent=CardUpdate(text, buttons, title=ticket.number),
             ticket_id=ticket.id,
         )
 
