@@ -23,6 +23,8 @@ _NAME = r"([a-z_]{1,24})"
 _CARD = re.compile(rf"t:{_NAME}:{_NUMBER}")
 _RATING = re.compile(rf"r:{_NUMBER}:{_NUMBER}:{_NAME}")
 _PROMPT = re.compile(rf"g:(yes|no):{_NUMBER}")
+_QUESTION = re.compile(rf"p:(yes|no):{_NUMBER}")
+_CATEGORY = re.compile(rf"k:{_NUMBER}:([0-9])")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,23 @@ class PromptAnswer:
     submit: bool
 
 
-Press = CardPress | RatingPress | PromptAnswer
+@dataclass(frozen=True)
+class QuestionAnswer:
+    """登记 (file) or 不用了 under the bot's question in a resident's private chat."""
+
+    prompt_id: int
+    file: bool
+
+
+@dataclass(frozen=True)
+class CategoryPick:
+    """Staff pick the `index`-th of the categories recorded for ticket `ticket_id` (0..9)."""
+
+    ticket_id: int
+    index: int
+
+
+Press = CardPress | RatingPress | PromptAnswer | QuestionAnswer | CategoryPick
 
 
 def _check(value: int, limit: int) -> int:
@@ -70,6 +88,10 @@ def encode(press: Press) -> str:
             )
         case PromptAnswer(prompt_id, submit):
             data = f"g:{'yes' if submit else 'no'}:{_check(prompt_id, ID_MAX)}"
+        case QuestionAnswer(prompt_id, file):
+            data = f"p:{'yes' if file else 'no'}:{_check(prompt_id, ID_MAX)}"
+        case CategoryPick(ticket_id, index):
+            data = f"k:{_check(ticket_id, ID_MAX)}:{_check(index, 9)}"
         case _:
             raise ButtonDataError(f"not a button: {press!r}")
     if len(data.encode()) > DATA_LIMIT:
@@ -106,6 +128,14 @@ def decode(data: object) -> Press | None:
         choice, raw_id = match.groups()
         prompt_id = _number(raw_id, ID_MAX)
         return None if prompt_id is None else PromptAnswer(prompt_id, choice == "yes")
+    if match := _QUESTION.fullmatch(data):
+        choice, raw_id = match.groups()
+        prompt_id = _number(raw_id, ID_MAX)
+        return None if prompt_id is None else QuestionAnswer(prompt_id, choice == "yes")
+    if match := _CATEGORY.fullmatch(data):
+        raw_id, raw_index = match.groups()
+        ticket_id = _number(raw_id, ID_MAX)
+        return None if ticket_id is None else CategoryPick(ticket_id, int(raw_index))
     return None
 
 
@@ -122,3 +152,13 @@ def is_rating_press(data: object) -> bool:
 def is_prompt_answer(data: object) -> bool:
     """Whether `data` is an answer to a grid-group question (a handler pattern)."""
     return isinstance(decode(data), PromptAnswer)
+
+
+def is_question_answer(data: object) -> bool:
+    """Whether `data` answers the bot's question in a private chat (a handler pattern)."""
+    return isinstance(decode(data), QuestionAnswer)
+
+
+def is_category_pick(data: object) -> bool:
+    """Whether `data` picks a category to correct a ticket's (a handler pattern)."""
+    return isinstance(decode(data), CategoryPick)
