@@ -25,6 +25,7 @@ _RATING = re.compile(rf"r:{_NUMBER}:{_NUMBER}:{_NAME}")
 _PROMPT = re.compile(rf"g:(yes|no):{_NUMBER}")
 _QUESTION = re.compile(rf"p:(yes|no):{_NUMBER}")
 _CATEGORY = re.compile(rf"k:{_NUMBER}:([0-9])")
+_CONTACT = re.compile(rf"c:{_NUMBER}")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,14 @@ class CategoryPick:
     index: int
 
 
-Press = CardPress | RatingPress | PromptAnswer | QuestionAnswer | CategoryPick
+@dataclass(frozen=True)
+class ContactPress:
+    """联系方式 on a ticket card: ask why, then show staff who reported ticket `ticket_id`."""
+
+    ticket_id: int
+
+
+Press = CardPress | RatingPress | PromptAnswer | QuestionAnswer | CategoryPick | ContactPress
 
 
 def _check(value: int, limit: int) -> int:
@@ -92,6 +100,8 @@ def encode(press: Press) -> str:
             data = f"p:{'yes' if file else 'no'}:{_check(prompt_id, ID_MAX)}"
         case CategoryPick(ticket_id, index):
             data = f"k:{_check(ticket_id, ID_MAX)}:{_check(index, 9)}"
+        case ContactPress(ticket_id):
+            data = f"c:{_check(ticket_id, ID_MAX)}"
         case _:
             raise ButtonDataError(f"not a button: {press!r}")
     if len(data.encode()) > DATA_LIMIT:
@@ -136,12 +146,20 @@ def decode(data: object) -> Press | None:
         raw_id, raw_index = match.groups()
         ticket_id = _number(raw_id, ID_MAX)
         return None if ticket_id is None else CategoryPick(ticket_id, int(raw_index))
+    if match := _CONTACT.fullmatch(data):
+        ticket_id = _number(match.group(1), ID_MAX)
+        return None if ticket_id is None else ContactPress(ticket_id)
     return None
 
 
 def is_card_press(data: object) -> bool:
     """Whether `data` is a staff card button (a handler pattern)."""
     return isinstance(decode(data), CardPress)
+
+
+def is_contact_press(data: object) -> bool:
+    """Whether `data` is a card's 联系方式 button (a handler pattern)."""
+    return isinstance(decode(data), ContactPress)
 
 
 def is_rating_press(data: object) -> bool:

@@ -11,9 +11,10 @@ from bot import texts
 from bot.buttons import RatingPress
 from bot.domain import Action, EventKind, HuiyinError, Rating, Role
 from bot.intents import Key, Keyboard, Notice, Photo, keyboard
+from bot.privacy import mask_text
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import corrections, dispatch, routing
+from bot.services.handling import contact, corrections, dispatch, routing
 from bot.services.handling.prompts import answers_prompt, remember
 from bot.services.supervision import supervision
 from bot.services.tickets import (
@@ -84,6 +85,9 @@ async def take_answer(
         return False
     if pending.kind == REOPEN_REASON:
         await _reopen_reason(session, ticket, person, chat_id, message_id, body, now, pending)
+        return True
+    if pending.kind == contact.REVEAL_REASON:
+        await contact.reveal(session, ticket, person, chat_id, message_id, body, now)
         return True
     if pending.kind == corrections.CATEGORY_TO:
         outcome = await corrections.typed(services, session, person, ticket, body, now)
@@ -220,7 +224,9 @@ async def _reopen_reason(
             session,
             key=f"reopen_reason:{event.id}:{staff_chat}",
             chat_id=staff_chat,
-            intent=Notice(texts.STAFF_REOPEN_REASON.format(number=ticket.number, reason=body)),
+            intent=Notice(
+                texts.STAFF_REOPEN_REASON.format(number=ticket.number, reason=mask_text(body))
+            ),
             ticket_id=ticket.id,
         )
     await reply(

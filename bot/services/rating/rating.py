@@ -48,13 +48,15 @@ async def rate(
             return ButtonAnswer(texts.ALERT_NOT_REPORTER, alert=True)
         already = (
             await session.execute(
-                select(TicketRating.id).where(
+                select(TicketRating.score).where(
                     TicketRating.ticket_id == ticket.id,
                     TicketRating.round == round_,
                     TicketRating.rater_id == person.id,
                 )
             )
         ).scalar_one_or_none()
+        if already == Rating.UNRATED:  # closed by the sweeper after the rating period
+            return ButtonAnswer(texts.ALERT_RATING_ENDED, alert=True)
         if already is not None:
             return ButtonAnswer(texts.ALERT_ALREADY_RATED, alert=True)
         status = Status(ticket.status)
