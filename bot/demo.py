@@ -151,6 +151,20 @@ def mark(sim: BotAPISimulator, chat_id: int) -> int:
     return max((m["message_id"] for m in sim.chat_messages(chat_id)), default=0)
 
 
+async def tap_through(
+    sim: BotAPISimulator, user_id: int, message: dict[str, Any], *labels: str
+) -> None:
+    """Answer a 回访 message question by question: wait for each button, then press it."""
+    chat_id, message_id = message["chat"]["id"], message["message_id"]
+    for label in labels:
+
+        def asking(m: dict[str, Any], label: str = label) -> bool:
+            return bool(m["message_id"] == message_id and label in buttons(m))
+
+        current = await expect(sim, chat_id, asking)
+        sim.press_button(user_id, chat_id, message_id, buttons(current)[label])
+
+
 def buttons(message: dict[str, Any]) -> dict[str, str]:
     """Return a bot message's inline buttons as {label: callback_data}."""
     markup = message.get("reply_markup") or {}
@@ -222,7 +236,7 @@ async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> N
             STAFF_ID, note, chat_id=STAFF_CHAT_ID, reply_to_message_id=prompt["message_id"]
         )
         await expect(
-            sim, RESIDENT_ID, lambda m: "请对办理结果进行评价" in m["text"], after=since_resident
+            sim, RESIDENT_ID, lambda m: "完成回访" in m["text"], after=since_resident
         )
 
     sim.send_text(RESIDENT_ID, "/start")
@@ -241,8 +255,8 @@ async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> N
     t.flush()
 
     out("\n--- 居民不满意，工单重办 ---\n")
-    notice = last_bot(RESIDENT_ID, "请对办理结果进行评价")
-    sim.press_button(RESIDENT_ID, RESIDENT_ID, notice["message_id"], buttons(notice)["不满意"])
+    notice = last_bot(RESIDENT_ID, "完成回访")
+    await tap_through(sim, RESIDENT_ID, notice, "联系过", "部分解决", "不满意")
     await expect(sim, RESIDENT_ID, lambda m: "不满意的原因" in m.get("text", ""))
     sim.send_text(RESIDENT_ID, "只换了一楼的，二楼到五楼还是不亮")
     await expect(sim, STAFF_CHAT_ID, lambda m: "不满意原因" in m.get("text", ""))
@@ -257,8 +271,8 @@ async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> N
     t.flush()
 
     out("\n--- 居民满意，工单办结 ---\n")
-    notice = last_bot(RESIDENT_ID, "请对办理结果进行评价")
-    sim.press_button(RESIDENT_ID, RESIDENT_ID, notice["message_id"], buttons(notice)["满意"])
+    notice = last_bot(RESIDENT_ID, "完成回访")
+    await tap_through(sim, RESIDENT_ID, notice, "联系过", "已解决", "满意")
     await expect(sim, RESIDENT_ID, lambda m: "感谢您的评价" in m.get("text", ""))
     await expect(sim, STAFF_CHAT_ID, lambda m: "评价：满意" in m.get("text", ""))
     t.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain import Rating, Status
+from bot.domain import Rating, Solved, Status
 
 STATUS_NAMES: dict[str, str] = {
     Status.NEW: "待受理",
@@ -80,7 +80,8 @@ CANNOT_CANCEL = "工单 {number} 当前状态为「{status}」，只能撤销尚
 
 NOTIFY_ACCEPTED = "您反映的问题（工单 {number}）已受理，正在办理。承诺办结时限：{deadline}"
 NOTIFY_RESOLVED = (
-    "您反映的问题（工单 {number}）已办结。\n办理结果：{note}\n\n请对办理结果进行评价："
+    "您反映的问题（工单 {number}）已办结。\n办理结果：{note}\n\n"
+    "请花几秒钟完成回访（共 3 题，点按钮作答）："
 )
 NOTIFY_RETURNED = (
     "您反映的问题（工单 {number}）已退回。\n原因：{reason}\n如有疑问，可重新描述后再次提交。"
@@ -285,7 +286,9 @@ REMIND = "⏰【催办】工单 {number}（{category}）将于 {deadline} 到期
 SUPERVISE = "🔔【督办】工单 {number}（承办：{department}）已超过办结时限 {deadline}，请督促办理。"
 OVERDUE_HOLDER = "⚠️ 工单 {number} 已超过办结时限 {deadline}，已通报督办。"
 AUTO_ESCALATE_REASON = "超期未办结，自动提级"
-RATE_REMINDER = "您反映的问题（工单 {number}）已办结，还没有收到您的评价。请对办理结果进行评价："
+RATE_REMINDER = (
+    "您反映的问题（工单 {number}）已办结，还没有收到您的回访评价。请点按钮完成回访："
+)
 AUTOCLOSED = (
     "工单 {number} 办结后 7 天未收到评价，已按「未评价」结单。如问题仍未解决，可重新反映。"
 )
@@ -309,3 +312,21 @@ TIMELINE_HEADER = "\n\n办理过程："
 TIMELINE_LINE = "{time}｜{action}{who}{change}{note}"
 NOT_A_STAFF_CHAT = "本群还不是工作人员群：管理员请先发送 /bind_staff（部门名称）。"
 RESULT_PHOTO = "工单 {number} 办理结果照片"
+
+# 回访 (follow-up): three questions in one message that updates in place
+FOLLOWUP_CONTACTED = "承办单位是否联系过您？"
+FOLLOWUP_SOLVED = "问题是否解决？"
+FOLLOWUP_SATISFIED = "对办理结果是否满意？"
+CONTACTED_NAMES: dict[bool, str] = {True: "联系过", False: "没有联系"}
+SOLVED_NAMES: dict[str, str] = {
+    Solved.RESOLVED: "已解决",
+    Solved.PARTIAL: "部分解决",
+    Solved.UNRESOLVED: "未解决",
+}
+FOLLOWUP_LINE = "{n}. {question}{answer}"
+FOLLOWUP_ANSWER = " ✅ {answer}"
+FOLLOWUP_DONE = "\n\n感谢您的评价（{rating}），工单 {number} 已办结。"
+FOLLOWUP_REOPENED = "\n\n工单 {number} 已重新交办（重办）。"
+ALERT_ANSWERED = "已记录。"
+ALERT_ALREADY_ANSWERED = "这个问题您已经回答过了。"
+ALERT_FOLLOWUP_CLOSED = "本次回访已结束：工单已按「未评价」结单。如问题仍未解决，可重新反映。"

@@ -352,3 +352,24 @@ class OutboxMessage(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Followup(Base):
+    """One reporter's 回访 answers for one resolution round (every round is kept)."""
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "round", "rater_id", name="uq_followups_once"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    rater_id: Mapped[int] = mapped_column(BigInteger)
+    # 承办单位是否联系过您 / 问题是否解决 (resolved, partial, unresolved) / 满意度 (a Rating).
+    contacted: Mapped[bool | None] = mapped_column(Boolean)
+    solved: Mapped[str | None] = mapped_column(String(16))
+    satisfaction: Mapped[str | None] = mapped_column(String(16))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,8 +8,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, HuiyinError, Rating, Role, Status
-from bot.services import dispatch, routing, supervision
+from bot.domain import Action, HuiyinError, Role, Status
+from bot.services import dispatch, followup, routing, supervision
 from bot.services.context import Person, Services
 from bot.services.tickets import (
     notify_reporter,
@@ -128,8 +128,8 @@ async def take_answer(
             session,
             ticket,
             f"resolved:{ticket.resolution_round}",
-            texts.NOTIFY_RESOLVED.format(number=ticket.number, note=body),
-            rating_keyboard(ticket),
+            followup.message(ticket.number, body, followup.Answers()),
+            followup.keyboard(ticket.id, ticket.resolution_round, followup.Answers()),
         )
         if photo is not None:
             await _result_photo(session, ticket, photo, chat_id, message_id, now)
@@ -182,23 +182,6 @@ async def _result_photo(
             ticket_id=ticket.id,
             extra={"photo": file_id, "caption": texts.RESULT_PHOTO.format(number=ticket.number)},
         )
-
-
-def rating_keyboard(ticket: Ticket) -> dict[str, object]:
-    """Inline buttons 满意 / 基本满意 / 不满意 for the current resolution round."""
-
-    def button(score: Rating) -> dict[str, str]:
-        return {
-            "text": texts.RATING_NAMES[score],
-            "callback_data": f"r:{ticket.id}:{ticket.resolution_round}:{score.value}",
-        }
-
-    return {
-        "inline_keyboard": [
-            [button(Rating.SATISFIED), button(Rating.BASIC)],
-            [button(Rating.DISSATISFIED)],
-        ]
-    }
 
 
 async def _reopen_reason(

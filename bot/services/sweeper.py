@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Rating, Role, Status
-from bot.services import answers, dispatch, routing, supervision
+from bot.services import dispatch, followup, rating, routing, supervision
 from bot.services.context import Services
 from bot.services.tickets import (
     format_time,
@@ -31,7 +31,7 @@ from bot.services.tickets import (
 )
 from storage.coordination import Coordinator, Lease
 from storage.models import Ticket, TicketRating
-from storage.outbox import insert_ignore
+from storage.outbox import enqueue, insert_ignore
 
 log = logging.getLogger("huiyin.sweeper")
 
@@ -187,16 +187,34 @@ async def _escalate(
 
 
 async def _rate_remind(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
-    """One reminder to reporters who have not rated the resolution."""
+    """One reminder to each reporter who has not finished the 回访, at the question they are on."""
     ticket.supervision = 1
     await _note(session, ticket, supervision.RATE_REMIND, "", now)
-    await notify_reporter(
-        session,
-        ticket,
-        f"rate_remind:{ticket.resolution_round}",
-        texts.RATE_REMINDER.format(number=ticket.number),
-        answers.rating_keyboard(ticket),
+    rated = set(
+        (
+            await session.execute(
+                select(TicketRating.rater_id).where(
+                    TicketRating.ticket_id == ticket.id,
+                    TicketRating.round == ticket.resolution_round,
+                )
+            )
+        ).scalars()
     )
+    for user_id in await reporter_ids(session, ticket):
+        if user_id in rated:
+            continue
+        progress = await rating.progress_of(session, ticket, user_id)
+        await enqueue(
+            session,
+            key=f"rate_remind:{ticket.resolution_round}:{ticket.id}:{user_id}",
+            chat_id=user_id,
+            text=texts.RATE_REMINDER.format(number=ticket.number)
+            + "\n"
+            + followup.progress(progress),
+            reply_markup=followup.keyboard(ticket.id, ticket.resolution_round, progress),
+            purpose="reporter",
+            ticket_id=ticket.id,
+        )
 
 
 async def _autoclose(session: AsyncSession, ticket: Ticket, now: datetime) -> None:

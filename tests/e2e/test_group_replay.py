@@ -47,7 +47,7 @@ async def test_replaying_chit_chat_opens_tickets_for_at_most_one_percent(
 
         async def handled() -> int:
             async with sessions() as s:
-                count = (await s.execute(select(func.count()).select_from(ProcessedUpdate)))
+                count = await s.execute(select(func.count()).select_from(ProcessedUpdate))
                 return int(count.scalar_one())
 
         expected = len(texts) + 1

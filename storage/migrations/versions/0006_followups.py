@@ -1,0 +1,56 @@
+"""回访 answers per resolution round
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-01 17:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.models
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    op.create_table(
+        "followups",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("rater_id", sa.BigInteger(), nullable=False),
+        sa.Column("contacted", sa.Boolean(), nullable=True),
+        sa.Column("solved", sa.String(length=16), nullable=True),
+        sa.Column("satisfaction", sa.String(length=16), nullable=True),
+        sa.Column("completed_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["tickets.id"], name=op.f("fk_followups_ticket_id_tickets")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_followups")),
+        sa.UniqueConstraint("ticket_id", "round", "rater_id", name="uq_followups_once"),
+    )
+    with op.batch_alter_table("followups", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_followups_ticket_id"), ["ticket_id"], unique=False)
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    with op.batch_alter_table("followups", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_followups_ticket_id"))
+    op.drop_table("followups")
