@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.deadlines import DeadlinePolicy
 from bot.delivery import Limits, OutboxSender
 from bot.departments import Directory
+from bot.indicators import Indicators
 from bot.services import groups, reports
 from bot.services.context import Services
 from bot.services.sweeper import Sweeper
@@ -162,6 +163,7 @@ async def build_runtime(
     calendar = WorkCalendar.load(settings.holidays_file)
     policy = DeadlinePolicy.load(settings.deadline_policy_file)
     directory = Directory.load(settings.departments_file)
+    indicators = Indicators.load(settings.indicators_file)
     sessions = make_sessionmaker(engine)
     services = Services(
         sessions=sessions,
@@ -169,6 +171,7 @@ async def build_runtime(
         calendar=calendar,
         policy=policy,
         directory=directory,
+        indicators=indicators,
         admin_ids=settings.admin_ids,
         group_confidence=settings.group_confidence,
         group_ask_confidence=min(settings.group_ask_confidence, settings.group_confidence),

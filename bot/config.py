@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     holidays_file: Path | None = Field(None, alias="HUIYIN_HOLIDAYS_FILE")
     deadline_policy_file: Path | None = Field(None, alias="HUIYIN_DEADLINE_POLICY_FILE")
     departments_file: Path | None = Field(None, alias="HUIYIN_DEPARTMENTS_FILE")
+    indicators_file: Path | None = Field(None, alias="HUIYIN_INDICATORS_FILE")
     nlp_rules_dir: Path | None = Field(None, alias="HUIYIN_NLP_RULES_DIR")
     nlp_user_dict: Path | None = Field(None, alias="HUIYIN_NLP_USER_DICT")
     log_level: str = Field("INFO", alias="HUIYIN_LOG_LEVEL")

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deadlines import DeadlinePolicy
 from bot.departments import Directory
+from bot.indicators import Indicators
 from bot.workdays import WorkCalendar
 from nlp import Extractor
 from storage.coordination import Coordinator, MemoryCoordinator
@@ -29,6 +30,7 @@ class Services:
     calendar: WorkCalendar
     policy: DeadlinePolicy
     directory: Directory = field(default_factory=Directory.load)
+    indicators: Indicators = field(default_factory=Indicators.load)
     admin_ids: frozenset[int] = frozenset()
     clock: Callable[[], datetime] = utcnow
     wake: Callable[[], None] = field(default=_nothing)
