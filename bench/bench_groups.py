@@ -7,7 +7,7 @@ One process, one event loop, as `huiyin demo` runs it: the Bot API simulator, th
 long polling, getUpdates in batches of 100, `PerChatProcessor(16)`, the outbox sender) and this
 driver. Several grid groups are bound; many residents post a 9 : 1 mix of chit-chat
 (`dev_chitchat.csv` `text`) and reports (`dev_appeals.csv` `subject`). The bot reads every
-message (`bot/services/groups.py` `hear`).
+message (`bot/services/intake/groups.py` `hear`).
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ from bench.bench_loop import (
 )
 from bench.report import log_line, publish
 from bot.delivery import Limits
-from bot.demo import ADMIN_ID, LocalStack, expect
-from bot.services import groups
 from bot.services.context import Person, Services
+from bot.services.intake import groups
 from bot.simulator.world import StoredMessage
 from nlp import Extractor
+from tests.harness import ADMIN_ID, LocalStack, expect
 
 PROFILE_MESSAGES = 3000
 NUMBER = re.compile(r"\d{8}-\d{4,}")

@@ -31,9 +31,9 @@ from typing import Any
 
 from bench.report import log_line, publish
 from bot.delivery import Limits
-from bot.demo import STAFF_CHAT_ID, LocalStack
 from bot.simulator.world import StoredMessage
 from nlp import Extractor
+from tests.harness import STAFF_CHAT_ID, LocalStack
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -28,8 +28,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.report import write_section
 from bot.deadlines import DeadlinePolicy
 from bot.departments import Directory
-from bot.services import reports, sweeper
 from bot.services.context import Person, Services
+from bot.services.intake import reports
+from bot.services.supervision import sweeper
 from bot.workdays import WorkCalendar
 from nlp import Extractor
 from storage.db import make_engine, make_sessionmaker, upgrade

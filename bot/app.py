@@ -26,9 +26,9 @@ from bot.deadlines import DeadlinePolicy
 from bot.delivery import Limits, OutboxSender
 from bot.departments import Directory
 from bot.indicators import Indicators
-from bot.services import groups, reports
 from bot.services.context import Services
-from bot.services.sweeper import Sweeper
+from bot.services.intake import groups, reports
+from bot.services.supervision.sweeper import Sweeper
 from bot.workdays import WorkCalendar
 from handlers import group, rating, resident, staff
 from handlers.context import HuiyinContext

@@ -84,7 +84,7 @@ async def _db_upgrade(settings: Settings) -> int:
 async def _staff_add(settings: Settings, user_id: int, name: str, department: str) -> int:
     from bot.departments import Directory
     from bot.services.context import Person
-    from bot.services.staff import register_staff
+    from bot.services.handling.staff import register_staff
     from storage.db import is_up_to_date, make_engine, make_sessionmaker
 
     code = ""
@@ -110,7 +110,7 @@ async def _staff_add(settings: Settings, user_id: int, name: str, department: st
 
 async def _worker_add(settings: Settings, grid_chat_id: int, user_id: int, name: str) -> int:
     from bot.services.context import Person
-    from bot.services.groups import grid_of, register_worker
+    from bot.services.intake.groups import grid_of, register_worker
     from storage.db import is_up_to_date, make_engine, make_sessionmaker
     from storage.models import utcnow
 

@@ -1,176 +1,56 @@
-"""The local stack (simulator + real bot + temporary SQLite) and the scripted demo scene."""
+"""The scripted demo scene: the real bot against the local Bot API simulator, on SQLite."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from bot.app import Runtime, build_runtime, start_runtime, stop_runtime
+from bot.app import build_runtime, start_runtime, stop_runtime
 from bot.config import load_settings
-from bot.delivery import Limits
 from bot.simulator import BotAPISimulator
+from bot.simulator.scene import (
+    ADMIN_ID,
+    RESIDENT_ID,
+    STAFF_CHAT_ID,
+    STAFF_ID,
+    buttons,
+    expect,
+    mark,
+    staff_a_chat,
+    tap_through,
+)
 from nlp import Extractor
 from storage.db import upgrade
 
-ADMIN_ID = 1001
-STAFF_ID = 1002
-RESIDENT_ID = 2001
-STAFF_CHAT_ID = -1001000000001
 
-
-class LocalStack:
-    """The local Bot API simulator and the real bot wired to it, on a database of its own."""
-
-    def __init__(
-        self,
-        *,
-        database_url: str | None = None,
-        admin_ids: tuple[int, ...] = (ADMIN_ID,),
-        extractor: Extractor | None = None,
-        limits: Limits | None = None,
-        lease_seconds: float = 60.0,
-        migrate: bool = True,
-        enforce_limits: bool = False,
-        redis_url: str | None = None,
-    ) -> None:
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self.database_url = database_url
-        self.admin_ids = admin_ids
-        self.extractor = extractor
-        self.limits = limits
-        self.lease_seconds = lease_seconds
-        self.migrate = migrate
-        self.redis_url = redis_url
-        self.sim = BotAPISimulator(enforce_limits=enforce_limits)
-        self.runtime: Runtime | None = None
-        self._staffed: set[tuple[int, int]] = set()
-
-    async def __aenter__(self) -> LocalStack:
-        if self.database_url is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="huiyin-")
-            self.database_url = f"sqlite+aiosqlite:///{Path(self._tmp.name) / 'demo.db'}"
-        if self.migrate:
-            await upgrade(self.database_url)
-        await self.sim.start()
-        await self.start_bot()
-        return self
-
-    async def start_bot(self) -> Runtime:
-        """Build and start the bot against the simulator (again, after a stop)."""
-        assert self.database_url is not None
-        settings = load_settings(
-            HUIYIN_TELEGRAM_API_URL=self.sim.root_url,
-            HUIYIN_DATABASE_URL=self.database_url,
-            HUIYIN_ADMIN_IDS=",".join(str(i) for i in self.admin_ids),
-            HUIYIN_REDIS_URL=self.redis_url,
-        )
-        self.runtime = await build_runtime(
-            settings,
-            token=self.sim.token,
-            extractor=self.extractor,
-            limits=self.limits,
-            lease_seconds=self.lease_seconds,
-        )
-        await start_runtime(self.runtime)
-        return self.runtime
-
-    async def stop_bot(self) -> None:
-        """Stop the bot but keep the simulator and the database."""
-        if self.runtime is not None:
-            await stop_runtime(self.runtime)
-            self.runtime = None
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop_bot()
-        await self.sim.stop()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-
-    async def setup_staff(
-        self,
-        staff_id: int = STAFF_ID,
-        chat_id: int = STAFF_CHAT_ID,
-        name: str = "李明",
-        department: str = "",
-    ) -> None:
-        """Bind a staff chat (the dispatch chat, or a department's) and register one member of
-        staff, as an admin would in Telegram."""
-        if (staff_id, chat_id) in self._staffed:
-            return
-        self._staffed.add((staff_id, chat_id))
-        sim = self.sim
-        admin_id = self.admin_ids[0]
-        sim.add_user(admin_id, "王主任")
-        sim.add_user(staff_id, name)
-        if chat_id not in sim.world.chats:
-            sim.add_group(chat_id, f"{department or '街道接诉即办'}工作群")
-            sim.send_text(admin_id, f"/bind_staff {department}".strip(), chat_id=chat_id)
-            await expect(sim, chat_id, lambda m: "本群已设为" in m.get("text", ""))
-        hello = sim.send_text(staff_id, "大家好，我负责处理工单。", chat_id=chat_id)
-        sim.send_text(
-            admin_id, "/add_staff", chat_id=chat_id, reply_to_message_id=hello["message_id"]
-        )
-        await expect(sim, chat_id, lambda m: "登记为工作人员" in m.get("text", ""))
-
-
-async def expect(
-    sim: BotAPISimulator,
-    chat_id: int,
-    predicate: Callable[[dict[str, Any]], bool],
-    timeout: float = 10.0,
-    *,
-    after: int = 0,
-) -> dict[str, Any]:
-    """Return the bot's latest message in `chat_id` (id above `after`) matching `predicate`."""
-
-    def found() -> list[dict[str, Any]]:
-        return [m for m in sim.bot_messages(chat_id) if m["message_id"] > after and predicate(m)]
-
-    try:
-        await sim.wait_until(lambda: bool(found()), timeout=timeout)
-    except TimeoutError:
-        shown = "\n".join(m.get("text") or "" for m in sim.chat_messages(chat_id))
-        raise TimeoutError(
-            f"no matching bot message in chat {chat_id}; it holds:\n{shown}"
-        ) from None
-    return found()[-1]
-
-
-def mark(sim: BotAPISimulator, chat_id: int) -> int:
-    """The newest message id in a chat, to wait for what comes after it."""
-    return max((m["message_id"] for m in sim.chat_messages(chat_id)), default=0)
-
-
-async def tap_through(
-    sim: BotAPISimulator, user_id: int, message: dict[str, Any], *labels: str
-) -> None:
-    """Answer a 回访 message question by question: wait for each button, then press it."""
-    chat_id, message_id = message["chat"]["id"], message["message_id"]
-    for label in labels:
-
-        def asking(m: dict[str, Any], label: str = label) -> bool:
-            return bool(m["message_id"] == message_id and label in buttons(m))
-
-        current = await expect(sim, chat_id, asking)
-        sim.press_button(user_id, chat_id, message_id, buttons(current)[label])
-
-
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    """Return a bot message's inline buttons as {label: callback_data}."""
-    markup = message.get("reply_markup") or {}
-    return {
-        b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row
-    }
+@asynccontextmanager
+async def local_bot(extractor: Extractor) -> AsyncIterator[BotAPISimulator]:
+    """Run the simulator and the real bot wired to it, on a temporary SQLite database."""
+    with tempfile.TemporaryDirectory(prefix="huiyin-") as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
+        await upgrade(url)
+        sim = BotAPISimulator()
+        await sim.start()
+        try:
+            settings = load_settings(
+                HUIYIN_TELEGRAM_API_URL=sim.root_url,
+                HUIYIN_DATABASE_URL=url,
+                HUIYIN_ADMIN_IDS=str(ADMIN_ID),
+                HUIYIN_REDIS_URL=None,
+            )
+            runtime = await build_runtime(settings, token=sim.token, extractor=extractor)
+            await start_runtime(runtime)
+            try:
+                yield sim
+            finally:
+                await stop_runtime(runtime)
+        finally:
+            await sim.stop()
 
 
 class Transcript:
@@ -208,10 +88,11 @@ class Transcript:
         self.printed = len(self.sim.feed)
 
 
-async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> None:
-    """Play the whole loop: report, accept, resolve, 不满意 → 重办, resolve again, 满意."""
-    sim = stack.sim
-    await stack.setup_staff()
+async def play_scene(sim: BotAPISimulator, out: Callable[[str], None] = print) -> None:
+    """Play the whole loop: report, accept, resolve, 不满意 → 重办, resolve again, 满意.
+
+    The staff chat must already be bound and staffed (`staff_a_chat`).
+    """
     sim.add_user(RESIDENT_ID, "张阿姨")
     names = {ADMIN_ID: "王主任", STAFF_ID: "李明", RESIDENT_ID: "张阿姨"}
     t = Transcript(sim, names, {STAFF_CHAT_ID: "工作群", RESIDENT_ID: "私聊"}, out)
@@ -279,9 +160,7 @@ async def play_scene(stack: LocalStack, out: Callable[[str], None] = print) -> N
     out(f"\n=== 演示结束：工单 {number} 已办结，居民满意。件件有回音。 ===")
 
 
-async def _interactive(stack: LocalStack) -> None:
-    sim = stack.sim
-    await stack.setup_staff()
+async def _interactive(sim: BotAPISimulator) -> None:
     sim.add_user(RESIDENT_ID, "您")
     t = Transcript(
         sim,
@@ -347,9 +226,10 @@ async def run_demo(*, interactive: bool = False) -> int:
     """Run the demo against the built-in simulator on a temporary SQLite database."""
     print("正在加载分词词典和规则……", flush=True)
     extractor = await asyncio.to_thread(Extractor.load)
-    async with LocalStack(extractor=extractor) as stack:
+    async with local_bot(extractor) as sim:
+        await staff_a_chat(sim)
         if interactive:
-            await _interactive(stack)
+            await _interactive(sim)
         else:
-            await play_scene(stack)
+            await play_scene(sim)
     return 0

@@ -6,7 +6,7 @@ from telegram import MessageOriginHiddenUser, MessageOriginUser, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
-from bot.services import groups, reports
+from bot.services.intake import groups, reports
 from handlers.context import HuiyinContext, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS

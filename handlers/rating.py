@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot import texts
 from bot.domain import HuiyinError
-from bot.services import rating
+from bot.services.rating import rating
 from handlers.context import HuiyinContext, person
 
 

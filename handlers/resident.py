@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
 from bot.domain import parse_ticket_number
-from bot.services import reports
+from bot.services.intake import reports
 from bot.services.tickets import reply_now
 from handlers.context import HuiyinContext, person
 

@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import texts
 from bot.domain import HuiyinError
-from bot.services import queues, staff
+from bot.services.handling import queues, staff
 from handlers.context import HuiyinContext, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS

@@ -23,8 +23,9 @@ from bot.domain import (
     format_ticket_number,
 )
 from bot.privacy import mask_id, mask_name, mask_text
-from bot.services import routing, supervision
 from bot.services.context import Person, Services
+from bot.services.handling import routing
+from bot.services.supervision import supervision
 from storage.models import (
     Attachment,
     DayCounter,

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.demo import LocalStack
 from nlp import Extractor
+from tests.harness import LocalStack
 
 
 @pytest.fixture

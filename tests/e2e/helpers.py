@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.demo import LocalStack, buttons, expect
 from storage.models import Ticket
+from tests.harness import LocalStack, buttons, expect
 
 
 def texts_in(stack: LocalStack, chat_id: int) -> list[str]:

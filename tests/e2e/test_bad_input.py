@@ -6,17 +6,10 @@ import copy
 
 import pytest
 
-from bot.demo import (
-    RESIDENT_ID,
-    STAFF_CHAT_ID,
-    STAFF_ID,
-    LocalStack,
-    buttons,
-    expect,
-    tap_through,
-)
 from bot.domain import Status
+from bot.simulator.scene import tap_through
 from tests.e2e.helpers import last_with, press, report, texts_in, the_ticket, ticket_count
+from tests.harness import RESIDENT_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, buttons, expect
 
 REPORT = "幸福小区3栋楼道的灯坏了一个星期了，晚上漆黑一片"
 STRANGER = 4444

@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from bot.delivery import OutboxSender
-from bot.demo import RESIDENT_ID, STAFF_CHAT_ID, LocalStack, expect
 from storage.models import OutboxMessage, TicketEvent
 from storage.outbox import enqueue
 from tests.e2e.helpers import report, texts_in, the_ticket
+from tests.harness import RESIDENT_ID, STAFF_CHAT_ID, LocalStack, expect
 
 REPORT = "幸福小区3栋楼道的灯坏了一个星期了，晚上漆黑一片"
 

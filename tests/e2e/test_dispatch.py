@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.demo import RESIDENT_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, buttons, expect, mark
 from bot.domain import Status
 from bot.workdays import local_date
 from nlp import Extractor
 from storage.models import TicketAssist, TicketEvent
 from tests.e2e.helpers import press, report, the_ticket
+from tests.harness import RESIDENT_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, buttons, expect, mark
 
 CG_CHAT, CG_ID = -1002000000001, 1101  # 区城管委
 RS_CHAT, RS_ID = -1002000000002, 1102  # 区人社局

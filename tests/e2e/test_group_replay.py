@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.demo import ADMIN_ID, LocalStack, expect
 from nlp import Extractor
 from storage.models import ProcessedUpdate, Ticket
+from tests.harness import ADMIN_ID, LocalStack, expect
 
 CHITCHAT = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev_chitchat.csv"
 GRID = -1003000000001

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot.demo import ADMIN_ID, STAFF_CHAT_ID, LocalStack, buttons, expect, mark, tap_through
+from bot.simulator.scene import tap_through
 from nlp import Extractor
 from storage.models import Attachment, Followup, Ticket
 from tests.e2e.helpers import last_with, press, texts_in, ticket_count
+from tests.harness import ADMIN_ID, STAFF_CHAT_ID, LocalStack, buttons, expect, mark
 
 GRID = -1002000000001
 WORKER = 5001
@@ -78,7 +79,7 @@ async def test_the_deep_link_subscribes_and_updates_then_arrive_privately(
         user = await s.get(User, RESIDENT)
         assert user is not None and user.started_at is not None
     card = await expect(sim, STAFF_CHAT_ID, lambda m: ticket.number in m["text"])
-    from bot.demo import STAFF_ID
+    from tests.harness import STAFF_ID
 
     press(grid, STAFF_ID, card, "受理")
     await expect(sim, RESIDENT, lambda m: "已受理" in m["text"] and ticket.number in m["text"])
@@ -164,7 +165,7 @@ async def test_a_worker_can_dismiss_a_prompt(grid: LocalStack) -> None:
 
 
 async def test_unanswered_prompts_expire_quietly(grid: LocalStack) -> None:
-    from bot.services import groups
+    from bot.services.intake import groups
 
     sim = grid.sim
     prompt = await _ask(grid, UNSURE)
@@ -210,7 +211,7 @@ async def test_only_workers_may_report_for_others(grid: LocalStack) -> None:
 
 
 async def test_the_worker_hears_every_step_of_a_handed_over_ticket(grid: LocalStack) -> None:
-    from bot.demo import STAFF_ID
+    from tests.harness import STAFF_ID
 
     sim = grid.sim
     sim.send_text(WORKER, "/start")
@@ -291,7 +292,7 @@ async def _two_voices(grid: LocalStack) -> tuple[Ticket, dict[str, object]]:
 
 
 async def test_the_same_problem_from_two_residents_joins_one_ticket(grid: LocalStack) -> None:
-    from bot.demo import STAFF_ID
+    from tests.harness import STAFF_ID
 
     sim = grid.sim
     ticket, _ = await _two_voices(grid)

@@ -6,7 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from bot import texts
-from bot.demo import (
+from bot.domain import Status
+from storage.models import Attachment, Followup, StaffMember, TicketEvent, TicketRating
+from tests.e2e.helpers import last_with, press, report, texts_in, the_ticket, ticket_count
+from tests.harness import (
     ADMIN_ID,
     RESIDENT_ID,
     STAFF_CHAT_ID,
@@ -16,9 +19,6 @@ from bot.demo import (
     expect,
     mark,
 )
-from bot.domain import Status
-from storage.models import Attachment, Followup, StaffMember, TicketEvent, TicketRating
-from tests.e2e.helpers import last_with, press, report, texts_in, the_ticket, ticket_count
 
 REPORT = "幸福小区3栋楼道的灯坏了一个星期了，晚上漆黑一片"
 
@@ -27,7 +27,7 @@ async def test_demo_scene_plays_to_the_end(stack: LocalStack) -> None:
     from bot.demo import play_scene
 
     lines: list[str] = []
-    await play_scene(stack, lines.append)
+    await play_scene(stack.sim, lines.append)
     transcript = "\n".join(lines)
     for step in ("工单编号", "已受理", "已办结", "不满意", "重新交办", "感谢您的评价（满意）"):
         assert step in transcript, step

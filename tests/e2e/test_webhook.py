@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from bot.app import Runtime, build_runtime, start_runtime, stop_runtime
 from bot.config import load_settings
-from bot.demo import RESIDENT_ID, expect
 from bot.simulator import BotAPISimulator
 from bot.webhook import SECRET_HEADER, serve_webhook
 from nlp import Extractor
 from storage.models import ProcessedUpdate, Ticket
+from tests.harness import RESIDENT_ID, expect
 
 SECRET = "s3cret-token_ABC"
 

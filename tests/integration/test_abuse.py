@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.deadlines import DeadlinePolicy
-from bot.services import reports
 from bot.services.context import Person, Services
+from bot.services.intake import reports
 from bot.workdays import WorkCalendar
 from nlp import Extractor
 from storage.coordination import Coordinator, MemoryCoordinator, MemoryStore, RedisCoordinator

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.domain import Status
-from bot.services import staff
 from bot.services.context import Person, Services
+from bot.services.handling import staff
 from storage.models import TicketEvent
 from tests.integration.test_sweeper import (  # noqa: F401  (the fixture)
     ADMIN,

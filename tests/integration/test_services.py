@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 
 from bot.deadlines import DeadlinePolicy
 from bot.domain import Status
-from bot.services import rating, reports, staff
 from bot.services.context import Person, Services
+from bot.services.handling import staff
+from bot.services.intake import reports
+from bot.services.rating import rating
 from bot.services.tickets import next_number
 from bot.workdays import WorkCalendar
 from nlp import Extractor

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.departments import Directory
 from bot.indicators import Indicators
 from bot.periods import BEIJING, Period, custom, cycle_of, month_of, week_of
-from bot.services import statistics
-from bot.services.statistics import Figures
+from bot.services.statistics import figures as statistics
+from bot.services.statistics.figures import Figures
 from bot.workdays import WorkCalendar
 from storage.db import make_engine, make_sessionmaker
 from storage.models import (

@@ -14,9 +14,11 @@ from sqlalchemy import func, select, text
 from bot import texts
 from bot.deadlines import DeadlinePolicy
 from bot.domain import Status
-from bot.services import rating, staff, sweeper
 from bot.services.context import Person, Services
-from bot.services.filing import Source, open_ticket
+from bot.services.handling import staff
+from bot.services.intake.filing import Source, open_ticket
+from bot.services.rating import rating
+from bot.services.supervision import sweeper
 from bot.services.tickets import remember_user
 from bot.workdays import WorkCalendar
 from nlp import Extraction, Extractor

@@ -1,4 +1,5 @@
-"""The import rules of ARCHITECTURE.md: the core never imports telegram."""
+"""The import rules of ARCHITECTURE.md: the core never imports telegram, the product never
+imports its tests, and services are grouped by the path a ticket takes."""
 
 from __future__ import annotations
 
@@ -45,3 +46,22 @@ def test_simulator_imports_only_aiohttp_and_itself() -> None:
 
 def test_bot_package_init_is_empty() -> None:
     assert (ROOT / "bot" / "__init__.py").read_text() == ""
+
+
+@pytest.mark.parametrize("entry", ["bot", "handlers", "nlp", "storage"])
+def test_product_never_imports_the_test_harness(entry: str) -> None:
+    for f in _files(entry):
+        assert "tests" not in _imports(f), f"{f} imports tests"
+
+
+# The stages a ticket passes through; only the shared building blocks sit beside them.
+STAGES = {"intake", "handling", "rating", "supervision"}
+SHARED = {"context.py", "tickets.py"}
+
+
+def test_services_are_grouped_by_stage() -> None:
+    services = ROOT / "bot" / "services"
+    loose = {p.name for p in services.glob("*.py")} - SHARED
+    assert not loose, f"service modules outside a stage package: {sorted(loose)}"
+    packages = {p.name for p in services.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert packages <= STAGES, f"unknown service packages: {sorted(packages - STAGES)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.similarity import same_problem, similarity
+from bot.services.intake.similarity import same_problem, similarity
 
 
 @pytest.mark.parametrize(

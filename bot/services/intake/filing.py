@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.domain import Role, Status
 from bot.services.context import Person, Services
-from bot.services.routing import holder_chats
+from bot.services.handling.routing import holder_chats
 from bot.services.tickets import (
     deadline_text,
     local_day,

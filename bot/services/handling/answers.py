@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError, Role, Status
-from bot.services import dispatch, followup, routing, supervision
 from bot.services.context import Person, Services
+from bot.services.handling import dispatch, routing
+from bot.services.rating import followup
+from bot.services.supervision import supervision
 from bot.services.tickets import (
     notify_reporter,
     record_event,

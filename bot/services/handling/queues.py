@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.domain import OPEN_STATUSES, Status, parse_ticket_number
 from bot.privacy import mask_name
-from bot.services import routing
 from bot.services.context import Person, Services
+from bot.services.handling import routing
 from bot.services.tickets import find_by_number, format_time, render_card, reply
 from storage.models import (
     BoundChat,

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError
-from bot.services import answers, dispatch, routing
 from bot.services.context import Person, Services
-from bot.services.routing import STAFF_CHAT
+from bot.services.handling import answers, dispatch, routing
+from bot.services.handling.routing import STAFF_CHAT
 from bot.services.tickets import (
     deadline_text,
     load_ticket,
@@ -248,7 +248,7 @@ async def handle_staff_chat_text(
     photo: str | None = None,
 ) -> bool:
     """Take a staff member's message in a staff chat as the answer to a pending question."""
-    from bot.services.reports import clean_text
+    from bot.services.intake.reports import clean_text
 
     now = services.clock()
     body = clean_text(text)[: services.max_text_length]

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Role, Status, parse_ticket_number, transition_for
-from bot.services import answers
-from bot.services.abuse import over_report_limit
 from bot.services.context import Person, Services
-from bot.services.filing import Source, acknowledgement, existing_ticket, open_ticket
+from bot.services.handling import answers
+from bot.services.intake.abuse import over_report_limit
+from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
 from bot.services.tickets import (
     deadline_text,
     find_by_number,

@@ -9,9 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Rating, Role, Solved, Status
-from bot.services import answers, followup, routing, supervision
 from bot.services.context import Person, Services
-from bot.services.staff import ButtonAnswer
+from bot.services.handling import answers, routing
+from bot.services.handling.staff import ButtonAnswer
+from bot.services.rating import followup
+from bot.services.supervision import supervision
 from bot.services.tickets import (
     format_time,
     load_ticket,

@@ -26,8 +26,9 @@ from bot.domain import (
     Transition,
     check_any,
 )
-from bot.services import routing, supervision
 from bot.services.context import Person, Services
+from bot.services.handling import routing
+from bot.services.supervision import supervision
 from bot.services.tickets import (
     deadline_text,
     format_time,

@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Rating, Role, Status
-from bot.services import dispatch, followup, rating, routing, supervision
 from bot.services.context import Services
+from bot.services.handling import dispatch, routing
+from bot.services.rating import followup, rating
+from bot.services.supervision import supervision
 from bot.services.tickets import (
     format_time,
     notify_reporter,

@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import OPEN_STATUSES, Role, Status
-from bot.services import staff
-from bot.services.abuse import is_flood, over_report_limit
 from bot.services.context import Person, Services
-from bot.services.filing import Source, acknowledgement, existing_ticket, open_ticket
-from bot.services.reports import clean_text
-from bot.services.similarity import same_problem
-from bot.services.staff import ButtonAnswer
+from bot.services.handling import staff
+from bot.services.handling.staff import ButtonAnswer
+from bot.services.intake.abuse import is_flood, over_report_limit
+from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
+from bot.services.intake.reports import clean_text
+from bot.services.intake.similarity import same_problem
 from bot.services.tickets import (
     deadline_text,
     record_event,
