@@ -27,7 +27,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import texts
-from storage.models import OutboxMessage, StaffCard, Ticket, TicketEvent, User, utcnow
+from bot.domain import EventKind, Role
+from bot.services import gate
+from storage.models import OutboxMessage, StaffCard, Ticket, User, utcnow
 from storage.outbox import enqueue
 
 log = logging.getLogger("huiyin.delivery")
@@ -488,16 +490,14 @@ class OutboxSender:
                     if ticket.grid_chat_id is not None and not ticket.reporter_unreachable:
                         await self._link_in_thread(session, ticket)
                     ticket.reporter_unreachable = True
-                    session.add(
-                        TicketEvent(
-                            ticket_id=ticket.id,
-                            actor_id=None,
-                            role="system",
-                            action="undeliverable",
-                            from_status=ticket.status,
-                            to_status=ticket.status,
-                            note=error,
-                            created_at=now,
-                        )
+                    await gate.note(
+                        session,
+                        ticket,
+                        EventKind.UNDELIVERABLE,
+                        role=Role.SYSTEM,
+                        actor_id=None,
+                        note=error,
+                        at=now,
+                        refresh=False,
                     )
         log.warning("outbox %s undeliverable to %s: %s", row.id, row.chat_id, error)

@@ -49,6 +49,43 @@ class Role(enum.StrEnum):
     STAFF = "staff"  # a member of the department that holds the ticket
     DISPATCHER = "dispatcher"  # a member of the dispatch chat (总平台)
     SYSTEM = "system"
+    WORKER = "worker"  # a grid worker acting in their grid group (never in the state machine)
+
+
+class EventKind(enum.StrEnum):
+    """What an audit row records: every `Action` (same value) and the events that keep the
+    status (a ticket filed, a voice merged or split off, evidence added, the sweeper's steps)."""
+
+    ACCEPT = "accept"
+    RESOLVE = "resolve"
+    RETURN = "return"
+    CANCEL = "cancel"
+    RATE_OK = "rate_ok"
+    RATE_REOPEN = "rate_reopen"
+    ASSIGN = "assign"
+    TRANSFER = "transfer"
+    SEND_BACK = "send_back"
+    ASSIST = "assist"
+    REQUEST_EXTENSION = "extend"
+    APPROVE_EXTENSION = "extend_ok"
+    REFUSE_EXTENSION = "extend_no"
+    ESCALATE = "escalate"
+    AUTOCLOSE = "autoclose"
+    REPORT = "report"  # the ticket was filed
+    MERGE = "merge"  # another report joined the ticket
+    SPLIT = "split"  # a wrongly merged report left it
+    REOPEN_REASON = "reopen_reason"  # why the reporter was dissatisfied
+    ATTACH_PHOTO = "attach_photo"
+    ATTACH_LOCATION = "attach_location"
+    REMIND = "remind"  # 催办
+    OVERDUE = "overdue"  # 督办
+    RATE_REMIND = "rate_remind"
+    UNDELIVERABLE = "undeliverable"  # the reporter cannot be messaged
+
+    @classmethod
+    def of(cls, action: Action) -> EventKind:
+        """The event an action writes."""
+        return cls(action.value)
 
 
 class Rating(enum.StrEnum):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from bot.domain import EventKind, Role, Status
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -50,6 +54,29 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Return stored naive UTC as aware UTC."""
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+class EnumText(TypeDecorator[E], Generic[E]):
+    """A domain enum stored as its value in a plain string column (no database enum type, so
+    adding a member needs no migration); reads come back as members, unknown values raise."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, kind: type[E], length: int) -> None:
+        super().__init__(length)
+        self.kind = kind
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        """Store the member's value (a plain string is checked against the enum first)."""
+        return None if value is None else self.kind(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        """Return the stored value as a member."""
+        return None if value is None else self.kind(value)
 
 
 def utcnow() -> datetime:
@@ -253,10 +280,10 @@ class TicketEvent(Base):
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
-    role: Mapped[str] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(32))
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(EnumText(Role, 16))
+    action: Mapped[EventKind] = mapped_column(EnumText(EventKind, 32))
+    from_status: Mapped[Status | None] = mapped_column(EnumText(Status, 16))
+    to_status: Mapped[Status] = mapped_column(EnumText(Status, 16))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

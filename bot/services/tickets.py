@@ -25,14 +25,12 @@ from bot.domain import (
 from bot.privacy import mask_id, mask_name, mask_text
 from bot.services.context import Person, Services
 from bot.services.handling import routing
-from bot.services.supervision import supervision
 from storage.models import (
     Attachment,
     DayCounter,
     OutboxMessage,
     StaffCard,
     Ticket,
-    TicketEvent,
     TicketRating,
     TicketReporter,
     User,
@@ -85,38 +83,6 @@ async def remember_user(
     if started is not None:
         user.started_at = user.started_at or started
         user.blocked_bot_at = None
-
-
-async def record_event(
-    session: AsyncSession,
-    ticket: Ticket,
-    *,
-    actor_id: int | None,
-    role: Role,
-    action: str,
-    to_status: Status,
-    note: str | None,
-    at: datetime,
-    created: bool = False,
-) -> TicketEvent:
-    """Move the ticket to `to_status`, write the audit row and reschedule the sweeper's next
-    look at it; return the flushed event."""
-    event = TicketEvent(
-        ticket_id=ticket.id,
-        actor_id=actor_id,
-        role=role.value,
-        action=action,
-        from_status=None if created else ticket.status,
-        to_status=to_status.value,
-        note=note,
-        created_at=at,
-    )
-    ticket.status = to_status.value
-    ticket.updated_at = at
-    supervision.schedule(ticket)
-    session.add(event)
-    await session.flush()
-    return event
 
 
 async def reporter_ids(session: AsyncSession, ticket: Ticket) -> list[int]:

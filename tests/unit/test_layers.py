@@ -56,7 +56,7 @@ def test_product_never_imports_the_test_harness(entry: str) -> None:
 
 # The stages a ticket passes through; only the shared building blocks sit beside them.
 STAGES = {"intake", "handling", "rating", "supervision", "statistics"}
-SHARED = {"context.py", "tickets.py"}
+SHARED = {"context.py", "gate.py", "tickets.py"}
 
 
 def test_services_are_grouped_by_stage() -> None:

@@ -8,15 +8,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, HuiyinError, Role, Status
+from bot.domain import Action, EventKind, HuiyinError, Role
+from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import dispatch, routing
 from bot.services.rating import followup
 from bot.services.supervision import supervision
 from bot.services.tickets import (
     notify_reporter,
-    record_event,
-    refresh_cards,
     reply,
     reporter_ids,
 )
@@ -102,7 +101,7 @@ async def take_answer(
     action = Action.RESOLVE if pending.kind == RESOLVE_NOTE else Action.RETURN
     roles = await routing.roles_for(session, person.id, ticket)
     try:
-        transition, role = dispatch.authorise(ticket, action, roles)
+        role = gate.authorise(ticket, action, roles)[1]
     except HuiyinError as exc:
         await reply(session, chat_id=chat_id, message_id=message_id, text=str(exc))
         return True
@@ -114,17 +113,9 @@ async def take_answer(
         supervision.start_rating_period(ticket, services.policy, now)
     else:
         ticket.return_reason = body
-    event = await record_event(
-        session,
-        ticket,
-        actor_id=person.id,
-        role=role,
-        action=action.value,
-        to_status=transition.target,
-        note=body,
-        at=now,
-    )
-    await refresh_cards(session, ticket, event.id)
+    event = (
+        await gate.move(session, ticket, action, roles=role, actor_id=person.id, note=body, at=now)
+    ).event
     if action == Action.RESOLVE:
         await notify_reporter(
             session,
@@ -208,17 +199,15 @@ async def _reopen_reason(
     if rating is not None:
         rating.reason = body
     ticket.reopen_reason = body
-    event = await record_event(
+    event = await gate.note(
         session,
         ticket,
-        actor_id=person.id,
+        EventKind.REOPEN_REASON,
         role=Role.REPORTER,
-        action="reopen_reason",
-        to_status=Status(ticket.status),
+        actor_id=person.id,
         note=body,
         at=now,
     )
-    await refresh_cards(session, ticket, event.id)
     for staff_chat in await routing.holder_chats(session, ticket):
         await enqueue(
             session,

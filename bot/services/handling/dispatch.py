@@ -22,10 +22,8 @@ from bot.domain import (
     InvalidInput,
     NotAllowed,
     Role,
-    Status,
-    Transition,
-    check_any,
 )
+from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import routing
 from bot.services.supervision import supervision
@@ -34,8 +32,6 @@ from bot.services.tickets import (
     format_time,
     notify_reporter,
     post_cards,
-    record_event,
-    refresh_cards,
     reply,
     tell_chats,
 )
@@ -64,29 +60,6 @@ class Outcome:
 
     text: str
     done: bool = True
-
-
-def authorise(ticket: Ticket, action: Action, roles: frozenset[Role]) -> tuple[Transition, Role]:
-    """Return the transition and role, or raise with a message fit for staff."""
-    status = Status(ticket.status)
-    try:
-        return check_any(status, action, roles)
-    except IllegalTransition:
-        raise IllegalTransition(
-            status,
-            action,
-            texts.ALERT_ILLEGAL.format(
-                number=ticket.number,
-                status=texts.STATUS_NAMES[status],
-                action=texts.ACTION_NAMES[action],
-            ),
-        ) from None
-    except NotAllowed:
-        raise NotAllowed(
-            texts.ALERT_NOT_YOUR_DEPARTMENT.format(
-                number=ticket.number, action=texts.ACTION_NAMES[action]
-            )
-        ) from None
 
 
 def prompt(services: Services, ticket: Ticket, action: Action) -> str:
@@ -125,22 +98,18 @@ async def complete(
     action = ACTIONS[kind]
     roles = await routing.roles_for(session, person.id, ticket)
     try:
-        transition, role = authorise(ticket, action, roles)
+        role = gate.authorise(ticket, action, roles)[1]
     except (IllegalTransition, NotAllowed) as exc:
         return Outcome(str(exc), done=False)
     try:
         if action in (Action.ASSIGN, Action.TRANSFER):
-            return await _move(
-                services, session, person, ticket, action, role, transition, body, now
-            )
+            return await _move(services, session, person, ticket, action, role, body, now)
         if action == Action.SEND_BACK:
-            return await _send_back(services, session, person, ticket, role, transition, body, now)
+            return await _send_back(services, session, person, ticket, role, body, now)
         if action == Action.ASSIST:
             return await _assist(services, session, person, ticket, role, body, now)
         if action == Action.REQUEST_EXTENSION:
-            return await _request_extension(
-                services, session, person, ticket, role, transition, body, now
-            )
+            return await _request_extension(services, session, person, ticket, role, body, now)
         department = await escalate(
             services, session, ticket, actor_id=person.id, role=role, reason=body, now=now
         )
@@ -178,7 +147,6 @@ async def _move(
     ticket: Ticket,
     action: Action,
     role: Role,
-    transition: Transition,
     body: str,
     now: datetime,
 ) -> Outcome:
@@ -196,17 +164,9 @@ async def _move(
     source = _holder_name(ticket)
     _hand_over(services, ticket, department, now)
     note = department.name + (f"：{reason.strip()}" if reason.strip() else "")
-    event = await record_event(
-        session,
-        ticket,
-        actor_id=person.id,
-        role=role,
-        action=action.value,
-        to_status=transition.target,
-        note=note,
-        at=now,
-    )
-    await refresh_cards(session, ticket, event.id)
+    event = (
+        await gate.move(session, ticket, action, roles=role, actor_id=person.id, note=note, at=now)
+    ).event
     chats = await routing.holder_chats(session, ticket)
     if action == Action.TRANSFER:
         await tell_chats(
@@ -229,24 +189,17 @@ async def _send_back(
     person: Person,
     ticket: Ticket,
     role: Role,
-    transition: Transition,
     reason: str,
     now: datetime,
 ) -> Outcome:
     """退单: the department gives the ticket back to the dispatch chat, with its reason."""
     source = _holder_name(ticket)
     _hand_over(services, ticket, None, now)
-    event = await record_event(
-        session,
-        ticket,
-        actor_id=person.id,
-        role=role,
-        action=Action.SEND_BACK.value,
-        to_status=transition.target,
-        note=reason,
-        at=now,
-    )
-    await refresh_cards(session, ticket, event.id)
+    event = (
+        await gate.move(
+            session, ticket, Action.SEND_BACK, roles=role, actor_id=person.id, note=reason, at=now
+        )
+    ).event
     chats = await routing.dispatch_chat_ids(session)
     await tell_chats(
         session,
@@ -287,17 +240,11 @@ async def _assist(
             ["ticket_id", "department"],
         )
     names = "、".join(d.name for d in added)
-    event = await record_event(
-        session,
-        ticket,
-        actor_id=person.id,
-        role=role,
-        action=Action.ASSIST.value,
-        to_status=Status(ticket.status),
-        note=names,
-        at=now,
-    )
-    await refresh_cards(session, ticket, event.id)
+    event = (
+        await gate.move(
+            session, ticket, Action.ASSIST, roles=role, actor_id=person.id, note=names, at=now
+        )
+    ).event
     for department in added:
         chats = await routing.department_chats(session, department.code)
         await tell_chats(
@@ -337,7 +284,6 @@ async def _request_extension(
     person: Person,
     ticket: Ticket,
     role: Role,
-    transition: Transition,
     body: str,
     now: datetime,
 ) -> Outcome:
@@ -353,17 +299,17 @@ async def _request_extension(
     if to > latest:
         raise InvalidInput(texts.DATE_TOO_LATE.format(latest=format_time(latest)))
     ticket.extension_to = to
-    event = await record_event(
-        session,
-        ticket,
-        actor_id=person.id,
-        role=role,
-        action=Action.REQUEST_EXTENSION.value,
-        to_status=transition.target,
-        note=f"{format_time(to)}：{reason.strip()}",
-        at=now,
-    )
-    await refresh_cards(session, ticket, event.id)
+    event = (
+        await gate.move(
+            session,
+            ticket,
+            Action.REQUEST_EXTENSION,
+            roles=role,
+            actor_id=person.id,
+            note=f"{format_time(to)}：{reason.strip()}",
+            at=now,
+        )
+    ).event
     buttons = {
         "inline_keyboard": [
             [
@@ -401,7 +347,6 @@ async def decide_extension(
     ticket: Ticket,
     approve: bool,
     role: Role,
-    transition: Transition,
     now: datetime,
 ) -> str:
     """The dispatcher approves (new deadline, resident told) or refuses a 延期 request."""
@@ -421,17 +366,11 @@ async def decide_extension(
         ticket.accept_by = min(ticket.accept_by, now)  # it was accepted already
     ticket.extension_to = None
     action = Action.APPROVE_EXTENSION if approve else Action.REFUSE_EXTENSION
-    event = await record_event(
-        session,
-        ticket,
-        actor_id=person.id,
-        role=role,
-        action=action.value,
-        to_status=transition.target,
-        note=format_time(to),
-        at=now,
-    )
-    await refresh_cards(session, ticket, event.id)
+    event = (
+        await gate.move(
+            session, ticket, action, roles=role, actor_id=person.id, note=format_time(to), at=now
+        )
+    ).event
     if approve:
         text = texts.EXTENSION_APPROVED.format(number=ticket.number, to=format_time(to))
         await notify_reporter(
@@ -479,21 +418,21 @@ async def escalate(
             return None
         raise InvalidInput(texts.NO_PARENT.format(name=_holder_name(ticket)))
     source = _holder_name(ticket)
-    transition = authorise(ticket, Action.ESCALATE, frozenset({role}))[0]
+    gate.authorise(ticket, Action.ESCALATE, frozenset({role}))  # refuse before any change
     _hand_over(services, ticket, parent, now)
     ticket.escalations += 1
     ticket.extension_to = None
-    event = await record_event(
-        session,
-        ticket,
-        actor_id=actor_id,
-        role=role,
-        action=Action.ESCALATE.value,
-        to_status=transition.target,
-        note=f"{parent.name}：{reason}",
-        at=now,
-    )
-    await refresh_cards(session, ticket, event.id)
+    event = (
+        await gate.move(
+            session,
+            ticket,
+            Action.ESCALATE,
+            roles=role,
+            actor_id=actor_id,
+            note=f"{parent.name}：{reason}",
+            at=now,
+        )
+    ).event
     chats = await routing.holder_chats(session, ticket)
     await tell_chats(
         session,

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError
+from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers, dispatch, routing
 from bot.services.handling.routing import STAFF_CHAT
@@ -15,8 +16,6 @@ from bot.services.tickets import (
     deadline_text,
     load_ticket,
     notify_reporter,
-    record_event,
-    refresh_cards,
     remember_user,
     reply,
 )
@@ -149,22 +148,16 @@ async def press(
         ticket = await load_ticket(session, ticket_id, lock=True)
         roles = await routing.roles_for(session, person.id, ticket)
         try:
-            transition, role = dispatch.authorise(ticket, action, roles)
+            role = gate.authorise(ticket, action, roles)[1]
             question = _question(services, ticket, action)
         except HuiyinError as exc:
             return ButtonAnswer(str(exc), alert=True)
         if action == Action.ACCEPT:
-            event = await record_event(
-                session,
-                ticket,
-                actor_id=person.id,
-                role=role,
-                action=action.value,
-                to_status=transition.target,
-                note=None,
-                at=now,
-            )
-            await refresh_cards(session, ticket, event.id)
+            event = (
+                await gate.move(
+                    session, ticket, action, roles=role, actor_id=person.id, note=None, at=now
+                )
+            ).event
             await notify_reporter(
                 session,
                 ticket,
@@ -180,7 +173,6 @@ async def press(
                 ticket,
                 action == Action.APPROVE_EXTENSION,
                 role,
-                transition,
                 now,
             )
             answer = ButtonAnswer(text)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Role, Status
+from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling.routing import holder_chats
 from bot.services.tickets import (
@@ -19,7 +19,6 @@ from bot.services.tickets import (
     local_day,
     next_number,
     post_cards,
-    record_event,
 )
 from nlp import Extraction
 from storage.models import BoundChat, Ticket
@@ -83,7 +82,6 @@ async def open_ticket(
         urgent_words="、".join(extraction.urgent_words)[:255],
         location=(extraction.location or None),
         confidence=extraction.confidence,
-        status=(Status.NEW if department else Status.DISPATCHING).value,
         department=department.code if department else None,
         department_name=department.name if department else None,
         accept_by=deadlines.accept_by,
@@ -94,6 +92,7 @@ async def open_ticket(
         created_at=now,
         updated_at=now,
     )
+    gate.open_as(ticket, routed=department is not None)
     session.add(ticket)
     try:
         async with session.begin_nested():
@@ -101,16 +100,12 @@ async def open_ticket(
     except IntegrityError:
         # A concurrent delivery of the same message won the race: answer nothing new.
         return None
-    await record_event(
+    await gate.file(
         session,
         ticket,
         actor_id=source.worker_id or reporter.id,
-        role=Role.REPORTER,
-        action="report",
-        to_status=Status(ticket.status),
         note=department.name if department else None,
         at=now,
-        created=True,
     )
     if not await holder_chats(session, ticket):
         log.warning("ticket %s filed but no staff chat is bound (/bind_staff)", number)

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import OPEN_STATUSES, Role, Status
+from bot.domain import OPEN_STATUSES, EventKind, Role
+from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import staff
 from bot.services.handling.staff import ButtonAnswer
@@ -19,8 +20,6 @@ from bot.services.intake.reports import clean_text
 from bot.services.intake.similarity import same_problem
 from bot.services.tickets import (
     deadline_text,
-    record_event,
-    refresh_cards,
     remember_user,
     reply,
 )
@@ -272,17 +271,15 @@ async def _join(
             created_at=now,
         )
     )
-    event = await record_event(
+    await gate.note(
         session,
         ticket,
-        actor_id=source.worker_id or reporter.id,
+        EventKind.MERGE,
         role=Role.REPORTER,
-        action="merge",
-        to_status=Status(ticket.status),
+        actor_id=source.worker_id or reporter.id,
         note=body[:500],
         at=now,
     )
-    await refresh_cards(session, ticket, event.id)
 
 
 async def merged_into(
@@ -676,17 +673,15 @@ async def split(
             assert original is not None
             await session.delete(joined)
             await session.flush()
-            event = await record_event(
+            await gate.note(
                 session,
                 original,
+                EventKind.SPLIT,
+                role=Role.WORKER,
                 actor_id=worker.id,
-                role=Role.STAFF,
-                action="split",
-                to_status=Status(original.status),
                 note=joined.text[:500],
                 at=now,
             )
-            await refresh_cards(session, original, event.id)
             author = await session.get(User, joined.user_id)
             reporter = Person(
                 joined.user_id,

@@ -11,7 +11,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, Role, Status, parse_ticket_number, transition_for
+from bot.domain import Action, EventKind, Role, Status, parse_ticket_number, transition_for
+from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers
 from bot.services.intake.abuse import over_report_limit
@@ -20,8 +21,6 @@ from bot.services.tickets import (
     deadline_text,
     find_by_number,
     format_time,
-    record_event,
-    refresh_cards,
     remember_user,
     reply,
     reporter_ids,
@@ -189,17 +188,15 @@ async def attach(
                 ticket_id=ticket.id,
             )
             if inserted:
-                event = await record_event(
+                await gate.note(
                     session,
                     ticket,
-                    actor_id=person.id,
+                    EventKind(f"attach_{kind}"),
                     role=Role.REPORTER,
-                    action=f"attach_{kind}",
-                    to_status=Status(ticket.status),
+                    actor_id=person.id,
                     note=file_id or f"{latitude},{longitude}",
                     at=now,
                 )
-                await refresh_cards(session, ticket, event.id)
             outcome = ReportOutcome("ticket", ticket.number)
     services.wake()
     return outcome
@@ -287,17 +284,15 @@ async def cancel(services: Services, person: Person, message_id: int, arg: str) 
                 number=ticket.number, status=texts.STATUS_NAMES[ticket.status]
             )
         else:
-            event = await record_event(
+            await gate.move(
                 session,
                 ticket,
+                Action.CANCEL,
+                roles=Role.REPORTER,
                 actor_id=person.id,
-                role=Role.REPORTER,
-                action=Action.CANCEL.value,
-                to_status=Status.CANCELLED,
                 note=None,
                 at=now,
             )
-            await refresh_cards(session, ticket, event.id)
             text = texts.CANCELLED.format(number=ticket.number)
         await reply(session, chat_id=person.id, message_id=message_id, text=text)
     services.wake()

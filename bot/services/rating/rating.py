@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Rating, Role, Solved, Status
+from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers, routing
 from bot.services.handling.staff import ButtonAnswer
@@ -18,8 +19,6 @@ from bot.services.tickets import (
     format_time,
     load_ticket,
     post_cards,
-    record_event,
-    refresh_cards,
     reporter_ids,
     tell_chats,
 )
@@ -224,17 +223,15 @@ async def _conclude(
     if score == Rating.DISSATISFIED:
         await _reopen(services, session, ticket, person, round_, now)
     elif Status(ticket.status) == Status.RESOLVED:
-        event = await record_event(
+        await gate.move(
             session,
             ticket,
+            Action.RATE_OK,
+            roles=Role.REPORTER,
             actor_id=person.id,
-            role=Role.REPORTER,
-            action=Action.RATE_OK.value,
-            to_status=Status.CLOSED,
             note=texts.RATING_NAMES[score],
             at=now,
         )
-        await refresh_cards(session, ticket, event.id)
 
 
 async def _reopen(
@@ -254,17 +251,17 @@ async def _reopen(
         resolve_by=services.policy.reopen_deadline(now, services.calendar),
     )
     ticket.base_deadline_at = ticket.deadline_at
-    event = await record_event(
-        session,
-        ticket,
-        actor_id=person.id,
-        role=Role.REPORTER,
-        action=Action.RATE_REOPEN.value,
-        to_status=Status.REOPENED,
-        note=texts.RATING_NAMES[Rating.DISSATISFIED],
-        at=now,
-    )
-    await refresh_cards(session, ticket, event.id)
+    event = (
+        await gate.move(
+            session,
+            ticket,
+            Action.RATE_REOPEN,
+            roles=Role.REPORTER,
+            actor_id=person.id,
+            note=texts.RATING_NAMES[Rating.DISSATISFIED],
+            at=now,
+        )
+    ).event
     await post_cards(session, ticket, tag=f"reopen{round_}")
     # 不满意专区: the holder's supervisors hear of every reopened ticket.
     holders = set(await routing.holder_chats(session, ticket))

@@ -18,7 +18,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, Rating, Role, Status
+from bot.domain import Action, EventKind, Rating, Role
+from bot.services import gate
 from bot.services.context import Services
 from bot.services.handling import dispatch, routing
 from bot.services.rating import followup, rating
@@ -26,8 +27,6 @@ from bot.services.supervision import supervision
 from bot.services.tickets import (
     format_time,
     notify_reporter,
-    record_event,
-    refresh_cards,
     reporter_ids,
     tell_chats,
 )
@@ -102,25 +101,23 @@ async def _advance(
 
 
 async def _note(
-    session: AsyncSession, ticket: Ticket, action: str, note: str, now: datetime
-) -> int:
-    event = await record_event(
-        session,
-        ticket,
-        actor_id=None,
-        role=Role.SYSTEM,
-        action=action,
-        to_status=Status(ticket.status),
-        note=note,
-        at=now,
+    session: AsyncSession,
+    ticket: Ticket,
+    kind: EventKind,
+    note: str,
+    now: datetime,
+    *,
+    refresh: bool = False,
+) -> None:
+    await gate.note(
+        session, ticket, kind, role=Role.SYSTEM, actor_id=None, note=note, at=now, refresh=refresh
     )
-    return event.id
 
 
 async def _remind(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     """催办: the handling department hears that the deadline is near."""
     ticket.supervision = 1
-    await _note(session, ticket, supervision.REMIND, format_time(ticket.deadline_at), now)
+    await _note(session, ticket, EventKind.REMIND, format_time(ticket.deadline_at), now)
     await tell_chats(
         session,
         ticket,
@@ -141,8 +138,9 @@ async def _overdue(
     """督办: the ticket is flagged overdue and its supervisors are told."""
     ticket.supervision = 2
     ticket.overdue_at = now
-    event_id = await _note(session, ticket, supervision.OVERDUE, texts.EVENT_NAMES["overdue"], now)
-    await refresh_cards(session, ticket, event_id)
+    await _note(
+        session, ticket, EventKind.OVERDUE, texts.EVENT_NAMES["overdue"], now, refresh=True
+    )
     key = f"overdue:{ticket.id}:{int(ticket.deadline_at.timestamp())}"
     deadline = format_time(ticket.deadline_at)
     supervisors = await routing.supervisor_chats(session, services.directory, ticket)
@@ -191,7 +189,7 @@ async def _escalate(
 async def _rate_remind(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     """One reminder to each reporter who has not finished the 回访, at the question they are on."""
     ticket.supervision = 1
-    await _note(session, ticket, supervision.RATE_REMIND, "", now)
+    await _note(session, ticket, EventKind.RATE_REMIND, "", now)
     rated = set(
         (
             await session.execute(
@@ -234,17 +232,15 @@ async def _autoclose(session: AsyncSession, ticket: Ticket, now: datetime) -> No
             },
             ["ticket_id", "round", "rater_id"],
         )
-    event = await record_event(
+    await gate.move(
         session,
         ticket,
+        Action.AUTOCLOSE,
+        roles=Role.SYSTEM,
         actor_id=None,
-        role=Role.SYSTEM,
-        action=Action.AUTOCLOSE.value,
-        to_status=Status.CLOSED,
         note=texts.RATING_NAMES[Rating.UNRATED],
         at=now,
     )
-    await refresh_cards(session, ticket, event.id)
     await notify_reporter(
         session,
         ticket,

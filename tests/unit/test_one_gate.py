@@ -1,0 +1,73 @@
+"""Nothing but the gate changes a ticket's status or writes its audit trail (read from source)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GATE = ROOT / "bot" / "services" / "gate.py"
+# `x.status = …` that is not a ticket's: (file, the name of x).
+NOT_TICKETS = {("bot/domain.py", "self"), ("bot/services/intake/groups.py", "prompt")}
+
+
+def _sources() -> list[Path]:
+    return [p for d in ("bot", "handlers") for p in sorted((ROOT / d).rglob("*.py")) if p != GATE]
+
+
+def _offences(rel: str, source: str) -> list[str]:
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        for t in targets:
+            if isinstance(t, ast.Attribute) and t.attr == "status":
+                owner = t.value.id if isinstance(t.value, ast.Name) else ast.unparse(t.value)
+                if (rel, owner) not in NOT_TICKETS:
+                    found.append(f"{rel}:{node.lineno} sets {owner}.status by hand")
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name == "Ticket" and any(k.arg == "status" for k in node.keywords):
+                found.append(f"{rel}:{node.lineno} creates a Ticket with a status by hand")
+            if name == "TicketEvent":
+                found.append(f"{rel}:{node.lineno} writes an audit row outside the gate")
+            if name == "setattr" and len(node.args) > 1:
+                arg = node.args[1]
+                if isinstance(arg, ast.Constant) and arg.value == "status":
+                    found.append(f"{rel}:{node.lineno} sets a status through setattr")
+            bulk = name.endswith(".values") and "update(Ticket)" in ast.unparse(node)
+            if bulk and any(k.arg == "status" for k in node.keywords):
+                found.append(f"{rel}:{node.lineno} updates tickets' status in bulk")
+    return found
+
+
+def test_only_the_gate_changes_a_status_or_writes_an_event() -> None:
+    offences = [
+        o
+        for p in _sources()
+        for o in _offences(p.relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8"))
+    ]
+    assert not offences, "\n".join(offences)
+
+
+def test_the_check_catches_each_way_round_the_gate() -> None:
+    source = (
+        "def f(ticket, t, s):\n"
+        "    ticket.status = 'closed'\n"
+        "    t.status += ''\n"
+        "    s.add(Ticket(number='1', status='new'))\n"
+        "    s.add(TicketEvent(action='x'))\n"
+        "    setattr(ticket, 'status', 'closed')\n"
+        "    update(Ticket).values(status='closed')\n"
+    )
+    assert sorted(_offences("bot/x.py", source)) == [
+        "bot/x.py:2 sets ticket.status by hand",
+        "bot/x.py:3 sets t.status by hand",
+        "bot/x.py:4 creates a Ticket with a status by hand",
+        "bot/x.py:5 writes an audit row outside the gate",
+        "bot/x.py:6 sets a status through setattr",
+        "bot/x.py:7 updates tickets' status in bulk",
+    ]
