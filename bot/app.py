@@ -26,6 +26,7 @@ from bot.deadlines import DeadlinePolicy
 from bot.delivery import Limits, OutboxSender
 from bot.departments import Directory
 from bot.indicators import Indicators
+from bot.metrics import COUNTERS
 from bot.services.context import Services
 from bot.services.intake import groups, reports
 from bot.services.supervision.sweeper import Sweeper
@@ -79,8 +80,14 @@ async def skip_redelivered(update: Update, context: HuiyinContext) -> None:
         raise ApplicationHandlerStop
 
 
+async def count_update(update: Update, context: HuiyinContext) -> None:
+    """Count every update this instance receives (for /metrics)."""
+    COUNTERS.inc("updates")
+
+
 async def on_error(update: object, context: HuiyinContext) -> None:
     """Log handler errors with the update that caused them."""
+    COUNTERS.inc("handler_errors")
     log.error("error while handling %r", update, exc_info=context.error)
 
 
@@ -172,6 +179,7 @@ async def build_runtime(
         policy=policy,
         directory=directory,
         indicators=indicators,
+        console_url=settings.console_root(),
         admin_ids=settings.admin_ids,
         group_confidence=settings.group_confidence,
         group_ask_confidence=min(settings.group_ask_confidence, settings.group_confidence),
@@ -195,6 +203,7 @@ async def build_runtime(
     services.wake = _waker(services.coordinator, sender)
     services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services
+    application.add_handler(TypeHandler(Update, count_update), group=-2)
     application.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
     for module in (group, resident, staff, rating):
         application.add_handlers(module.HANDLERS)

@@ -50,6 +50,7 @@ async def _run_polling(settings: Settings) -> int:
 
 async def _run_webhook(settings: Settings) -> int:
     from bot.app import build_runtime, start_runtime, stop_runtime
+    from bot.web.serve import mount_console
     from bot.webhook import serve_webhook
 
     if not settings.webhook_url or not settings.webhook_secret:
@@ -63,6 +64,7 @@ async def _run_webhook(settings: Settings) -> int:
         port=int(port),
         secret=settings.webhook_secret,
         public_url=settings.webhook_url,
+        mount=lambda app: mount_console(app, runtime.services, settings),
     )
     log.info("huiyin 已启动（webhook %s，监听 %s）", settings.webhook_url, settings.webhook_listen)
     try:
@@ -71,6 +73,15 @@ async def _run_webhook(settings: Settings) -> int:
         await site.stop()
         await stop_runtime(runtime)
     return 0
+
+
+async def _run_web(settings: Settings) -> int:
+    from bot.web.serve import serve_console
+
+    stop = asyncio.Event()
+    waiter = asyncio.create_task(_wait_for_signal())
+    waiter.add_done_callback(lambda _task: stop.set())
+    return await serve_console(settings, stop)
 
 
 async def _db_upgrade(settings: Settings) -> int:
@@ -141,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="huiyin", description="回音：接诉即办 Telegram 机器人")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="长轮询运行机器人")
-    sub.add_parser("webhook", help="以 webhook 方式运行（aiohttp）")
+    sub.add_parser("webhook", help="以 webhook 方式运行（aiohttp），同一端口提供网页控制台")
+    sub.add_parser("web", help="单独运行网页控制台（HUIYIN_WEB_LISTEN）")
     db = sub.add_parser("db", help="数据库")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="迁移数据库到最新版本")
@@ -181,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_run_polling(settings))
         if args.command == "webhook":
             return asyncio.run(_run_webhook(settings))
+        if args.command == "web":
+            return asyncio.run(_run_web(settings))
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
         if args.command == "staff":

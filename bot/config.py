@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     deadline_policy_file: Path | None = Field(None, alias="HUIYIN_DEADLINE_POLICY_FILE")
     departments_file: Path | None = Field(None, alias="HUIYIN_DEPARTMENTS_FILE")
     indicators_file: Path | None = Field(None, alias="HUIYIN_INDICATORS_FILE")
+    console_url: str | None = Field(None, alias="HUIYIN_CONSOLE_URL")
+    console_secret: str | None = Field(None, alias="HUIYIN_CONSOLE_SECRET")
+    web_listen: str = Field("127.0.0.1:8081", alias="HUIYIN_WEB_LISTEN")
     nlp_rules_dir: Path | None = Field(None, alias="HUIYIN_NLP_RULES_DIR")
     nlp_user_dict: Path | None = Field(None, alias="HUIYIN_NLP_USER_DICT")
     log_level: str = Field("INFO", alias="HUIYIN_LOG_LEVEL")
@@ -64,7 +67,7 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
         return value
 
-    @field_validator("telegram_api_url", "redis_url", "webhook_url")
+    @field_validator("telegram_api_url", "redis_url", "webhook_url", "console_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(
@@ -73,13 +76,23 @@ class Settings(BaseSettings):
             raise ValueError("expected a URL")
         return value.rstrip("/") if value else value
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_listen", "web_listen")
     @classmethod
     def _check_listen(cls, value: str) -> str:
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit():
             raise ValueError("expected HOST:PORT")
         return value
+
+    def console_root(self) -> str:
+        """Where sign-in links point: HUIYIN_CONSOLE_URL, else the webhook server, else the
+        stand-alone console (`huiyin web`) on HUIYIN_WEB_LISTEN."""
+        if self.console_url:
+            return self.console_url
+        if self.webhook_url:
+            scheme, _, rest = self.webhook_url.partition("://")
+            return f"{scheme}://{rest.split('/', 1)[0]}"
+        return f"http://{self.web_listen}"
 
     def require_token(self) -> str:
         """Return the bot token, or raise SettingsError when it is missing."""

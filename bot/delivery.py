@@ -28,6 +28,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import texts
 from bot.domain import EventKind, Role
+from bot.metrics import COUNTERS
 from bot.services import gate
 from storage.models import OutboxMessage, StaffCard, Ticket, User, utcnow
 from storage.outbox import enqueue
@@ -362,6 +363,7 @@ class OutboxSender:
                     return
                 result = await self.bot.do_api_request(row.method, api_kwargs=params)
             except RetryAfter as exc:
+                COUNTERS.inc("telegram_429")
                 retry = retry_seconds(exc)
                 loop = asyncio.get_running_loop()
                 self.pacer.pause(row.chat_id, loop.time() + retry)

@@ -330,3 +330,9 @@ FOLLOWUP_REOPENED = "\n\n工单 {number} 已重新交办（重办）。"
 ALERT_ANSWERED = "已记录。"
 ALERT_ALREADY_ANSWERED = "这个问题您已经回答过了。"
 ALERT_FOLLOWUP_CLOSED = "本次回访已结束：工单已按「未评价」结单。如问题仍未解决，可重新反映。"
+
+# The web console (控制台)
+CONSOLE_LINK = "回音控制台登录链接（{minutes} 分钟内有效，仅可使用一次，请勿转发）：\n{url}"
+CONSOLE_SENT = "已私信发送控制台登录链接。如未收到，请先私聊机器人发送 /start 后重试。"
+CONSOLE_NOT_STAFF = "只有登记的工作人员可以登录控制台。"
+CONSOLE_NOT_CONFIGURED = "网页控制台尚未配置访问地址（HUIYIN_CONSOLE_URL），请联系管理员。"

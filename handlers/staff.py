@@ -8,6 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot import texts
 from bot.domain import HuiyinError
 from bot.services.handling import queues, staff
+from bot.services.statistics import access
 from handlers.context import HuiyinContext, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
@@ -76,6 +77,13 @@ async def ticket(update: Update, context: HuiyinContext) -> None:
     )
 
 
+async def console(update: Update, context: HuiyinContext) -> None:
+    """Send a one-time sign-in link to the web console privately (/console)."""
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert msg is not None and chat is not None and user is not None
+    await access.send_link(context.services, user.id, chat.id, msg.message_id)
+
+
 async def private_only(update: Update, context: HuiyinContext) -> None:
     """Tell an admin that /bind_staff belongs in a group."""
     msg = update.effective_message
@@ -93,6 +101,7 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("queue", queue, filters=GROUPS),
     CommandHandler("overdue", overdue, filters=GROUPS),
     CommandHandler("ticket", ticket, filters=GROUPS),
+    CommandHandler("console", console, filters=GROUPS),
     CommandHandler(["bind_staff", "add_staff"], private_only, filters=filters.ChatType.PRIVATE),
     CallbackQueryHandler(card_button, pattern=r"^t:[a-z_]+:[^:]*$"),
 ]

@@ -38,6 +38,7 @@ class Services:
     attach_window_seconds: int = 600
     prompt_ttl_seconds: int = 3600
     bot_username: str = "huiyin_bot"
+    console_url: str = ""  # public root of the web console, for sign-in links
     group_confidence: float = 0.75
     group_ask_confidence: float = 0.35
     group_prompt_ttl_seconds: int = 1800

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, EventKind, Rating, Role
+from bot.metrics import COUNTERS
 from bot.services import gate
 from bot.services.context import Services
 from bot.services.handling import dispatch, routing
@@ -267,7 +268,9 @@ class Sweeper:
             self.lease = await self.coordinator.acquire(LEASE_NAME, self.ttl)
             if self.lease is None:
                 return None
-        return await sweep(self.services)
+        done = await sweep(self.services)
+        COUNTERS.last_sweep_at = self.services.clock()
+        return done
 
     async def close(self) -> None:
         """Give the lease up so another instance can take over at once."""
