@@ -17,7 +17,7 @@ from bot.services.context import Services
 from bot.services.statistics import access, figures, listing
 from bot.services.statistics.access import Scope
 from bot.services.statistics.figures import Figures, Row
-from bot.web import export
+from bot.services.statistics import export
 from bot.web.auth import SCOPE
 from storage.models import BoundChat
 
