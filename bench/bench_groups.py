@@ -275,7 +275,7 @@ async def unsent_answers(stack: LocalStack) -> list[str]:
     async with stack.runtime.engine.connect() as conn:
         rows = await conn.execute(text(
             "select status, attempts, last_error, next_attempt_at from outbox "
-            "where purpose = 'group_ack' and status <> 'sent'"
+            "where kind = 'group_answer' and status <> 'sent'"
         ))
         return [" ".join(str(v) for v in row) for row in rows]
 

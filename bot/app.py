@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.deadlines import DeadlinePolicy
 from bot.delivery import Limits, OutboxSender
 from bot.departments import Directory
+from bot.errors import NotMigrated, RulesFileError
 from bot.indicators import Indicators
 from bot.metrics import COUNTERS
 from bot.services.context import Services
@@ -33,15 +34,11 @@ from bot.services.supervision.sweeper import Sweeper
 from bot.workdays import WorkCalendar
 from handlers import group, rating, resident, staff
 from handlers.context import HuiyinContext
-from nlp import Extractor
+from nlp import Extractor, RuleFileError
 from storage.coordination import Coordinator, RedisCoordinator, make_coordinator
 from storage.db import is_up_to_date, make_engine, make_sessionmaker
 
 log = logging.getLogger("huiyin")
-
-
-class NotMigrated(RuntimeError):
-    """The database schema is older than the code."""
 
 
 class PerChatProcessor(BaseUpdateProcessor):
@@ -143,7 +140,10 @@ def _waker(coordinator: Coordinator, sender: OutboxSender) -> Callable[[], None]
 def load_extractor(settings: Settings) -> Extractor:
     """Load the complaint extractor with the deployment's extra rules (blocking: call off-loop)."""
     extra = [settings.nlp_rules_dir] if settings.nlp_rules_dir else []
-    return Extractor.load(extra_dirs=extra, user_dict=settings.nlp_user_dict)
+    try:
+        return Extractor.load(extra_dirs=extra, user_dict=settings.nlp_user_dict)
+    except RuleFileError as exc:
+        raise RulesFileError.of(exc) from exc
 
 
 async def build_runtime(
@@ -199,7 +199,13 @@ async def build_runtime(
         .build()
     )
     limits = limits or Limits(quiet_per_minute=settings.group_messages_per_minute)
-    sender = OutboxSender(application.bot, sessions, limits=limits, lease_seconds=lease_seconds)
+    sender = OutboxSender(
+        application.bot,
+        sessions,
+        limits=limits,
+        coordinator=services.coordinator,
+        lease_seconds=lease_seconds,
+    )
     services.wake = _waker(services.coordinator, sender)
     services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.errors import StartupError
 
 log = logging.getLogger("huiyin")
 
@@ -201,17 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_staff_add(settings, args.user_id, args.name, args.department))
         if args.command == "worker":
             return asyncio.run(_worker_add(settings, args.grid_chat_id, args.user_id, args.name))
-    except SettingsError as exc:
+    except StartupError as exc:
         print(f"启动失败：{exc}", file=sys.stderr)
         return 2
-    except Exception as exc:
-        from bot.app import NotMigrated
-        from bot.workdays import DataFileError
-
-        if isinstance(exc, NotMigrated | DataFileError):
-            print(f"启动失败：{exc}", file=sys.stderr)
-            return 2
-        raise
     return 1
 
 

@@ -8,9 +8,10 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.errors import SettingsError
+from nlp.decision import GROUP_ASK_AT, GROUP_TICKET_AT
 
-class SettingsError(Exception):
-    """A setting is missing or malformed; `str()` is one line naming it."""
+__all__ = ["Settings", "SettingsError", "load_settings"]
 
 
 class Settings(BaseSettings):
@@ -36,8 +37,12 @@ class Settings(BaseSettings):
     nlp_rules_dir: Path | None = Field(None, alias="HUIYIN_NLP_RULES_DIR")
     nlp_user_dict: Path | None = Field(None, alias="HUIYIN_NLP_USER_DICT")
     log_level: str = Field("INFO", alias="HUIYIN_LOG_LEVEL")
-    group_confidence: float = Field(0.75, ge=0.0, le=1.0, alias="HUIYIN_GROUP_CONFIDENCE")
-    group_ask_confidence: float = Field(0.35, ge=0.0, le=1.0, alias="HUIYIN_GROUP_ASK_CONFIDENCE")
+    group_confidence: float = Field(
+        GROUP_TICKET_AT, ge=0.0, le=1.0, alias="HUIYIN_GROUP_CONFIDENCE"
+    )
+    group_ask_confidence: float = Field(
+        GROUP_ASK_AT, ge=0.0, le=1.0, alias="HUIYIN_GROUP_ASK_CONFIDENCE"
+    )
     group_messages_per_minute: int = Field(
         6, ge=1, le=20, alias="HUIYIN_GROUP_MESSAGES_PER_MINUTE"
     )

@@ -19,14 +19,16 @@ escalate_after (still overdue → escalate). An unknown intent uses the 其他 r
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from bot.workdays import BUSINESS_TZ, DATA_DIR, END_OF_DAY, DataFileError, WorkCalendar
+from bot.datafiles import read_toml
+from bot.domain import Urgency
+from bot.errors import PolicyFileError
+from bot.workdays import BUSINESS_TZ, DATA_DIR, END_OF_DAY, WorkCalendar
 
 __all__ = [
     "DEFAULT_POLICY_FILE",
@@ -43,7 +45,7 @@ __all__ = [
 
 DEFAULT_POLICY_FILE = DATA_DIR / "deadline_policy.toml"
 INTENTS: tuple[str, ...] = ("投诉", "求助", "咨询", "建议", "表扬", "其他")
-URGENCIES: tuple[str, ...] = ("紧急", "一般")
+URGENCIES: tuple[str, ...] = tuple(u.value for u in Urgency)
 FALLBACK_INTENT = "其他"
 
 Unit = Literal["hours", "workdays", "days", "percent"]
@@ -68,10 +70,6 @@ _TIMED: frozenset[Unit] = frozenset({"hours", "workdays", "days"})
 _CLOCK: frozenset[Unit] = frozenset({"hours", "days"})
 _RELATIVE: frozenset[Unit] = frozenset({"hours", "workdays", "days", "percent"})
 _WEEKDAYS = "一二三四五六日"
-
-
-class PolicyFileError(DataFileError):
-    """The deadline policy file is malformed; the message names the file and the key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,13 +177,7 @@ class DeadlinePolicy:
     def load(cls, path: Path | None = None) -> DeadlinePolicy:
         """Read and validate a policy file (the shipped one by default)."""
         path = path or DEFAULT_POLICY_FILE
-        try:
-            with path.open("rb") as fh:
-                doc = tomllib.load(fh)
-        except OSError as exc:
-            raise PolicyFileError(path, "(file)", f"cannot read: {exc.strerror or exc}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise PolicyFileError(path, "(file)", f"not valid TOML: {exc}") from exc
+        doc = read_toml(path, PolicyFileError)
         _check_keys(doc, {"format", "general", "defaults", "rules"}, path, "")
         if doc.get("format", 1) != 1:
             raise PolicyFileError(path, "format", f"unsupported value {doc['format']!r}")

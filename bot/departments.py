@@ -8,12 +8,13 @@ a department (`parent`, for 提级 and 督办), and which department a name type
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.workdays import DATA_DIR, DataFileError
+from bot.datafiles import read_toml
+from bot.errors import DepartmentsFileError
+from bot.workdays import DATA_DIR
 
 __all__ = [
     "DEFAULT_DEPARTMENTS_FILE",
@@ -26,10 +27,6 @@ DEFAULT_DEPARTMENTS_FILE = DATA_DIR / "departments.toml"
 _CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 _TOP_KEYS = {"format", "levels", "departments", "grids", "routes"}
 _DEPT_KEYS = {"name", "level", "parent", "aliases"}
-
-
-class DepartmentsFileError(DataFileError):
-    """The departments file is malformed; the message names the file and the key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +54,7 @@ class Directory:
     def load(cls, path: Path | None = None) -> Directory:
         """Read and validate a departments file (the shipped one by default)."""
         path = path or DEFAULT_DEPARTMENTS_FILE
-        try:
-            with path.open("rb") as fh:
-                doc = tomllib.load(fh)
-        except OSError as exc:
-            reason = f"cannot read: {exc.strerror or exc}"
-            raise DepartmentsFileError(path, "(file)", reason) from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise DepartmentsFileError(path, "(file)", f"not valid TOML: {exc}") from exc
-        return _parse(doc, path)
+        return _parse(read_toml(path, DepartmentsFileError), path)
 
     def get(self, code: str | None) -> Department | None:
         """Return the department with this code, or None."""

@@ -7,6 +7,26 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from bot.errors import (  # the error tree lives in bot.errors; these names stay importable here
+    HuiyinError,
+    IllegalTransition,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    Refusal,
+    Stale,
+)
+
+__all__ = [
+    "HuiyinError",
+    "IllegalTransition",
+    "InvalidInput",
+    "NotAllowed",
+    "NotFound",
+    "Refusal",
+    "Stale",
+]
+
 
 class Status(enum.StrEnum):
     """Where a ticket stands in the loop 反映 → 受理 → 办结 → 评价 (→ 重办)."""
@@ -175,35 +195,6 @@ OPEN_STATUSES = frozenset(
     {Status.NEW, Status.DISPATCHING, Status.ACCEPTED, Status.REOPENED, Status.EXTENDING}
 )
 """Statuses of a ticket someone still has to handle: the sweeper chases these."""
-
-
-class HuiyinError(Exception):
-    """Base of every error a service raises; `str()` is a message fit for the user."""
-
-
-class NotFound(HuiyinError):
-    """The ticket (or thing) does not exist, or is not visible to this person."""
-
-
-class NotAllowed(HuiyinError):
-    """This person may not do this."""
-
-
-class IllegalTransition(HuiyinError):
-    """The ticket's status does not allow this action."""
-
-    def __init__(self, status: Status, action: Action, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.action = action
-
-
-class InvalidInput(HuiyinError):
-    """The input cannot be used (empty, too long, unreadable)."""
-
-
-class Stale(HuiyinError):
-    """A button or prompt refers to a state that has since moved on."""
 
 
 def transition_for(status: Status, action: Action) -> Transition | None:

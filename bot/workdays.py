@@ -25,7 +25,6 @@ day is its Asia/Shanghai date.
 from __future__ import annotations
 
 import logging
-import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -33,11 +32,15 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from bot.datafiles import read_toml
+from bot.errors import CalendarFileError, DataFileError
+
 __all__ = [
     "BUSINESS_TZ",
     "DATA_DIR",
     "END_OF_DAY",
     "CalendarFileError",
+    "DataFileError",
     "WorkCalendar",
     "end_of_day",
     "local_date",
@@ -49,24 +52,6 @@ DATA_DIR = Path(__file__).parent / "data"
 SHIPPED_HOLIDAYS = DATA_DIR / "holidays.toml"
 
 log = logging.getLogger("huiyin.workdays")
-
-
-class DataFileError(ValueError):
-    """A data file (holidays, deadline policy, departments) is unreadable or malformed; the
-    message names the file, the key when there is one, and why. Start-up stops on it."""
-
-    def __init__(self, path: Path, key: str, reason: str) -> None:
-        super().__init__(f"{path}: {key}: {reason}" if key else f"{path}: {reason}")
-        self.path = path
-        self.key = key
-        self.reason = reason
-
-
-class CalendarFileError(DataFileError):
-    """A holidays data file is unreadable or malformed; the message names the file and why."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(path, "", reason)
 
 
 def _require_aware(dt: datetime) -> datetime:
@@ -125,13 +110,7 @@ def _parse_days(raw: object, year: int, where: str, path: Path) -> list[date]:
 
 def _read_file(path: Path) -> tuple[dict[date, bool], set[int]]:
     """Read one holidays file into ({day: is_workday}, years listed); raise if malformed."""
-    try:
-        with path.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except OSError as exc:
-        raise CalendarFileError(path, f"cannot read: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise CalendarFileError(path, f"not valid TOML: {exc}") from exc
+    doc = read_toml(path, CalendarFileError)
     unknown = sorted(set(doc) - {"format", "years"})
     if unknown:
         raise CalendarFileError(path, f"{unknown[0]}: unknown key (expected 'format', 'years')")

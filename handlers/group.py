@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import MessageOriginHiddenUser, MessageOriginUser, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import texts
+from bot import buttons, texts
 from bot.services.intake import groups, reports
 from handlers.context import HuiyinContext, on_replied_author, person
 
@@ -86,12 +86,12 @@ async def prompt_button(update: Update, context: HuiyinContext) -> None:
     """提交为诉求 / 不是 under a prompt in a grid group."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, choice, raw_id = query.data.split(":", 2)
-    if not raw_id.isdigit():
+    press = buttons.decode(query.data)
+    if not isinstance(press, buttons.PromptAnswer):
         await query.answer(texts.ALERT_INVALID, show_alert=True)
         return
     answer = await groups.answer_prompt(
-        context.services, person(query.from_user), int(raw_id), choice
+        context.services, person(query.from_user), press.prompt_id, "yes" if press.submit else "no"
     )
     await query.answer(answer.text, show_alert=answer.alert)
 
@@ -140,7 +140,7 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("report", report, filters=GROUPS),
     CommandHandler("split", split, filters=GROUPS),
     MessageHandler(GROUPS & filters.REPLY & REPORT_WORD, report),
-    CallbackQueryHandler(prompt_button, pattern=r"^g:(yes|no):[^:]*$"),
+    CallbackQueryHandler(prompt_button, pattern=buttons.is_prompt_answer),
     MessageHandler(PRIVATE & filters.FORWARDED, forwarded),
     MessageHandler(GROUPS & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, group_text),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot import texts
+from bot import buttons, texts
 from bot.domain import HuiyinError
 from bot.services.rating import rating
 from handlers.context import HuiyinContext, person
@@ -15,18 +15,18 @@ async def rate(update: Update, context: HuiyinContext) -> None:
     """Handle 满意 / 基本满意 / 不满意, the last question of a 回访."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    parts = query.data.split(":")
+    press = buttons.decode(query.data)
     message = query.message
-    if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit()) or message is None:
+    if not isinstance(press, buttons.RatingPress) or message is None:
         await query.answer(texts.ALERT_INVALID, show_alert=True)
         return
     try:
         answer = await rating.rate(
             context.services,
             person(query.from_user),
-            int(parts[1]),
-            int(parts[2]),
-            parts[3],
+            press.ticket_id,
+            press.round,
+            press.score,
             chat_id=message.chat.id,
             message_id=message.message_id,
         )
@@ -40,19 +40,19 @@ async def follow_up(update: Update, context: HuiyinContext) -> None:
     """Handle 联系过 / 没有联系 and 已解决 / 部分解决 / 未解决 in a 回访."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    parts = query.data.split(":")
+    press = buttons.decode(query.data)
     message = query.message
-    if len(parts) != 5 or not (parts[1].isdigit() and parts[2].isdigit()) or message is None:
+    if not isinstance(press, buttons.FollowupPress) or message is None:
         await query.answer(texts.ALERT_INVALID, show_alert=True)
         return
     try:
         answer = await rating.answer(
             context.services,
             person(query.from_user),
-            int(parts[1]),
-            int(parts[2]),
-            parts[3],
-            parts[4],
+            press.ticket_id,
+            press.round,
+            press.question,
+            press.answer,
             chat_id=message.chat.id,
             message_id=message.message_id,
         )
@@ -70,7 +70,7 @@ async def unknown_button(update: Update, context: HuiyinContext) -> None:
 
 
 HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
-    CallbackQueryHandler(rate, pattern=r"^r:"),
-    CallbackQueryHandler(follow_up, pattern=r"^f:"),
+    CallbackQueryHandler(rate, pattern=buttons.is_rating_press),
+    CallbackQueryHandler(follow_up, pattern=buttons.is_followup_press),
     CallbackQueryHandler(unknown_button),
 ]

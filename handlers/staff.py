@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import texts
+from bot import buttons, texts
 from bot.domain import HuiyinError
 from bot.services.handling import queues, staff
 from bot.services.statistics import access
@@ -38,13 +38,13 @@ async def card_button(update: Update, context: HuiyinContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     chat = update.effective_chat
-    _, action, raw_id = query.data.split(":", 2)
-    if not raw_id.isdigit() or chat is None:
+    press = buttons.decode(query.data)
+    if not isinstance(press, buttons.CardPress) or chat is None:
         await query.answer(texts.ALERT_INVALID, show_alert=True)
         return
     try:
         answer = await staff.press(
-            context.services, person(query.from_user), chat.id, action, int(raw_id)
+            context.services, person(query.from_user), chat.id, press.action, press.ticket_id
         )
     except HuiyinError as exc:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
@@ -63,9 +63,7 @@ async def overdue(update: Update, context: HuiyinContext) -> None:
     """List this chat's department's overdue tickets (/overdue)."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
-    await queues.show_queue(
-        context.services, person(user), chat.id, msg.message_id, overdue=True
-    )
+    await queues.show_queue(context.services, person(user), chat.id, msg.message_id, overdue=True)
 
 
 async def ticket(update: Update, context: HuiyinContext) -> None:
@@ -103,5 +101,5 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("ticket", ticket, filters=GROUPS),
     CommandHandler("console", console, filters=GROUPS),
     CommandHandler(["bind_staff", "add_staff"], private_only, filters=filters.ChatType.PRIVATE),
-    CallbackQueryHandler(card_button, pattern=r"^t:[a-z_]+:[^:]*$"),
+    CallbackQueryHandler(card_button, pattern=buttons.is_card_press),
 ]

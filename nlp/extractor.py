@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -9,7 +10,15 @@ from pathlib import Path
 from nlp.errors import RuleFileError
 from nlp.location import PlacePattern, compile_pattern, find_location, jieba_place_names
 from nlp.matcher import Utf8Automaton, utf8
-from nlp.model import INTENTS, NORMAL, NOT_A_REPORT, URGENT, Explanation, Extraction
+from nlp.model import (
+    INTENTS,
+    NORMAL,
+    NOT_A_REPORT,
+    SMALL_TALK,
+    URGENT,
+    Explanation,
+    Extraction,
+)
 from nlp.normalize import MAX_CHARS, Normaliser
 from nlp.rulefiles import SHIPPED_RULES, Entry, read_rules, read_user_dict
 
@@ -34,6 +43,8 @@ URGENT_BONUS = 1.5
 QUESTION_BONUS = 0.3  # a question (？/吗) about a named topic
 QUESTION_CUE = 1.5  # a 请问…吗 question holding one cue this strong (拖欠, 违法…) is a report
 BODY_FACTOR = 0.3  # weight of topic words after the first sentence (fitted on even ids)
+SMALL_TALK_CHARS = 40  # a longer message is never taken for small talk
+MAX_ALTERNATIVES = 2  # next best categories offered to staff after the first
 _FULL_STOP = utf8("。")
 _TRAILING = " .!?。！？~…,，"
 
@@ -100,6 +111,8 @@ class Compiled:
     files: tuple[str, ...]
     keywords: frozenset[str]
     gazetteer: Utf8Automaton[str]  # known place names, consulted only for reports
+    # fullmatch of a text made only of greetings, thanks, emoji, punctuation (smalltalk.txt)
+    small_talk: Callable[[str], object]
 
 
 class Extractor:
@@ -160,19 +173,33 @@ class Extractor:
             if c.prefilter:
                 encoded = text.encode("utf-8", "surrogatepass").decode("latin-1")
                 if next(c.gate_iter(encoded), None) is None:
-                    return NOT_A_REPORT
-                if text.isascii() or not self._special(text):
+                    got = NOT_A_REPORT
+                elif text.isascii() or not self._special(text):
                     norm = self._normalise.plain(text)
-                    return self._extract(norm, encoded if norm is text else utf8(norm))
-            norm = self._normalise(text)
-            return self._extract(norm, utf8(norm))
+                    got = self._extract(norm, encoded if norm is text else utf8(norm))
+                else:
+                    got = self._extract(self._normalise(text), None)
+            else:
+                got = self._extract(self._normalise(text), None)
+            # inlined _or_small_talk (one call less per message)
+            if got.is_report or len(text) > SMALL_TALK_CHARS or not c.small_talk(text):
+                return got
+            return SMALL_TALK
         except Exception as exc:  # defensive: a message must never crash the bot
             return _failed(exc)
 
-    def _extract(self, norm: str, encoded: str) -> Extraction:
-        """Decide a normalised text; encoded is utf8(norm)."""
+    def _or_small_talk(self, text: str, got: Extraction) -> Extraction:
+        """SMALL_TALK for a non-report made only of greetings, thanks and emoji, else got."""
+        if got.is_report or len(text) > SMALL_TALK_CHARS or not self._compiled.small_talk(text):
+            return got
+        return SMALL_TALK
+
+    def _extract(self, norm: str, encoded: str | None) -> Extraction:
+        """Decide a normalised text; encoded is utf8(norm) (None: not yet encoded)."""
         if not norm:
             return NOT_A_REPORT
+        if encoded is None:
+            encoded = utf8(norm)
         c = self._compiled
         found = c.automaton.ends(encoded)
         if not found:
@@ -208,7 +235,7 @@ class Extractor:
 _NO_DROP: frozenset[str] = frozenset()
 _new = object.__new__
 (_set_report, _set_intent, _set_category, _set_urgency, _set_urgent_words, _set_location,
- _set_confidence, _set_explanation) = [
+ _set_confidence, _set_explanation, _set_alternatives, _set_small_talk) = [
     getattr(Extraction, name).__set__ for name in Extraction.__slots__
 ]
 
@@ -216,7 +243,7 @@ _new = object.__new__
 def _make(
     is_report: bool, intent: str, category: tuple[str, ...], urgency: str,
     urgent_words: tuple[str, ...], location: str | None, confidence: float,
-    explanation: Sequence[str],
+    explanation: Sequence[str], alternatives: tuple[tuple[str, ...], ...] = (),
 ) -> Extraction:
     """Extraction(...) without the frozen dataclass's __init__ (one object.__setattr__ per
     field, ~1.2 µs); the slots are set through their descriptors, the result is the same."""
@@ -229,6 +256,8 @@ def _make(
     _set_location(e, location)
     _set_confidence(e, confidence)
     _set_explanation(e, explanation)
+    _set_alternatives(e, alternatives)
+    _set_small_talk(e, False)
     return e
 
 
@@ -384,8 +413,11 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
         and not praise_only
     )
     category: tuple[str, ...] = ()
+    alternatives: tuple[tuple[str, ...], ...] = ()
     if has_category:
         category = _best_path(c, path_scores, best_first)
+        if len(path_scores) > 1:
+            alternatives = _alternatives(c, path_scores, category)
     if not intent:
         intent = "投诉" if is_report else "其他"
     if not is_report and not blockers and not question and not urgent:
@@ -393,7 +425,7 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
         return _make(
             False, intent, category, NORMAL, (), location,
             round(REPORT_THRESHOLD / (detection + REPORT_THRESHOLD), 3) if detection > 0 else 1.0,
-            Explanation(_explain_chat, (detection, hits)),
+            Explanation(_explain_chat, (detection, hits)), alternatives,
         )
     if is_report and location is None:
         if loc_suffix and not looked:
@@ -419,7 +451,7 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
     ))
     return _make(
         is_report, intent, category, URGENT if urgent else NORMAL, tuple(urgent), location,
-        round(min(max(confidence, 0.0), 1.0), 3), explanation,
+        round(min(max(confidence, 0.0), 1.0), 3), explanation, alternatives,
     )
 
 
@@ -437,6 +469,18 @@ def _best_path(c: Compiled, path_scores: dict[int, float], first: str) -> tuple[
             if best is None or rank > best:
                 best = rank
     return c.paths[best[-1]] if best is not None else (first,)
+
+
+def _alternatives(
+    c: Compiled, path_scores: dict[int, float], category: tuple[str, ...]
+) -> tuple[tuple[str, ...], ...]:
+    """The next best scoring leaf paths after category, best first (up to MAX_ALTERNATIVES)."""
+    ranked = sorted(
+        ((v, i) for i, v in path_scores.items() if v > 0 and c.paths[i] != category
+         and len(c.paths[i]) > 1),
+        reverse=True,
+    )
+    return tuple(c.paths[i] for _, i in ranked[:MAX_ALTERNATIVES])
 
 
 def _intent_rank(item: tuple[str, float]) -> tuple[float, int]:
@@ -598,9 +642,22 @@ def _compile(
         files=tuple(rules.files),
         keywords=frozenset(table),
         gazetteer=gazetteer,
+        small_talk=_small_talk_pattern(
+            [e.key for e in rules.section("smalltalk.txt", "寒暄")]
+        ).fullmatch,
     )
     infos = {key: replace(info, solo=_solo(draft, info)) for key, info in infos.items()}
     return replace(draft, automaton=Utf8Automaton(infos.items()))
+
+
+def _small_talk_pattern(words: list[str]) -> re.Pattern[str]:
+    """Texts made only of small-talk words, non-word characters, digits and [表情] codes."""
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    # the lookahead on the words' first characters fails fast before the alternation; the
+    # possessive *+ never backtracks (哈哈哈… can be split many ways: exponential otherwise)
+    firsts = "".join(sorted({re.escape(c) for w in words for c in (w[0].lower(), w[0].upper())}))
+    words_part = f"|(?=[{firsts}])(?:{alternatives})" if words else ""
+    return re.compile(r"(?:\[[^\[\]]{1,8}\]|[\W_\d]" + words_part + ")*+", re.IGNORECASE)
 
 
 _NEUTRAL = "甲"  # a stand-in message body: no keyword is looked for in it, only its shape

@@ -74,6 +74,11 @@ class Extraction:
     location: str | None
     confidence: float
     explanation: Sequence[str]  # a tuple, or an Explanation formatted when read
+    # the next best leaf paths after category (up to 2): (category, *alternatives) is the
+    # top 3, offered to staff to correct a category with one tap
+    alternatives: tuple[tuple[str, ...], ...] = ()
+    # only a greeting, thanks, emoji or nothing at all: no problem could be in it
+    small_talk: bool = False
 
     @property
     def category_label(self) -> str:
@@ -92,6 +97,8 @@ class Extraction:
             "location": self.location,
             "confidence": self.confidence,
             "explanation": list(self.explanation),
+            "alternatives": ["/".join(p) for p in self.alternatives],
+            "small_talk": self.small_talk,
         }
 
 
@@ -104,4 +111,16 @@ NOT_A_REPORT = Extraction(
     location=None,
     confidence=1.0,
     explanation=("no rule fired",),
+)
+
+SMALL_TALK = Extraction(
+    is_report=False,
+    intent="其他",
+    category=(),
+    urgency=NORMAL,
+    urgent_words=(),
+    location=None,
+    confidence=1.0,
+    explanation=("small talk: a greeting, thanks, emoji or nothing",),
+    small_talk=True,
 )

@@ -25,6 +25,7 @@ CONCERNS: dict[str, tuple[str, ...]] = {
     "cues.txt": ("报告线索",),
     "location.txt": ("地名后缀", "楼栋后缀", "地名", "去除前缀"),
     "synonyms.txt": ("同义词",),
+    "smalltalk.txt": ("寒暄",),
 }
 # sections whose lines may carry a weight; the others are plain word lists
 WEIGHTED = {"报告线索", *INTENTS}

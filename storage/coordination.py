@@ -12,6 +12,9 @@ Semantics common to both:
 - ``hit``: sliding window. A hit is recorded only if fewer than ``limit`` hits were recorded in
   the last ``window_seconds``; a refused hit is not recorded. ``retry_after`` is the time until
   the oldest counted hit leaves the window (0 when allowed).
+- ``reserve``: a shared schedule of slots `interval` apart (a leaky bucket): each call takes
+  the next free slot and returns how long to wait for it, so callers on every instance
+  together keep to one slot per `interval`.
 - ``first_seen``: SET NX with expiry; True once per key per ``ttl_seconds``.
 - leases: one holder per name; a lease is a random token, so only the holder can renew or
   release it; an expired lease is gone (renew fails, anyone may acquire).
@@ -21,10 +24,11 @@ Semantics common to both:
   put on a queue). Messages published while an instance is disconnected are lost to it.
 
 Redis outage policy (the bot must keep running): ``hit``/``peek_wait`` fail open (allowed / 0),
-``first_seen`` fails open (True), ``acquire`` returns None, ``renew`` returns False, ``release``
-and ``publish`` do nothing. Each kind of failure is logged at most once per minute on the
-``huiyin.coordination`` logger; after a connection failure Redis is not retried for
-``breaker_seconds`` so a dead server costs no time per call.
+``first_seen`` fails open (True), ``reserve`` falls back to this process's own schedule,
+``acquire`` returns None, ``renew`` returns False, ``release`` and ``publish`` do nothing.
+Each kind of failure is logged at most once per minute on the ``huiyin.coordination`` logger;
+after a connection failure Redis is not retried for ``breaker_seconds`` so a dead server costs
+no time per call.
 """
 
 from __future__ import annotations
@@ -109,6 +113,14 @@ class Coordinator(abc.ABC):
     async def peek_wait(self, key: str, window_seconds: float, limit: int) -> float:
         """Return seconds until a hit on `key` would be allowed (0 if now), recording nothing."""
 
+    async def peek_many(self, windows: list[tuple[str, float, int]]) -> list[float]:
+        """`peek_wait` for several (key, window_seconds, limit) at once, in one round trip."""
+        return [await self.peek_wait(key, seconds, limit) for key, seconds, limit in windows]
+
+    @abc.abstractmethod
+    async def reserve(self, key: str, interval: float) -> float:
+        """Take the next slot of a schedule spaced `interval` apart; return seconds until it."""
+
     @abc.abstractmethod
     async def first_seen(self, key: str, ttl_seconds: float) -> bool:
         """Return True the first time `key` is seen within `ttl_seconds`, else False."""
@@ -161,6 +173,7 @@ class MemoryStore:
         self.seen: dict[str, float] = {}
         self.seen_expiry: list[tuple[float, str]] = []
         self.leases: dict[str, tuple[str, float]] = {}
+        self.schedules: dict[str, float] = {}
         self.members: set[MemoryCoordinator] = set()
         self.ops = 0
 
@@ -235,6 +248,13 @@ class MemoryCoordinator(Coordinator):
         window.seconds = window_seconds
         _trim(window, now)
         return _wait(window, limit, now)
+
+    async def reserve(self, key: str, interval: float) -> float:
+        """Take the next slot of a schedule spaced `interval` apart; return seconds until it."""
+        now = self._now()
+        start = max(now, self.store.schedules.get(key, 0.0))
+        self.store.schedules[key] = start + interval
+        return start - now
 
     async def first_seen(self, key: str, ttl_seconds: float) -> bool:
         """Return True the first time `key` is seen within `ttl_seconds`, else False."""
@@ -333,6 +353,18 @@ local edge = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES
 return {0, count, tonumber(edge[2]) + window - now}
 """
 
+# KEYS[1] the time (microseconds, server clock) the next slot is free; ARGV[1] interval_us.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local free = tonumber(redis.call('GET', KEYS[1]) or '0')
+local start = math.max(now, free)
+local after = start + tonumber(ARGV[1])
+local ttl = math.ceil((after - now) / 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%d', after), 'PX', ttl)
+return start - now
+"""
+
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -388,6 +420,8 @@ class RedisCoordinator(Coordinator):
         self._hit_script = self._redis.register_script(_SLIDING_WINDOW)
         self._renew_script = self._redis.register_script(_RENEW)
         self._release_script = self._redis.register_script(_RELEASE)
+        self._reserve_script = self._redis.register_script(_RESERVE)
+        self._local = MemoryCoordinator()  # the schedule kept while Redis is unreachable
         self._breaker_seconds = breaker_seconds
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
@@ -452,6 +486,40 @@ class RedisCoordinator(Coordinator):
         else:
             self._failed("peek_wait", None)
         return 0.0
+
+    async def peek_many(self, windows: list[tuple[str, float, int]]) -> list[float]:
+        """`peek_wait` for several (key, window_seconds, limit) at once, in one round trip."""
+        if not windows:
+            return []
+        if self._available():
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key, seconds, limit in windows:
+                        _check_window(seconds, limit)
+                        args: list[int | str] = [max(1, math.ceil(seconds * 1e6)), limit, "", 0]
+                        await self._hit_script(keys=[self._key("rl", key)], args=args, client=pipe)
+                    results = await pipe.execute()
+                return [int(retry_us) / 1_000_000 for _, _, retry_us in results]
+            except _OUTAGE_ERRORS as exc:
+                self._failed("peek_wait", exc)
+        else:
+            self._failed("peek_wait", None)
+        return [0.0] * len(windows)
+
+    async def reserve(self, key: str, interval: float) -> float:
+        """Take the next slot of a schedule spaced `interval` apart; return seconds until it."""
+        if self._available():
+            try:
+                interval_us = max(1, math.ceil(interval * 1_000_000))
+                wait_us = await self._reserve_script(
+                    keys=[self._key("slot", key)], args=[interval_us]
+                )
+                return int(wait_us) / 1_000_000
+            except _OUTAGE_ERRORS as exc:
+                self._failed("reserve", exc)
+        else:
+            self._failed("reserve", None)
+        return await self._local.reserve(key, interval)
 
     async def first_seen(self, key: str, ttl_seconds: float) -> bool:
         """Return True the first time `key` is seen within `ttl_seconds`, else False."""

@@ -18,12 +18,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.domain import EventKind, Role, Status
+from bot.domain import EventKind, Rating, Role, Status, Urgency
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -180,11 +181,11 @@ class Ticket(Base):
     text: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(128))
     intent: Mapped[str] = mapped_column(String(8))
-    urgency: Mapped[str] = mapped_column(String(8))
+    urgency: Mapped[Urgency] = mapped_column(EnumText(Urgency, 8))
     urgent_words: Mapped[str] = mapped_column(String(255), default="")
     location: Mapped[str | None] = mapped_column(String(255))
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[Status] = mapped_column(EnumText(Status, 16))
     accept_by: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolution_round: Mapped[int] = mapped_column(Integer, default=0)
@@ -298,7 +299,7 @@ class TicketRating(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     round: Mapped[int] = mapped_column(Integer)
     rater_id: Mapped[int] = mapped_column(BigInteger)
-    score: Mapped[str] = mapped_column(String(16))
+    score: Mapped[Rating] = mapped_column(EnumText(Rating, 16))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -360,16 +361,21 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
-        # The sender keeps each chat in order: "is there an older pending row in this chat?"
-        Index("ix_outbox_chat_queue", "chat_id", "status", "id"),
+        # The sender's queue: each waiting chat's oldest row, one index probe per chat.
+        Index(
+            "ix_outbox_waiting",
+            "chat_id",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    method: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[str] = mapped_column(Text)
-    purpose: Mapped[str] = mapped_column(String(32), default="notice")
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16), default="notice")  # bot.intents.Kind
+    payload: Mapped[str] = mapped_column(Text)  # the intent's fields (bot.intents.dumps)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,8 +1,7 @@
-"""Writing to the outbox: one row per message, de-duplicated by its idempotency key."""
+"""Writing to the outbox: one intent per recipient chat, de-duplicated by its idempotency key."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import Table
@@ -10,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.intents import Intent, dumps
 from storage.models import Base, OutboxMessage, utcnow
 
 
@@ -31,35 +31,24 @@ async def enqueue(
     *,
     key: str,
     chat_id: int,
-    text: str | None,
-    method: str = "sendMessage",
-    reply_markup: dict[str, Any] | None = None,
-    purpose: str = "notice",
+    intent: Intent,
     ticket_id: int | None = None,
-    extra: dict[str, Any] | None = None,
 ) -> bool:
-    """Queue one message for `chat_id`; a second call with the same key adds nothing."""
-    payload: dict[str, Any] = {} if text is None else {"text": text}
-    if method == "sendMessage":
-        payload["link_preview_options"] = {"is_disabled": True}
-    if reply_markup is not None:
-        payload["reply_markup"] = reply_markup
-    if extra:
-        payload.update(extra)
+    """Queue `intent` for `chat_id`; a second call with the same key adds nothing."""
+    now = utcnow()
     return await insert_ignore(
         session,
         OutboxMessage,
         {
             "idempotency_key": key[:128],
             "chat_id": chat_id,
-            "method": method,
-            "payload": json.dumps(payload, ensure_ascii=False),
-            "purpose": purpose,
+            "kind": intent.kind.value,
+            "payload": dumps(intent),
             "ticket_id": ticket_id,
             "status": "pending",
             "attempts": 0,
-            "next_attempt_at": utcnow(),
-            "created_at": utcnow(),
+            "next_attempt_at": now,
+            "created_at": now,
         },
         ["idempotency_key"],
     )

@@ -113,7 +113,7 @@ def first_status(*, routed: bool) -> Status:
 
 def open_as(ticket: Ticket, *, routed: bool) -> None:
     """Give a ticket not yet stored its first status (before the insert that numbers it)."""
-    ticket.status = first_status(routed=routed).value
+    ticket.status = first_status(routed=routed)
 
 
 async def file(
@@ -156,7 +156,7 @@ async def _write(
         note=note,
         created_at=at,
     )
-    ticket.status = target.value
+    ticket.status = target
     ticket.updated_at = at
     supervision.schedule(ticket)
     session.add(event)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -12,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.buttons import CardPress
 from bot.deadlines import format_deadline
 from bot.domain import (
     OPEN_STATUSES,
@@ -19,9 +19,11 @@ from bot.domain import (
     NotFound,
     Role,
     Status,
+    Urgency,
     allowed_actions,
     format_ticket_number,
 )
+from bot.intents import Card, CardUpdate, Key, Keyboard, Kind, Notice, keyboard
 from bot.privacy import mask_id, mask_name, mask_text
 from bot.services.context import Person, Services
 from bot.services.handling import routing
@@ -145,27 +147,21 @@ async def chat_roles(session: AsyncSession, ticket: Ticket, chat_id: int) -> fro
     return frozenset({Role.STAFF}) if department == ticket.department else frozenset()
 
 
-async def _buttons(
-    session: AsyncSession, ticket: Ticket, roles: frozenset[Role]
-) -> dict[str, Any] | None:
+async def _buttons(session: AsyncSession, ticket: Ticket, roles: frozenset[Role]) -> Keyboard:
     allowed = set(allowed_actions(Status(ticket.status), roles))
     if Action.ASSIGN in allowed and not await routing.any_department_chat(session):
         allowed.discard(Action.ASSIGN)  # nowhere to dispatch to: the dispatch chat handles it
-    rows = [
-        [
-            {"text": texts.BUTTON_NAMES[a], "callback_data": f"t:{a.value}:{ticket.id}"}
-            for a in row
-            if a in allowed
-        ]
-        for row in CARD_ROWS
-    ]
-    rows = [r for r in rows if r]
-    return {"inline_keyboard": rows} if rows else None
+    return keyboard(
+        *(
+            [Key(texts.BUTTON_NAMES[a], CardPress(a, ticket.id)) for a in row if a in allowed]
+            for row in CARD_ROWS
+        )
+    )
 
 
 async def render_card(
     session: AsyncSession, ticket: Ticket, roles: frozenset[Role] = frozenset()
-) -> tuple[str, dict[str, Any] | None]:
+) -> tuple[str, Keyboard]:
     """Render the staff card of a ticket (personal data masked) and the buttons for `roles`."""
     reporter = await session.get(User, ticket.reporter_id)
     name = reporter.first_name if reporter else ""
@@ -204,7 +200,7 @@ async def render_card(
     if ticket.reporter_unreachable:
         extra += texts.CARD_UNREACHABLE
     flag = ""
-    if ticket.urgency == "紧急":
+    if ticket.urgency == Urgency.URGENT:
         flag += texts.CARD_URGENT_FLAG
     if ticket.resolution_round > 0 and ticket.status in OPEN_STATUSES:
         flag += texts.CARD_REOPEN_FLAG
@@ -217,7 +213,7 @@ async def render_card(
         category=_category_text(ticket),
         urgent_line=(
             texts.CARD_URGENT_LINE.format(words=ticket.urgent_words)
-            if ticket.urgency == "紧急"
+            if ticket.urgency == Urgency.URGENT
             else ""
         ),
         reporter=texts.REPORTER_HIDDEN.format(
@@ -257,8 +253,6 @@ async def tell_chats(
     chats: list[int],
     key: str,
     text: str,
-    *,
-    purpose: str = "staff",
 ) -> None:
     """Queue one notice about `ticket` to each chat (keyed `{key}:{chat_id}`)."""
     for chat_id in chats:
@@ -266,8 +260,7 @@ async def tell_chats(
             session,
             key=f"{key}:{chat_id}",
             chat_id=chat_id,
-            text=text,
-            purpose=purpose,
+            intent=Notice(text),
             ticket_id=ticket.id,
         )
 
@@ -278,16 +271,14 @@ async def post_cards(
     """Post the ticket's card as a new message (the card to edit later) to `chats`, by default
     the chats of whoever holds the ticket."""
     for chat_id in chats if chats is not None else await routing.holder_chats(session, ticket):
-        text, markup = await render_card(
+        text, buttons = await render_card(
             session, ticket, await chat_roles(session, ticket, chat_id)
         )
         await enqueue(
             session,
             key=f"card:{ticket.id}:{chat_id}:{tag}",
             chat_id=chat_id,
-            text=text,
-            reply_markup=markup,
-            purpose="card",
+            intent=Card(text, buttons),
             ticket_id=ticket.id,
         )
 
@@ -296,7 +287,7 @@ async def refresh_cards(session: AsyncSession, ticket: Ticket, event_id: int) ->
     """Edit the ticket's card in every chat it was posted to, to show its current state."""
     posted = await session.execute(
         select(OutboxMessage.chat_id).where(
-            OutboxMessage.ticket_id == ticket.id, OutboxMessage.purpose == "card"
+            OutboxMessage.ticket_id == ticket.id, OutboxMessage.kind == Kind.CARD.value
         )
     )
     chats = set(posted.scalars())
@@ -305,17 +296,14 @@ async def refresh_cards(session: AsyncSession, ticket: Ticket, event_id: int) ->
     )
     chats.update(cards.scalars())
     for chat_id in sorted(chats):
-        text, markup = await render_card(
+        text, buttons = await render_card(
             session, ticket, await chat_roles(session, ticket, chat_id)
         )
         await enqueue(
             session,
             key=f"edit:{ticket.id}:{chat_id}:{event_id}",
             chat_id=chat_id,
-            method="editMessageText",
-            text=text,
-            reply_markup=markup,
-            purpose="card_edit",
+            intent=CardUpdate(text, buttons),
             ticket_id=ticket.id,
         )
 
@@ -325,7 +313,7 @@ async def notify_reporter(
     ticket: Ticket,
     key: str,
     text: str,
-    reply_markup: dict[str, Any] | None = None,
+    buttons: Keyboard = (),
 ) -> None:
     """Queue a private message to every reporter (and to the worker who handed it over)."""
     for user_id in await reporter_ids(session, ticket):
@@ -333,9 +321,7 @@ async def notify_reporter(
             session,
             key=f"{key}:{ticket.id}" + ("" if user_id == ticket.reporter_id else f":{user_id}"),
             chat_id=user_id,
-            text=text,
-            reply_markup=reply_markup,
-            purpose="reporter",
+            intent=Notice(text, buttons),
             ticket_id=ticket.id,
         )
     if ticket.worker_id is not None and ticket.worker_id != ticket.reporter_id:
@@ -343,8 +329,7 @@ async def notify_reporter(
             session,
             key=f"{key}:{ticket.id}:worker",
             chat_id=ticket.worker_id,
-            text=texts.WORKER_COPY.format(text=text),
-            purpose="worker",
+            intent=Notice(texts.WORKER_COPY.format(text=text)),
             ticket_id=ticket.id,
         )
 
@@ -361,7 +346,7 @@ async def reply(
     message_id: int,
     text: str,
     suffix: str = "",
-    reply_markup: dict[str, Any] | None = None,
+    buttons: Keyboard = (),
     ticket_id: int | None = None,
 ) -> None:
     """Queue the answer to one incoming message (a duplicate delivery answers nothing new)."""
@@ -369,9 +354,7 @@ async def reply(
         session,
         key=f"reply:{chat_id}:{message_id}{suffix}",
         chat_id=chat_id,
-        text=text,
-        reply_markup=reply_markup,
-        purpose="reply",
+        intent=Notice(text, buttons),
         ticket_id=ticket_id,
     )
 

@@ -14,10 +14,9 @@ from sqlalchemy import select
 from bot import texts
 from bot.periods import KINDS, Period, beijing_day, current, custom
 from bot.services.context import Services
-from bot.services.statistics import access, figures, listing
+from bot.services.statistics import access, export, figures, listing
 from bot.services.statistics.access import Scope
 from bot.services.statistics.figures import Figures, Row
-from bot.services.statistics import export
 from bot.web.auth import SCOPE
 from storage.models import BoundChat
 

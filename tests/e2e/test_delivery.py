@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from bot.delivery import OutboxSender
+from bot.intents import Notice
 from storage.models import OutboxMessage, TicketEvent
 from storage.outbox import enqueue
 from tests.e2e.helpers import report, texts_in, the_ticket
@@ -123,10 +124,9 @@ async def test_killing_the_sender_mid_delivery_loses_nothing(stack: LocalStack) 
     # A sender that claims the rows and dies while the requests are in flight.
     sim.delay_next("sendMessage", seconds=5.0, times=2)
     doomed = OutboxSender(runtime.application.bot, runtime.services.sessions, lease_seconds=1.0)
-    task = asyncio.create_task(doomed.drain_once())
+    doomed.start()
     await sim.wait_until(lambda: sim.in_flight() >= 1, timeout=5)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await doomed.stop(grace=0.0)  # cancelled mid-request, as a killed process would be
     assert not [t for t in texts_in(stack, RESIDENT_ID) if "工单编号：" in t]
     # After a restart, the lease runs out and the rows go out.
     await stack.stop_bot()
@@ -186,7 +186,9 @@ async def test_a_row_committed_while_the_sender_looks_goes_out_at_once(stack: Lo
     async def commit_while_looking(now: datetime) -> float:
         delay = await real_next_due_in(now)  # the pass saw nothing due: it will sleep `delay`
         async with services.sessions.begin() as session:
-            await enqueue(session, key="wake-race", chat_id=RESIDENT_ID, text="刚提交的回音")
+            await enqueue(
+                session, key="wake-race", chat_id=RESIDENT_ID, intent=Notice("刚提交的回音")
+            )
         sender.wake()
         sender._next_due_in = real_next_due_in  # type: ignore[method-assign]
         return delay

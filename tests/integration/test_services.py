@@ -56,7 +56,7 @@ async def outbox(svc: Services, chat_id: int) -> list[dict[str, object]]:
                 .order_by(OutboxMessage.id)
             )
         ).scalars()
-        return [{"method": r.method, "purpose": r.purpose, **json.loads(r.payload)} for r in rows]
+        return [{"kind": r.kind, **json.loads(r.payload)} for r in rows]
 
 
 async def ticket_of(svc: Services, number: str) -> Ticket:
@@ -73,7 +73,7 @@ async def test_report_opens_ticket_with_event_ack_and_card(services: Services) -
     to_resident = await outbox(services, RESIDENT.id)
     assert "20261123-0001" in str(to_resident[-1]["text"])
     cards = await outbox(services, STAFF_CHAT)
-    assert cards[-1]["purpose"] == "card" and "20261123-0001" in str(cards[-1]["text"])
+    assert cards[-1]["kind"] == "card" and "20261123-0001" in str(cards[-1]["text"])
     async with services.sessions() as s:
         events = (await s.execute(select(TicketEvent))).scalars().all()
     assert [(e.action, e.from_status, e.to_status) for e in events] == [("report", None, "new")]

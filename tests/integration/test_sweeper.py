@@ -113,7 +113,10 @@ async def texts_to(svc: Services, chat_id: int) -> list[str]:
     async with svc.sessions() as s:
         rows = await s.execute(
             select(OutboxMessage.payload)
-            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.method == "sendMessage")
+            .where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.kind.in_(["notice", "card", "group_answer", "prompt"]),
+            )
             .order_by(OutboxMessage.id)
         )
         return [json.loads(p).get("text", "") for p in rows.scalars()]

@@ -296,7 +296,7 @@ CONSULT = (
             "not",
         ),
         ("format = 1", "format = 1\nversion = 2", "version", "unknown key"),
-        ("[general]", "[general", "(file)", "not valid TOML"),
+        ("[general]", "[general", "", "not valid TOML"),
     ],
 )
 def test_bad_policy_names_file_and_key(

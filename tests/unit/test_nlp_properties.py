@@ -91,7 +91,8 @@ mixed = st.text(
 def _full_path(text: str) -> object:
     from nlp.normalize import MAX_CHARS
 
-    return _EXTRACTOR._extract_full(_EXTRACTOR.normalise(text[:MAX_CHARS]))
+    text = text[:MAX_CHARS]
+    return _EXTRACTOR._or_small_talk(text, _EXTRACTOR._extract_full(_EXTRACTOR.normalise(text)))
 
 
 @settings(max_examples=400, deadline=None)

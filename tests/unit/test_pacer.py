@@ -1,42 +1,74 @@
-"""The outbox pacing follows Telegram's limits."""
+"""The outbox pacing follows Telegram's limits, shared by all instances through the coordinator."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.delivery import Limits, Pacer
+from storage.coordination import MemoryCoordinator, MemoryStore
 
 
-def test_private_chat_one_per_second() -> None:
-    pacer = Pacer(Limits())
-    assert pacer.wait(5, 100.0) == 0
-    pacer.record(5, 100.0)
-    assert 0.9 < pacer.wait(5, 100.05) <= 1.0
-    assert pacer.wait(6, 100.05) == 0
-    assert pacer.wait(5, 101.0) == 0
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
-def test_group_twenty_per_minute() -> None:
-    pacer = Pacer(Limits())
-    for i in range(20):
-        assert pacer.wait(-1, 10.0 + i) == 0
-        pacer.record(-1, 10.0 + i)
-    assert pacer.wait(-1, 30.0) == 40.0
-    assert pacer.wait(-1, 70.0) == 0
+def pacer_on(store: MemoryStore, limits: Limits | None = None) -> Pacer:
+    return Pacer(limits or Limits(), MemoryCoordinator(store))
 
 
-def test_global_thirty_per_second_and_pause() -> None:
-    pacer = Pacer(Limits())
-    for _ in range(30):
-        pacer.record_global(5.0)
-    assert pacer.global_room(5.5) == 0
-    # a second plus the margin: arrivals that travelled for different times stay under 30/s
-    assert pacer.global_wait(5.5) == pytest.approx(0.6)
-    assert pacer.global_room(6.01) == 0
-    assert pacer.global_room(6.11) == 30
-    exact = Pacer(Limits(global_margin=0.0))
-    for _ in range(30):
-        exact.record_global(5.0)
-    assert exact.global_wait(5.5) == 0.5 and exact.global_room(6.01) == 30
-    pacer.pause(99, 20.0)
-    assert pacer.wait(99, 10.0) == 10.0
+async def test_private_chat_one_per_second() -> None:
+    clock = Clock()
+    pacer = pacer_on(MemoryStore(clock))
+    assert await pacer.waits([(5, False)], clock.now) == [0.0]
+    await pacer.record(5, quiet=False)
+    clock.now += 0.05
+    wait, other = await pacer.waits([(5, False), (6, False)], clock.now)
+    assert 0.9 < wait <= 1.0 and other == 0.0
+    clock.now += 0.96
+    assert await pacer.waits([(5, False)], clock.now) == [0.0]
+
+
+async def test_group_twenty_per_window_with_a_margin_over_the_minute() -> None:
+    clock = Clock()
+    pacer = pacer_on(MemoryStore(clock))
+    for _ in range(20):
+        assert await pacer.waits([(-1, False)], clock.now) == [0.0]
+        await pacer.record(-1, quiet=False)
+        clock.now += 1.0
+    [wait] = await pacer.waits([(-1, False)], clock.now)
+    assert wait == pytest.approx(100.0 + Limits().group_window - clock.now)
+    assert wait > 60.0 - 20.0  # later than an exact minute would allow
+
+
+async def test_quiet_answers_in_a_group_are_held_beyond_their_own_limit() -> None:
+    clock = Clock()
+    pacer = pacer_on(MemoryStore(clock), Limits(quiet_per_minute=2))
+    for _ in range(2):
+        await pacer.record(-7, quiet=True)
+    [quiet, loud] = await pacer.waits([(-7, True), (-7, False)], clock.now)
+    assert quiet > 50.0 and loud == 0.0
+
+
+async def test_the_overall_schedule_is_shared_by_two_instances() -> None:
+    clock = Clock()
+    store = MemoryStore(clock)
+    first, second = pacer_on(store), pacer_on(store)
+    interval = Limits().interval
+    assert 1 / 30 < interval < 1 / 29  # 29-30 messages a second
+    waits = []
+    for i in range(60):
+        pacer = first if i % 2 else second
+        waits.append(await pacer.coordinator.reserve("pace:global", interval))
+    # 60 sends from two instances take two seconds between them, evenly spaced.
+    assert waits == pytest.approx([i * interval for i in range(60)])
+
+
+async def test_a_429_pause_holds_only_that_chat() -> None:
+    clock = Clock()
+    pacer = pacer_on(MemoryStore(clock))
+    pacer.pause(9, clock.now + 3.0)
+    assert await pacer.waits([(9, False), (10, False)], clock.now) == [3.0, 0.0]

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, EventKind, HuiyinError, Role
+from bot.intents import Notice, Photo
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import dispatch, routing
@@ -169,11 +170,8 @@ async def _result_photo(
             session,
             key=f"result_photo:{ticket.id}:{ticket.resolution_round}:{user_id}",
             chat_id=user_id,
-            method="sendPhoto",
-            text=None,
-            purpose="reporter",
+            intent=Photo(file_id, texts.RESULT_PHOTO.format(number=ticket.number)),
             ticket_id=ticket.id,
-            extra={"photo": file_id, "caption": texts.RESULT_PHOTO.format(number=ticket.number)},
         )
 
 
@@ -213,8 +211,7 @@ async def _reopen_reason(
             session,
             key=f"reopen_reason:{event.id}:{staff_chat}",
             chat_id=staff_chat,
-            text=texts.STAFF_REOPEN_REASON.format(number=ticket.number, reason=body),
-            purpose="staff",
+            intent=Notice(texts.STAFF_REOPEN_REASON.format(number=ticket.number, reason=body)),
             ticket_id=ticket.id,
         )
     await reply(

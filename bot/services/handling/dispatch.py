@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.buttons import CardPress
 from bot.departments import Department
 from bot.domain import (
     Action,
@@ -23,6 +24,7 @@ from bot.domain import (
     NotAllowed,
     Role,
 )
+from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import routing
@@ -310,31 +312,27 @@ async def _request_extension(
             at=now,
         )
     ).event
-    buttons = {
-        "inline_keyboard": [
-            [
-                {
-                    "text": texts.BUTTON_NAMES[a.value],
-                    "callback_data": f"t:{a.value}:{ticket.id}",
-                }
-                for a in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION)
-            ]
+    buttons = keyboard(
+        [
+            Key(texts.BUTTON_NAMES[a.value], CardPress(a, ticket.id))
+            for a in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION)
         ]
-    }
+    )
     for chat_id in await routing.dispatch_chat_ids(session):
         await enqueue(
             session,
             key=f"extreq:{ticket.id}:{event.id}:{chat_id}",
             chat_id=chat_id,
-            text=texts.EXTENSION_REQUEST.format(
-                number=ticket.number,
-                department=_holder_name(ticket),
-                deadline=format_time(ticket.deadline_at),
-                to=format_time(to),
-                reason=reason.strip(),
+            intent=Notice(
+                texts.EXTENSION_REQUEST.format(
+                    number=ticket.number,
+                    department=_holder_name(ticket),
+                    deadline=format_time(ticket.deadline_at),
+                    to=format_time(to),
+                    reason=reason.strip(),
+                ),
+                buttons,
             ),
-            reply_markup=buttons,
-            purpose="extension",
             ticket_id=ticket.id,
         )
     return Outcome(texts.STAFF_DONE_EXTEND.format(number=ticket.number, to=format_time(to)))
@@ -387,14 +385,8 @@ async def decide_extension(
             session,
             key=f"extdone:{event.id}:{chat_id}",
             chat_id=chat_id,
-            method="editMessageReplyMarkup",
-            text=None,
-            purpose="extension",
+            intent=ButtonsOff(Earlier(outbox_key=f"extreq:{ticket.id}:{requested}:{chat_id}")),
             ticket_id=ticket.id,
-            extra={
-                "ref_key": f"extreq:{ticket.id}:{requested}:{chat_id}",
-                "reply_markup": {"inline_keyboard": []},
-            },
         )
     holders = await routing.holder_chats(session, ticket)
     await tell_chats(session, ticket, holders, f"extdecided:{event.id}", text)

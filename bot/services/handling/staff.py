@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError
+from bot.intents import Prompt
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers, dispatch, routing
@@ -88,6 +89,7 @@ async def add_staff(
     services: Services, admin: Person, target: Person | None, chat_id: int, message_id: int
 ) -> bool:
     """Register `target` as staff (admins only); return whether it was added."""
+    added = False
     async with services.sessions.begin() as session:
         if not services.is_admin(admin.id):
             text = texts.ADMIN_ONLY
@@ -96,6 +98,7 @@ async def add_staff(
         else:
             department = await routing.chat_department(session, chat_id) or routing.DISPATCH
             await register_staff(session, target, added_by=admin.id, department=department)
+            added = True
             text = (
                 texts.STAFF_ADDED_DEPT.format(
                     name=target.display_name, department=services.directory.name(department)
@@ -105,7 +108,7 @@ async def add_staff(
             )
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
-    return text.startswith(texts.STAFF_ADDED[:3])
+    return added
 
 
 async def register_staff(
@@ -191,9 +194,7 @@ async def press(
                 session,
                 key=f"ask:{kind}:{ticket.id}:{person.id}:{now.timestamp()}",
                 chat_id=chat_id,
-                text=question,
-                reply_markup={"force_reply": True, "selective": False},
-                purpose="prompt",
+                intent=Prompt(question),
                 ticket_id=ticket.id,
             )
             answer = ButtonAnswer(

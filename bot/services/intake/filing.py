@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.domain import Urgency
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling.routing import holder_chats
@@ -115,9 +116,8 @@ async def open_ticket(
 
 def acknowledgement(ticket: Ticket) -> str:
     """The full acknowledgement a reporter reads in their private chat."""
-    urgent_line = (
-        texts.URGENT_LINE.format(words=ticket.urgent_words) if ticket.urgency == "紧急" else ""
-    )
+    urgent = ticket.urgency == Urgency.URGENT
+    urgent_line = texts.URGENT_LINE.format(words=ticket.urgent_words) if urgent else ""
     return texts.REPORT_ACK.format(
         number=ticket.number,
         category=ticket.category,

@@ -9,7 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.buttons import PromptAnswer
 from bot.domain import OPEN_STATUSES, EventKind, Role
+from bot.intents import Earlier, GroupAnswer, Key, Notice, Removal, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import staff
@@ -18,6 +20,7 @@ from bot.services.intake.abuse import is_flood, over_report_limit
 from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
 from bot.services.intake.reports import clean_text
 from bot.services.intake.similarity import same_problem
+from bot.services.supervision.unreachable import ticket_link
 from bot.services.tickets import (
     deadline_text,
     remember_user,
@@ -70,8 +73,9 @@ async def is_blocked(session: AsyncSession, user_id: int) -> bool:
 async def bind_grid(
     services: Services, admin: Person, chat_id: int, title: str, name: str, message_id: int
 ) -> bool:
-    """Make this group a grid group called `name` (admins only)."""
+    """Make this group a grid group called `name` (admins only); return whether it was bound."""
     name = clean_text(name)[:64]
+    bound_now = False
     async with services.sessions.begin() as session:
         if not services.is_admin(admin.id):
             text = texts.ADMIN_ONLY
@@ -95,9 +99,10 @@ async def bind_grid(
             assert bound is not None
             bound.kind, bound.name, bound.title = GRID_CHAT, name, title[:255]
             text = texts.GRID_BOUND.format(name=name)
+            bound_now = True
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
-    return text.startswith(texts.GRID_BOUND[:4])
+    return bound_now
 
 
 async def add_worker(
@@ -196,12 +201,11 @@ async def _file_in_thread(
             session,
             key=f"ack:{ticket.id}:{reporter.id}:{source.message_id}",
             chat_id=reporter.id,
-            text=(
+            intent=Notice(
                 texts.MERGED_ACK.format(number=ticket.number, deadline=deadline_text(ticket))
                 if merged
                 else acknowledgement(ticket)
             ),
-            purpose="reporter",
             ticket_id=ticket.id,
         )
     else:
@@ -211,10 +215,8 @@ async def _file_in_thread(
         session,
         key=f"thread:{source.chat_id}:{source.message_id}",
         chat_id=source.chat_id,
-        text=thread_text,
-        purpose="group_ack",
+        intent=GroupAnswer(thread_text, reply_to=answer_to),
         ticket_id=ticket.id,
-        extra={"reply_parameters": thread(answer_to)},
     )
     return ticket
 
@@ -303,7 +305,7 @@ def thread(message_id: int) -> dict[str, object]:
 
 def deep_link(services: Services, number: str) -> str:
     """The t.me link that opens a private chat with the bot and follows one ticket."""
-    return f"https://t.me/{services.bot_username}?start=t{number}"
+    return ticket_link(services.bot_username, number)
 
 
 async def hear(
@@ -384,19 +386,16 @@ async def _ask(
         session,
         key=prompt_key(prompt.id),
         chat_id=chat_id,
-        text=texts.GROUP_ASK,
-        reply_markup={
-            "inline_keyboard": [
+        intent=GroupAnswer(
+            texts.GROUP_ASK,
+            keyboard(
                 [
-                    {"text": texts.BUTTON_SUBMIT, "callback_data": f"g:yes:{prompt.id}"},
-                    {"text": texts.BUTTON_NOT, "callback_data": f"g:no:{prompt.id}"},
+                    Key(texts.BUTTON_SUBMIT, PromptAnswer(prompt.id, True)),
+                    Key(texts.BUTTON_NOT, PromptAnswer(prompt.id, False)),
                 ]
-            ]
-        },
-        purpose="group_prompt",
-        extra={
-            "reply_parameters": {"message_id": message_id, "allow_sending_without_reply": True}
-        },
+            ),
+            reply_to=message_id,
+        ),
     )
     return Heard("asked")
 
@@ -412,10 +411,7 @@ async def _remove_prompt(session: AsyncSession, prompt: GroupPrompt, status: str
         session,
         key=f"gprompt-del:{prompt.id}",
         chat_id=prompt.chat_id,
-        method="deleteMessage",
-        text=None,
-        purpose="delete",
-        extra={"ref_key": prompt_key(prompt.id)},
+        intent=Removal(Earlier(outbox_key=prompt_key(prompt.id))),
     )
 
 
@@ -609,8 +605,7 @@ async def forwarded(
                             session,
                             key=f"ack:{ticket.id}",
                             chat_id=origin.id,
-                            text=acknowledgement(ticket),
-                            purpose="reporter",
+                            intent=Notice(acknowledgement(ticket)),
                             ticket_id=ticket.id,
                         )
                 else:
@@ -702,8 +697,7 @@ async def split(
                 session,
                 key=f"split:{ticket.id}",
                 chat_id=reporter.id,
-                text=acknowledgement(ticket),
-                purpose="reporter",
+                intent=Notice(acknowledgement(ticket)),
                 ticket_id=ticket.id,
             )
         await reply(session, chat_id=chat_id, message_id=command_message_id, text=text)

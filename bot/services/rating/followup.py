@@ -1,17 +1,18 @@
 """The 回访 message: three questions, one tap each, shown in one message that updates in place.
 
-Button data: ``f:<ticket>:<round>:c:<1|0>`` (contacted), ``f:<ticket>:<round>:s:<Solved>``
-(solved) and ``r:<ticket>:<round>:<Rating>`` (satisfaction, the same data as the one-tap rating
-buttons sent before the 回访 existed, so those old messages still work).
+Buttons: a `FollowupPress` for 承办单位是否联系过您 and 问题是否解决, a `RatingPress` for 是否满意
+(the same button as the one-tap rating sent before the 回访 existed, so old messages still work).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from bot import texts
+from bot.buttons import FollowupPress, RatingPress
 from bot.domain import Rating, Solved
+from bot.intents import Key, Keyboard
+from bot.intents import keyboard as keyboard_of
 
 CONTACTED = "c"
 SOLVED = "s"
@@ -69,29 +70,27 @@ def progress(answers: Answers) -> str:
     return "\n".join(lines)
 
 
-def keyboard(ticket_id: int, round_: int, answers: Answers) -> dict[str, Any] | None:
-    """The buttons of the next unanswered question (None when the 回访 is over)."""
+def keyboard(ticket_id: int, round_: int, answers: Answers) -> Keyboard:
+    """The buttons of the next unanswered question (none when the 回访 is over)."""
     asking = answers.next_question()
     if asking is None:
-        return None
-    prefix = f"{ticket_id}:{round_}"
-
-    def button(label: str, data: str) -> dict[str, str]:
-        return {"text": label, "callback_data": data}
-
+        return ()
     if asking == CONTACTED:
         row = [
-            button(texts.CONTACTED_NAMES[True], f"f:{prefix}:c:1"),
-            button(texts.CONTACTED_NAMES[False], f"f:{prefix}:c:0"),
+            Key(texts.CONTACTED_NAMES[yes], FollowupPress(ticket_id, round_, CONTACTED, flag))
+            for yes, flag in ((True, "1"), (False, "0"))
         ]
     elif asking == SOLVED:
-        row = [button(texts.SOLVED_NAMES[s], f"f:{prefix}:s:{s.value}") for s in Solved]
+        row = [
+            Key(texts.SOLVED_NAMES[s], FollowupPress(ticket_id, round_, SOLVED, s.value))
+            for s in Solved
+        ]
     else:
         row = [
-            button(texts.RATING_NAMES[r], f"r:{prefix}:{r.value}")
+            Key(texts.RATING_NAMES[r], RatingPress(ticket_id, round_, r))
             for r in (Rating.SATISFIED, Rating.BASIC, Rating.DISSATISFIED)
         ]
-    return {"inline_keyboard": [row]}
+    return keyboard_of(row)
 
 
 def message(number: str, note: str, answers: Answers) -> str:

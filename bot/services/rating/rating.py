@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, Rating, Role, Solved, Status
+from bot.intents import Earlier, Edit, Notice
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers, routing
@@ -146,14 +147,8 @@ async def _press(
             session,
             key=f"followup:{ticket.id}:{round_}:{person.id}:{question}:{message_id}",
             chat_id=chat_id,
-            method="editMessageText",
-            text=text,
-            purpose="followup",
+            intent=Edit(Earlier(message_id=message_id), text, markup),
             ticket_id=ticket.id,
-            extra={
-                "message_id": message_id,
-                "reply_markup": markup or {"inline_keyboard": []},
-            },
         )
     services.wake()
     if already is not None:
@@ -290,8 +285,7 @@ async def _reopen(
         session,
         key=f"reopened:{ticket.id}:{round_}:{person.id}",
         chat_id=person.id,
-        text=texts.RATE_ASK_REASON.format(number=ticket.number),
-        purpose="reporter",
+        intent=Notice(texts.RATE_ASK_REASON.format(number=ticket.number)),
         ticket_id=ticket.id,
     )
     for other in await reporter_ids(session, ticket):
@@ -300,7 +294,6 @@ async def _reopen(
                 session,
                 key=f"reopened:{ticket.id}:{round_}:{other}",
                 chat_id=other,
-                text=texts.NOTIFY_REOPENED.format(number=ticket.number),
-                purpose="reporter",
+                intent=Notice(texts.NOTIFY_REOPENED.format(number=ticket.number)),
                 ticket_id=ticket.id,
             )

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.departments import Directory
+from bot.intents import Notice
 from bot.services.context import Services
 from bot.services.handling.routing import DISPATCH, memberships
 from bot.services.tickets import reply
@@ -174,8 +175,7 @@ async def send_link(services: Services, person_id: int, chat_id: int, message_id
                 session,
                 key=f"console_link:{chat_id}:{message_id}",
                 chat_id=person_id,
-                text=texts.CONSOLE_LINK.format(minutes=minutes, url=url),
-                purpose="console",
+                intent=Notice(texts.CONSOLE_LINK.format(minutes=minutes, url=url)),
             )
             if chat_id != person_id:
                 await reply(

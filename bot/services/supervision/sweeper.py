@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, EventKind, Rating, Role
+from bot.intents import Notice
 from bot.metrics import COUNTERS
 from bot.services import gate
 from bot.services.context import Services
@@ -129,7 +130,6 @@ async def _remind(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
             category=ticket.category,
             deadline=format_time(ticket.deadline_at),
         ),
-        purpose="supervision",
     )
 
 
@@ -156,7 +156,6 @@ async def _overdue(
             department=ticket.department_name or texts.DISPATCH_NAME,
             deadline=deadline,
         ),
-        purpose="supervision",
     )
     await tell_chats(
         session,
@@ -164,7 +163,6 @@ async def _overdue(
         holders,
         key,
         texts.OVERDUE_HOLDER.format(number=ticket.number, deadline=deadline),
-        purpose="supervision",
     )
 
 
@@ -209,11 +207,12 @@ async def _rate_remind(session: AsyncSession, ticket: Ticket, now: datetime) -> 
             session,
             key=f"rate_remind:{ticket.resolution_round}:{ticket.id}:{user_id}",
             chat_id=user_id,
-            text=texts.RATE_REMINDER.format(number=ticket.number)
-            + "\n"
-            + followup.progress(progress),
-            reply_markup=followup.keyboard(ticket.id, ticket.resolution_round, progress),
-            purpose="reporter",
+            intent=Notice(
+                texts.RATE_REMINDER.format(number=ticket.number)
+                + "\n"
+                + followup.progress(progress),
+                followup.keyboard(ticket.id, ticket.resolution_round, progress),
+            ),
             ticket_id=ticket.id,
         )
 

@@ -1,0 +1,376 @@
+"""Measure the outbox sender under a backlog: msg/s delivered, 429s, lost and doubled messages.
+
+Run: .venv/bin/python -m bench.bench_outbound [--private 600] [--groups 10] [--per-group 4]
+     [--backend postgres|sqlite] [--queue-rows 20000] [--no-write]
+
+A backlog of private messages (one per resident) and group messages is written to the outbox of
+a fresh database, then drained by the real sender through real PTB over HTTP to the Bot API
+simulator with Telegram's flood limits enforced (30/s overall and 1/s per private chat with a
+burst of 3, 20/min per group; counted when a request arrives, so a 429 is counted as Telegram
+would). Phases, each on its own database and Redis key prefix:
+
+- one instance, pacing in Redis;
+- two instances sharing Redis (each its own PTB client and coordinator);
+- two instances each pacing alone (what per-process pacing did): the contrast.
+
+Then the sender's queue query is timed with `--queue-rows` rows waiting in one chat, and its
+PostgreSQL plan is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import insert, text
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bench.report import log_line, publish
+from bot.delivery import _HEADS, Limits, OutboxSender
+from bot.intents import GroupAnswer, Notice, dumps
+from bot.simulator.server import BotAPISimulator
+from bot.simulator.world import ChatState
+from storage.coordination import Coordinator, MemoryCoordinator, RedisCoordinator
+from storage.db import make_engine, make_sessionmaker
+from storage.models import Base, OutboxMessage, utcnow
+
+PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/15"
+FIRST_USER = 700_000
+FIRST_GROUP = -1_000_900_000
+
+
+@dataclass
+class Phase:
+    """One drain of the backlog."""
+
+    label: str
+    instances: int
+    shared: bool
+    messages: int = 0
+    delivered: int = 0
+    seconds: float = 0.0
+    peak_second: int = 0
+    limit_hits: int = 0
+    group_hits: int = 0
+    lost: int = 0
+    doubled: int = 0
+
+    @property
+    def rate(self) -> float:
+        """Messages per second from the first arrival to the last."""
+        return (self.delivered - 1) / self.seconds if self.seconds > 0 else 0.0
+
+
+@contextlib.asynccontextmanager
+async def database(backend: str) -> AsyncIterator[str]:
+    """A fresh database for one phase, dropped afterwards."""
+    if backend == "sqlite":
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory(prefix="huiyin-outbound-") as tmp:
+            yield f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = f"huiyin_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+def outbox_row(key: str, chat_id: int, intent: Notice | GroupAnswer) -> dict[str, object]:
+    """One waiting outbox row, as `storage.outbox.enqueue` writes it."""
+    now = utcnow() - timedelta(seconds=1)
+    return {
+        "idempotency_key": key,
+        "chat_id": chat_id,
+        "kind": intent.kind.value,
+        "payload": dumps(intent),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def backlog(args: argparse.Namespace) -> list[dict[str, object]]:
+    """Private messages and group messages interleaved, as a busy morning would queue them."""
+    rows: list[dict[str, object]] = []
+    groups = [FIRST_GROUP - g for g in range(args.groups)]
+    for i in range(args.private):
+        rows.append(outbox_row(f"p{i}", FIRST_USER + i, Notice(f"您的工单 {i} 有新进展")))
+        if i % max(1, args.private // (args.groups * args.per_group)) == 0:
+            n = len([r for r in rows if int(str(r["chat_id"])) < 0])
+            if n < args.groups * args.per_group:
+                rows.append(
+                    outbox_row(f"g{n}", groups[n % args.groups], Notice(f"【工单 {n}】新工单"))
+                )
+    n = len([r for r in rows if int(str(r["chat_id"])) < 0])
+    for k in range(n, args.groups * args.per_group):
+        rows.append(outbox_row(f"g{k}", groups[k % args.groups], Notice(f"【工单 {k}】新工单")))
+    return rows
+
+
+def coordinator(shared: bool, prefix: str) -> Coordinator:
+    """Redis under one prefix for shared pacing; a private in-process one otherwise."""
+    if shared:
+        return RedisCoordinator(REDIS_URL, prefix=prefix)
+    return MemoryCoordinator()
+
+
+async def drain(args: argparse.Namespace, phase: Phase) -> Phase:
+    """Queue the backlog, drain it with `phase.instances` senders, count what arrived."""
+    sim = BotAPISimulator(enforce_limits=True)
+    arrivals: list[float] = []
+    check = sim.methods.before_post
+
+    def arrived(method: str, state: ChatState) -> None:
+        check(method, state)  # raises the 429 if over a limit
+        arrivals.append(sim.clock())
+
+    sim.methods.before_post = arrived
+    await sim.start()
+    rows = backlog(args)
+    phase.messages = len(rows)
+    for row in rows:
+        chat_id = int(str(row["chat_id"]))
+        if chat_id > 0:
+            sim.add_user(chat_id, f"居民{chat_id}", started=True)
+        elif chat_id not in sim.world.chats:
+            sim.add_group(chat_id, f"部门群{chat_id}")
+    prefix = f"bench-outbound-{uuid.uuid4().hex[:8]}:"
+    async with database(args.backend) as url:
+        engine = make_engine(url)
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+            await conn.execute(insert(OutboxMessage), rows)
+        sessions = make_sessionmaker(engine)
+        bots = [
+            # As ApplicationBuilder builds it: a pool of connections, not PTB's bare default of 1.
+            Bot(
+                sim.token,
+                base_url=f"{sim.root_url}/bot",
+                request=HTTPXRequest(connection_pool_size=32),
+            )
+            for _ in range(phase.instances)
+        ]
+        coordinators = [coordinator(phase.shared, prefix) for _ in range(phase.instances)]
+        senders = [
+            OutboxSender(bot, sessions, limits=Limits(), coordinator=c)
+            for bot, c in zip(bots, coordinators, strict=True)
+        ]
+        for bot in bots:
+            await bot.initialize()
+        for c in coordinators:
+            await c.start()
+        started = time.monotonic()
+        for sender in senders:
+            sender.start()
+        expected = {int(str(r["chat_id"])) for r in rows}
+        while time.monotonic() - started < args.timeout:
+            got = Counter(chat for chat, _ in sim.feed if chat in expected)
+            if sum(got.values()) >= len(rows):
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)  # anything sent twice would show now
+        for sender in senders:
+            await sender.stop()
+        per_chat = Counter(chat for chat, _ in sim.feed if chat in expected)
+        wanted = Counter(int(str(r["chat_id"])) for r in rows)
+        phase.delivered = sum(per_chat.values())
+        phase.lost = sum(max(0, wanted[c] - per_chat[c]) for c in wanted)
+        phase.doubled = sum(max(0, per_chat[c] - wanted[c]) for c in per_chat)
+        phase.limit_hits = len(sim.limit_hits)
+        phase.group_hits = len([h for h in sim.limit_hits if h[1] < 0])
+        times = sorted(arrivals) or [0.0]
+        phase.seconds = times[-1] - times[0]
+        phase.peak_second = max_in_window(times, 1.0)
+        for c in coordinators:
+            await c.close()
+        for bot in bots:
+            await bot.shutdown()
+        await engine.dispose()
+    await sim.stop()
+    return phase
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    """The most arrivals within any `window` seconds (a sliding window, as Telegram counts)."""
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+# The query it replaced (an anti-join over waiting rows), timed in the same run as a ratio.
+_ANTI_JOIN = text(
+    "SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= :now "
+    "AND (o.locked_until IS NULL OR o.locked_until < :now) AND NOT EXISTS (SELECT 1 FROM "
+    "outbox e WHERE e.chat_id = o.chat_id AND e.status = 'pending' AND e.id < o.id) "
+    "ORDER BY o.id LIMIT 200"
+)
+
+
+async def _median_ms(run: Callable[[], Awaitable[object]], times: int = 20) -> float:
+    timings = []
+    for _ in range(times):
+        t0 = time.perf_counter()
+        await run()
+        timings.append((time.perf_counter() - t0) * 1000)
+    return sorted(timings)[times // 2]
+
+
+async def queue_query(args: argparse.Namespace) -> tuple[float, float, str]:
+    """Time the sender's queue query, and the anti-join it replaced, with many rows waiting in
+    one chat (after as many already sent there) and 50 other chats waiting."""
+    async with database(args.backend) as url:
+        engine = make_engine(url)
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+            n = args.queue_rows
+            rows = [outbox_row(f"s{i}", -1_000_777, Notice(f"卡{i}")) for i in range(n)]
+            for row in rows:
+                row["status"] = "sent"
+            rows += [outbox_row(f"q{i}", -1_000_777, Notice(f"卡{i}")) for i in range(n)]
+            rows += [outbox_row(f"u{i}", FIRST_USER + i, Notice("通知")) for i in range(50)]
+            for start in range(0, len(rows), 5000):
+                await conn.execute(insert(OutboxMessage), rows[start : start + 5000])
+            if args.backend == "postgres":
+                await conn.execute(text("ANALYZE outbox"))
+        sender = OutboxSender(Bot("1:x"), make_sessionmaker(engine))
+        heads = await sender._heads(utcnow())
+        assert len(heads) == 51, len(heads)
+        ours = await _median_ms(lambda: sender._heads(utcnow()))
+        async with engine.begin() as conn:  # the index the old query had
+            await conn.execute(text("CREATE INDEX ix_old_queue ON outbox (chat_id, status, id)"))
+            if args.backend == "postgres":
+                await conn.execute(text("ANALYZE outbox"))
+
+        async def anti_join() -> None:
+            async with engine.connect() as conn:
+                await conn.execute(_ANTI_JOIN, {"now": utcnow().replace(tzinfo=None)})
+
+        before = await _median_ms(anti_join, times=5)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP INDEX ix_old_queue"))
+        plan = ""
+        if args.backend == "postgres":
+            async with engine.connect() as conn:
+                await conn.execute(text("ANALYZE outbox"))
+                sql = str(_HEADS.compile(engine.sync_engine))
+                result = await conn.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql))
+                plan = "\n".join(r[0] for r in result)
+        await engine.dispose()
+    return ours, before, plan
+
+
+def render(phases: list[Phase], query: tuple[float, float, str], args: argparse.Namespace) -> str:
+    """The BENCHMARKS.md section."""
+    lines = [
+        f"Backlog: {args.private} private messages (one per resident) and "
+        f"{args.groups * args.per_group} group messages ({args.groups} groups × "
+        f"{args.per_group}), queued before the sender starts, {args.backend}; the simulator "
+        "(same process) enforces 30/s overall, 1/s per private chat (burst 3) and 20/min per "
+        "group, counted on arrival. **msg/s** = messages from the first arrival to the last; "
+        "**peak** = most arrivals in any sliding second (Telegram refuses the 31st).",
+        "",
+        "| phase | delivered | **msg/s** | peak in 1 s | 429s (of them groups) | lost | doubled |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in phases:
+        lines.append(
+            f"| {p.label} | {p.delivered}/{p.messages} | **{p.rate:.1f}** | {p.peak_second} | "
+            f"{p.limit_hits} ({p.group_hits}) | {p.lost} | {p.doubled} |"
+        )
+    ours, before, plan = query
+    lines += [
+        "",
+        "Group messages need 20/min per group, so the 40 group messages finish within ~2 "
+        "minutes only because they are spread over several groups; the private backlog sets "
+        "the rate.",
+        "",
+        f"Queue query (`OutboxSender._heads`, start of every pass) with {args.queue_rows:,} "
+        f"rows waiting in one chat (after {args.queue_rows:,} sent there) and 50 other chats "
+        f"waiting, medians in the same run: **{ours:.1f} ms**; the anti-join it replaced "
+        f"(with its index) {before:.1f} ms, **{before / max(ours, 1e-9):.0f}×** slower. It "
+        "walks the partial index `ix_outbox_waiting` from one waiting chat to the next: one "
+        "probe per waiting chat, whatever waits in each (plan below).",
+    ]
+    if plan:
+        lines += ["", "```", plan, "```"]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--private", type=int, default=600)
+    p.add_argument("--groups", type=int, default=10)
+    p.add_argument("--per-group", type=int, default=4)
+    p.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
+    p.add_argument("--queue-rows", type=int, default=20_000)
+    p.add_argument("--timeout", type=float, default=120.0)
+    p.add_argument("--no-unshared", action="store_true", help="skip the contrast phase")
+    p.add_argument("--no-write", action="store_true")
+    return p.parse_args(argv)
+
+
+async def amain(args: argparse.Namespace) -> int:
+    """Run the phases and publish."""
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    plan = [Phase("one instance, pacing in Redis", 1, True)]
+    plan.append(Phase("two instances, sharing Redis", 2, True))
+    if not args.no_unshared:
+        plan.append(Phase("two instances, each pacing alone (contrast)", 2, False))
+    phases = []
+    for phase in plan:
+        log_line(f"{phase.label}: draining")
+        done = await drain(args, phase)
+        log_line(
+            f"{phase.label}: {done.rate:.1f} msg/s, peak {done.peak_second}, "
+            f"{done.limit_hits} 429s, lost {done.lost}, doubled {done.doubled}"
+        )
+        phases.append(done)
+    log_line("queue query")
+    query = await queue_query(args)
+    command = ".venv/bin/python -m bench.bench_outbound " + " ".join(sys.argv[1:])
+    publish(
+        "outbound",
+        "Outbound: the sender under a backlog (issue 10)",
+        command.strip(),
+        render(phases, query, args),
+        write=not args.no_write,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    return asyncio.run(amain(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

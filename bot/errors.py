@@ -1,0 +1,123 @@
+"""Every error Huiyin raises on purpose, in one tree (import them from here or `bot.domain`).
+
+    HuiyinError
+    ├── Refusal            a use case says no; str() is Chinese, fit for the person who asked
+    │   ├── NotFound           the ticket (or thing) does not exist, or is not theirs to see
+    │   ├── NotAllowed         this person may not do this
+    │   ├── IllegalTransition  the ticket's status does not allow the action (.status, .action)
+    │   ├── InvalidInput       the input cannot be used (empty, too long, unreadable)
+    │   └── Stale              a button or prompt refers to a state that has moved on
+    └── StartupError       start-up cannot go on; str() is one line for the operator and
+        │                  `huiyin` exits with status 2 instead of a traceback
+        ├── SettingsError      a setting is missing or malformed
+        ├── NotMigrated        the database schema is older than the code
+        └── DataFileError      a data file is unreadable or malformed (.path, .line, .key, .reason)
+            ├── CalendarFileError     the holidays file
+            ├── PolicyFileError       the deadline policy file
+            ├── DepartmentsFileError  the departments file
+            └── RulesFileError        an NLP rule file or user dictionary
+
+Services raise Refusals and handlers show them; they never compare message text. The NLP
+package imports nothing of ours, so its `nlp.RuleFileError` becomes a RulesFileError where the
+extractor is loaded (`RulesFileError.of`). Outside the tree on purpose: bugs (they should
+crash loudly), Telegram's errors (the sender handles them) and the simulator's own errors (it
+plays Telegram, not us).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from bot.domain import Action, Status
+    from nlp import RuleFileError
+
+
+class HuiyinError(Exception):
+    """The root of every error Huiyin raises on purpose."""
+
+
+class Refusal(HuiyinError):
+    """A use case refuses; `str()` is a message fit for the person who asked."""
+
+
+class NotFound(Refusal):
+    """The ticket (or thing) does not exist, or is not visible to this person."""
+
+
+class NotAllowed(Refusal):
+    """This person may not do this."""
+
+
+class IllegalTransition(Refusal):
+    """The ticket's status does not allow this action."""
+
+    def __init__(self, status: Status, action: Action, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.action = action
+
+
+class InvalidInput(Refusal):
+    """The input cannot be used (empty, too long, unreadable)."""
+
+
+class Stale(Refusal):
+    """A button or prompt refers to a state that has since moved on."""
+
+
+class StartupError(HuiyinError):
+    """Start-up cannot go on; `str()` is one line telling the operator what to fix."""
+
+
+class SettingsError(StartupError):
+    """A setting is missing or malformed; `str()` is one line naming it."""
+
+
+class NotMigrated(StartupError, RuntimeError):
+    """The database schema is older than the code."""
+
+
+class DataFileError(StartupError, ValueError):
+    """A data file is unreadable or malformed; the message names the file, the line when
+    known, the key when there is one, and why."""
+
+    def __init__(self, path: Path, key: str, reason: str, *, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {key}: {reason}" if key else f"{where}: {reason}")
+        self.path = path
+        self.line = line
+        self.key = key
+        self.reason = reason
+
+    @classmethod
+    def of_file(cls, path: Path, reason: str, *, line: int | None = None) -> Self:
+        """The error of this kind about the whole file (unreadable, or not valid syntax)."""
+        err = cls.__new__(cls)
+        DataFileError.__init__(err, path, "", reason, line=line)
+        return err
+
+
+class CalendarFileError(DataFileError):
+    """A holidays data file is unreadable or malformed; the message names the file and why."""
+
+    def __init__(self, path: Path, reason: str, *, line: int | None = None) -> None:
+        super().__init__(path, "", reason, line=line)
+
+
+class PolicyFileError(DataFileError):
+    """The deadline policy file is malformed; the message names the file and the key."""
+
+
+class DepartmentsFileError(DataFileError):
+    """The departments file is malformed; the message names the file and the key."""
+
+
+class RulesFileError(DataFileError):
+    """An NLP rule file or user dictionary is malformed; names the file and line."""
+
+    @classmethod
+    def of(cls, exc: RuleFileError) -> RulesFileError:
+        """The start-up error for the NLP package's own rule-file error."""
+        return cls(Path(exc.file), "", exc.reason, line=exc.line or None)
