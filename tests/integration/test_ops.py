@@ -11,6 +11,7 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
 from bot.deadlines import DeadlinePolicy
+from bot.intents import Notice
 from bot.metrics import COUNTERS
 from bot.services.context import Services
 from bot.web.ops import add_ops
@@ -48,7 +49,7 @@ async def test_ready_until_the_outbox_is_stuck(server: tuple[Services, str]) -> 
         assert ready.status == 200 and body["database"] == "ok"
         assert body["redis"] == "in-process" and body["outbox_oldest_waiting_seconds"] == 0
         async with services.sessions.begin() as session:
-            await enqueue(session, key="stuck", chat_id=1, text="hi")
+            await enqueue(session, key="stuck", chat_id=1, intent=Notice("hi"))
         services.clock = lambda: utcnow() + timedelta(minutes=11)
         stuck = await http.get(f"{base}/readyz")
         body = json.loads(await stuck.text())
@@ -59,7 +60,7 @@ async def test_ready_until_the_outbox_is_stuck(server: tuple[Services, str]) -> 
 async def test_metrics_in_prometheus_text(server: tuple[Services, str]) -> None:
     services, base = server
     async with services.sessions.begin() as session:
-        await enqueue(session, key="waiting", chat_id=1, text="hi")
+        await enqueue(session, key="waiting", chat_id=1, intent=Notice("hi"))
     before = COUNTERS.counts["telegram_429"]
     COUNTERS.inc("telegram_429")
     async with ClientSession() as http:

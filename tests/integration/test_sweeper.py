@@ -311,7 +311,7 @@ async def test_followup_rounds_are_kept_and_an_unfinished_one_closes_unrated(
     reminder = json.loads(payload)
     # The reminder picks up at the question the reporter is on.
     assert "✅ 没有联系" in reminder["text"] and "问题是否解决" in reminder["text"]
-    labels = [b["text"] for row in reminder["reply_markup"]["inline_keyboard"] for b in row]
+    labels = [label for row in reminder["buttons"] for label, _data in row]
     assert labels == ["已解决", "部分解决", "未解决"]
     assert (await sweep_at(services, "2026-11-12 10:00:00")).get("autoclose") == 1
     late = await rating.answer(
