@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bot.domain import Action, Rating
+from bot.errors import ButtonDataError
 
 DATA_LIMIT = 64  # bytes Telegram accepts in callback_data
 ID_MAX = 2**63 - 1  # row ids are BIGINT
@@ -63,10 +64,6 @@ class FollowupPress:
 
 
 Press = CardPress | RatingPress | PromptAnswer | FollowupPress
-
-
-class ButtonDataError(ValueError):
-    """A button was built with values the codec cannot carry (a programming error)."""
 
 
 def _check(value: int, limit: int) -> int:

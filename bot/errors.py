@@ -7,21 +7,25 @@
     │   ├── IllegalTransition  the ticket's status does not allow the action (.status, .action)
     │   ├── InvalidInput       the input cannot be used (empty, too long, unreadable)
     │   └── Stale              a button or prompt refers to a state that has moved on
-    └── StartupError       start-up cannot go on; str() is one line for the operator and
-        │                  `huiyin` exits with status 2 instead of a traceback
-        ├── SettingsError      a setting is missing or malformed
-        ├── NotMigrated        the database schema is older than the code
-        └── DataFileError      a data file is unreadable or malformed (.path, .line, .key, .reason)
-            ├── CalendarFileError     the holidays file
-            ├── PolicyFileError       the deadline policy file
-            ├── DepartmentsFileError  the departments file
-            └── RulesFileError        an NLP rule file or user dictionary
+    ├── StartupError       start-up cannot go on; str() is one line for the operator and
+    │   │                  `huiyin` exits with status 2 instead of a traceback
+    │   ├── SettingsError      a setting is missing or malformed
+    │   ├── NotMigrated        the database schema is older than the code
+    │   └── DataFileError      a data file is unreadable or malformed (.path, .line, .key, .reason)
+    │       ├── CalendarFileError     the holidays file
+    │       ├── PolicyFileError       the deadline policy file
+    │       ├── DepartmentsFileError  the departments file
+    │       └── RulesFileError        an NLP rule file or user dictionary
+    └── Unreadable         data the code built or stored cannot be carried or read back (a bug
+        │                  or corruption): logged for the operators, never shown to users
+        ├── ButtonDataError    a button built with values the codec cannot carry
+        └── IntentError        a stored outbox intent that cannot be read back
 
 Services raise Refusals and handlers show them; they never compare message text. The NLP
 package imports nothing of ours, so its `nlp.RuleFileError` becomes a RulesFileError where the
-extractor is loaded (`RulesFileError.of`). Outside the tree on purpose: bugs (they should
-crash loudly), Telegram's errors (the sender handles them) and the simulator's own errors (it
-plays Telegram, not us).
+extractor is loaded (`RulesFileError.of`). Outside the tree on purpose: other bugs (they
+should crash loudly), Telegram's errors (the sender handles them) and the simulator's own
+errors (it plays Telegram, not us).
 """
 
 from __future__ import annotations
@@ -121,3 +125,15 @@ class RulesFileError(DataFileError):
     def of(cls, exc: RuleFileError) -> RulesFileError:
         """The start-up error for the NLP package's own rule-file error."""
         return cls(Path(exc.file), "", exc.reason, line=exc.line or None)
+
+
+class Unreadable(HuiyinError, ValueError):
+    """Data the code built or stored cannot be carried or read back (a bug or corruption)."""
+
+
+class ButtonDataError(Unreadable):
+    """A button was built with values the codec cannot carry (a programming error)."""
+
+
+class IntentError(Unreadable):
+    """A stored intent that cannot be read back (corrupt or from an unknown version)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bot.buttons import Press, decode, encode
+from bot.errors import IntentError
 
 
 class Kind(enum.StrEnum):
@@ -171,10 +172,6 @@ _TYPES: dict[Kind, type[Any]] = {
         Notice, GroupAnswer, Card, CardUpdate, Prompt, Photo, Location, ButtonsOff, Edit, Removal
     )
 }
-
-
-class IntentError(ValueError):
-    """A stored intent that cannot be read back (corrupt or from an unknown version)."""
 
 
 def dumps(intent: Intent) -> str:
