@@ -12,6 +12,7 @@ instance): one schedule of slots for the overall rate, a window per private chat
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import math
@@ -25,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
@@ -34,6 +35,7 @@ from bot.intents import (
     ButtonsOff,
     Card,
     CardUpdate,
+    Document,
     Earlier,
     Edit,
     GroupAnswer,
@@ -474,6 +476,13 @@ class OutboxSender:
                 if intent.title:
                     return "sendVenue", params | {"title": intent.title, "address": intent.address}
                 return "sendLocation", params
+            case Document():
+                upload = InputFile(base64.b64decode(intent.data), filename=intent.filename)
+                return "sendDocument", {
+                    "chat_id": chat_id,
+                    "document": upload,
+                    "caption": intent.caption,
+                }
             case Edit():
                 message_id = await self._earlier(chat_id, intent.target)
                 if message_id is None:

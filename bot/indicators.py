@@ -8,13 +8,14 @@ error names the file and the key.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from bot.workdays import DATA_DIR, DataFileError
+from bot.datafiles import read_toml
+from bot.errors import IndicatorsFileError
+from bot.workdays import DATA_DIR
 
 __all__ = ["DEFAULT_INDICATORS_FILE", "Indicators", "IndicatorsFileError", "RateDef", "ScopeRule"]
 
@@ -25,10 +26,6 @@ QUESTIONS: dict[str, frozenset[str]] = {
     "satisfaction": frozenset({"satisfied", "basic", "dissatisfied"}),
 }
 _TOP_KEYS = {"format", "rates", "score", "basis", "scope", "bands", "periods", "ranking"}
-
-
-class IndicatorsFileError(DataFileError):
-    """The indicators file is malformed; the message names the file and the key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +72,7 @@ class Indicators:
     def load(cls, path: Path | None = None) -> Indicators:
         """Read and validate an indicators file (the shipped one by default)."""
         path = path or DEFAULT_INDICATORS_FILE
-        try:
-            with path.open("rb") as fh:
-                doc = tomllib.load(fh)
-        except OSError as exc:
-            reason = f"cannot read: {exc.strerror or exc}"
-            raise IndicatorsFileError(path, "(file)", reason) from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise IndicatorsFileError(path, "(file)", f"not valid TOML: {exc}") from exc
-        return _parse(doc, path)
+        return _parse(read_toml(path, IndicatorsFileError), path)
 
     def rate(self, key: str) -> RateDef:
         """Return the rate with this key."""

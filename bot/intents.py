@@ -30,6 +30,7 @@ class Kind(enum.StrEnum):
     LOCATION = "location"  # a map pin, with a place name when one is known
     BUTTONS_OFF = "buttons_off"  # the buttons taken off a message sent before
     EDIT = "edit"  # a message sent before, its text and buttons rewritten
+    DOCUMENT = "document"  # a file (the weekly report's Excel), its bytes kept in the outbox
     REMOVAL = "removal"  # a message sent before, deleted
 
 
@@ -146,6 +147,16 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file to send, its bytes base64-encoded (small files only, e.g. a report)."""
+
+    kind: ClassVar[Kind] = Kind.DOCUMENT
+    filename: str
+    data: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
 class Removal:
     """Delete a message sent before."""
 
@@ -163,13 +174,24 @@ Intent = (
     | Location
     | ButtonsOff
     | Edit
+    | Document
     | Removal
 )
 
 _TYPES: dict[Kind, type[Any]] = {
     t.kind: t
     for t in (
-        Notice, GroupAnswer, Card, CardUpdate, Prompt, Photo, Location, ButtonsOff, Edit, Removal
+        Notice,
+        GroupAnswer,
+        Card,
+        CardUpdate,
+        Prompt,
+        Photo,
+        Location,
+        ButtonsOff,
+        Edit,
+        Document,
+        Removal,
     )
 }
 

@@ -336,3 +336,34 @@ CONSOLE_LINK = "回音控制台登录链接（{minutes} 分钟内有效，仅可
 CONSOLE_SENT = "已私信发送控制台登录链接。如未收到，请先私聊机器人发送 /start 后重试。"
 CONSOLE_NOT_STAFF = "只有登记的工作人员可以登录控制台。"
 CONSOLE_NOT_CONFIGURED = "网页控制台尚未配置访问地址（HUIYIN_CONSOLE_URL），请联系管理员。"
+
+# The weekly report (周报) and /stats
+REPORT_SUMMARY = (
+    "【回音周报】{first} 至 {last}\n"
+    "{score_name} {score}{score_change}\n"
+    "{rates}\n"
+    "登记 {tickets} 件，有效回访 {followups} 件，超期 {overdue} 件（上周 {overdue_before} 件）\n"
+    "前三名：{best}\n"
+    "后三名：{worst}\n"
+    "各部门明细见附件。"
+)
+REPORT_CHANGE = "（较上周 {delta}）"
+REPORT_NO_CHANGE = ""
+REPORT_NONE = "（暂无有效回访）"
+REPORT_DEPT = (
+    "【{name} 周报】{first} 至 {last}\n"
+    "{score_name} {score}（{place}）{score_change}\n"
+    "{rates}\n"
+    "登记 {tickets} 件，有效回访 {followups} 件，超期 {overdue} 件，按时办结率 {on_time}"
+)
+REPORT_DEPT_EMPTY = "【{name} 周报】{first} 至 {last}\n本周没有登记或完成回访的工单。"
+REPORT_PLACE = "第 {rank} 名，共 {of} 个部门"
+REPORT_UNRANKED = "有效回访不足，不参与排名"
+REPORT_ATTACHMENT = "回音周报 {first} 至 {last}：部门排名"
+STATS = (
+    "【{name}】本考核周期 {first} 至 {last}\n"
+    "{score_name} {score}（{band}）\n"
+    "{rates}\n"
+    "登记 {tickets} 件，有效回访 {followups} 件，超期 {overdue} 件，"
+    "按时办结率 {on_time}，未评价率 {unrated}"
+)

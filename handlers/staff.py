@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot import buttons, texts
 from bot.domain import HuiyinError
 from bot.services.handling import queues, staff
-from bot.services.statistics import access
+from bot.services.statistics import access, report
 from handlers.context import HuiyinContext, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
@@ -82,6 +82,13 @@ async def console(update: Update, context: HuiyinContext) -> None:
     await access.send_link(context.services, user.id, chat.id, msg.message_id)
 
 
+async def stats(update: Update, context: HuiyinContext) -> None:
+    """Answer with this chat's department's figures for the current cycle (/stats)."""
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert msg is not None and chat is not None and user is not None
+    await report.answer_stats(context.services, person(user), chat.id, msg.message_id)
+
+
 async def private_only(update: Update, context: HuiyinContext) -> None:
     """Tell an admin that /bind_staff belongs in a group."""
     msg = update.effective_message
@@ -100,6 +107,7 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("overdue", overdue, filters=GROUPS),
     CommandHandler("ticket", ticket, filters=GROUPS),
     CommandHandler("console", console, filters=GROUPS),
+    CommandHandler("stats", stats, filters=GROUPS),
     CommandHandler(["bind_staff", "add_staff"], private_only, filters=filters.ChatType.PRIVATE),
     CallbackQueryHandler(card_button, pattern=buttons.is_card_press),
 ]

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from bot import texts
 from bot.periods import KINDS, Period, beijing_day, current, custom
 from bot.services.context import Services
-from bot.services.statistics import access, export, figures, listing
+from bot.services.statistics import access, export, figures, listing, report
 from bot.services.statistics.access import Scope
-from bot.services.statistics.figures import Figures, Row
+from bot.services.statistics.figures import Row
 from bot.web.auth import SCOPE
 from storage.models import BoundChat
 
@@ -24,15 +24,10 @@ SERVICES = web.AppKey("console_services", Services)
 TREND_POINTS = 8
 BY_NAMES = {"department": "部门", "level": "层级", "grid": "网格", "category": "类别"}
 KIND_NAMES = {"week": "本周", "month": "本月", "cycle": "考核周期", "custom": "自定义"}
-RANK_HEADER = [
-    "排名", "名称", "综合成绩", "评级", "响应率", "解决率", "满意率", "有效回访", "登记件数",
-    "按时签收率", "按时办结率", "超期件数", "发回重办率", "重复诉求率", "平均办理时长（工作日）",
-    "未评价率",
-]  # fmt: skip
 TICKET_HEADER = [
     "工单编号", "状态", "分类", "承办单位", "网格", "登记时间", "办结时限", "超期", "重办", "评价",
 ]  # fmt: skip
-BAND_NAMES = {"green": "绿", "yellow": "黄", "red": "红", "": "—"}
+BAND_NAMES = report.BAND_NAMES
 
 
 @dataclass(frozen=True)
@@ -87,14 +82,6 @@ def _query(period: Period, **extra: str) -> str:
     return "&".join(f"{k}={v}" for k, v in params.items())
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.2f}%"
-
-
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
-
-
 def _common(view: View, **more: Any) -> dict[str, Any]:
     services = view.services
     return {
@@ -104,8 +91,8 @@ def _common(view: View, **more: Any) -> dict[str, Any]:
         "notice": view.notice,
         "everything": view.scope.everything,
         "query": _query(view.period),
-        "pct": _pct,
-        "num": _num,
+        "pct": report.pct,
+        "num": report.num,
         "band_names": BAND_NAMES,
         "rates": services.indicators.rates,
         "score_name": services.indicators.score_name,
@@ -332,36 +319,14 @@ async def dissatisfied(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template("dissatisfied.html", request, _common(view, rows=rows))
 
 
-def _ranking_cells(row: Row) -> list[export.Cell]:
-    f: Figures = row.figures
-    return [
-        row.rank,
-        row.name,
-        f.score,
-        BAND_NAMES[f.band],
-        *[_pct(v) for v in f.rates.values()],
-        f.followups,
-        f.tickets,
-        _pct(f.on_time_accept),
-        _pct(f.on_time_resolve),
-        f.overdue,
-        _pct(f.reopen_rate),
-        _pct(f.repeat_rate),
-        f.avg_days,
-        _pct(f.unrated_rate),
-    ]
-
-
 async def export_list(request: web.Request) -> web.Response:
     """A ranking or a ticket list as CSV or XLSX, the period and filters in the file name."""
     view = view_of(request)
     what, fmt = request.match_info["what"], request.match_info["fmt"]
     if what == "ranking":
         by = _by(request)
-        header = (
-            RANK_HEADER[:4] + [r.name for r in view.services.indicators.rates] + RANK_HEADER[7:]
-        )
-        cells = [_ranking_cells(r) for r in await _ranking_rows(view, by)]
+        header = report.rank_header(view.services)
+        cells = [report.rank_cells(r) for r in await _ranking_rows(view, by)]
         title = f"排名-{BY_NAMES[by]}"
         name = export.safe_name("排名", BY_NAMES[by], view.period.label())
     else:

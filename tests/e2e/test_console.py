@@ -301,3 +301,19 @@ async def test_in_a_browser_an_expired_link_is_refused(console: Console, browser
     assert "已过期" in await page.inner_text("main")
     home = await page.goto(str(console.server.make_url("/")))
     assert home is not None and home.status == 401
+
+
+async def test_stats_in_a_staff_chat(console: Console) -> None:
+    stack = console.stack
+    await _rated(stack, console.garbage)
+    sim = stack.sim
+    sim.send_text(CG_ID, "/stats", chat_id=CG_CHAT)
+    answer = await expect(sim, CG_CHAT, lambda m: "本考核周期" in m.get("text", ""))
+    lines = answer["text"].splitlines()
+    assert lines[0].startswith("【区城市管理委员会】本考核周期")
+    # One valid 回访 (联系过, 部分解决, 基本满意): 10 + 25 + 36.
+    assert lines[1] == "综合成绩 71.00（红）"
+    assert lines[2] == "响应率 100.00%｜解决率 50.00%｜满意率 90.00%"
+    since = mark(sim, CG_CHAT)
+    sim.send_text(RESIDENT_ID, "/stats", chat_id=CG_CHAT)
+    await expect(sim, CG_CHAT, lambda m: "只有登记的工作人员" in m.get("text", ""), after=since)

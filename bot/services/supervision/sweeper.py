@@ -25,6 +25,7 @@ from bot.services import gate
 from bot.services.context import Services
 from bot.services.handling import dispatch, routing
 from bot.services.rating import followup, rating
+from bot.services.statistics import report
 from bot.services.supervision import supervision
 from bot.services.tickets import (
     format_time,
@@ -269,6 +270,10 @@ class Sweeper:
                 return None
         done = await sweep(self.services)
         COUNTERS.last_sweep_at = self.services.clock()
+        try:
+            await report.weekly(self.services)
+        except Exception:  # the report must never stop the sweeper; it is retried next pass
+            log.exception("weekly report failed")
         return done
 
     async def close(self) -> None:
