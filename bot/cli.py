@@ -95,8 +95,8 @@ async def _db_upgrade(settings: Settings) -> int:
 
 async def _staff_add(settings: Settings, user_id: int, name: str, department: str) -> int:
     from bot.departments import Directory
+    from bot.services.administration.staff import register_staff
     from bot.services.context import Person
-    from bot.services.handling.staff import register_staff
     from storage.db import is_up_to_date, make_engine, make_sessionmaker
 
     code = ""
@@ -121,8 +121,9 @@ async def _staff_add(settings: Settings, user_id: int, name: str, department: st
 
 
 async def _worker_add(settings: Settings, grid_chat_id: int, user_id: int, name: str) -> int:
+    from bot.services.administration.grids import register_worker
     from bot.services.context import Person
-    from bot.services.intake.groups import grid_of, register_worker
+    from bot.services.intake.groups import grid_of
     from storage.db import is_up_to_date, make_engine, make_sessionmaker
     from storage.models import utcnow
 

@@ -6,6 +6,7 @@ from telegram import MessageOriginHiddenUser, MessageOriginUser, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import buttons, texts
+from bot.services.administration import grids
 from bot.services.intake import groups, reports
 from handlers.context import HuiyinContext, on_replied_author, person
 
@@ -19,17 +20,17 @@ async def bind_grid(update: Update, context: HuiyinContext) -> None:
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
     name = " ".join(context.args or [])
-    await groups.bind_grid(
+    await grids.bind_grid(
         context.services, person(user), chat.id, chat.title or "", name, msg.message_id
     )
 
 
 add_worker = on_replied_author(
-    groups.add_worker,
+    grids.add_worker,
     "Register the author of the replied-to message as a worker of this grid (admins only).",
 )
 block = on_replied_author(
-    groups.block_user,
+    grids.block_user,
     "Block the author of the replied-to message from filing reports (admins only).",
 )
 

@@ -7,6 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import buttons, texts
 from bot.domain import HuiyinError
+from bot.services.administration import staff as staff_admin
 from bot.services.handling import queues, staff
 from bot.services.statistics import access, report
 from handlers.context import HuiyinContext, on_replied_author, person
@@ -18,7 +19,7 @@ async def bind_staff(update: Update, context: HuiyinContext) -> None:
     """Bind this group: /bind_staff 部门名称, or /bind_staff alone for the dispatch chat."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
-    await staff.bind_staff_chat(
+    await staff_admin.bind_staff_chat(
         context.services,
         person(user),
         chat.id,
@@ -29,7 +30,7 @@ async def bind_staff(update: Update, context: HuiyinContext) -> None:
 
 
 add_staff = on_replied_author(
-    staff.add_staff, "Register the author of the replied-to message as staff (admins only)."
+    staff_admin.add_staff, "Register the author of the replied-to message as staff (admins only)."
 )
 
 

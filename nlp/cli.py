@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from nlp.dataset import Row, read_label_map, read_rows
+from nlp.decision import GROUP_ASK_AT, GROUP_TICKET_AT
 from nlp.errors import RuleFileError
 from nlp.extractor import Extractor
 
@@ -26,6 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("eval", help="measure the rules on a CSV file")
     _data_options(ev)
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ev.add_argument("--ticket-at", type=float, default=GROUP_TICKET_AT,
+                    help="group report score for a ticket (channel/kind files)")
+    ev.add_argument("--ask-at", type=float, default=GROUP_ASK_AT,
+                    help="group report score for a one-tap question (channel/kind files)")
     ev.set_defaults(func=cmd_eval)
 
     sg = sub.add_parser("suggest", help="propose keywords per category from labelled data")
@@ -97,10 +102,26 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Print precision/recall/F1 per category, macro-F1, confusion and detection figures."""
+    from nlp.dialogue import (
+        evaluate_messages,
+        format_messages_report,
+        is_dialogue_file,
+        read_messages,
+    )
     from nlp.evaluate import evaluate, format_report
 
     try:
         extractor = _load(args)
+        if is_dialogue_file(args.file):
+            messages = read_messages(args.file, args.split)
+            figures = evaluate_messages(
+                extractor.extract, messages, args.ticket_at, args.ask_at
+            )
+            if args.json:
+                print(json.dumps(figures, ensure_ascii=False, indent=2))
+            else:
+                print(format_messages_report(figures))
+            return 0
         rows, labelled = _rows(args)
     except (RuleFileError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

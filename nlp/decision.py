@@ -6,9 +6,9 @@ import enum
 
 from nlp.model import Extraction
 
-GROUP_TICKET_AT = 0.75
+GROUP_TICKET_AT = 0.65
 """Report score from which a grid-group message becomes a ticket straight away."""
-GROUP_ASK_AT = 0.35
+GROUP_ASK_AT = 0.5
 """Report score from which a grid-group message with a category gets a one-tap question."""
 CHANNELS = ("group", "private")
 

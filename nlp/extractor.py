@@ -36,8 +36,8 @@ PLACE_TAGS = frozenset({"ns", "地名", "place", "loc"})
 # Decision constants (documented in docs/NLP.md).
 REPORT_THRESHOLD = 2.0  # detection score needed to call a message a report
 CATEGORY_MINIMUM = 1.0  # category score needed to name a category
-CATEGORY_FACTOR = 0.66  # share of the category score counting towards detection (even ids)
-CATEGORY_CAP = 5.0  # category score above this adds nothing more to detection
+CATEGORY_FACTOR = 0.3  # share of the topic score counting towards detection (a topic is talk)
+CATEGORY_CAP = 4.0  # category score above this adds nothing more to detection
 LOCATION_BONUS = 2.0  # a structured place (…区…小区3栋) was mentioned
 URGENT_BONUS = 1.5
 QUESTION_BONUS = 0.3  # a question (？/吗) about a named topic
@@ -89,6 +89,9 @@ class KeyInfo:
     # first sentence and one for a hit after it; None where the result depends on more than
     # that (a report, or a word with flags), so the message takes the full path.
     solo: tuple[Solo, Solo] | None = None
+    # a number (12345, 110): counts only standing alone, not inside a longer digit string
+    # such as a phone number
+    digits: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,7 @@ class Compiled:
     files: tuple[str, ...]
     keywords: frozenset[str]
     gazetteer: Utf8Automaton[str]  # known place names, consulted only for reports
+    digit_keys: bool  # some keyword is a number (KeyInfo.digits)
     # fullmatch of a text made only of greetings, thanks, emoji, punctuation (smalltalk.txt)
     small_talk: Callable[[str], object]
 
@@ -263,16 +267,19 @@ def _make(
 
 def _nested_topics(hits: list[tuple[int, KeyInfo]]) -> frozenset[str]:
     """Return the keywords found whose category words lie inside a longer category word
-    found (小学 in 小学生), so nested words are not counted twice."""
-    at = [(end - info.back, info.key) for end, info in hits if info.cats]
+    found (小学 in 小学生), so nested words are not counted twice.
+
+    Linear in the hits: each hit looks up only the longer words it can lie in that were
+    also found (a set intersection), never every other hit.
+    """
+    start_of = {info.key: end - info.back for end, info in hits if info.cats}
+    found = start_of.keys()
     dropped = []
     for end, info in hits:
-        supers = info.supers
-        if supers:
+        if info.super_keys:
             start = end - info.back
-            for other_start, other in at:
-                offsets = supers.get(other)
-                if offsets is not None and start - other_start in offsets:
+            for other in info.super_keys & found:
+                if start - start_of[other] in info.supers[other]:
                     dropped.append(info.key)
                     break
     return frozenset(dropped)
@@ -289,6 +296,15 @@ def _first_of_each(found: list[tuple[int, KeyInfo]]) -> list[tuple[int, KeyInfo]
     return hits
 
 
+def _inside_number(encoded: str, hit: tuple[int, KeyInfo]) -> bool:
+    """True if a number keyword's hit has a digit right before or right after it."""
+    end = hit[0]
+    start = end - hit[1].back
+    return (start > 0 and encoded[start - 1].isdigit()) or (
+        end + 1 < len(encoded) and encoded[end + 1].isdigit()
+    )
+
+
 def _failed(exc: Exception) -> Extraction:
     return Extraction(False, "其他", (), NORMAL, (), None, 0.0, (f"error: {exc!r}",))
 
@@ -296,6 +312,10 @@ def _failed(exc: Exception) -> Extraction:
 def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo]]) -> Extraction:
     """Turn the keywords found in one message, (end offset, info) each, into an Extraction
     (the first occurrence of each keyword counts)."""
+    if c.digit_keys:
+        found = [h for h in found if not (h[1].digits and _inside_number(encoded, h))]
+        if not found:
+            return NOT_A_REPORT
     seen = {hit[1].key for hit in found}
     hits = found if len(seen) == len(found) else _first_of_each(found)
     topics: list[tuple[int, KeyInfo]] = []  # the hits with category words
@@ -432,19 +452,13 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
             location = find_location(norm, c.place_pattern, (), c.strip_prefixes)
         if location is None:
             location = _known_place(c, encoded)
+    # confidence that the decision is right: for a report, how far the evidence is above
+    # the threshold (0.5 at the threshold); the category's certainty is in alternatives
     strength = detection / (detection + REPORT_THRESHOLD) if detection > 0 else 0.0
     if is_report:
-        if category:
-            positive = 0.0
-            for v in firsts.values():
-                if v > 0:
-                    positive += v
-            share = cat_score / positive if positive > 0 else 0.0
-        else:
-            share = 0.5
-        confidence = 0.5 * strength + 0.5 * share
+        confidence = strength
     else:
-        confidence = 1.0 - strength if not blockers and not question else 0.8
+        confidence = 1.0 - strength if not blockers and not question and not praise_only else 0.8
     explanation = Explanation(_explain, (
         hits, dropped, (category, best_first, cat_score, len(firsts)), urgent, negated, blockers,
         question, praise_only and detection >= REPORT_THRESHOLD, intent, detection, is_report,
@@ -642,6 +656,7 @@ def _compile(
         files=tuple(rules.files),
         keywords=frozenset(table),
         gazetteer=gazetteer,
+        digit_keys=any(info.digits for info in infos.values()),
         small_talk=_small_talk_pattern(
             [e.key for e in rules.section("smalltalk.txt", "寒暄")]
         ).fullmatch,
@@ -672,7 +687,7 @@ def _solo(c: Compiled, info: KeyInfo) -> tuple[Solo, Solo] | None:
     decided here by _decide itself on a stand-in text of that shape; a report (which also
     looks for a place) is left as None for the full path.
     """
-    if info.flags or _NEUTRAL.endswith(c.question_ends) or _NEUTRAL in _TRAILING:
+    if info.flags or info.digits or _NEUTRAL.endswith(c.question_ends) or _NEUTRAL in _TRAILING:
         return None
     if not info.trigger:  # _extract returns NOT_A_REPORT before deciding
         nothing: Solo = (NOT_A_REPORT, NOT_A_REPORT, False)
@@ -744,6 +759,7 @@ def _key_infos(
             next(((p, paths[p][0], w) for p, w in cats.items()), None) if len(cats) == 1 else None,
             cat_lines, cue_line, (*cat_lines, cue_line) if cue_line else cat_lines,
             cue, tuple(intents.items()), flags, trigger, supers, frozenset(supers),
+            digits=key.isascii() and key.isdigit(),
         )
     return infos
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.domain import Status
+from bot.services.administration import staff as staff_admin
 from bot.services.context import Person, Services
 from bot.services.handling import staff
 from storage.models import TicketEvent
@@ -26,8 +27,8 @@ RS_CLERK = Person(5, "人社小钱")
 async def test_a_member_of_department_a_cannot_act_on_department_b_tickets(
     services: Services,  # noqa: F811
 ) -> None:
-    await staff.bind_staff_chat(services, ADMIN, RS_CHAT, "区人社局", 6, "区人社局")
-    await staff.add_staff(services, ADMIN, RS_CLERK, RS_CHAT, 7)
+    await staff_admin.bind_staff_chat(services, ADMIN, RS_CHAT, "区人社局", 6, "区人社局")
+    await staff_admin.add_staff(services, ADMIN, RS_CLERK, RS_CHAT, 7)
     tid = await file(services, "2026-11-23 10:00:00", "投诉")  # held by 区城管委
     for action in ("accept", "resolve", "transfer", "send_back", "escalate"):
         answer = await staff.press(services, RS_CLERK, RS_CHAT, action, tid)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.deadlines import DeadlinePolicy
 from bot.domain import Status
+from bot.services.administration import staff as staff_admin
 from bot.services.context import Person, Services
 from bot.services.handling import staff
 from bot.services.intake import reports
@@ -41,8 +42,8 @@ async def services(database_url: str, extractor: Extractor) -> AsyncIterator[Ser
         admin_ids=frozenset({ADMIN.id}),
         clock=lambda: NOW,
     )
-    await staff.bind_staff_chat(svc, ADMIN, STAFF_CHAT, "工作群", 1)
-    await staff.add_staff(svc, ADMIN, CLERK, STAFF_CHAT, 2)
+    await staff_admin.bind_staff_chat(svc, ADMIN, STAFF_CHAT, "工作群", 1)
+    await staff_admin.add_staff(svc, ADMIN, CLERK, STAFF_CHAT, 2)
     yield svc
     await engine.dispose()
 
@@ -193,8 +194,8 @@ async def test_status_of_someone_elses_ticket_is_not_found(services: Services) -
 
 
 async def test_non_admin_cannot_bind_or_add_staff(services: Services) -> None:
-    assert not await staff.bind_staff_chat(services, STRANGER, -200, "x", 5)
-    assert not await staff.add_staff(services, STRANGER, STRANGER, STAFF_CHAT, 6)
+    assert not await staff_admin.bind_staff_chat(services, STRANGER, -200, "x", 5)
+    assert not await staff_admin.add_staff(services, STRANGER, STRANGER, STAFF_CHAT, 6)
     number = str((await reports.handle_private_text(services, RESIDENT, 10, REPORT)).number)
     ticket = await ticket_of(services, number)
     assert (await staff.press(services, STRANGER, STAFF_CHAT, "accept", ticket.id)).alert

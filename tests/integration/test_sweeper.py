@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from bot import texts
 from bot.deadlines import DeadlinePolicy
 from bot.domain import Status
+from bot.services.administration import staff as staff_admin
 from bot.services.context import Person, Services
 from bot.services.handling import staff
 from bot.services.intake.filing import Source, open_ticket
@@ -59,11 +60,11 @@ async def services(database_url: str, extractor: Extractor) -> AsyncIterator[Ser
         admin_ids=frozenset({ADMIN.id}),
         clock=Clock(datetime(2026, 9, 1, tzinfo=UTC)),
     )
-    await staff.bind_staff_chat(svc, ADMIN, DISPATCH_CHAT, "总平台", 1)
-    await staff.add_staff(svc, ADMIN, DISPATCHER, DISPATCH_CHAT, 2)
-    await staff.bind_staff_chat(svc, ADMIN, CG_CHAT, "区城管委", 3, "区城管委")
-    await staff.add_staff(svc, ADMIN, CLERK, CG_CHAT, 4)
-    await staff.bind_staff_chat(svc, ADMIN, CITY_CHAT, "市城管委", 5, "市城管委")
+    await staff_admin.bind_staff_chat(svc, ADMIN, DISPATCH_CHAT, "总平台", 1)
+    await staff_admin.add_staff(svc, ADMIN, DISPATCHER, DISPATCH_CHAT, 2)
+    await staff_admin.bind_staff_chat(svc, ADMIN, CG_CHAT, "区城管委", 3, "区城管委")
+    await staff_admin.add_staff(svc, ADMIN, CLERK, CG_CHAT, 4)
+    await staff_admin.bind_staff_chat(svc, ADMIN, CITY_CHAT, "市城管委", 5, "市城管委")
     yield svc
     await engine.dispose()
 

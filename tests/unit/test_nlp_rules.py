@@ -70,13 +70,13 @@ def test_deployment_words_slang_and_user_dict(tmp_path: Path) -> None:
     extra = tmp_path / "extra"
     (extra / "categories").mkdir(parents=True)
     (extra / "categories" / "local.txt").write_text(
-        "[城乡建设/城市建设和市政管理/垃圾清运]\n垃圾山 3\n", encoding="utf-8"
+        "[城乡建设/城市建设和市政管理/环境卫生]\n垃圾山 3\n", encoding="utf-8"
     )
     (extra / "synonyms.txt").write_text("[同义词]\n莫得水 => 停水\n", encoding="utf-8")
     user_dict = tmp_path / "user.dict"
     user_dict.write_text("翠湖苑 10 ns\n网格员\n", encoding="utf-8")
     x = Extractor.load(extra_dirs=[extra], user_dict=user_dict)
-    assert x.extract("楼下又莫得水了，好几天了").category[-1] == "停水停电"
+    assert x.extract("楼下又莫得水了，好几天了").category[-1] == "自来水供应"
     assert x.extract("门口垃圾山没人管").is_report
     got = x.extract("翠湖苑门口垃圾山没人清")
     assert got.is_report and got.location == "翠湖苑"
@@ -95,13 +95,13 @@ def test_reload_picks_up_changes_and_keeps_old_rules_on_error(tmp_path: Path) ->
     x = Extractor.load(rules)
     assert not x.extract("门口有个大土堆没人清").category
     path = rules / "categories" / "local.txt"
-    path.write_text("[城乡建设/城市建设和市政管理/垃圾清运]\n土堆 3\n", encoding="utf-8")
+    path.write_text("[城乡建设/城市建设和市政管理/环境卫生]\n土堆 3\n", encoding="utf-8")
     x.reload()
-    assert x.extract("门口有个大土堆没人清").category[-1] == "垃圾清运"
-    path.write_text("[城乡建设/城市建设和市政管理/垃圾清运]\n土堆 x\n", encoding="utf-8")
+    assert x.extract("门口有个大土堆没人清").category[-1] == "环境卫生"
+    path.write_text("[城乡建设/城市建设和市政管理/环境卫生]\n土堆 x\n", encoding="utf-8")
     with pytest.raises(RuleFileError):
         x.reload()
-    assert x.extract("门口有个大土堆没人清").category[-1] == "垃圾清运"
+    assert x.extract("门口有个大土堆没人清").category[-1] == "环境卫生"
 
 
 def test_nlp_imports_nothing_from_the_bot_side() -> None:

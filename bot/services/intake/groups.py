@@ -10,16 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.buttons import PromptAnswer
-from bot.domain import OPEN_STATUSES, EventKind, Role
+from bot.domain import EventKind, Role
 from bot.intents import Earlier, GroupAnswer, Key, Notice, Removal, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import staff
 from bot.services.handling.staff import ButtonAnswer
+from bot.services.intake import merge
 from bot.services.intake.abuse import is_flood, over_report_limit
 from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
+from bot.services.intake.merge import merged_into
 from bot.services.intake.reports import clean_text
-from bot.services.intake.similarity import same_problem
 from bot.services.supervision.unreachable import ticket_link
 from bot.services.tickets import (
     deadline_text,
@@ -33,7 +34,6 @@ from storage.models import (
     GridWorker,
     GroupPrompt,
     Ticket,
-    TicketReporter,
     User,
 )
 from storage.outbox import enqueue, insert_ignore
@@ -70,105 +70,6 @@ async def is_blocked(session: AsyncSession, user_id: int) -> bool:
     return await session.get(BlockedUser, user_id) is not None
 
 
-async def bind_grid(
-    services: Services, admin: Person, chat_id: int, title: str, name: str, message_id: int
-) -> bool:
-    """Make this group a grid group called `name` (admins only); return whether it was bound."""
-    name = clean_text(name)[:64]
-    bound_now = False
-    async with services.sessions.begin() as session:
-        if not services.is_admin(admin.id):
-            text = texts.ADMIN_ONLY
-        elif not name:
-            text = texts.BIND_GRID_USAGE
-        else:
-            await insert_ignore(
-                session,
-                BoundChat,
-                {
-                    "chat_id": chat_id,
-                    "kind": GRID_CHAT,
-                    "title": title[:255],
-                    "name": name,
-                    "bound_by": admin.id,
-                    "created_at": services.clock(),
-                },
-                ["chat_id"],
-            )
-            bound = await session.get(BoundChat, chat_id)
-            assert bound is not None
-            bound.kind, bound.name, bound.title = GRID_CHAT, name, title[:255]
-            text = texts.GRID_BOUND.format(name=name)
-            bound_now = True
-        await reply(session, chat_id=chat_id, message_id=message_id, text=text)
-    services.wake()
-    return bound_now
-
-
-async def add_worker(
-    services: Services, admin: Person, target: Person | None, chat_id: int, message_id: int
-) -> bool:
-    """Register `target` as a grid worker of this grid group (admins only)."""
-    added = False
-    async with services.sessions.begin() as session:
-        grid = await grid_of(session, chat_id)
-        if not services.is_admin(admin.id):
-            text = texts.ADMIN_ONLY
-        elif grid is None:
-            text = texts.NOT_A_GRID
-        elif target is None:
-            text = texts.ADD_WORKER_USAGE
-        else:
-            await register_worker(session, grid, target, added_by=admin.id, at=services.clock())
-            text = texts.WORKER_ADDED.format(name=target.display_name, grid=grid.name)
-            added = True
-        await reply(session, chat_id=chat_id, message_id=message_id, text=text)
-    services.wake()
-    return added
-
-
-async def register_worker(
-    session: AsyncSession, grid: BoundChat, person: Person, *, added_by: int | None, at: datetime
-) -> None:
-    """Register a grid worker of `grid` (used by /add_worker and `huiyin worker add`)."""
-    await remember_user(session, person, started=None)
-    await insert_ignore(
-        session,
-        GridWorker,
-        {
-            "grid_chat_id": grid.chat_id,
-            "user_id": person.id,
-            "display_name": person.display_name[:128],
-            "added_by": added_by,
-            "created_at": at,
-        },
-        ["grid_chat_id", "user_id"],
-    )
-
-
-async def block_user(
-    services: Services, admin: Person, target: Person | None, chat_id: int, message_id: int
-) -> bool:
-    """Block `target` from filing reports (admins only)."""
-    async with services.sessions.begin() as session:
-        if not services.is_admin(admin.id):
-            text = texts.ADMIN_ONLY
-        elif target is None:
-            text = texts.BLOCK_USAGE
-        else:
-            await remember_user(session, target, started=None)
-            await insert_ignore(
-                session,
-                BlockedUser,
-                {"user_id": target.id, "blocked_by": admin.id, "created_at": services.clock()},
-                ["user_id"],
-            )
-            text = texts.BLOCKED_USER
-        await reply(session, chat_id=chat_id, message_id=message_id, text=text)
-    services.wake()
-    return text == texts.BLOCKED_USER
-
-
 async def _file_in_thread(
     services: Services,
     session: AsyncSession,
@@ -181,9 +82,9 @@ async def _file_in_thread(
     answer_to: int,
 ) -> Ticket | None:
     """Open (or join) a ticket from a group post and answer in the thread, no personal data."""
-    merged = await _same_problem(services, session, source, body, extraction, now)
+    merged = await merge.find_same_problem(services, session, source, body, extraction, now)
     if merged is not None:
-        await _join(session, merged, reporter, source, body, now)
+        await merge.join(session, merged, reporter, source, body, now)
         ticket = merged
     else:
         opened = await open_ticket(services, session, reporter, source, body, extraction, now)
@@ -219,83 +120,6 @@ async def _file_in_thread(
         ticket_id=ticket.id,
     )
     return ticket
-
-
-async def _same_problem(
-    services: Services,
-    session: AsyncSession,
-    source: Source,
-    body: str,
-    extraction: Extraction,
-    now: datetime,
-) -> Ticket | None:
-    """An open ticket of the same grid and category, recent, about the same problem."""
-    if source.grid_chat_id is None:
-        return None
-    since = now - timedelta(seconds=services.merge_window_seconds)
-    candidates = (
-        await session.execute(
-            select(Ticket)
-            .where(
-                Ticket.grid_chat_id == source.grid_chat_id,
-                Ticket.category == extraction.category_label,
-                Ticket.status.in_([s.value for s in OPEN_STATUSES]),
-                Ticket.created_at >= since,
-            )
-            .order_by(Ticket.id.desc())
-            .limit(50)
-        )
-    ).scalars()
-    for ticket in candidates:
-        if same_problem(
-            body, extraction.location, ticket.text, ticket.location, services.merge_similarity
-        ):
-            return ticket
-    return None
-
-
-async def _join(
-    session: AsyncSession,
-    ticket: Ticket,
-    reporter: Person,
-    source: Source,
-    body: str,
-    now: datetime,
-) -> None:
-    """Add another voice to an open ticket: recorded, counted on the card, told every step."""
-    session.add(
-        TicketReporter(
-            ticket_id=ticket.id,
-            user_id=reporter.id,
-            source_chat_id=source.chat_id,
-            source_message_id=source.message_id,
-            text=body,
-            created_at=now,
-        )
-    )
-    await gate.note(
-        session,
-        ticket,
-        EventKind.MERGE,
-        role=Role.REPORTER,
-        actor_id=source.worker_id or reporter.id,
-        note=body[:500],
-        at=now,
-    )
-
-
-async def merged_into(
-    session: AsyncSession, chat_id: int, message_id: int
-) -> TicketReporter | None:
-    """The merge record of a group message, if it joined another ticket."""
-    return (
-        await session.execute(
-            select(TicketReporter).where(
-                TicketReporter.source_chat_id == chat_id,
-                TicketReporter.source_message_id == message_id,
-            )
-        )
-    ).scalar_one_or_none()
 
 
 def thread(message_id: int) -> dict[str, object]:
