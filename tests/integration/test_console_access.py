@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import delete
 
 from bot.deadlines import DeadlinePolicy
+from bot.services.administration import staff
 from bot.services.context import Person, Services
-from bot.services.handling import staff
 from bot.services.statistics import access
 from bot.workdays import WorkCalendar
 from nlp import Extractor

@@ -108,3 +108,21 @@ async def test_the_weekly_report(world: tuple[Services, Clock]) -> None:
     assert await report.weekly(services) == 0
     await report.weekly(services, force=True)
     assert len(await sent(services)) == len(rows) == 5
+
+
+async def test_an_empty_week_is_not_reported(database_url: str, extractor: Extractor) -> None:
+    engine = make_engine(database_url)
+    clock = Clock()
+    clock.now = at("11-30 09:00")
+    svc = Services(
+        sessions=make_sessionmaker(engine),
+        extractor=extractor,
+        calendar=WorkCalendar.load(),
+        policy=DeadlinePolicy.load(),
+        clock=clock,
+    )
+    async with svc.sessions.begin() as session:
+        session.add(BoundChat(chat_id=-10, kind="staff", name="", bound_by=1))
+    assert await report.weekly(svc) == 0
+    assert await sent(svc) == []
+    await engine.dispose()

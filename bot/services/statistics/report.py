@@ -4,7 +4,8 @@
 full week once: the dispatch chat gets the summary (the three rates, 综合成绩, the three best and
 worst departments, overdue counts, change on the week before) and the ranking as an Excel file;
 each department's chat gets its own lines. Outbox keys carry the week, so running it again in
-the same week sends nothing twice.
+the same week sends nothing twice; a week in which nothing was filed or followed up is not
+reported (a new deployment does not open with an empty report).
 """
 
 from __future__ import annotations
@@ -189,6 +190,8 @@ async def weekly(services: Services, *, force: bool = False) -> int:
     told = 0
     async with services.sessions.begin() as session:
         overall, rows = await department_ranking(services, session, week, now)
+        if overall.tickets == 0 and overall.counts["concluded"] == 0:
+            return 0  # a week with nothing filed or followed up: nothing to report
         prior, prior_rows = await department_ranking(services, session, week.previous(), now)
         by_code = {r.key: r for r in rows}
         before = {r.key: r for r in prior_rows}
