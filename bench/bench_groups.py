@@ -158,8 +158,9 @@ class Tracker:
             message_id: int,
             text: str,
             photo: str | None = None,
+            reply_to: int | None = None,
         ) -> groups.Heard:
-            heard = await original(services, person, chat_id, message_id, text, photo)
+            heard = await original(services, person, chat_id, message_id, text, photo, reply_to)
             if chat_id in self.grids:
                 self.done.append(time.perf_counter())
                 self.kinds[heard.kind] += 1

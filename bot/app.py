@@ -30,6 +30,7 @@ from bot.indicators import Indicators
 from bot.metrics import COUNTERS
 from bot.services.context import Services
 from bot.services.intake import groups, reports
+from bot.services.supervision import calendar_notice
 from bot.services.supervision.sweeper import Sweeper
 from bot.workdays import WorkCalendar
 from handlers import group, rating, resident, staff
@@ -102,11 +103,12 @@ class Runtime:
 async def housekeeping(
     services: Services, sweeper: Sweeper | None = None, every: float = 30.0
 ) -> None:
-    """Periodic chores: remove group prompts nobody answered; sweep deadlines when leading."""
+    """Periodic chores: expire group prompts, tell of a missing year's 调休, sweep if leading."""
     try:
         while True:
             try:
                 await groups.expire_prompts(services)
+                await calendar_notice.announce_missing_years(services)
             except Exception:
                 log.exception("housekeeping pass failed")
             if sweeper is not None:

@@ -30,17 +30,21 @@ from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import texts
 from bot.buttons import encode
+from bot.errors import IntentError
 from bot.intents import (
     ButtonsOff,
     Card,
     CardUpdate,
+    Digest,
+    DigestEntry,
     Document,
     Earlier,
     Edit,
     GroupAnswer,
     Intent,
-    IntentError,
+    Key,
     Keyboard,
     Kind,
     Location,
@@ -48,6 +52,7 @@ from bot.intents import (
     Photo,
     Prompt,
     Removal,
+    dumps,
     loads,
 )
 from bot.metrics import COUNTERS
@@ -59,6 +64,8 @@ log = logging.getLogger("huiyin.delivery")
 
 PENDING, SENT, FAILED, UNDELIVERABLE = "pending", "sent", "failed", "undeliverable"
 BATCH_MAX = 20
+TEXT_LIMIT = 4096
+DIGEST_MAX = 5  # cards in one digest: their buttons stay under Telegram's 100
 HEADS_MAX = 200
 
 # Each waiting chat's oldest row, found by walking the partial index `ix_outbox_waiting` from
@@ -110,7 +117,8 @@ class Pacer:
         self.coordinator = coordinator or MemoryCoordinator()
         self._paused: dict[int, float] = {}
         self._departures = asyncio.Lock()
-        self._left: deque[float] = deque()  # when this instance's last requests left
+        self._last_departure = 0.0
+        self._recent: dict[int, deque[float]] = {}  # this instance's recent sends per group
 
     def _windows(self, chat_id: int, quiet: bool) -> list[tuple[str, float, int]]:
         limits, windows = self.limits, []
@@ -137,6 +145,20 @@ class Pacer:
         """Note a message leaving for `chat_id` now (shared with every instance)."""
         for key, seconds, limit in self._windows(chat_id, quiet):
             await self.coordinator.hit(key, seconds, limit)
+        if chat_id < 0:
+            sent = self._recent.setdefault(chat_id, deque())
+            sent.append(asyncio.get_running_loop().time())
+            while len(sent) > self.limits.group_per_minute:
+                sent.popleft()
+
+    def busy(self, chat_id: int) -> bool:
+        """Whether this instance sent a group half its per-minute ceiling in the last window
+        (then new cards share a message rather than queue behind the ceiling)."""
+        sent = self._recent.get(chat_id)
+        half = max(1, self.limits.group_per_minute // 2)
+        if not sent or len(sent) < half:
+            return False
+        return sent[-half] > asyncio.get_running_loop().time() - self.limits.group_window
 
     async def global_turn(self) -> None:
         """Wait for this message's slot under the overall limit (shared by every instance)."""
@@ -147,21 +169,21 @@ class Pacer:
         if delay > 0:
             await asyncio.sleep(delay)
         # Sleepers woken late together (a busy event loop) would leave in a burst and arrive as
-        # one: this instance lets no more than the limit leave in any second, at least half an
-        # interval apart, so a late schedule catches up without a burst.
-        loop = asyncio.get_running_loop()
+        # one. So a message also needs room in a shared window of real departures (fewer than
+        # the limit in any second, across instances), and this instance's requests leave at
+        # least half an interval apart: a late schedule catches up without a burst.
         window = max(1, math.floor(self.limits.per_second * (1.0 - self.limits.global_margin)))
+        while True:
+            room = await self.coordinator.hit("pace:departures", 1.0, window)
+            if room.allowed:
+                break
+            await asyncio.sleep(max(room.retry_after, 0.001))
+        loop = asyncio.get_running_loop()
         async with self._departures:
-            now = loop.time()
-            gaps = [self._left[-1] + interval / 2 - now] if self._left else []
-            if len(self._left) >= window:
-                gaps.append(self._left[-window] + 1.0 - now)
-            wait = max(0.0, *gaps) if gaps else 0.0
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._left.append(loop.time())
-            while len(self._left) > window:
-                self._left.popleft()
+            gap = self._last_departure + interval / 2 - loop.time()
+            if gap > 0:
+                await asyncio.sleep(gap)
+            self._last_departure = loop.time()
 
     def pause(self, chat_id: int, until: float) -> None:
         """Hold a chat until `until` (after a 429)."""
@@ -170,6 +192,13 @@ class Pacer:
 
 def _quiet(kind: str) -> bool:
     return kind == Kind.GROUP_ANSWER
+
+
+_NO_BUTTONS: dict[str, Any] = {"inline_keyboard": []}
+
+
+def _is_card(row: OutboxMessage) -> bool:
+    return row.kind == Kind.CARD and row.ticket_id is not None
 
 
 def _already_done(description: str) -> bool:
@@ -206,6 +235,48 @@ def _message(chat_id: int, text: str, buttons: Keyboard, reply_to: int | None) -
     if reply_to is not None:
         params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
     return params
+
+
+@dataclass
+class Call:
+    """One Bot API request, and the digest it rewrites (a card update inside a digest)."""
+
+    method: str
+    params: dict[str, Any]
+    digest_row: int | None = None
+    digest: Digest | None = None
+
+
+def digest_message(chat_id: int, digest: Digest) -> dict[str, Any]:
+    """One message carrying several cards; each ticket's buttons are named by its number."""
+    entries = digest.entries
+    header = texts.DIGEST_HEADER.format(count=len(entries))
+    room = (TEXT_LIMIT - len(header) - len(texts.DIGEST_SEPARATOR) * len(entries)) // len(entries)
+    body = texts.DIGEST_SEPARATOR.join(
+        e.text if len(e.text) <= room else e.text[: room - 1] + "…" for e in entries
+    )
+    buttons = tuple(
+        tuple(
+            Key(texts.DIGEST_BUTTON.format(number=e.title or e.ticket_id, action=k.label), k.press)
+            for k in row
+        )
+        for e in entries
+        for row in e.buttons
+    )
+    return _message(chat_id, header + texts.DIGEST_SEPARATOR + body, buttons, None)
+
+
+def _mentioning(prompt: Prompt) -> tuple[str, list[dict[str, Any]]]:
+    """The prompt's text led by the asked person's name as a mention (a text_mention entity
+    reaches people without a username too)."""
+    name = prompt.mention_name[:64] or str(prompt.mention_id)
+    entity = {
+        "type": "text_mention",
+        "offset": 0,
+        "length": len(name.encode("utf-16-le")) // 2,
+        "user": {"id": prompt.mention_id, "is_bot": False, "first_name": name},
+    }
+    return f"{name}，{prompt.text}", [entity]
 
 
 class OutboxSender:
@@ -327,7 +398,11 @@ class OutboxSender:
             return max(soonest, 0.01)
         claimed = await self._claim([r.id for r in ready], now)
         for row in (r for r in ready if r.id in claimed):
-            followers = await self._claim_followers(row, now) if self._batches(row) else []
+            followers: list[OutboxMessage] = []
+            if self._batches(row):
+                followers = await self._claim_followers(row, now, self._batches, BATCH_MAX)
+            elif self._digests(row):
+                followers = await self._claim_followers(row, now, _is_card, DIGEST_MAX - 1)
             send = asyncio.create_task(self._send(row, followers))
             self._inflight.add(send)
             send.add_done_callback(self._inflight.discard)
@@ -342,8 +417,18 @@ class OutboxSender:
             return isinstance(intent, GroupAnswer) and not intent.buttons
         return False
 
-    async def _claim_followers(self, head: OutboxMessage, now: datetime) -> list[OutboxMessage]:
-        """Group answers queued right behind `head` in its chat, to go out as one message."""
+    def _digests(self, row: OutboxMessage) -> bool:
+        """New cards for a group that is near its per-minute ceiling share one message."""
+        return _is_card(row) and row.chat_id < 0 and self.pacer.busy(row.chat_id)
+
+    async def _claim_followers(
+        self,
+        head: OutboxMessage,
+        now: datetime,
+        joins: Callable[[OutboxMessage], bool],
+        most: int,
+    ) -> list[OutboxMessage]:
+        """Rows queued right behind `head` in its chat that go out in the same message."""
         async with self.sessions() as session:
             queued = (
                 await session.execute(
@@ -354,12 +439,12 @@ class OutboxSender:
                         OutboxMessage.id > head.id,
                     )
                     .order_by(OutboxMessage.id)
-                    .limit(BATCH_MAX)
+                    .limit(most)
                 )
             ).scalars()
             run: list[OutboxMessage] = []
             for row in queued:
-                if not self._batches(row) or row.next_attempt_at > now:
+                if not joins(row) or row.next_attempt_at > now:
                     break
                 run.append(row)
         if not run:
@@ -432,96 +517,128 @@ class OutboxSender:
             card = await session.get(StaffCard, (row.ticket_id, row.chat_id))
         return None if card is None else card.message_id
 
-    async def _request(
-        self, row: OutboxMessage, intent: Intent
-    ) -> tuple[str, dict[str, Any]] | None:
+    async def _digest_of(self, chat_id: int, message_id: int) -> OutboxMessage | None:
+        """The digest row that sent `message_id`, if that message is a digest."""
+        async with self.sessions() as session:
+            return (
+                await session.execute(
+                    select(OutboxMessage).where(
+                        OutboxMessage.kind == Kind.DIGEST.value,
+                        OutboxMessage.chat_id == chat_id,
+                        OutboxMessage.message_id == message_id,
+                    )
+                )
+            ).scalar_one_or_none()
+
+    async def _card_update(self, row: OutboxMessage, intent: CardUpdate) -> Call:
+        chat_id = row.chat_id
+        message_id = await self._card_message(row)
+        if message_id is None:  # the card never arrived: post it now the chat works
+            return Call("sendMessage", _message(chat_id, intent.text, intent.buttons, None))
+        carrier = await self._digest_of(chat_id, message_id)
+        if carrier is not None:
+            old = loads(carrier.kind, carrier.payload)
+            assert isinstance(old, Digest)
+            digest = Digest(
+                tuple(
+                    DigestEntry(e.ticket_id, intent.text, intent.buttons, intent.title)
+                    if e.ticket_id == row.ticket_id
+                    else e
+                    for e in old.entries
+                )
+            )
+            params = digest_message(chat_id, digest) | {"message_id": message_id}
+            return Call("editMessageText", params, carrier.id, digest)
+        params = _message(chat_id, intent.text, intent.buttons, None)
+        return Call("editMessageText", params | {"message_id": message_id})
+
+    async def _request(self, row: OutboxMessage, intent: Intent) -> Call | None:
         """The Bot API call that carries `intent` (None: the message it acts on never went out)."""
         chat_id = row.chat_id
+        reply_to: int | None = getattr(intent, "reply_to", None)
+        reply: dict[str, Any] = {}
+        if reply_to is not None:
+            reply["reply_parameters"] = {
+                "message_id": reply_to,
+                "allow_sending_without_reply": True,
+            }
         match intent:
             case Notice() | GroupAnswer():
-                return "sendMessage", _message(
-                    chat_id, intent.text, intent.buttons, intent.reply_to
-                )
+                params = _message(chat_id, intent.text, intent.buttons, intent.reply_to)
+                return Call("sendMessage", params)
             case Card():
-                return "sendMessage", _message(chat_id, intent.text, intent.buttons, None)
+                return Call("sendMessage", _message(chat_id, intent.text, intent.buttons, None))
             case CardUpdate():
-                message_id = await self._card_message(row)
-                if message_id is None:  # the card never arrived: post it now the chat works
-                    return "sendMessage", _message(chat_id, intent.text, intent.buttons, None)
-                params = _message(chat_id, intent.text, intent.buttons, None)
-                return "editMessageText", params | {"message_id": message_id}
+                return await self._card_update(row, intent)
             case Prompt():
                 params = _message(chat_id, intent.text, (), intent.reply_to)
                 params["reply_markup"] = {"force_reply": True, "selective": intent.selective}
-                return "sendMessage", params
+                if intent.placeholder:
+                    params["reply_markup"]["input_field_placeholder"] = intent.placeholder[:64]
+                if intent.mention_id is not None:
+                    params["text"], params["entities"] = _mentioning(intent)
+                return Call("sendMessage", params)
             case Photo():
                 params = {"chat_id": chat_id, "photo": intent.file_id, "caption": intent.caption}
-                if intent.reply_to is not None:
-                    params["reply_parameters"] = {
-                        "message_id": intent.reply_to,
-                        "allow_sending_without_reply": True,
-                    }
-                return "sendPhoto", params
+                return Call("sendPhoto", params | reply)
             case Location():
                 params = {
                     "chat_id": chat_id,
                     "latitude": intent.latitude,
                     "longitude": intent.longitude,
-                }
-                if intent.reply_to is not None:
-                    params["reply_parameters"] = {
-                        "message_id": intent.reply_to,
-                        "allow_sending_without_reply": True,
-                    }
+                } | reply
                 if intent.title:
-                    return "sendVenue", params | {"title": intent.title, "address": intent.address}
-                return "sendLocation", params
+                    venue = {"title": intent.title, "address": intent.address}
+                    return Call("sendVenue", params | venue)
+                return Call("sendLocation", params)
             case Document():
                 upload = InputFile(base64.b64decode(intent.data), filename=intent.filename)
-                return "sendDocument", {
-                    "chat_id": chat_id,
-                    "document": upload,
-                    "caption": intent.caption,
-                }
+                params = {"chat_id": chat_id, "document": upload, "caption": intent.caption}
+                return Call("sendDocument", params)
             case Edit():
                 message_id = await self._earlier(chat_id, intent.target)
                 if message_id is None:
                     return None
                 params = _message(chat_id, intent.text, intent.buttons, None)
-                return "editMessageText", params | {"message_id": message_id}
-            case ButtonsOff():
+                return Call("editMessageText", params | {"message_id": message_id})
+            case ButtonsOff() | Removal():
                 message_id = await self._earlier(chat_id, intent.target)
                 if message_id is None:
                     return None
-                return "editMessageReplyMarkup", {
-                    "chat_id": chat_id,
-                    "message_id": message_id,
-                    "reply_markup": {"inline_keyboard": []},
-                }
-            case Removal():
-                message_id = await self._earlier(chat_id, intent.target)
-                if message_id is None:
-                    return None
-                return "deleteMessage", {"chat_id": chat_id, "message_id": message_id}
+                target = {"chat_id": chat_id, "message_id": message_id}
+                if isinstance(intent, Removal):
+                    return Call("deleteMessage", target)
+                return Call("editMessageReplyMarkup", target | {"reply_markup": _NO_BUTTONS})
         raise IntentError(f"no Bot API call for {intent!r}")
 
     async def _send(self, row: OutboxMessage, followers: list[OutboxMessage]) -> None:
         try:
-            request = await self._request(row, loads(row.kind, row.payload))
-            if request is None:
+            intent = loads(row.kind, row.payload)
+            call = await self._request(row, intent)
+            if call is None:
                 await self._finish(row, FAILED, error="the message it refers to was not sent")
                 return
-            method, params = request
-            if followers:
+            if followers and isinstance(intent, Card):
+                cards = [(row, intent)] + [(f, loads(f.kind, f.payload)) for f in followers]
+                call.digest = Digest(
+                    tuple(
+                        DigestEntry(r.ticket_id or 0, c.text, c.buttons, c.title)
+                        for r, c in cards
+                        if isinstance(c, Card)
+                    )
+                )
+                call.digest_row = row.id
+                call.params = digest_message(row.chat_id, call.digest)
+            elif followers:
                 # Several answers in one message: it can no longer reply to one post.
-                params.pop("reply_parameters", None)
-                lines = [params["text"]]
-                lines += [loads(f.kind, f.payload).text for f in followers]  # type: ignore[union-attr]
-                params["text"] = "\n".join(lines)[:4096]
+                call.params.pop("reply_parameters", None)
+                lines = [call.params["text"]]
+                lines += [getattr(loads(f.kind, f.payload), "text", "") for f in followers]
+                call.params["text"] = "\n".join(lines)[:TEXT_LIMIT]
             await self.pacer.global_turn()
             await self.pacer.record(row.chat_id, quiet=_quiet(row.kind))
             async with self._slots:  # requests in flight; waits and writes happen outside
-                result = await self.bot.do_api_request(method, api_kwargs=params)
+                result = await self.bot.do_api_request(call.method, api_kwargs=call.params)
         except IntentError as exc:
             log.error("outbox %s: %s", row.id, exc)
             await self._finish(row, FAILED, error=str(exc))
@@ -547,9 +664,11 @@ class OutboxSender:
             await self._network_failure(row, repr(exc))
         else:
             message_id = result.get("message_id") if isinstance(result, dict) else None
-            await self._finish(row, SENT, message_id=message_id, method=method)
+            await self._finish(row, SENT, message_id=message_id, method=call.method)
             for follower in followers:
                 await self._finish(follower, SENT, message_id=message_id)
+            if call.digest is not None and call.digest_row is not None:
+                await self._keep_digest(call.digest_row, call.digest)
             self.sent_count += 1
             return
         for follower in followers:
@@ -589,6 +708,15 @@ class OutboxSender:
                     )
                 else:
                     card.message_id = message_id
+
+    async def _keep_digest(self, row_id: int, digest: Digest) -> None:
+        """Store what a digest now shows on the row that sent it (later updates rewrite it)."""
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id)
+                .values(kind=Kind.DIGEST.value, payload=dumps(digest))
+            )
 
     async def _release(self, row: OutboxMessage) -> None:
         """Give a claimed row back untouched (its batch head failed; it goes out later)."""

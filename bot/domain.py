@@ -108,6 +108,23 @@ class EventKind(enum.StrEnum):
         return cls(action.value)
 
 
+class ChatKind(enum.StrEnum):
+    """What a bound group chat is for."""
+
+    STAFF = "staff"  # a department's staff chat, or the dispatch chat (总平台)
+    GRID = "grid"  # a grid group where residents talk and grid workers hand posts over
+
+
+class DueKind(enum.StrEnum):
+    """The sweeper's next step on a ticket (kept on the ticket row)."""
+
+    REMIND = "remind"  # 催办
+    OVERDUE = "overdue"  # 督办
+    ESCALATE = "escalate"  # 提级
+    RATE_REMIND = "rate_remind"
+    AUTOCLOSE = "autoclose"  # closed as 未评价
+
+
 class Rating(enum.StrEnum):
     """The reporter's verdict on a resolution."""
 

@@ -32,6 +32,7 @@ class Kind(enum.StrEnum):
     EDIT = "edit"  # a message sent before, its text and buttons rewritten
     DOCUMENT = "document"  # a file (the weekly report's Excel), its bytes kept in the outbox
     REMOVAL = "removal"  # a message sent before, deleted
+    DIGEST = "digest"  # several cards in one message (written by the sender, never queued)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Card:
     kind: ClassVar[Kind] = Kind.CARD
     text: str
     buttons: Keyboard = ()
+    title: str = ""  # the ticket number, naming its buttons when cards share a digest
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class CardUpdate:
     kind: ClassVar[Kind] = Kind.CARD_UPDATE
     text: str
     buttons: Keyboard = ()
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,11 @@ class Prompt:
     text: str
     reply_to: int | None = None
     selective: bool = False
+    # The person asked, named at the start so a selective reply opens for them (a button
+    # press has no message to reply to); `placeholder` shows in their input field.
+    mention_id: int | None = None
+    mention_name: str = ""
+    placeholder: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,25 @@ class Removal:
     target: Earlier
 
 
+@dataclass(frozen=True)
+class DigestEntry:
+    """One ticket's card inside a digest."""
+
+    ticket_id: int
+    text: str
+    buttons: Keyboard = ()
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Several tickets' cards sent as one message; kept on the row that carried it, so a
+    later update of one ticket rewrites its entry and leaves the others as they are."""
+
+    kind: ClassVar[Kind] = Kind.DIGEST
+    entries: tuple[DigestEntry, ...]
+
+
 Intent = (
     Notice
     | GroupAnswer
@@ -176,6 +203,7 @@ Intent = (
     | Edit
     | Document
     | Removal
+    | Digest
 )
 
 _TYPES: dict[Kind, type[Any]] = {
@@ -192,8 +220,17 @@ _TYPES: dict[Kind, type[Any]] = {
         Edit,
         Document,
         Removal,
+        Digest,
     )
 }
+
+
+def _keys(buttons: Keyboard) -> list[list[list[str]]]:
+    return [[[k.label, encode(k.press)] for k in row] for row in buttons]
+
+
+def _keyboard(rows: list[list[list[str]]]) -> Keyboard:
+    return tuple(tuple(Key(label, _press(data)) for label, data in row) for row in rows)
 
 
 def dumps(intent: Intent) -> str:
@@ -201,7 +238,9 @@ def dumps(intent: Intent) -> str:
     fields: dict[str, Any] = {}
     for name, value in vars(intent).items():
         if name == "buttons":
-            value = [[[k.label, encode(k.press)] for k in row] for row in value]
+            value = _keys(value)
+        elif name == "entries":
+            value = [vars(e) | {"buttons": _keys(e.buttons)} for e in value]
         elif isinstance(value, Earlier):
             value = {"message_id": value.message_id, "outbox_key": value.outbox_key}
         fields[name] = value
@@ -214,8 +253,11 @@ def loads(kind: str, payload: str) -> Intent:
         cls = _TYPES[Kind(kind)]
         fields: dict[str, Any] = json.loads(payload)
         if "buttons" in fields:
-            fields["buttons"] = tuple(
-                tuple(Key(label, _press(data)) for label, data in row) for row in fields["buttons"]
+            fields["buttons"] = _keyboard(fields["buttons"])
+        if "entries" in fields:
+            fields["entries"] = tuple(
+                DigestEntry(**(e | {"buttons": _keyboard(e["buttons"])}))
+                for e in fields["entries"]
             )
         if "target" in fields:
             fields["target"] = Earlier(**fields["target"])

@@ -231,6 +231,9 @@ EVENT_NAMES: dict[str, str] = {
     "undeliverable": "无法送达",
     "attach": "补充材料",
     "merge": "合并反映",
+    "attach_photo": "补充照片",
+    "attach_location": "补充位置",
+    "reveal_contact": "查看反映人联系方式",
 }
 CARD_DEPARTMENT = "\n承办：{name}"
 CARD_UNASSIGNED = "\n承办：待总平台派单"
@@ -312,6 +315,40 @@ TIMELINE_HEADER = "\n\n办理过程："
 TIMELINE_LINE = "{time}｜{action}{who}{change}{note}"
 NOT_A_STAFF_CHAT = "本群还不是工作人员群：管理员请先发送 /bind_staff（部门名称）。"
 RESULT_PHOTO = "工单 {number} 办理结果照片"
+
+# Staff handling: prompts, evidence, contact, calendar, grid workers' views
+CALENDAR_YEAR_MISSING = (
+    "📅 {year} 年的放假调休安排尚未录入。涉及 {year} 年的办理时限已按法定节假日计算"
+    "（元旦、春节、清明、劳动节、端午、中秋、国庆），但调休（连休日、周末补班）未计入。"
+    "国务院办公厅公布后，请运维人员把 {year} 年的安排加入 HUIYIN_HOLIDAYS_FILE 指定的文件"
+    "（格式见 docs/DEADLINES.md）。"
+)
+PROMPT_EXPIRED = "这个提问已过期，请重新点击工单卡片上的按钮。"
+PROMPT_PLACEHOLDERS: dict[str, str] = {
+    "resolve": "办理结果（将转告反映人）",
+    "return": "退回原因（将转告反映人）",
+    "assign": "部门名称",
+    "transfer": "部门名称 原因",
+    "send_back": "退单原因",
+    "assist": "协办部门",
+    "extend": "日期 原因",
+    "escalate": "提级原因",
+    "reveal": "查看原因（将记录在案）",
+}
+EVIDENCE_PHOTO = "工单 {number} 反映人提供的照片"
+EVIDENCE_PLACE = "工单 {number} 反映人提供的位置"
+EVIDENCE_PLACE_UNNAMED = "反映人位置"
+EVIDENCE_PHOTOS = "照片 {count} 张"
+EVIDENCE_PLACES = "位置 {count} 处"
+CARD_EVIDENCE = "\n附件：{summary}（已发至本群）"
+TIMELINE_PHOTO = "照片（已发至本群）"
+TIMELINE_PLACE = "位置 {latitude:.5f},{longitude:.5f}（地图已发至本群）"
+
+# Delivery: several new tickets in one message when a staff chat gets more than its
+# per-minute ceiling allows (each ticket keeps its own buttons, labelled with its number).
+DIGEST_HEADER = "【新工单汇总】本群新工单较多，{count} 件合并为一条："
+DIGEST_SEPARATOR = "\n\n——————\n"
+DIGEST_BUTTON = "{number}·{action}"
 
 # 回访 (follow-up): three questions in one message that updates in place
 FOLLOWUP_CONTACTED = "承办单位是否联系过您？"

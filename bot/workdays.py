@@ -7,9 +7,12 @@ Where a day's status comes from, first match wins:
    and the make-up working days (``workdays``). Days of a listed year that the file does not
    mention follow the library if it knows the year, else the plain weekend rule;
 2. the ``chinese_calendar`` library (1.11.0 knows 2004–2026);
-3. the fallback for a year nobody knows: Monday–Friday work, Saturday/Sunday off. Using it
-   logs a WARNING on ``huiyin.workdays`` once per year per calendar: deadlines in that year
-   ignore holidays until an operator adds the year's arrangement to a data file.
+3. the fallback for a year the library does not know: Monday–Friday work, Saturday/Sunday
+   off, minus the statutory days off that the law itself fixes (``bot.statutory``: 元旦, 春节
+   from the lunar calendar, 清明 from the solar term, 劳动节, 端午, 中秋, 国庆). Only that
+   year's 调休 (extra days off joined to them, weekend days worked) is unknown until an
+   operator adds it to a data file; ``unannounced_years`` names the years that needed the
+   fallback, so the dispatch chat can be told once.
 
 The deadline rule (what a resident is told): **"within n working days" ends at 24:00 (stored as
 23:59:59 Asia/Shanghai) of the n-th working day after the day of the report.** The day of the
@@ -34,6 +37,7 @@ import chinese_calendar
 
 from bot.datafiles import read_toml
 from bot.errors import CalendarFileError, DataFileError
+from bot.statutory import statutory_days_off
 
 __all__ = [
     "BUSINESS_TZ",
@@ -158,7 +162,8 @@ class WorkCalendar:
         self._overrides: dict[date, bool] = dict(overrides or {})
         self._known_years = frozenset(known_years) | {d.year for d in self._overrides}
         self._library_years: dict[int, bool] = {}
-        self._warned: set[int] = set()
+        self.unannounced_years: set[int] = set()
+        """Years whose 调休 nobody has given: deadlines in them skip statutory days only."""
 
     @classmethod
     def load(cls, extra_file: Path | None = None) -> WorkCalendar:
@@ -195,14 +200,13 @@ class WorkCalendar:
             return listed
         if self._library_knows(d.year):
             return bool(chinese_calendar.is_workday(d))
-        if d.year not in self._known_years and d.year not in self._warned:
-            self._warned.add(d.year)
-            log.warning(
-                "no holiday data for %d: treating Monday-Friday as working days and ignoring "
-                "holidays and 调休; add the year to a holidays file (see docs/DEADLINES.md)",
+        if d.year not in self._known_years and d.year not in self.unannounced_years:
+            self.unannounced_years.add(d.year)
+            log.info(
+                "no 调休 data for %d: counting Monday-Friday minus the statutory days off",
                 d.year,
             )
-        return d.weekday() < 5
+        return d.weekday() < 5 and d not in statutory_days_off(d.year)
 
     def next_workday(self, d: date) -> date:
         """Return the first working day strictly after ``d``."""

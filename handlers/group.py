@@ -80,6 +80,7 @@ async def group_text(update: Update, context: HuiyinContext) -> None:
         msg.message_id,
         msg.text or msg.caption or "",
         photo=msg.photo[-1].file_id if msg.photo else None,
+        reply_to=msg.reply_to_message.message_id if msg.reply_to_message else None,
     )
 
 

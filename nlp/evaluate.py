@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nlp.dataset import NEGATIVE_LABELS, Row
+from nlp.decision import Decision, decide
 from nlp.extractor import Extractor
 
 
@@ -16,6 +17,11 @@ def evaluate(extractor: Extractor, rows: Sequence[Row], labelled: bool) -> dict[
     results = [extractor.extract(r.text) for r in rows]
     flagged = sum(1 for x in results if x.is_report)
     report: dict[str, Any] = {"n": n, "report_rate": flagged / n if n else 0.0}
+    # what the bot would do with each row heard in a grid group (default thresholds)
+    decided = Counter(decide(x, "group") for x in results)
+    report["group.ticket_rate"] = decided[Decision.TICKET] / n if n else 0.0
+    report["group.prompt_rate"] = decided[Decision.ASK] / n if n else 0.0
+    report["group.flagged_rate"] = report["group.ticket_rate"] + report["group.prompt_rate"]
     if not labelled:
         report["flagged_examples"] = [
             {"id": r.id, "text": r.text[:80], "category": x.category_label}
@@ -68,7 +74,12 @@ def _classification(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
 
 def format_report(report: dict[str, Any]) -> str:
     """Render an evaluation dict as plain text tables."""
-    lines = [f"rows: {report['n']}", f"flagged as reports: {report['report_rate']:.2%}"]
+    lines = [
+        f"rows: {report['n']}",
+        f"flagged as reports: {report['report_rate']:.2%}",
+        f"in a grid group: tickets {report['group.ticket_rate']:.2%}, "
+        f"prompts {report['group.prompt_rate']:.2%}",
+    ]
     if "per_category" not in report:
         lines.append("(no label column: every row is presumed not to be a report)")
         for ex in report.get("flagged_examples", [])[:20]:

@@ -18,13 +18,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.domain import EventKind, Rating, Role, Status, Urgency
+from bot.domain import ChatKind, DueKind, EventKind, Rating, Role, Status, Urgency
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -121,7 +122,7 @@ class BoundChat(Base):
     __tablename__ = "bound_chats"
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    kind: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[ChatKind] = mapped_column(EnumText(ChatKind, 16), index=True)
     title: Mapped[str] = mapped_column(String(255), default="")
     name: Mapped[str] = mapped_column(String(64), default="")
     bound_by: Mapped[int] = mapped_column(BigInteger)
@@ -196,6 +197,8 @@ class Ticket(Base):
     grid_chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     worker_id: Mapped[int | None] = mapped_column(BigInteger)
     reporter_name: Mapped[str | None] = mapped_column(String(128))
+    # 保密: the reporter asked that only the dispatch chat (总平台) may reveal who they are.
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Dispatch: the department holding the ticket (None: the dispatch chat, 总平台).
     department: Mapped[str | None] = mapped_column(String(48))
     department_name: Mapped[str | None] = mapped_column(String(128))
@@ -209,7 +212,7 @@ class Ticket(Base):
     escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     supervision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    due_kind: Mapped[str | None] = mapped_column(String(16))
+    due_kind: Mapped[DueKind | None] = mapped_column(EnumText(DueKind, 16))
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -334,7 +337,7 @@ class StaffCard(Base):
 
 
 class PendingInput(Base):
-    """A question the bot asked and whose answer is the person's next message in that chat."""
+    """A question the bot asked; in a group only the asker's reply to the prompt answers it."""
 
     __tablename__ = "pending_inputs"
 
@@ -344,6 +347,8 @@ class PendingInput(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
     round: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The outbox key of the prompt message: in a group, only a reply to that message answers.
+    prompt_key: Mapped[str | None] = mapped_column(String(128))
 
 
 class ProcessedUpdate(Base):
@@ -368,6 +373,14 @@ class OutboxMessage(Base):
             "id",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
+        ),
+        # A card update finds the digest its card went out in.
+        Index(
+            "ix_outbox_digests",
+            "chat_id",
+            "message_id",
+            postgresql_where=text("kind = 'digest'"),
+            sqlite_where=text("kind = 'digest'"),
         ),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,9 +26,8 @@ from bot.domain import (
 from bot.intents import Card, CardUpdate, Key, Keyboard, Kind, Notice, keyboard
 from bot.privacy import mask_id, mask_name, mask_text
 from bot.services.context import Person, Services
-from bot.services.handling import routing
+from bot.services.handling import evidence, routing
 from storage.models import (
-    Attachment,
     DayCounter,
     OutboxMessage,
     StaffCard,
@@ -186,13 +185,9 @@ async def render_card(
         ).scalar_one_or_none()
         if rating:
             extra += texts.CARD_RATED.format(rating=texts.RATING_NAMES.get(rating, rating))
-    attachments = (
-        await session.execute(
-            select(func.count()).select_from(Attachment).where(Attachment.ticket_id == ticket.id)
-        )
-    ).scalar_one()
-    if attachments:
-        extra += texts.CARD_ATTACHMENT.format(count=attachments)
+    shown = evidence.summary(await evidence.reporter_evidence(session, ticket.id))
+    if shown:
+        extra += texts.CARD_EVIDENCE.format(summary=shown)
     voices = len(await reporter_ids(session, ticket))
     if voices > 1:
         extra += texts.CARD_VOICES.format(count=voices)
@@ -278,9 +273,10 @@ async def post_cards(
             session,
             key=f"card:{ticket.id}:{chat_id}:{tag}",
             chat_id=chat_id,
-            intent=Card(text, buttons),
+            intent=Card(text, buttons, title=ticket.number),
             ticket_id=ticket.id,
         )
+        await evidence.show_evidence(session, ticket, [chat_id])
 
 
 async def refresh_cards(session: AsyncSession, ticket: Ticket, event_id: int) -> None:
@@ -303,7 +299,7 @@ async def refresh_cards(session: AsyncSession, ticket: Ticket, event_id: int) ->
             session,
             key=f"edit:{ticket.id}:{chat_id}:{event_id}",
             chat_id=chat_id,
-            intent=CardUpdate(text, buttons),
+            intent=CardUpdate(text, buttons, title=ticket.number),
             ticket_id=ticket.id,
         )
 

@@ -24,6 +24,8 @@ METHODS = (
     "getWebhookInfo",
     "sendMessage",
     "sendPhoto",
+    "sendLocation",
+    "sendVenue",
     "editMessageText",
     "editMessageCaption",
     "editMessageReplyMarkup",

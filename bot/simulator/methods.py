@@ -100,6 +100,39 @@ class Methods:
         self._reply(state, p, body)
         return self._post("sendPhoto", state, body, markup)
 
+    def m_sendLocation(self, p: Params) -> Any:
+        """sendLocation."""
+        state = self.world.resolve_chat(p["chat_id"])
+        body: dict[str, Any] = {"location": _point(p)}
+        accuracy = p.get("horizontal_accuracy")
+        if accuracy is not None:
+            if not 0 <= float(accuracy) <= 1500:
+                raise BadRequest("Bad Request: wrong horizontal accuracy specified")
+            body["location"]["horizontal_accuracy"] = float(accuracy)
+        markup = self._markup(p.get("reply_markup"))
+        self.world.check_can_send(state)
+        self._reply(state, p, body)
+        return self._post("sendLocation", state, body, markup)
+
+    def m_sendVenue(self, p: Params) -> Any:
+        """sendVenue (the message carries the venue and its location, as Telegram's does)."""
+        state = self.world.resolve_chat(p["chat_id"])
+        point = _point(p)
+        title, address = str(p["title"]).strip(), str(p["address"]).strip()
+        if not title:
+            raise BadRequest("Bad Request: venue title is empty")
+        if not address:
+            raise BadRequest("Bad Request: venue address is empty")
+        venue: dict[str, Any] = {"location": dict(point), "title": title, "address": address}
+        for key in ("foursquare_id", "foursquare_type", "google_place_id", "google_place_type"):
+            if p.get(key):
+                venue[key] = str(p[key])
+        body: dict[str, Any] = {"location": point, "venue": venue}
+        markup = self._markup(p.get("reply_markup"))
+        self.world.check_can_send(state)
+        self._reply(state, p, body)
+        return self._post("sendVenue", state, body, markup)
+
     def m_sendChatAction(self, p: Params) -> Any:
         """sendChatAction."""
         state = self.world.resolve_chat(p["chat_id"])
@@ -312,6 +345,14 @@ class Methods:
         """deleteMyCommands."""
         self.commands.pop(self._scope_key(p), None)
         return True
+
+
+def _point(p: Params) -> dict[str, Any]:
+    """The latitude and longitude of a send, refused out of range as Telegram does."""
+    latitude, longitude = float(p["latitude"]), float(p["longitude"])
+    if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
+        raise BadRequest("Bad Request: wrong latitude or longitude specified")
+    return {"latitude": latitude, "longitude": longitude}
 
 
 def _check_text(text: str) -> None:

@@ -26,8 +26,14 @@ async def expect(
 ) -> dict[str, Any]:
     """Return the bot's latest message in `chat_id` (id above `after`) matching `predicate`."""
 
+    def matches(m: dict[str, Any]) -> bool:
+        try:
+            return predicate(m)
+        except KeyError:  # a photo or a map pin has no "text": it does not match text checks
+            return False
+
     def found() -> list[dict[str, Any]]:
-        return [m for m in sim.bot_messages(chat_id) if m["message_id"] > after and predicate(m)]
+        return [m for m in sim.bot_messages(chat_id) if m["message_id"] > after and matches(m)]
 
     try:
         await sim.wait_until(lambda: bool(found()), timeout=timeout)

@@ -234,14 +234,16 @@ class BotAPISimulator:
 
     def send_photo(self, user_id: int, chat_id: int | None = None, caption: str | None = None,
                    *, data: bytes | None = None,
-                   forward_origin: dict[str, Any] | None = None) -> dict[str, Any]:
+                   forward_origin: dict[str, Any] | None = None,
+                   reply_to_message_id: int | None = None) -> dict[str, Any]:
         """The user sends or forwards a photo (fabricated PhotoSize list); returns the Message."""
         body: dict[str, Any] = {"photo": self.world.photo_sizes(data or TINY_JPEG)}
         if caption:
             body["caption"] = caption
         if forward_origin is not None:
             body["forward_origin"] = copy.deepcopy(forward_origin)
-        return self._user_sent(self.world.user_message(user_id, chat_id, body))
+        stored = self.world.user_message(user_id, chat_id, body, reply_to_message_id)
+        return self._user_sent(stored)
 
     def send_location(self, user_id: int, latitude: float, longitude: float,
                       chat_id: int | None = None) -> dict[str, Any]:

@@ -251,8 +251,13 @@ async def test_resolve_with_a_result_note_and_a_photo(depts: LocalStack) -> None
     card = await card_in(depts, CG_CHAT, number)
     since = mark(sim, CG_CHAT)
     press(depts, CG_ID, card, "办结")
-    await expect(sim, CG_CHAT, lambda m: "办理结果" in m.get("text", ""), after=since)
-    sim.send_photo(CG_ID, chat_id=CG_CHAT, caption="垃圾已全部清运，已安排每日巡查")
+    prompt = await expect(sim, CG_CHAT, lambda m: "办理结果" in m.get("text", ""), after=since)
+    sim.send_photo(
+        CG_ID,
+        chat_id=CG_CHAT,
+        caption="垃圾已全部清运，已安排每日巡查",
+        reply_to_message_id=prompt["message_id"],
+    )
     notice = await expect(sim, RESIDENT_ID, lambda m: "已全部清运" in m.get("text", ""))
     assert set(buttons(notice)) == {"联系过", "没有联系"}
     await expect(sim, RESIDENT_ID, lambda m: "photo" in m and "办理结果照片" in m["caption"])

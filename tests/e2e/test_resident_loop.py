@@ -152,7 +152,8 @@ async def test_photo_and_location_after_a_report_are_attached(stack: LocalStack)
     await expect(sim, RESIDENT_ID, lambda m: f"照片已补充到工单 {number}" in m["text"])
     sim.send_location(RESIDENT_ID, 39.9, 116.4)
     await expect(sim, RESIDENT_ID, lambda m: f"位置已补充到工单 {number}" in m["text"])
-    await expect(sim, STAFF_CHAT_ID, lambda m: number in m["text"] and "附件：2 项" in m["text"])
+    shown = "附件：照片 1 张、位置 1 处"
+    await expect(sim, STAFF_CHAT_ID, lambda m: number in m["text"] and shown in m["text"])
     assert stack.runtime is not None
     async with stack.runtime.services.sessions() as s:
         kinds = sorted((await s.execute(select(Attachment.kind))).scalars())

@@ -261,6 +261,25 @@ class TestCoordinatorContract:
             await coord.acquire("k", -1)
 
 
+    async def test_reserve_spaces_slots_across_instances(self, make: Factory) -> None:
+        first, second = make(), make()
+        waits = [await (first if i % 2 else second).reserve("global", 0.05) for i in range(6)]
+        # Each call takes the next slot, whichever instance asks: 0, 50, 100 … ms ahead.
+        for i, wait in enumerate(waits):
+            assert i * 0.05 - 0.03 <= wait <= i * 0.05 + 0.001
+        await asyncio.sleep(0.4)
+        assert await first.reserve("global", 0.05) == 0.0  # an idle schedule starts now
+
+    async def test_peek_many_matches_peek_wait_and_records_nothing(self, make: Factory) -> None:
+        coord = make()
+        await coord.hit("a", 10, 1)
+        windows = [("a", 10.0, 1), ("b", 10.0, 1), ("a", 10.0, 2)]
+        first = await coord.peek_many(windows)
+        assert first[0] > 9 and first[1:] == [0.0, 0.0]
+        assert await coord.peek_many(windows) == pytest.approx(first, abs=0.05)
+        assert await coord.peek_many([]) == []
+
+
 class TestRedisOutage:
     """A RedisCoordinator whose server is gone keeps the bot running."""
 
@@ -283,6 +302,9 @@ class TestRedisOutage:
                 result = await coord.hit("chat:1", 1, 1)
                 assert result.allowed
             assert await coord.peek_wait("chat:1", 1, 1) == 0
+            assert await coord.peek_many([("chat:1", 1, 1)]) == [0.0]
+            # The overall schedule falls back to this process's own, so pacing goes on.
+            assert [await coord.reserve("global", 10.0) for _ in range(2)][1] > 5.0
             assert await coord.first_seen("update:1", 60) is True
             assert await coord.first_seen("update:1", 60) is True
             assert await coord.acquire("sweeper", 5) is None

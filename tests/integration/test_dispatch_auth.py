@@ -9,6 +9,7 @@ from bot.services.administration import staff as staff_admin
 from bot.services.context import Person, Services
 from bot.services.handling import staff
 from storage.models import TicketEvent
+from tests.integration.prompting import reply_to_prompt
 from tests.integration.test_sweeper import (  # noqa: F401  (the fixture)
     ADMIN,
     CG_CHAT,
@@ -39,7 +40,7 @@ async def test_a_member_of_department_a_cannot_act_on_department_b_tickets(
     # A pending question does not outlive a change of holder: the answer is checked again.
     assert not (await staff.press(services, CLERK, CG_CHAT, "resolve", tid)).alert
     assert not (await staff.press(services, CLERK, CG_CHAT, "transfer", tid)).alert
-    assert await staff.handle_staff_chat_text(services, CLERK, CG_CHAT, 8, "区人社局 涉及工资")
+    assert await reply_to_prompt(services, CLERK, CG_CHAT, 8, "区人社局 涉及工资")
     t = await ticket(services, tid)
     assert t.department == "district_rs" and t.status == Status.NEW
     assert (await staff.press(services, CLERK, CG_CHAT, "accept", tid)).alert

@@ -21,6 +21,7 @@ from bot.workdays import WorkCalendar
 from nlp import Extractor
 from storage.db import make_engine, make_sessionmaker
 from storage.models import OutboxMessage, Ticket, TicketEvent, TicketRating
+from tests.integration.prompting import reply_to_prompt
 
 ADMIN = Person(1, "管理员")
 CLERK = Person(2, "李明")
@@ -113,7 +114,7 @@ async def test_full_loop_with_reopen(services: Services) -> None:
     again = await staff.press(services, CLERK, STAFF_CHAT, "accept", ticket.id)
     assert again.alert and "不能受理" in again.text
     await staff.press(services, CLERK, STAFF_CHAT, "resolve", ticket.id)
-    assert await staff.handle_staff_chat_text(services, CLERK, STAFF_CHAT, 50, "已修好")
+    assert await reply_to_prompt(services, CLERK, STAFF_CHAT, 50, "已修好")
     ticket = await ticket_of(services, number)
     assert ticket.status == Status.RESOLVED and ticket.resolution_note == "已修好"
 
@@ -136,7 +137,7 @@ async def test_full_loop_with_reopen(services: Services) -> None:
 
     await staff.press(services, CLERK, STAFF_CHAT, "accept", ticket.id)
     await staff.press(services, CLERK, STAFF_CHAT, "resolve", ticket.id)
-    await staff.handle_staff_chat_text(services, CLERK, STAFF_CHAT, 51, "全部更换")
+    await reply_to_prompt(services, CLERK, STAFF_CHAT, 51, "全部更换")
     stale = await rating.rate(
         services, RESIDENT, ticket.id, 1, "satisfied", chat_id=RESIDENT.id, message_id=99
     )

@@ -25,6 +25,7 @@ from bot.workdays import WorkCalendar
 from nlp import Extraction, Extractor
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Followup, OutboxMessage, Ticket, TicketEvent, TicketRating
+from tests.integration.prompting import reply_to_prompt
 
 CST = ZoneInfo("Asia/Shanghai")
 ADMIN = Person(1, "管理员")
@@ -217,7 +218,7 @@ async def resolve(svc: Services, tid: int, local_time: str) -> None:
     clock_of(svc).at(local_time)
     assert not (await staff.press(svc, CLERK, CG_CHAT, "accept", tid)).alert
     await staff.press(svc, CLERK, CG_CHAT, "resolve", tid)
-    assert await staff.handle_staff_chat_text(svc, CLERK, CG_CHAT, 77, "已清运")
+    assert await reply_to_prompt(svc, CLERK, CG_CHAT, 77, "已清运")
 
 
 async def test_rating_reminder_after_3_days_and_unrated_close_after_7(services: Services) -> None:

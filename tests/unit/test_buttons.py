@@ -9,14 +9,16 @@ from hypothesis import strategies as st
 from bot import buttons
 from bot.buttons import ID_MAX, ROUND_MAX, CardPress, PromptAnswer, RatingPress
 from bot.domain import Action, Rating
+from bot.errors import ButtonDataError, IntentError
 from bot.intents import (
     ButtonsOff,
     Card,
     CardUpdate,
+    Digest,
+    DigestEntry,
     Earlier,
     GroupAnswer,
     Intent,
-    IntentError,
     Key,
     Location,
     Notice,
@@ -88,9 +90,9 @@ def test_decode_accepts_only_text() -> None:
 
 
 def test_encode_refuses_values_the_columns_cannot_hold() -> None:
-    with pytest.raises(buttons.ButtonDataError):
+    with pytest.raises(ButtonDataError):
         buttons.encode(CardPress(Action.ACCEPT, -1))
-    with pytest.raises(buttons.ButtonDataError):
+    with pytest.raises(ButtonDataError):
         buttons.encode(RatingPress(1, ROUND_MAX + 1, Rating.BASIC))
 
 
@@ -118,8 +120,12 @@ earlier = st.one_of(
 intents = st.one_of(
     st.builds(Notice, texts, keyboards, st.none() | st.integers(1, 2**40)),
     st.builds(GroupAnswer, texts, keyboards, st.none() | st.integers(1, 2**40)),
-    st.builds(Card, texts, keyboards),
-    st.builds(CardUpdate, texts, keyboards),
+    st.builds(Card, texts, keyboards, texts),
+    st.builds(CardUpdate, texts, keyboards, texts),
+    st.builds(
+        Digest,
+        st.lists(st.builds(DigestEntry, ids, texts, keyboards, texts), max_size=3).map(tuple),
+    ),
     st.builds(Prompt, texts, st.none() | st.integers(1, 2**40), st.booleans()),
     st.builds(Photo, st.text(min_size=1, max_size=30), texts),
     st.builds(

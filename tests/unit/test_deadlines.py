@@ -142,13 +142,14 @@ def test_urgent_hours_are_calendar_hours(
     assert got.resolve_by - got.remind_at == timedelta(hours=6)
 
 
-def test_deadline_into_unknown_year_uses_fallback(
+def test_deadline_into_unknown_year_skips_statutory_days(
     policy: DeadlinePolicy, cal: WorkCalendar, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="huiyin.workdays")
     got = policy.deadlines(at(2026, 12, 20, 10), "投诉", "一般", cal)
-    assert got.resolve_by == eod(2027, 1, 15)
-    assert [r.name for r in caplog.records].count("huiyin.workdays") == 1
+    assert got.resolve_by == eod(2027, 1, 18)  # 2027-01-01 (元旦) is not counted
+    assert cal.unannounced_years == {2027}
+    assert caplog.records == []  # the dispatch chat is told instead (no log warning)
 
 
 class Intent(enum.StrEnum):

@@ -25,7 +25,7 @@ def _x(is_report: bool, confidence: float, category: tuple[str, ...] = _CAT) -> 
         (_x(True, GROUP_TICKET_AT), Decision.TICKET),
         (_x(True, 0.9), Decision.TICKET),
         (_x(True, 0.6), Decision.ASK),
-        (_x(False, 1 - GROUP_ASK_AT), Decision.ASK),  # report score at ask_at
+        (_x(False, 0.99 - GROUP_ASK_AT), Decision.ASK),  # report score just above ask_at
         (_x(False, 0.5, ()), Decision.SILENT),  # no category: nothing to ask about
         (_x(False, 0.9), Decision.SILENT),  # report score 0.1
         (NOT_A_REPORT, Decision.SILENT),

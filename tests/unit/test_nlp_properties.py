@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -67,16 +65,13 @@ def test_empty_like_inputs_are_not_reports(text: str) -> None:
         "路灯坏了" * 16384,
     ],
 )
-def test_pathological_inputs_are_fast(text: str) -> None:
-    _EXTRACTOR.extract(text)  # warm
-    best = min(_timed(text) for _ in range(3))
-    assert best < 0.010, f"{best * 1000:.1f} ms"
+def test_pathological_inputs_are_decided(text: str) -> None:
+    # how fast is measured in bench/bench_nlp.py (docs/BENCHMARKS.md), never asserted here
+    _check(text)
 
 
-def _timed(text: str) -> float:
-    t0 = time.perf_counter()
-    _EXTRACTOR.extract(text)
-    return time.perf_counter() - t0
+def test_every_keyword_in_one_message_is_decided() -> None:
+    _check("".join(sorted(_EXTRACTOR.keywords(), reverse=True)))
 
 
 # The chit-chat fast exit must be exact: extract() equals the full path on every input.

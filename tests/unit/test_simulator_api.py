@@ -286,6 +286,21 @@ async def test_photos_files_and_downloads(api: Client, sim: BotAPISimulator) -> 
                                                     photo=b"x", caption="长" * 1025)
 
 
+async def test_locations_and_venues(api: Client, sim: BotAPISimulator) -> None:
+    pin = await api.ok("sendLocation", chat_id=GROUP, latitude=39.91, longitude=116.4)
+    assert pin["location"] == {"latitude": 39.91, "longitude": 116.4}
+    place = await api.ok("sendVenue", chat_id=GROUP, latitude=39.91, longitude=116.4,
+                         title="幸福小区3栋", address="工单 20261201-0001")
+    assert place["venue"]["title"] == "幸福小区3栋"
+    assert place["venue"]["location"] == place["location"]
+    assert "latitude" in await api.fails("sendLocation", 400, chat_id=GROUP, latitude=91,
+                                         longitude=0)
+    assert "Bad Request" in await api.fails("sendVenue", 400, chat_id=GROUP, latitude=1,
+                                            longitude=1, address="x")  # no title
+    assert "empty" in await api.fails("sendVenue", 400, chat_id=GROUP, latitude=1,
+                                      longitude=1, title=" ", address="x")
+
+
 async def test_faults_are_injected_per_method_and_chat(api: Client,
                                                        sim: BotAPISimulator) -> None:
     sim.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3,

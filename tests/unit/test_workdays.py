@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import pytest
 
+from bot.statutory import statutory_days_off
 from bot.workdays import CalendarFileError, WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -149,20 +151,38 @@ def warnings_for(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     ]
 
 
-def test_unknown_year_falls_back_to_weekends_and_warns_once(
+def test_unknown_year_skips_statutory_days_and_is_noted_once(
     cal: WorkCalendar, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="huiyin.workdays")
-    assert cal.is_workday(date(2027, 1, 1)) is True  # a Friday; 元旦 unknown to the fallback
+    assert cal.is_workday(date(2027, 1, 1)) is False  # a Friday, but 元旦 by law
     assert cal.is_workday(date(2027, 1, 2)) is False  # Saturday
+    assert cal.is_workday(date(2027, 1, 4)) is True
+    # 春节 2027: 除夕 2027-02-05 (Fri) to 初三 02-08 (Mon), from the lunar calendar
+    assert [cal.is_workday(date(2027, 2, d)) for d in range(4, 10)] == [
+        True, False, False, False, False, True,
+    ]
+    assert cal.is_workday(date(2027, 4, 5)) is False  # 清明, the solar term (a Monday)
+    assert cal.is_workday(date(2027, 6, 9)) is False  # 端午, lunar 5/5 (a Wednesday)
+    assert cal.is_workday(date(2027, 9, 15)) is False  # 中秋, lunar 8/15 (a Wednesday)
+    assert cal.is_workday(date(2027, 10, 4)) is True  # only Oct 1-3 are fixed by law
     # a deadline running from late 2026 into 2027
-    assert cal.add_workdays(at(2026, 12, 30, 10), 3) == eod(2027, 1, 4)
-    assert cal.add_workdays(at(2026, 12, 20, 10), 20) == eod(2027, 1, 15)
-    records = warnings_for(caplog)
-    assert len(records) == 1
-    assert "2027" in records[0].getMessage()
+    assert cal.add_workdays(at(2026, 12, 30, 10), 3) == eod(2027, 1, 5)
+    assert cal.add_workdays(at(2026, 12, 20, 10), 20) == eod(2027, 1, 18)
+    assert cal.unannounced_years == {2027}
     cal.is_workday(date(2028, 3, 1))
-    assert len(warnings_for(caplog)) == 2  # once per year
+    assert cal.unannounced_years == {2027, 2028}
+    assert warnings_for(caplog) == []  # no log warning: the dispatch chat is told once
+
+
+def test_statutory_days_match_the_official_years() -> None:
+    """The computed days off of 2025 and 2026 are all days off in the official data."""
+    for year in (2025, 2026):
+        days = statutory_days_off(year)
+        assert len(days) == 13
+        assert [d for d in days if chinese_calendar.is_workday(d)] == []
+    assert statutory_days_off(2026)[date(2026, 2, 16)] == "春节"  # 除夕
+    assert statutory_days_off(2026)[date(2026, 4, 5)] == "清明节"
 
 
 OPERATOR_2027 = """

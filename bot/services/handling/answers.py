@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
@@ -13,6 +13,7 @@ from bot.intents import Notice, Photo
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import dispatch, routing
+from bot.services.handling.prompts import answers_prompt, remember
 from bot.services.rating import followup
 from bot.services.supervision import supervision
 from bot.services.tickets import (
@@ -38,22 +39,8 @@ async def ask(
     ticket: Ticket,
     now: datetime,
 ) -> None:
-    """Remember that this person's next message in this chat answers `kind` for `ticket`."""
-    await session.execute(
-        delete(PendingInput).where(
-            PendingInput.user_id == person_id, PendingInput.chat_id == chat_id
-        )
-    )
-    session.add(
-        PendingInput(
-            user_id=person_id,
-            chat_id=chat_id,
-            kind=kind,
-            ticket_id=ticket.id,
-            round=ticket.resolution_round,
-            expires_at=now + timedelta(seconds=services.prompt_ttl_seconds),
-        )
-    )
+    """Remember that this person's next message in this private chat answers `kind`."""
+    await remember(services, session, person_id, chat_id, kind, ticket, now, prompt_key=None)
 
 
 async def take_answer(
@@ -66,9 +53,11 @@ async def take_answer(
     now: datetime,
     *,
     photo: str | None = None,
+    reply_to: int | None = None,
 ) -> bool:
-    """Complete a pending question with this message; return False when none is pending.
+    """Complete a pending question with this message; return False when it answers none.
 
+    In a group only the asker's reply to the prompt answers (anything else is ordinary talk).
     A 办结 note may come as the caption of a photo of the result, which the reporters get too.
     """
     pending = (
@@ -78,11 +67,14 @@ async def take_answer(
             )
         )
     ).scalar_one_or_none()
-    if pending is None:
+    if pending is None or not await answers_prompt(session, pending, reply_to):
         return False
     if pending.expires_at < now:
         await session.delete(pending)
-        return False
+        if pending.prompt_key is None:
+            return False
+        await reply(session, chat_id=chat_id, message_id=message_id, text=texts.PROMPT_EXPIRED)
+        return True
     if not body:
         await reply(session, chat_id=chat_id, message_id=message_id, text=texts.EMPTY_NOTE)
         return True

@@ -11,7 +11,7 @@ from bot import texts
 from bot.domain import OPEN_STATUSES, Status, parse_ticket_number
 from bot.privacy import mask_name
 from bot.services.context import Person, Services
-from bot.services.handling import routing
+from bot.services.handling import evidence, routing
 from bot.services.tickets import find_by_number, format_time, render_card, reply
 from storage.models import (
     BoundChat,
@@ -161,6 +161,8 @@ async def show_ticket(
         else:
             card, _ = await render_card(session, ticket)
             text = card + texts.TIMELINE_HEADER + "\n" + "\n".join(await timeline(session, ticket))
+            # The evidence follows the answer, so staff looking the ticket up see it here too.
+            await evidence.show_evidence(session, ticket, [chat_id], tag=f":t{message_id}")
         await reply(session, chat_id=chat_id, message_id=message_id, text=text[:4000])
     services.wake()
 
@@ -190,7 +192,20 @@ async def timeline(session: AsyncSession, ticket: Ticket) -> list[str]:
                 action=texts.EVENT_NAMES.get(event.action, event.action),
                 who=f"｜{who}" if who else "",
                 change=change,
-                note=f"｜{event.note[:200]}" if event.note else "",
+                note=_readable_note(event),
             )
         )
     return lines
+
+
+def _readable_note(event: TicketEvent) -> str:
+    """The note of an audit row as staff read it (no raw file ids)."""
+    if event.action == "attach_photo":
+        return f"｜{texts.TIMELINE_PHOTO}"
+    if event.action == "attach_location" and event.note:
+        try:
+            latitude, longitude = (float(v) for v in event.note.split(","))
+        except ValueError:
+            return ""
+        return f"｜{texts.TIMELINE_PLACE.format(latitude=latitude, longitude=longitude)}"
+    return f"｜{event.note[:200]}" if event.note else ""

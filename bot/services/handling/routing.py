@@ -6,10 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.departments import Directory
-from bot.domain import Role
+from bot.domain import ChatKind, Role
 from storage.models import BoundChat, DepartmentMember, Ticket, TicketAssist
 
-STAFF_CHAT = "staff"
+STAFF_CHAT = ChatKind.STAFF
 DISPATCH = ""  # the department key of the dispatch chat (总平台) and of its members
 
 

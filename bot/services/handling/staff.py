@@ -8,10 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError
-from bot.intents import Prompt
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import answers, dispatch, routing
+from bot.services.handling import answers, dispatch, prompts, routing
 from bot.services.handling.routing import STAFF_CHAT
 from bot.services.tickets import (
     deadline_text,
@@ -19,7 +18,6 @@ from bot.services.tickets import (
     notify_reporter,
 )
 from storage.models import BoundChat, StaffMember, Ticket
-from storage.outbox import enqueue
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,22 +79,16 @@ async def press(
             )
             answer = ButtonAnswer(text)
         else:
-            kind = _KINDS[action]
-            await answers.ask(
+            await prompts.ask_staff(
                 services,
                 session,
-                person_id=person.id,
+                person=person,
                 chat_id=chat_id,
-                kind=kind,
+                kind=_KINDS[action],
                 ticket=ticket,
+                question=question,
+                placeholder=texts.PROMPT_PLACEHOLDERS.get(action.value, ""),
                 now=now,
-            )
-            await enqueue(
-                session,
-                key=f"ask:{kind}:{ticket.id}:{person.id}:{now.timestamp()}",
-                chat_id=chat_id,
-                intent=Prompt(question),
-                ticket_id=ticket.id,
             )
             answer = ButtonAnswer(
                 texts.ALERT_ASKED.format(what=texts.ACTION_NAMES[action] + "说明")
@@ -140,8 +132,9 @@ async def handle_staff_chat_text(
     text: str,
     *,
     photo: str | None = None,
+    reply_to: int | None = None,
 ) -> bool:
-    """Take a staff member's message in a staff chat as the answer to a pending question."""
+    """Take a staff member's reply to their prompt as the answer to it (other talk is not)."""
     from bot.services.intake.reports import clean_text
 
     now = services.clock()
@@ -150,7 +143,15 @@ async def handle_staff_chat_text(
         if not await is_staff(session, person.id):
             return False
         taken = await answers.take_answer(
-            services, session, person, chat_id, message_id, body, now, photo=photo
+            services,
+            session,
+            person,
+            chat_id,
+            message_id,
+            body,
+            now,
+            photo=photo,
+            reply_to=reply_to,
         )
     if taken:
         services.wake()

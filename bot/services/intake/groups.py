@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.buttons import PromptAnswer
-from bot.domain import EventKind, Role
+from bot.domain import ChatKind, EventKind, Role
 from bot.intents import Earlier, GroupAnswer, Key, Notice, Removal, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
@@ -38,7 +38,7 @@ from storage.models import (
 )
 from storage.outbox import enqueue, insert_ignore
 
-GRID_CHAT = "grid"
+GRID_CHAT = ChatKind.GRID
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,14 +455,15 @@ async def handle_group_text(
     message_id: int,
     text: str,
     photo: str | None = None,
+    reply_to: int | None = None,
 ) -> Heard:
-    """Route a group message: a post in a grid group, or an answer in a staff chat (a 办结
-    note may come with a photo)."""
+    """Route a group message: a post in a grid group, or an answer in a staff chat (a reply
+    to the bot's prompt; a 办结 note may come with a photo)."""
     heard = await hear(services, person, chat_id, message_id, text)
     if heard.kind != "not_grid":
         return heard
     if await staff.handle_staff_chat_text(
-        services, person, chat_id, message_id, text, photo=photo
+        services, person, chat_id, message_id, text, photo=photo, reply_to=reply_to
     ):
         return Heard("answer")
     return Heard("silent")

@@ -15,6 +15,7 @@ from bot.domain import Action, EventKind, Role, Status, parse_ticket_number, tra
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers
+from bot.services.handling.evidence import handling_chats, show_evidence
 from bot.services.intake.abuse import over_report_limit
 from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
 from bot.services.tickets import (
@@ -196,6 +197,17 @@ async def attach(
                     actor_id=person.id,
                     note=file_id or f"{latitude},{longitude}",
                     at=now,
+                )
+                added = (
+                    await session.execute(
+                        select(Attachment).where(
+                            Attachment.source_chat_id == chat_id,
+                            Attachment.source_message_id == message_id,
+                        )
+                    )
+                ).scalar_one()
+                await show_evidence(
+                    session, ticket, await handling_chats(session, ticket), attachments=[added]
                 )
             outcome = ReportOutcome("ticket", ticket.number)
     services.wake()

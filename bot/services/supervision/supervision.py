@@ -13,20 +13,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.deadlines import DeadlinePolicy
-from bot.domain import OPEN_STATUSES, Status
+from bot.domain import OPEN_STATUSES, DueKind, Status
 from bot.workdays import WorkCalendar
 from storage.models import Ticket
 
-REMIND = "remind"
-OVERDUE = "overdue"
-ESCALATE = "escalate"
-RATE_REMIND = "rate_remind"
-AUTOCLOSE = "autoclose"
+REMIND = DueKind.REMIND
+OVERDUE = DueKind.OVERDUE
+ESCALATE = DueKind.ESCALATE
+RATE_REMIND = DueKind.RATE_REMIND
+AUTOCLOSE = DueKind.AUTOCLOSE
 
 
 def schedule(ticket: Ticket) -> None:
     """Set the ticket's next sweeper step from its status and the steps already done."""
-    kind: str | None = None
+    kind: DueKind | None = None
     at: datetime | None = None
     status = Status(ticket.status)
     if status in OPEN_STATUSES:

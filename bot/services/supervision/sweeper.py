@@ -75,7 +75,7 @@ async def _advance(
     services: Services, session: AsyncSession, ticket: Ticket, now: datetime, done: Counter[str]
 ) -> None:
     for _ in range(_MAX_STEPS):
-        kind = ticket.due_kind
+        kind: str | None = ticket.due_kind
         if ticket.next_due_at is None or ticket.next_due_at > now:
             return
         if kind == supervision.REMIND and ticket.deadline_at <= now:

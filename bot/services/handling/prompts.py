@@ -1,0 +1,92 @@
+"""Questions to one member of staff in a group: a prompt that names them and waits for their
+reply to it, so nothing else said in the chat is taken as the answer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.intents import Prompt
+from bot.services.context import Person, Services
+from storage.models import OutboxMessage, PendingInput, Ticket
+from storage.outbox import enqueue
+
+
+async def remember(
+    services: Services,
+    session: AsyncSession,
+    person_id: int,
+    chat_id: int,
+    kind: str,
+    ticket: Ticket,
+    now: datetime,
+    *,
+    prompt_key: str | None,
+) -> None:
+    """Store the question this person owes an answer to in this chat (one at a time)."""
+    await session.execute(
+        delete(PendingInput).where(
+            PendingInput.user_id == person_id, PendingInput.chat_id == chat_id
+        )
+    )
+    session.add(
+        PendingInput(
+            user_id=person_id,
+            chat_id=chat_id,
+            kind=kind,
+            ticket_id=ticket.id,
+            round=ticket.resolution_round,
+            expires_at=now + timedelta(seconds=services.prompt_ttl_seconds),
+            prompt_key=prompt_key,
+        )
+    )
+
+
+async def ask_staff(
+    services: Services,
+    session: AsyncSession,
+    *,
+    person: Person,
+    chat_id: int,
+    kind: str,
+    ticket: Ticket,
+    question: str,
+    placeholder: str,
+    now: datetime,
+) -> None:
+    """Ask this person, in this group, for what `kind` needs; only their reply will answer."""
+    key = f"ask:{kind}:{ticket.id}:{person.id}:{int(now.timestamp() * 1000)}"
+    await remember(services, session, person.id, chat_id, kind, ticket, now, prompt_key=key)
+    await enqueue(
+        session,
+        key=key,
+        chat_id=chat_id,
+        intent=Prompt(
+            question,
+            selective=True,
+            mention_id=person.id,
+            mention_name=person.display_name,
+            placeholder=placeholder,
+        ),
+        ticket_id=ticket.id,
+    )
+
+
+async def answers_prompt(
+    session: AsyncSession, pending: PendingInput, reply_to: int | None
+) -> bool:
+    """Tell whether a message replying to `reply_to` answers this pending question."""
+    if pending.prompt_key is None:
+        return True  # a private chat: the next message is the answer
+    if reply_to is None:
+        return False
+    sent = (
+        await session.execute(
+            select(OutboxMessage.message_id).where(
+                OutboxMessage.idempotency_key == pending.prompt_key
+            )
+        )
+    ).scalar_one_or_none()
+    return sent is not None and sent == reply_to
