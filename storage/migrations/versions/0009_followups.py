@@ -1,7 +1,7 @@
 """回访 answers per resolution round
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01 17:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.models
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
