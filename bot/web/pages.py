@@ -120,9 +120,11 @@ async def _trend(view: View, departments: frozenset[str] | None = None) -> dict[
     series: dict[str, list[float | None]] = {"score": []}
     for rate in services.indicators.rates:
         series[rate.key] = []
+    # One read for the whole span: each period's figures pick their own tickets from it.
+    span = await _facts(view, Period("custom", periods[0].start, periods[-1].end), departments)
     for period in periods:
         f = figures.figures(
-            await _facts(view, period, departments),
+            span,
             period,
             services.indicators,
             services.calendar,

@@ -12,10 +12,11 @@ were answered.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.departments import Directory
 from bot.domain import Action, Rating, Status
 from bot.indicators import Indicators
-from bot.periods import Period
+from bot.periods import Period, beijing_day
 from bot.workdays import WorkCalendar
 from storage.models import (
     BoundChat,
@@ -137,6 +138,7 @@ def figures(
     filed = followups = concluded = unrated = 0
     accept_due = accepted_on_time = resolve_due = resolved_on_time = overdue = 0
     resolved = reopened = voices = merged = days_total = days_count = 0
+    workday = functools.cache(calendar.is_workday)  # the calendar library is slow per call
     for fact in facts:
         if in_followup_scope(fact, period, ind):
             concluded += 1
@@ -164,7 +166,7 @@ def figures(
         if fact.resolved_at is not None:
             resolved += 1
             reopened += fact.reopens > 0
-            days_total += calendar.workdays_between(fact.filed_at, fact.resolved_at)
+            days_total += _workdays_between(workday, fact.filed_at, fact.resolved_at)
             days_count += 1
         if fact.resolved_at is not None or late:
             resolve_due += 1
@@ -192,6 +194,12 @@ def figures(
             "merged": merged,
         },
     )
+
+
+def _workdays_between(workday: Callable[[date], bool], a: datetime, b: datetime) -> int:
+    """Working days after a's Beijing day up to and including b's (as the calendar counts)."""
+    first, last = beijing_day(a), beijing_day(b)
+    return sum(workday(first + timedelta(days=n)) for n in range(1, (last - first).days + 1))
 
 
 def _score(num: dict[str, Fraction], den: dict[str, int], ind: Indicators) -> float | None:
@@ -297,7 +305,14 @@ async def load_facts(
 async def _facts_of(
     session: AsyncSession, ids: list[int], grids: dict[int, str]
 ) -> list[TicketFacts]:
-    tickets = (await session.execute(select(Ticket).where(Ticket.id.in_(ids)))).scalars().all()
+    columns = (
+        Ticket.id, Ticket.number, Ticket.reporter_id, Ticket.department, Ticket.grid_chat_id,
+        Ticket.category, Ticket.intent, Ticket.status, Ticket.created_at, Ticket.accept_by,
+        Ticket.deadline_at, Ticket.resolved_at, Ticket.overdue_at,
+    )  # fmt: skip
+    tickets: list[Any] = list(
+        (await session.execute(select(*columns).where(Ticket.id.in_(ids)))).all()
+    )
     accepted = _pairs(
         await session.execute(
             select(TicketEvent.ticket_id, func.min(TicketEvent.created_at))
@@ -334,7 +349,9 @@ async def _facts_of(
         answers[(row.ticket_id, row.round, row.rater_id)] = row
     facts = []
     for t in tickets:
-        verdict, verdict_at, valid = _counted_followup(t, verdicts.get(t.id, []), answers)
+        verdict, verdict_at, valid = _counted_followup(
+            t.id, t.reporter_id, verdicts.get(t.id, []), answers
+        )
         facts.append(
             TicketFacts(
                 id=t.id,
@@ -361,7 +378,8 @@ async def _facts_of(
 
 
 def _counted_followup(
-    ticket: Ticket,
+    ticket_id: int,
+    reporter_id: int,
     ratings: list[TicketRating],
     answers: dict[tuple[int, int, int], Followup],
 ) -> tuple[str | None, datetime | None, Answers | None]:
@@ -370,10 +388,10 @@ def _counted_followup(
         return None, None, None
     last_round = max(r.round for r in ratings)
     of_round = [r for r in ratings if r.round == last_round]
-    of_round.sort(key=lambda r: (r.rater_id != ticket.reporter_id, r.created_at, r.id))
+    of_round.sort(key=lambda r: (r.rater_id != reporter_id, r.created_at, r.id))
     rated = [r for r in of_round if r.score != Rating.UNRATED]
     chosen = (rated or of_round)[0]
-    row = answers.get((ticket.id, chosen.round, chosen.rater_id))
+    row = answers.get((ticket_id, chosen.round, chosen.rater_id))
     valid = None
     if (
         chosen.score != Rating.UNRATED
