@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.data import data_dir
 from bench.report import log_line, publish
 from bot.delivery import Limits
 from bot.simulator.world import StoredMessage
 from nlp import Extractor
 from tests.harness import STAFF_CHAT_ID, LocalStack
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = data_dir()
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 ACK_MARK = "工单编号："
 LIFTED = Limits(per_second=1_000_000, private_interval=0.0, group_per_minute=1_000_000)

@@ -17,12 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-# ../shared/data next to the checkout (main) or next to the worktrees' directory
-DATA = next(
-    (p / "shared" / "data" for p in Path(__file__).resolve().parents[2:4]
-     if (p / "shared" / "data").is_dir()),
-    Path(__file__).resolve().parents[2] / "shared" / "data",
-)
+from bench.data import data_dir
+
+DATA = data_dir()
 COMMAND = ".venv/bin/python -m bench.bench_nlp"
 
 COLD_START = r"""

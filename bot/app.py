@@ -5,20 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
-from telegram.ext import (
-    Application,
-    ApplicationBuilder,
-    ApplicationHandlerStop,
-    BaseUpdateProcessor,
-    ContextTypes,
-    TypeHandler,
-)
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.config import Settings
@@ -27,65 +21,40 @@ from bot.delivery import Limits, OutboxSender
 from bot.departments import Directory
 from bot.errors import NotMigrated, RulesFileError
 from bot.indicators import Indicators
+from bot.intake import handled
+from bot.intake.chatter import GRIDS_CHANNEL, Chatter
+from bot.intake.poller import Intake, Poller
+from bot.intake.worker import INBOX_CHANNEL, Worker
 from bot.metrics import COUNTERS
 from bot.services.context import Services
-from bot.services.intake import groups, reports
+from bot.services.intake import groups
 from bot.services.supervision import calendar_notice
-from bot.services.supervision.sweeper import Sweeper
+from bot.services.supervision.sweeper import LEASE_NAME, Sweeper
 from bot.workdays import WorkCalendar
-from handlers import group, rating, resident, staff
+from handlers import group, guard, rating, resident, staff
 from handlers.context import HuiyinContext
 from nlp import Extractor, RuleFileError
 from storage.coordination import Coordinator, RedisCoordinator, make_coordinator
 from storage.db import is_up_to_date, make_engine, make_sessionmaker
+from storage.leader import make_leader
 
 log = logging.getLogger("huiyin")
 
 
-class PerChatProcessor(BaseUpdateProcessor):
-    """Runs different chats in parallel but keeps each chat's updates in order."""
-
-    def __init__(self, max_concurrent_updates: int = 16) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Process one update after the previous ones of the same chat."""
-        chat_id = (
-            update.effective_chat.id
-            if isinstance(update, Update) and (update.effective_chat is not None)
-            else 0
-        )
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            if not lock.locked() and self._locks.get(chat_id) is lock:
-                self._locks.pop(chat_id, None)
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
-
-
-async def skip_redelivered(update: Update, context: HuiyinContext) -> None:
-    """Stop an update that was already handled (same update_id delivered again)."""
-    if await reports.seen_update(context.services, update.update_id):
-        log.info("update %s delivered again; ignored", update.update_id)
-        raise ApplicationHandlerStop
 
 
 async def count_update(update: Update, context: HuiyinContext) -> None:
-    """Count every update this instance receives (for /metrics)."""
+    """Count every update this instance handles (for /metrics)."""
     COUNTERS.inc("updates")
 
 
 async def on_error(update: object, context: HuiyinContext) -> None:
-    """Log handler errors with the update that caused them."""
+    """Hand a handler's error to the intake worker, which retries or dead-letters the update."""
     COUNTERS.inc("handler_errors")
+    mark = handled.current.get()
+    if mark is not None and context.error is not None:
+        mark.error = context.error
+        return
     log.error("error while handling %r", update, exc_info=context.error)
 
 
@@ -97,6 +66,9 @@ class Runtime:
     services: Services
     sender: OutboxSender
     engine: AsyncEngine
+    intake: Intake
+    worker: Worker
+    poller: Poller | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -162,7 +134,7 @@ async def build_runtime(
     warnings.filterwarnings("ignore", message="Please use 'Bot", category=PTBUserWarning)
     warnings.filterwarnings("ignore", message=".*retry_after", category=PTBDeprecationWarning)
     engine = make_engine(settings.database_url)
-    if check_schema and not await is_up_to_date(engine):
+    if check_schema and not await _up_to_date_when_reachable(engine, settings):
         await engine.dispose()
         raise NotMigrated(
             f"数据库尚未迁移到最新版本：请先运行 `huiyin db upgrade`（{_safe_url(settings)}）"
@@ -187,7 +159,7 @@ async def build_runtime(
         group_ask_confidence=min(settings.group_ask_confidence, settings.group_confidence),
         group_prompt_ttl_seconds=settings.group_prompt_minutes * 60,
         merge_window_seconds=settings.merge_hours * 3600,
-        coordinator=make_coordinator(settings.redis_url),
+        coordinator=make_coordinator(settings.redis_url, settings.redis_prefix),
         reports_per_hour=settings.reports_per_hour,
     )
     root = settings.telegram_api_url
@@ -197,7 +169,7 @@ async def build_runtime(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .context_types(ContextTypes(context=HuiyinContext))
-        .concurrent_updates(PerChatProcessor(16))
+        .updater(None)
         .build()
     )
     limits = limits or Limits(quiet_per_minute=settings.group_messages_per_minute)
@@ -212,11 +184,44 @@ async def build_runtime(
     services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services
     application.add_handler(TypeHandler(Update, count_update), group=-2)
-    application.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
+    application.add_handlers(guard.HANDLERS, group=-1)
     for module in (group, resident, staff, rating):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(on_error)
-    return Runtime(application, services, sender, engine)
+    chatter = Chatter(services)
+    services.coordinator.subscribe(GRIDS_CHANNEL, chatter.invalidate)
+    worker = Worker(application, sessions, services.coordinator, chatter)
+    intake = Intake(sessions, chatter, _inbox_waker(services.coordinator, worker))
+    return Runtime(application, services, sender, engine, intake, worker)
+
+
+def _inbox_waker(coordinator: Coordinator, worker: Worker) -> Callable[[], None]:
+    """Wake this instance's worker at once, and the other instances' through Redis."""
+    pending: set[asyncio.Task[None]] = set()
+
+    def wake() -> None:
+        worker.wake()
+        if isinstance(coordinator, RedisCoordinator):
+            task = asyncio.get_running_loop().create_task(coordinator.publish(INBOX_CHANNEL, "1"))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+    return wake
+
+
+async def _up_to_date_when_reachable(engine: AsyncEngine, settings: Settings) -> bool:
+    """Check the schema, waiting (with backoff, loudly) while the database is unreachable:
+    a bot restarted during an outage starts when the database returns."""
+    backoff = 0.5
+    while True:
+        try:
+            return await is_up_to_date(engine)
+        except (OSError, OperationalError, InterfaceError) as exc:
+            log.error(
+                "数据库暂时无法连接（%s：%s），%.0f 秒后重试", _safe_url(settings), exc, backoff
+            )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
 
 
 def _safe_url(settings: Settings) -> str:
@@ -234,15 +239,15 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
     await app.initialize()
     runtime.services.bot_username = app.bot.username
     await app.start()
-    if polling and app.updater is not None:
-        await app.updater.start_polling(
-            poll_interval=0.0,
-            timeout=10,
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-        )
+    await runtime.intake.chatter.refresh()
+    runtime.worker.start()
+    if polling:
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        runtime.poller = Poller(app.bot, runtime.intake)
+        runtime.poller.start()
     runtime.sender.start()
-    sweeper = Sweeper(runtime.services, runtime.services.coordinator)
+    leader = make_leader(runtime.engine, runtime.services.coordinator, LEASE_NAME)
+    sweeper = Sweeper(runtime.services, leader)
     runtime.tasks.append(
         asyncio.create_task(housekeeping(runtime.services, sweeper), name="huiyin-chores")
     )
@@ -251,8 +256,10 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
 async def stop_runtime(runtime: Runtime) -> None:
     """Stop polling, the Application and the sender, and close the database."""
     app = runtime.application
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
+    if runtime.poller is not None:
+        await runtime.poller.stop()
+        runtime.poller = None
+    await runtime.worker.stop()
     if app.running:
         await app.stop()
     await runtime.sender.stop()

@@ -36,12 +36,15 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
-async def _run_polling(settings: Settings) -> int:
+async def _run_polling(settings: Settings, *, poll: bool = True) -> int:
     from bot.app import build_runtime, start_runtime, stop_runtime
 
     runtime = await build_runtime(settings, token=settings.require_token())
-    await start_runtime(runtime, polling=True)
-    log.info("huiyin 已启动（长轮询），按 Ctrl+C 停止")
+    await start_runtime(runtime, polling=poll)
+    if poll:
+        log.info("huiyin 已启动（长轮询），按 Ctrl+C 停止")
+    else:
+        log.info("huiyin 已启动（只处理已收到的消息，不轮询），按 Ctrl+C 停止")
     try:
         await _wait_for_signal()
     finally:
@@ -61,6 +64,7 @@ async def _run_webhook(settings: Settings) -> int:
     host, _, port = settings.webhook_listen.rpartition(":")
     site = await serve_webhook(
         runtime.application,
+        runtime.intake,
         host=host,
         port=int(port),
         secret=settings.webhook_secret,
@@ -149,11 +153,50 @@ async def _worker_add(settings: Settings, grid_chat_id: int, user_id: int, name:
     return 0
 
 
+async def _inbox(settings: Settings, command: str, ids: list[int], every: bool) -> int:
+    from storage import inbox
+    from storage.db import is_up_to_date, make_engine, make_sessionmaker
+    from storage.models import utcnow
+
+    engine = make_engine(settings.database_url)
+    try:
+        if not await is_up_to_date(engine):
+            print("数据库尚未迁移：请先运行 huiyin db upgrade", file=sys.stderr)
+            return 2
+        sessions = make_sessionmaker(engine)
+        if command == "failed":
+            async with sessions() as session:
+                rows = await inbox.failed(session, limit=1000)
+            if not rows:
+                print("没有处理失败的消息。")
+            for row in rows:
+                error = " ".join(row.last_error.split())[:200]
+                print(
+                    f"{row.id}\tupdate {row.update_id}\tchat {row.chat_key}\t{row.kind}\t"
+                    f"{row.attempts} 次\t{row.received_at:%Y-%m-%d %H:%M:%S}Z\t{error}"
+                )
+            return 0
+        if not ids and not every:
+            print("用法：huiyin inbox retry ID … 或 huiyin inbox retry --all", file=sys.stderr)
+            return 2
+        async with sessions.begin() as session:
+            count = await inbox.retry(session, utcnow(), None if every else ids)
+        print(f"已重新排队 {count} 条消息，运行中的机器人会再处理一次。")
+        return 0
+    finally:
+        await engine.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the `huiyin` command."""
     parser = argparse.ArgumentParser(prog="huiyin", description="回音：接诉即办 Telegram 机器人")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="长轮询运行机器人")
+    run = sub.add_parser("run", help="长轮询运行机器人")
+    run.add_argument(
+        "--no-poll",
+        action="store_true",
+        help="不轮询：只处理其他实例已收到并存入数据库的消息（多实例时一个轮询、其余处理）",
+    )
     sub.add_parser("webhook", help="以 webhook 方式运行（aiohttp），同一端口提供网页控制台")
     sub.add_parser("web", help="单独运行网页控制台（HUIYIN_WEB_LISTEN）")
     db = sub.add_parser("db", help="数据库")
@@ -171,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     wadd.add_argument("grid_chat_id", type=int, help="网格群的 chat id（负数）")
     wadd.add_argument("user_id", type=int, help="Telegram 用户 ID")
     wadd.add_argument("--name", default="", help="显示名")
+    box = sub.add_parser("inbox", help="收到的消息（处理失败的可重试）")
+    box_sub = box.add_subparsers(dest="inbox_command", required=True)
+    box_sub.add_parser("failed", help="列出处理失败（已放弃重试）的消息")
+    retry = box_sub.add_parser("retry", help="把处理失败的消息重新排队")
+    retry.add_argument("ids", type=int, nargs="*", help="消息编号（huiyin inbox failed 第一列）")
+    retry.add_argument("--all", action="store_true", help="全部重试")
     demo = sub.add_parser("demo", help="在本地模拟器上演示完整流程（无需 token 和网络）")
     demo.add_argument("--interactive", action="store_true", help="在终端中扮演居民")
     from nlp.cli import register
@@ -192,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_demo(interactive=args.interactive))
         if args.command == "run":
-            return asyncio.run(_run_polling(settings))
+            return asyncio.run(_run_polling(settings, poll=not args.no_poll))
         if args.command == "webhook":
             return asyncio.run(_run_webhook(settings))
         if args.command == "web":
@@ -201,6 +250,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_db_upgrade(settings))
         if args.command == "staff":
             return asyncio.run(_staff_add(settings, args.user_id, args.name, args.department))
+        if args.command == "inbox":
+            return asyncio.run(
+                _inbox(
+                    settings,
+                    args.inbox_command,
+                    getattr(args, "ids", []),
+                    getattr(args, "all", False),
+                )
+            )
         if args.command == "worker":
             return asyncio.run(_worker_add(settings, args.grid_chat_id, args.user_id, args.name))
     except StartupError as exc:

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field("https://api.telegram.org", alias="HUIYIN_TELEGRAM_API_URL")
     database_url: str = Field("sqlite+aiosqlite:///huiyin.db", alias="HUIYIN_DATABASE_URL")
     redis_url: str | None = Field(None, alias="HUIYIN_REDIS_URL")
+    redis_prefix: str = Field("huiyin:", min_length=1, alias="HUIYIN_REDIS_PREFIX")
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(frozenset(), alias="HUIYIN_ADMIN_IDS")
     webhook_url: str | None = Field(None, alias="HUIYIN_WEBHOOK_URL")
     webhook_secret: str | None = Field(None, alias="HUIYIN_WEBHOOK_SECRET")

@@ -101,6 +101,7 @@ class EventKind(enum.StrEnum):
     OVERDUE = "overdue"  # 督办
     RATE_REMIND = "rate_remind"
     UNDELIVERABLE = "undeliverable"  # the reporter cannot be messaged
+    SUPPLEMENT = "supplement"  # 补充: the reporter edited the message they reported
 
     @classmethod
     def of(cls, action: Action) -> EventKind:

@@ -16,10 +16,13 @@
     │       ├── PolicyFileError       the deadline policy file
     │       ├── DepartmentsFileError  the departments file
     │       └── RulesFileError        an NLP rule file or user dictionary
-    └── Unreadable         data the code built or stored cannot be carried or read back (a bug
-        │                  or corruption): logged for the operators, never shown to users
-        ├── ButtonDataError    a button built with values the codec cannot carry
-        └── IntentError        a stored outbox intent that cannot be read back
+    ├── Unreadable         data the code built or stored cannot be carried or read back (a bug
+    │   │                  or corruption): logged for the operators, never shown to users
+    │   ├── ButtonDataError    a button built with values the codec cannot carry
+    │   ├── IntentError        a stored outbox intent that cannot be read back
+    │   └── NotAnUpdate        valid JSON that is not a Telegram update (the webhook says 400)
+    └── ClaimLost          another worker took a stored update over (its claim had expired):
+                           the transaction rolls back and the update is handled once, there
 
 Services raise Refusals and handlers show them; they never compare message text. The NLP
 package imports nothing of ours, so its `nlp.RuleFileError` becomes a RulesFileError where the
@@ -141,3 +144,11 @@ class ButtonDataError(Unreadable):
 
 class IntentError(Unreadable):
     """A stored intent that cannot be read back (corrupt or from an unknown version)."""
+
+
+class NotAnUpdate(Unreadable):
+    """Valid JSON that is not a Telegram update object."""
+
+
+class ClaimLost(HuiyinError, RuntimeError):
+    """Another worker took this update over (our claim expired): roll back, do nothing."""

@@ -231,6 +231,7 @@ EVENT_NAMES: dict[str, str] = {
     "undeliverable": "无法送达",
     "attach": "补充材料",
     "merge": "合并反映",
+    "supplement": "补充",
     "attach_photo": "补充照片",
     "attach_location": "补充位置",
     "reveal_contact": "查看反映人联系方式",
@@ -343,6 +344,16 @@ EVIDENCE_PLACES = "位置 {count} 处"
 CARD_EVIDENCE = "\n附件：{summary}（已发至本群）"
 TIMELINE_PHOTO = "照片（已发至本群）"
 TIMELINE_PLACE = "位置 {latitude:.5f},{longitude:.5f}（地图已发至本群）"
+# Intake: an update that failed for good (dead-lettered); operators see it in `huiyin inbox failed`
+INBOX_APOLOGY = (
+    "抱歉，系统暂时没能处理您的这条消息。我们已记录下来，工作人员会尽快处理；"
+    "如情况紧急，请直接拨打 12345 热线。"
+)
+# A command sent on behalf of a group or channel (anonymous admin): nobody to authorise
+ANONYMOUS_SENDER = "无法识别发送人：请关闭「匿名管理员」后，以个人身份重新发送此命令。"
+# An edited private message: of a reported message (补充), or one that now describes a problem
+SUPPLEMENT_ADDED = "已将您修改后的内容作为补充记入工单 {number}。"
+SUPPLEMENT_STAFF = "工单 {number} 反映人补充：{text}"
 
 # Delivery: several new tickets in one message when a staff chat gets more than its
 # per-minute ceiling allows (each ticket keeps its own buttons, labelled with its number).

@@ -9,6 +9,7 @@ from telegram import Update, User
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.services.context import Person, Services
+from bot.services.intake.reports import clean_text
 
 
 class HuiyinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -31,8 +32,13 @@ class HuiyinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
 
 
 def person(user: User) -> Person:
-    """Turn a Telegram user into the plain value services take."""
-    return Person(id=user.id, first_name=user.full_name, username=user.username)
+    """Turn a Telegram user into the plain value services take (names cleaned of NUL, lone
+    surrogates and other characters a database refuses)."""
+    return Person(
+        id=user.id,
+        first_name=clean_text(user.full_name),
+        username=clean_text(user.username) or None if user.username else None,
+    )
 
 
 # An admin command given as a reply: (services, admin, the replied post's author, chat, message)

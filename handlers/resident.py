@@ -66,6 +66,20 @@ async def text(update: Update, context: HuiyinContext) -> None:
     )
 
 
+async def edited(update: Update, context: HuiyinContext) -> None:
+    """An edited message: 补充 to its ticket, or a report when it now describes a problem."""
+    msg = update.edited_message
+    assert msg is not None and update.effective_user is not None
+    edited_at = msg.edit_date or msg.date
+    await reports.handle_private_edit(
+        context.services,
+        person(update.effective_user),
+        msg.message_id,
+        msg.text or msg.caption or "",
+        int(edited_at.timestamp()),
+    )
+
+
 async def photo(update: Update, context: HuiyinContext) -> None:
     """Attach a photo to the reporter's latest ticket (its caption may be the report)."""
     msg = update.effective_message
@@ -109,6 +123,9 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("status", status, filters=PRIVATE),
     CommandHandler("my", my_tickets, filters=PRIVATE),
     CommandHandler("cancel", cancel, filters=PRIVATE),
+    MessageHandler(
+        PRIVATE & filters.UpdateType.EDITED_MESSAGE & (filters.TEXT | filters.CAPTION), edited
+    ),
     MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, text),
     MessageHandler(PRIVATE & filters.PHOTO, photo),
     MessageHandler(PRIVATE & filters.LOCATION, location),

@@ -670,8 +670,8 @@ class RedisCoordinator(Coordinator):
             _run_callback(callback, channel, message)
 
 
-def make_coordinator(redis_url: str | None) -> Coordinator:
+def make_coordinator(redis_url: str | None, prefix: str = "huiyin:") -> Coordinator:
     """Return a RedisCoordinator for `redis_url`, or a MemoryCoordinator when it is None."""
     if redis_url:
-        return RedisCoordinator(redis_url)
+        return RedisCoordinator(redis_url, prefix=prefix)
     return MemoryCoordinator()

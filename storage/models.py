@@ -172,6 +172,7 @@ class Ticket(Base):
         Index("ix_tickets_status_deadline", "status", "deadline_at"),
         Index("ix_tickets_department_deadline", "department", "deadline_at"),
         Index("ix_tickets_next_due", "next_due_at"),
+        Index("ix_tickets_created", "created_at"),  # the console's figures, by period
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
@@ -296,7 +297,10 @@ class TicketRating(Base):
     """A reporter's rating of one resolution round."""
 
     __tablename__ = "ratings"
-    __table_args__ = (UniqueConstraint("ticket_id", "round", "rater_id", name="uq_ratings_once"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "round", "rater_id", name="uq_ratings_once"),
+        Index("ix_ratings_created", "created_at"),  # the console's figures, by period
+    )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -351,13 +355,34 @@ class PendingInput(Base):
     prompt_key: Mapped[str | None] = mapped_column(String(128))
 
 
-class ProcessedUpdate(Base):
-    """Update ids already handled, so a redelivered update changes nothing."""
+class InboxUpdate(Base):
+    """An update from Telegram, stored before it is confirmed, and what became of it.
 
-    __tablename__ = "processed_updates"
+    ``status``: ``pending`` (to handle; ``locked_until`` in the future while a worker holds
+    it), ``done`` (handled: marked in the transaction that committed its effects), ``dead``
+    (failed for good; ``last_error`` says why). Done rows are pruned after 48 hours.
+    """
 
-    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    __tablename__ = "inbox"
+    __table_args__ = (
+        # The claim query: "the oldest pending row of each chat".
+        Index("ix_inbox_chat_queue", "chat_key", "status", "id"),
+        Index("ix_inbox_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_key: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32), default="")
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutboxMessage(Base):

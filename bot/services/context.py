@@ -34,7 +34,7 @@ class Services:
     admin_ids: frozenset[int] = frozenset()
     clock: Callable[[], datetime] = utcnow
     wake: Callable[[], None] = field(default=_nothing)
-    max_text_length: int = 4096
+    max_text_length: int = 4096  # longer reports are filed cut, and the reporter is told
     attach_window_seconds: int = 600
     prompt_ttl_seconds: int = 3600
     bot_username: str = "huiyin_bot"

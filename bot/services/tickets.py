@@ -355,6 +355,13 @@ async def reply(
     )
 
 
+async def answer_in_chat(services: Services, chat_id: int, message_id: int, text: str) -> None:
+    """Answer one message in its chat with fixed text (the sender may be unknown)."""
+    async with services.sessions.begin() as session:
+        await reply(session, chat_id=chat_id, message_id=message_id, text=text)
+    services.wake()
+
+
 async def reply_now(services: Services, who: Person, message_id: int, text: str) -> None:
     """Answer a private message with fixed text (through the outbox, like every message)."""
     async with services.sessions.begin() as session:

@@ -478,8 +478,7 @@ class BotAPISimulator:
 
     @staticmethod
     def _reply(result: Any) -> web.Response:
-        return web.json_response({"ok": True, "result": result},
-                                 dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        return web.json_response({"ok": True, "result": result}, dumps=_dumps)
 
     @staticmethod
     def _error(code: int, description: str, retry_after: int | None = None) -> web.Response:
@@ -716,6 +715,16 @@ class BotAPISimulator:
             hook.last_error_message = error
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 2.0)
+
+
+def _dumps(value: Any) -> str:
+    """JSON as Telegram sends it: UTF-8, with lone surrogates (a user may type them) escaped."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value)
+    return text
 
 
 __all__ = ["BotAPISimulator", "validate_object"]

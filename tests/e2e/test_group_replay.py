@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from nlp import Extractor
-from storage.models import ProcessedUpdate, Ticket
+from storage.models import InboxUpdate, Ticket
 from tests.harness import ADMIN_ID, LocalStack, expect
 
 CHITCHAT = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev_chitchat.csv"
@@ -47,7 +47,11 @@ async def test_replaying_chit_chat_opens_tickets_for_at_most_one_percent(
 
         async def handled() -> int:
             async with sessions() as s:
-                count = await s.execute(select(func.count()).select_from(ProcessedUpdate))
+                count = await s.execute(
+                    select(func.count())
+                    .select_from(InboxUpdate)
+                    .where(InboxUpdate.status == "done")
+                )
                 return int(count.scalar_one())
 
         expected = len(texts) + 1

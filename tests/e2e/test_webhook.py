@@ -15,7 +15,7 @@ from bot.config import load_settings
 from bot.simulator import BotAPISimulator
 from bot.webhook import SECRET_HEADER, serve_webhook
 from nlp import Extractor
-from storage.models import ProcessedUpdate, Ticket
+from storage.models import InboxUpdate, Ticket
 from tests.harness import RESIDENT_ID, expect
 
 SECRET = "s3cret-token_ABC"
@@ -45,7 +45,12 @@ async def webhook_bot(sqlite_url: str, extractor: Extractor) -> AsyncIterator[We
     port = free_port()
     url = f"http://127.0.0.1:{port}/webhook"
     site = await serve_webhook(
-        runtime.application, host="127.0.0.1", port=port, secret=SECRET, public_url=url
+        runtime.application,
+        runtime.intake,
+        host="127.0.0.1",
+        port=port,
+        secret=SECRET,
+        public_url=url,
     )
     yield WebhookBot(sim, runtime, url)
     await site.stop()
@@ -81,6 +86,6 @@ async def test_anything_without_the_secret_gets_401_and_changes_nothing(
     async with aiohttp.ClientSession() as http, http.post(url, json=update, headers=headers) as r:
         assert r.status == 401
     async with runtime.services.sessions() as s:
-        seen = (await s.execute(select(func.count()).select_from(ProcessedUpdate))).scalar_one()
+        seen = (await s.execute(select(func.count()).select_from(InboxUpdate))).scalar_one()
         tickets = (await s.execute(select(func.count()).select_from(Ticket))).scalar_one()
     assert seen == 0 and tickets == 0

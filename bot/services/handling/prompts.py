@@ -56,7 +56,17 @@ async def ask_staff(
     placeholder: str,
     now: datetime,
 ) -> None:
-    """Ask this person, in this group, for what `kind` needs; only their reply will answer."""
+    """Ask this person, in this group, for what `kind` needs; only their reply will answer.
+    The same question already waiting (a double click, on one instance or two) is not asked
+    again."""
+    waiting = await session.get(PendingInput, (person.id, chat_id), with_for_update=True)
+    if (
+        waiting is not None
+        and (waiting.kind, waiting.ticket_id, waiting.round)
+        == (kind, ticket.id, ticket.resolution_round)
+        and waiting.expires_at > now
+    ):
+        return
     key = f"ask:{kind}:{ticket.id}:{person.id}:{int(now.timestamp() * 1000)}"
     await remember(services, session, person.id, chat_id, kind, ticket, now, prompt_key=key)
     await enqueue(

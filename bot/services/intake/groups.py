@@ -27,7 +27,7 @@ from bot.services.tickets import (
     remember_user,
     reply,
 )
-from nlp import Extraction
+from nlp import Decision, Extraction, decide
 from storage.models import (
     BlockedUser,
     BoundChat,
@@ -52,6 +52,28 @@ class Heard:
 def report_score(extraction: Extraction) -> float:
     """How likely the message is a report, 0..1, from the extractor's decision and confidence."""
     return extraction.confidence if extraction.is_report else 1.0 - extraction.confidence
+
+
+def is_silent(services: Services, text: str) -> bool:
+    """Tell, in memory, whether a grid-group post is chatter the bot neither answers nor
+    files (the extractor's group decision at this deployment's thresholds)."""
+    body = clean_text(text)[: services.max_text_length]
+    if not body:
+        return True
+    decision = decide(
+        services.extractor.extract(body),
+        "group",
+        ticket_at=services.group_confidence,
+        ask_at=services.group_ask_confidence,
+    )
+    return decision is Decision.SILENT
+
+
+async def grid_chat_ids(services: Services) -> frozenset[int]:
+    """The chats bound as grid groups (the intake caches them to decide chatter in memory)."""
+    async with services.sessions() as session:
+        rows = await session.execute(select(BoundChat.chat_id).where(BoundChat.kind == GRID_CHAT))
+        return frozenset(int(chat_id) for chat_id in rows.scalars())
 
 
 async def grid_of(session: AsyncSession, chat_id: int) -> BoundChat | None:

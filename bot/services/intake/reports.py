@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, EventKind, Role, Status, parse_ticket_number, transition_for
+from bot.privacy import mask_text
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import answers
+from bot.services.handling import answers, routing
 from bot.services.handling.evidence import handling_chats, show_evidence
 from bot.services.intake.abuse import over_report_limit
 from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
@@ -25,8 +26,9 @@ from bot.services.tickets import (
     remember_user,
     reply,
     reporter_ids,
+    tell_chats,
 )
-from storage.models import Attachment, ProcessedUpdate, Ticket, TicketReporter
+from storage.models import Attachment, Ticket, TicketReporter
 from storage.outbox import insert_ignore
 
 log = logging.getLogger("huiyin.reports")
@@ -54,25 +56,13 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
-async def seen_update(services: Services, update_id: int) -> bool:
-    """Record an update id; return True when it was already handled (a redelivery)."""
-    async with services.sessions.begin() as session:
-        inserted = await insert_ignore(
-            session,
-            ProcessedUpdate,
-            {"update_id": update_id, "created_at": services.clock()},
-            ["update_id"],
-        )
-    return not inserted
-
-
 async def handle_private_text(
     services: Services, person: Person, message_id: int, text: str
 ) -> ReportOutcome:
     """Handle free text in a private chat: an awaited answer, a new report, or a how-to."""
     now = services.clock()
     chat_id = person.id
-    body = clean_text(text)[: services.max_text_length]
+    body, cut = _body(services, text)
     async with services.sessions.begin() as session:
         await remember_user(session, person, started=now)
         if await answers.take_answer(services, session, person, chat_id, message_id, body, now):
@@ -81,9 +71,77 @@ async def handle_private_text(
             await reply(session, chat_id=chat_id, message_id=message_id, text=texts.UNREADABLE)
             outcome = ReportOutcome("unreadable")
         else:
-            outcome = await _file_or_explain(services, session, person, message_id, body, now)
+            outcome = await _file_or_explain(
+                services, session, person, message_id, body, now, cut=cut
+            )
     services.wake()
     return outcome
+
+
+async def handle_private_edit(
+    services: Services, person: Person, message_id: int, text: str, edited_at: int
+) -> ReportOutcome:
+    """An edited private message: added to its ticket as 补充 (staff told), or filed and
+    acknowledged when it now describes a problem; otherwise nothing new is said."""
+    now = services.clock()
+    chat_id = person.id
+    body, cut = _body(services, text)
+    suffix = f":edit:{edited_at}"
+    async with services.sessions.begin() as session:
+        await remember_user(session, person, started=now)
+        ticket = await existing_ticket(session, Source(chat_id=chat_id, message_id=message_id))
+        if ticket is None:
+            outcome = (
+                await _file_or_explain(
+                    services,
+                    session,
+                    person,
+                    message_id,
+                    body,
+                    now,
+                    suffix=suffix,
+                    cut=cut,
+                    explain=False,
+                )
+                if body
+                else ReportOutcome("unreadable")
+            )
+        elif not body or body == ticket.text:
+            outcome = ReportOutcome("duplicate", ticket.number)
+        else:
+            event = await gate.note(
+                session,
+                ticket,
+                EventKind.SUPPLEMENT,
+                role=Role.REPORTER,
+                actor_id=person.id,
+                note=body,
+                at=now,
+            )
+            await tell_chats(
+                session,
+                ticket,
+                await routing.holder_chats(session, ticket),
+                f"supplement:{event.id}",
+                texts.SUPPLEMENT_STAFF.format(number=ticket.number, text=mask_text(body[:500])),
+            )
+            await reply(
+                session,
+                chat_id=chat_id,
+                message_id=message_id,
+                suffix=suffix,
+                text=texts.SUPPLEMENT_ADDED.format(number=ticket.number),
+                ticket_id=ticket.id,
+            )
+            outcome = ReportOutcome("supplement", ticket.number)
+    services.wake()
+    return outcome
+
+
+def _body(services: Services, text: str) -> tuple[str, bool]:
+    """The cleaned text, cut to the limit, and whether it was cut."""
+    body = clean_text(text)
+    return body[: services.max_text_length], len(body) > services.max_text_length
 
 
 async def _file_or_explain(
@@ -93,6 +151,10 @@ async def _file_or_explain(
     message_id: int,
     body: str,
     now: datetime,
+    *,
+    suffix: str = "",
+    cut: bool = False,
+    explain: bool = True,
 ) -> ReportOutcome:
     chat_id = person.id
     source = Source(chat_id=chat_id, message_id=message_id)
@@ -100,6 +162,8 @@ async def _file_or_explain(
     if existing is not None:
         return ReportOutcome("duplicate", existing.number)
     extraction = services.extractor.extract(body)
+    if not extraction.is_report and not explain:
+        return ReportOutcome("howto")
     if not extraction.is_report:
         printable = any(unicodedata.category(c)[0] in "LN" for c in body)
         await reply(
@@ -110,16 +174,26 @@ async def _file_or_explain(
         )
         return ReportOutcome("howto" if printable else "unreadable")
     if await over_report_limit(services, person.id):
-        await reply(session, chat_id=chat_id, message_id=message_id, text=texts.TOO_MANY_REPORTS)
+        await reply(
+            session,
+            chat_id=chat_id,
+            message_id=message_id,
+            suffix=suffix,
+            text=texts.TOO_MANY_REPORTS,
+        )
         return ReportOutcome("limited")
     ticket = await open_ticket(services, session, person, source, body, extraction, now)
     if ticket is None:
         return ReportOutcome("duplicate")
+    ack = acknowledgement(ticket)
+    if cut:
+        ack += "\n" + texts.TOO_LONG.format(limit=services.max_text_length)
     await reply(
         session,
         chat_id=chat_id,
         message_id=message_id,
-        text=acknowledgement(ticket),
+        suffix=suffix,
+        text=ack,
         ticket_id=ticket.id,
     )
     return ReportOutcome("ticket", ticket.number)

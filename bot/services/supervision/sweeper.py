@@ -5,7 +5,8 @@ One pass takes the due tickets in batches through the ``ix_tickets_next_due`` in
 PostgreSQL), does each ticket's step and reschedules it, one transaction per batch. The database
 is the truth: a pass that dies before its commit did nothing; one that committed moved the
 tickets on, and idempotent outbox keys keep a re-run from sending anything twice. Only one
-instance sweeps at a time (`Sweeper` holds a leader lease through the coordinator).
+instance sweeps at a time (`Sweeper` leads through `storage.leader`: a PostgreSQL advisory
+lock, so a Redis outage does not stop it; a coordinator lease on SQLite).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from bot.services.tickets import (
     reporter_ids,
     tell_chats,
 )
-from storage.coordination import Coordinator, Lease
+from storage.leader import Leader
 from storage.models import Ticket, TicketRating
 from storage.outbox import enqueue, insert_ignore
 
@@ -251,23 +252,17 @@ async def _autoclose(session: AsyncSession, ticket: Ticket, now: datetime) -> No
 
 
 class Sweeper:
-    """Runs sweeper passes while this instance holds the leader lease."""
+    """Runs sweeper passes while this instance leads (see `storage.leader`)."""
 
-    def __init__(self, services: Services, coordinator: Coordinator, ttl: float = 90.0) -> None:
+    def __init__(self, services: Services, leader: Leader) -> None:
         self.services = services
-        self.coordinator = coordinator
-        self.ttl = ttl
-        self.lease: Lease | None = None
+        self.leader = leader
 
     async def tick(self) -> Counter[str] | None:
-        """Take or renew the lease, then sweep; None when another instance leads."""
-        if self.lease is not None and not await self.coordinator.renew(self.lease, self.ttl):
-            log.warning("sweeper lease lost; another instance may sweep now")
-            self.lease = None
-        if self.lease is None:
-            self.lease = await self.coordinator.acquire(LEASE_NAME, self.ttl)
-            if self.lease is None:
-                return None
+        """Take or keep the lead, then sweep (and send the weekly report when it is due);
+        None when another instance leads."""
+        if not await self.leader.lead():
+            return None
         done = await sweep(self.services)
         COUNTERS.last_sweep_at = self.services.clock()
         try:
@@ -277,7 +272,5 @@ class Sweeper:
         return done
 
     async def close(self) -> None:
-        """Give the lease up so another instance can take over at once."""
-        if self.lease is not None:
-            await self.coordinator.release(self.lease)
-            self.lease = None
+        """Give the lead up so another instance can take over at once."""
+        await self.leader.resign()

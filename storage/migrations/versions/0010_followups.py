@@ -1,7 +1,7 @@
 """回访 answers per resolution round
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01 17:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.models
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -47,10 +47,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("followups", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_followups_ticket_id"), ["ticket_id"], unique=False)
+    # The console reads tickets filed, and verdicts given, in a period.
+    op.create_index("ix_tickets_created", "tickets", ["created_at"])
+    op.create_index("ix_ratings_created", "ratings", ["created_at"])
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_index("ix_ratings_created", table_name="ratings")
+    op.drop_index("ix_tickets_created", table_name="tickets")
     with op.batch_alter_table("followups", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_followups_ticket_id"))
     op.drop_table("followups")

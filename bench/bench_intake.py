@@ -1,0 +1,438 @@
+"""Measure the intake: grid-group messages read and decided per second (with PTB's own ceiling
+in the same run), report → acknowledgement latency, reports/s with pacing lifted, and the
+statements and commits each report costs.
+
+Run: ./dev bench intake [--messages 20000] [--latency-reports 300] [--rate 5]
+     [--reports 1000] [--quick] [--no-write]
+
+One process, one event loop: the Bot API simulator, the real bot (`bot/app.py`: the intake's
+poller and workers, the outbox sender) on a fresh PostgreSQL database of its own and Redis
+under a key prefix of its own, and this driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.bench_groups import Mix, read_column
+from bench.bench_loop import (
+    LIFTED,
+    PACED,
+    AckClock,
+    SqlCounter,
+    Users,
+    _by_kind,
+    code_version,
+    database,
+    percentile,
+    postgres_reachable,
+    report_texts,
+)
+from bench.report import log_line, publish
+from bot.simulator import BotAPISimulator
+from nlp import Extractor
+from tests.harness import ADMIN_ID, LocalStack, expect
+
+REDIS_URL = os.environ.get("HUIYIN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+GRID_BASE = -1002000000000
+USER_BASE = 60_000_000
+
+
+@contextlib.asynccontextmanager
+async def redis_prefix() -> AsyncIterator[str]:
+    """A Redis key prefix of this run's own, its keys deleted afterwards."""
+    import redis.asyncio as aioredis
+
+    prefix = f"huiyin-bench-{uuid.uuid4().hex[:8]}:"
+    previous = os.environ.get("HUIYIN_REDIS_PREFIX")
+    os.environ["HUIYIN_REDIS_PREFIX"] = prefix  # LocalStack's settings read the environment
+    try:
+        yield prefix
+    finally:
+        if previous is None:
+            os.environ.pop("HUIYIN_REDIS_PREFIX", None)
+        else:
+            os.environ["HUIYIN_REDIS_PREFIX"] = previous
+        client = aioredis.from_url(REDIS_URL)
+        try:
+            keys = [k async for k in client.scan_iter(match=prefix + "*")]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def bot_stack(extractor: Extractor, limits: Any) -> AsyncIterator[LocalStack]:
+    """A fresh PostgreSQL database, Redis under a fresh prefix, the bot, the staff chat."""
+    async with (
+        redis_prefix(),
+        database("postgres") as url,
+        LocalStack(database_url=url, extractor=extractor, limits=limits, redis_url=REDIS_URL)
+        as stack,
+    ):
+        await stack.setup_staff()
+        yield stack
+
+
+# --- grid groups: read and decided -------------------------------------------------------------
+
+
+@dataclass
+class ReadRun:
+    """One drain of a queued backlog of grid-group posts."""
+
+    messages: int
+    stored_s: float = 0.0
+    done_s: float = 0.0
+    cpu_share: float = 0.0
+    chatter: int = 0
+    handled: int = 0
+    tickets: int = 0
+    ptb_s: float = 0.0
+    ptb_cpu_share: float = 0.0
+    statements: Counter[str] = field(default_factory=Counter)
+    commits: int = 0
+
+
+def queue_posts(sim: BotAPISimulator, posts: list[tuple[str, bool]], grids: list[int],
+                users: list[int]) -> None:
+    """Residents post `posts` across the grid groups (queued until the bot reads them)."""
+    rng = random.Random(5)
+    for text, _ in posts:
+        sim.send_text(rng.choice(users), text, chat_id=rng.choice(grids))
+
+
+def add_grids(sim: BotAPISimulator, groups: int, users: int) -> tuple[list[int], list[int]]:
+    """The grid groups and residents, in the simulator."""
+    grids = [GRID_BASE - i for i in range(1, groups + 1)]
+    for i, chat_id in enumerate(grids):
+        sim.add_group(chat_id, f"幸福社区第{i + 1}网格居民群")
+    people = list(range(USER_BASE, USER_BASE + users))
+    for uid in people:
+        sim.add_user(uid, f"居民{uid % 10000}")
+    return grids, people
+
+
+async def ptb_ceiling(
+    posts: list[tuple[str, bool]], groups: int, users: int
+) -> tuple[float, float]:
+    """PTB alone: its Updater reads the same backlog, deserialises each update and dispatches it
+    to one handler that only counts. Return (seconds, CPU share)."""
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, TypeHandler
+
+    sim = BotAPISimulator()
+    await sim.start()
+    grids, people = add_grids(sim, groups, users)
+    queue_posts(sim, posts, grids, people)
+    seen = 0
+    done = asyncio.Event()
+
+    async def count(_update: Update, _context: Any) -> None:
+        nonlocal seen
+        seen += 1
+        if seen >= len(posts):
+            done.set()
+
+    app = (
+        ApplicationBuilder().token(sim.token).base_url(f"{sim.root_url}/bot")
+        .base_file_url(f"{sim.root_url}/file/bot").build()
+    )
+    app.add_handler(TypeHandler(Update, count))
+    try:
+        await app.initialize()
+        await app.start()
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=10)
+        await asyncio.wait_for(done.wait(), 600)
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+    finally:
+        await sim.stop()
+    return wall, cpu / wall
+
+
+async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace) -> ReadRun:
+    """Queue `args.messages` posts while the bot is stopped, start it, time the drain."""
+    async with bot_stack(extractor, LIFTED) as stack:
+        sim = stack.sim
+        grids, people = add_grids(sim, args.groups, args.users)
+        for i, chat_id in enumerate(grids):
+            sim.send_text(ADMIN_ID, f"/bind_grid 幸福社区第{i + 1}网格", chat_id=chat_id)
+        for chat_id in grids:
+            await expect(sim, chat_id, lambda m: "网格群" in m.get("text", ""), timeout=30)
+        assert stack.runtime is not None
+        warm = mix.take(500)
+        queue_posts(sim, warm, grids, people)
+        runtime = stack.runtime
+        await sim.wait_until(
+            lambda: runtime.intake.chatter_count + runtime.worker.handled >= len(warm) + 20,
+            timeout=120,
+        )
+        await stack.stop_bot()
+        posts = mix.take(args.messages)
+        queue_posts(sim, posts, grids, people)
+        log_line(f"  read: {len(posts):,} posts queued; starting the bot")
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        runtime = await stack.start_bot()
+        sql = SqlCounter()
+        sql.attach(stack)
+        sql.active = True
+        run = ReadRun(len(posts))
+        last = t0
+        while True:
+            stored = runtime.intake.stored
+            decided = runtime.intake.chatter_count + runtime.worker.handled
+            now = time.perf_counter()
+            if stored >= len(posts) and not run.stored_s:
+                run.stored_s = now - t0
+            if decided >= len(posts):
+                run.done_s = now - t0
+                break
+            if now - t0 > 600:
+                raise TimeoutError(f"only {decided}/{len(posts)} decided after 600 s")
+            if now - last > 5:
+                last = now
+                log_line(f"  read: {stored:,} stored, {decided:,} decided")
+            await asyncio.sleep(0.005)
+        run.cpu_share = (time.process_time() - cpu0) / run.done_s
+        sql.active = False
+        run.chatter = runtime.intake.chatter_count
+        run.handled = runtime.worker.handled
+        run.tickets = sum(1 for t, is_report in posts if is_report)
+        run.statements, run.commits = _by_kind(sql.statements), sql.commits
+    log_line("  read: the PTB-only ceiling on the same backlog")
+    run.ptb_s, run.ptb_cpu_share = await ptb_ceiling(posts, args.groups, args.users)
+    return run
+
+
+# --- private reports: latency, throughput, cost -------------------------------------------------
+
+
+@dataclass
+class ReportRun:
+    """Reports from distinct residents, and their acknowledgements."""
+
+    kind: str
+    reports: int
+    latencies_ms: list[float]
+    offered: float = 0.0
+    wall_s: float = 0.0
+    cpu_share: float = 0.0
+    statements: Counter[str] = field(default_factory=Counter)
+    commits: int = 0
+
+
+async def warm(stack: LocalStack, users: Users, texts: list[str]) -> None:
+    """Twenty reports first: pools, caches and compiled statements warm."""
+    clock = AckClock()
+    clock.attach(stack)
+    for i, uid in enumerate(users.take(stack, 20)):
+        clock.sent[uid] = time.perf_counter()
+        stack.sim.send_text(uid, texts[i % len(texts)])
+    await stack.sim.wait_until(lambda: len(clock.acked) == 20, timeout=60)
+
+
+async def measure_reports(
+    extractor: Extractor, texts: list[str], count: int, rate: float | None
+) -> ReportRun:
+    """`count` reports at `rate`/s (production pacing), or all at once with pacing lifted."""
+    async with bot_stack(extractor, PACED if rate else LIFTED) as stack:
+        users = Users()
+        await warm(stack, users, texts)
+        clock = AckClock()
+        clock.attach(stack)
+        sql = SqlCounter()
+        sql.attach(stack)
+        ids = users.take(stack, count)
+        loop = asyncio.get_running_loop()
+        sql.active = True
+        cpu0, t0, start = time.process_time(), time.perf_counter(), loop.time()
+        for i, uid in enumerate(ids):
+            if rate:
+                delay = start + i / rate - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            elif i % 100 == 99:
+                await asyncio.sleep(0)
+            clock.sent[uid] = time.perf_counter()
+            stack.sim.send_text(uid, texts[i % len(texts)])
+        offered = count / max(loop.time() - start, 1e-9)
+        await stack.sim.wait_until(lambda: len(clock.acked) == count, timeout=600)
+        wall = max(clock.acked.values()) - t0
+        cpu = time.process_time() - cpu0
+        if not rate:  # let the staff cards out too, so per-report costs include them
+            with contextlib.suppress(TimeoutError):
+                await stack.sim.wait_until(lambda: len(clock.cards) >= count, timeout=120)
+        sql.active = False
+        return ReportRun(
+            "latency" if rate else "lifted", count, clock.latencies_ms(), offered=offered,
+            wall_s=wall, cpu_share=cpu / wall, statements=_by_kind(sql.statements),
+            commits=sql.commits,
+        )
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def render(read: ReadRun | None, runs: list[ReportRun], args: argparse.Namespace,
+           notes: list[str]) -> str:
+    """The Markdown body of this bench's section."""
+    out = [
+        "PostgreSQL (a fresh database per run) + Redis (a key prefix per run), one bot process "
+        "with the simulator and the driver on one event loop, so every figure includes the "
+        "simulator's own work. Compare figures of one run with each other (the machine is "
+        "shared and noisy).",
+        "",
+    ]
+    if read is not None:
+        n = read.messages
+        out += [
+            "### Grid-group messages read and decided, one instance",
+            "",
+            f"{n:,} posts ({args.groups} grid groups, {args.users} residents, 9 chit-chat "
+            "(`dev_chitchat.csv` `text`) : 1 report (`dev_appeals.csv` `subject`)) are queued "
+            "while the bot is stopped; then it drains them with getUpdates batches of 100. "
+            "*Stored* = every update stored in the inbox (chatter decided in memory and stored "
+            "as handled with its batch; the rest claimed by workers); *decided* = chatter "
+            "decided plus every other post through the handlers (tickets, questions, silence). "
+            "The PTB-only ceiling is PTB's own Updater reading the same backlog from a fresh "
+            "simulator, deserialising every update and dispatching it to one handler that only "
+            "counts.",
+            "",
+            "| | time | **messages/s** | process CPU (100% = one core) |",
+            "|---|---|---|---|",
+            f"| huiyin: all stored | {read.stored_s:.2f} s | {n / read.stored_s:,.0f} | |",
+            f"| huiyin: all decided | {read.done_s:.2f} s | **{n / read.done_s:,.0f}** | "
+            f"{read.cpu_share:.0%} |",
+            f"| PTB alone, no handler work (ceiling) | {read.ptb_s:.2f} s | "
+            f"{n / read.ptb_s:,.0f} | {read.ptb_cpu_share:.0%} |",
+            "",
+            f"Decided in memory as chatter: {read.chatter:,}; through the handlers: "
+            f"{read.handled:,}. Statements during the drain: {sum(read.statements.values()):,} "
+            f"({sum(read.statements.values()) / n:.2f} per post), commits {read.commits:,} "
+            f"({read.commits / n:.3f} per post); by kind: "
+            + ", ".join(f"{k} {v:,}" for k, v in read.statements.most_common(8)) + ".",
+            "",
+        ]
+    for run in runs:
+        lat = run.latencies_ms
+        per = max(run.reports, 1)
+        title = (
+            f"### Report → acknowledgement at {run.offered:.1f} reports/s (production pacing)"
+            if run.kind == "latency"
+            else "### Reports/s with Telegram's pacing lifted, and what each report costs"
+        )
+        out += [
+            title,
+            "",
+            "| reports | acks p50 / p99 / max | reports/s (first push → last ack) | process CPU "
+            "| statements per report | commits per report |",
+            "|---|---|---|---|---|---|",
+            f"| {run.reports} | **{percentile(lat, 50):.1f} / {percentile(lat, 99):.1f} / "
+            f"{max(lat):.1f} ms** | {run.reports / run.wall_s:,.0f} | {run.cpu_share:.0%} | "
+            f"**{sum(run.statements.values()) / per:.1f}** | **{run.commits / per:.2f}** |",
+            "",
+            "Statements per report by kind: "
+            + ", ".join(f"{k} {v / per:.2f}" for k, v in run.statements.most_common(14))
+            + ".",
+            "",
+        ]
+    out += notes
+    return "\n".join(out)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--messages", type=int, default=20000, help="grid-group posts to drain")
+    ap.add_argument("--groups", type=int, default=10, help="grid groups")
+    ap.add_argument("--users", type=int, default=200, help="residents posting in them")
+    ap.add_argument("--latency-reports", type=int, default=300, help="reports, latency run")
+    ap.add_argument("--rate", type=float, default=5.0, help="reports/s in the latency run")
+    ap.add_argument("--reports", type=int, default=1000, help="reports, lifted run")
+    ap.add_argument("--only", default="read,latency,lifted", help="comma list of phases")
+    ap.add_argument("--quick", action="store_true", help="a small smoke run (no doc)")
+    ap.add_argument("--no-write", action="store_true", help="print, do not write the doc")
+    return ap.parse_args(argv)
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this run."""
+    parts = ["./dev bench intake"]
+    defaults = parse_args([])
+    for name in ("messages", "groups", "users", "latency_reports", "rate", "reports", "only"):
+        if getattr(args, name) != getattr(defaults, name):
+            parts.append(f"--{name.replace('_', '-')} {getattr(args, name)}")
+    return " ".join(parts)
+
+
+async def amain(args: argparse.Namespace) -> int:
+    """Run the phases and write the section."""
+    logging.basicConfig(level=logging.WARNING)
+    if args.quick:
+        args.messages, args.latency_reports, args.reports = 2000, 30, 100
+    why = await postgres_reachable()
+    if why is not None:
+        print(f"PostgreSQL is unreachable at 127.0.0.1:5432 ({why}); this bench needs it",
+              file=sys.stderr)
+        return 2
+    phases = {p.strip() for p in args.only.split(",")}
+    log_line("loading the extractor")
+    extractor = await asyncio.to_thread(Extractor.load)
+    texts, source = report_texts(extractor)
+    t0 = time.perf_counter()
+    read = None
+    if "read" in phases:
+        mix = Mix(read_column("dev_chitchat.csv", "text"), read_column("dev_appeals.csv",
+                                                                       "subject"))
+        log_line(f"read: {args.messages:,} grid-group posts")
+        read = await measure_read(extractor, mix, args)
+        log_line(f"read: {args.messages / read.done_s:,.0f} msg/s decided, PTB alone "
+                 f"{args.messages / read.ptb_s:,.0f} msg/s")
+    runs = []
+    if "latency" in phases:
+        log_line(f"latency: {args.latency_reports} reports at {args.rate:g}/s")
+        run = await measure_reports(extractor, texts, args.latency_reports, args.rate)
+        log_line(f"latency: p50 {percentile(run.latencies_ms, 50):.1f} ms, "
+                 f"p99 {percentile(run.latencies_ms, 99):.1f} ms")
+        runs.append(run)
+    if "lifted" in phases:
+        log_line(f"lifted: {args.reports} reports at once")
+        run = await measure_reports(extractor, texts, args.reports, None)
+        log_line(f"lifted: {run.reports / run.wall_s:.0f} reports/s, "
+                 f"{sum(run.statements.values()) / run.reports:.1f} statements and "
+                 f"{run.commits / run.reports:.2f} commits per report")
+        runs.append(run)
+    notes = [f"Report texts: {source}. Code measured: {code_version()}. Whole run "
+             f"{time.perf_counter() - t0:.0f} s."]
+    publish("intake", "Intake: updates read, stored and decided; report → acknowledgement",
+            command_line(args), render(read, runs, args, notes),
+            write=not (args.quick or args.no_write))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for `./dev bench intake`."""
+    return asyncio.run(amain(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Silent group chatter, decided in memory from the raw JSON: no lookup, no PTB objects.
+
+A post in a grid group that is not a command, not 上报, and that the extractor would not act
+on is what `groups.hear` answers with silence; the intake stores it as already handled, with
+the batch. Everything else takes the full path. The set of grid chats is cached and reloaded
+when a chat is bound (here or, through the coordinator, on another instance) and every minute.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from bot.intake.raw import RawUpdate
+from bot.services.context import Services
+from bot.services.intake import groups
+
+log = logging.getLogger("huiyin.intake")
+
+GRIDS_CHANNEL = "grids"
+_REPORT_WORD = re.compile(r"^\s*(上报|/report(@\w+)?)\s*$")
+_GROUP_TYPES = ("group", "supergroup")
+
+
+def is_binding(raw: RawUpdate) -> bool:
+    """Whether this update may change which chats are grid groups (/bind_…, /unbind…)."""
+    message = raw.get("message")
+    text = message.get("text") if isinstance(message, dict) else None
+    return isinstance(text, str) and text.startswith(("/bind", "/unbind"))
+
+
+class Chatter:
+    """Decides which raw updates are silent grid-group chatter."""
+
+    def __init__(self, services: Services, *, refresh_seconds: float = 60.0) -> None:
+        self.services = services
+        self.grids: frozenset[int] = frozenset()
+        self.refresh_seconds = refresh_seconds
+        self._loaded_at = float("-inf")
+
+    async def reload(self) -> None:
+        """Read the grid chats again."""
+        self.grids = await groups.grid_chat_ids(self.services)
+        self._loaded_at = time.monotonic()
+
+    def invalidate(self, _message: str = "") -> None:
+        """Forget the cached grids: the next `refresh` reads them again."""
+        self._loaded_at = float("-inf")
+
+    async def refresh(self) -> None:
+        """Reload the grid chats when the cache is stale (a failure keeps the old set)."""
+        if time.monotonic() - self._loaded_at < self.refresh_seconds:
+            return
+        try:
+            await self.reload()
+        except Exception as exc:
+            log.warning("could not reload the grid chats (%s); keeping the cached ones", exc)
+
+    def silent(self, raw: RawUpdate) -> bool:
+        """True when the update is a grid-group post the bot would neither answer nor store."""
+        message: Any = raw.get("message")
+        if len(raw) != 2 or not isinstance(message, dict):
+            return False
+        chat = message.get("chat")
+        if not isinstance(chat, dict) or chat.get("type") not in _GROUP_TYPES:
+            return False
+        if chat.get("id") not in self.grids:
+            return False
+        sender = message.get("from")
+        if not isinstance(sender, dict) or sender.get("is_bot"):
+            return True  # channel posts and bots are never residents' reports
+        text = message.get("text")
+        if text is None:
+            text = message.get("caption")
+        if not isinstance(text, str):
+            return True  # stickers, joins, photos without a caption: nothing reads them
+        if text.lstrip().startswith("/") or _REPORT_WORD.match(text):
+            return False
+        return groups.is_silent(self.services, text)

@@ -1,0 +1,274 @@
+"""Workers: claim stored updates chat by chat and run them through the Application's handlers.
+
+Each claim takes the oldest pending update of chats that have nothing in flight, so a chat's
+updates run one after another while different chats run in parallel, on any number of
+instances. A handler that fails is retried with backoff; after `max_attempts` the update is
+dead-lettered and its sender gets an apology in the same transaction. While the database is
+unreachable nothing is counted as a failure: the claim is given back and retried later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot import texts
+from bot.intake import handled
+from bot.intake.chatter import GRIDS_CHANNEL, Chatter, is_binding
+from bot.intake.raw import apology_target
+from bot.intents import Notice
+from storage import inbox
+from storage.coordination import Coordinator
+from storage.models import utcnow
+from storage.outbox import enqueue
+
+log = logging.getLogger("huiyin.intake")
+
+INBOX_CHANNEL = "inbox"
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    OSError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether an error means the database (not the update) is the problem."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OUTAGE_ERRORS)
+
+
+class Worker:
+    """Claims and handles stored updates until stopped."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        sessions: async_sessionmaker[AsyncSession],
+        coordinator: Coordinator,
+        chatter: Chatter,
+        *,
+        concurrency: int = 16,
+        lease_seconds: float = 60.0,
+        max_attempts: int = 5,
+        backoff_seconds: float = 2.0,
+        idle_poll: float = 1.0,
+        prune_every: float = 600.0,
+    ) -> None:
+        self.application = application
+        self.sessions = sessions
+        self.coordinator = coordinator
+        self.chatter = chatter
+        self.concurrency = concurrency
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.idle_poll = idle_poll
+        self.prune_every = prune_every
+        self.handled = 0
+        self._wake = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._last_prune = float("-inf")
+        coordinator.subscribe(INBOX_CHANNEL, self.wake)
+        handled.install()
+
+    def wake(self, _message: str = "") -> None:
+        """Look for work now (new updates were stored)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start claiming in the background."""
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="huiyin-intake-worker")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming; let updates in flight finish (their claims expire if they do not)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=grace)
+        for running in list(self._running):
+            running.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def run(self) -> None:
+        """Claim and dispatch forever."""
+        backoff = 0.5
+        while True:
+            free = self.concurrency - len(self._running)
+            try:
+                claimed = await self._claim(free) if free > 0 else []
+                await self._maybe_prune()
+                backoff = 0.5
+            except Exception as exc:
+                log.warning("inbox: cannot claim updates (%s); retrying in %.1f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            for row in claimed:
+                task = asyncio.create_task(self._handle(row), name=f"huiyin-update-{row.id}")
+                self._running.add(task)
+                task.add_done_callback(self._finished)
+            if claimed and len(claimed) == free:
+                await self._until_free()
+                continue
+            if not claimed:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.idle_poll):
+                        await self._wake.wait()
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._wake.set()  # the chat's next update may be claimed now
+
+    async def _until_free(self) -> None:
+        self._wake.clear()
+        while len(self._running) >= self.concurrency:
+            await self._wake.wait()
+            self._wake.clear()
+        self._wake.set()
+
+    async def _claim(self, limit: int) -> list[inbox.Claimed]:
+        async with self.sessions.begin() as session:
+            return await inbox.claim(session, utcnow(), limit=limit, lease=self.lease)
+
+    async def _maybe_prune(self) -> None:
+        if time.monotonic() - self._last_prune < self.prune_every:
+            return
+        self._last_prune = time.monotonic()
+        async with self.sessions.begin() as session:
+            pruned = await inbox.prune(session, utcnow())
+        if pruned:
+            log.info("inbox: pruned %d handled updates older than 48 h", pruned)
+
+    async def _handle(self, row: inbox.Claimed) -> None:
+        """Run one update through the handlers; record the outcome."""
+        mark = handled.Mark(row.id, row.claim)
+        token = handled.current.set(mark)
+        raw: dict[str, Any] = {}
+        try:
+            raw = json.loads(row.payload)
+            update = Update.de_json(raw, self.application.bot)
+            await self.application.process_update(update)
+        except Exception as exc:  # a payload PTB cannot read
+            mark.error = exc
+        finally:
+            handled.current.reset(token)
+        await self._settle_until_recorded(row, mark, raw)
+        if raw and is_binding(raw):
+            self.chatter.invalidate()
+            await self.chatter.refresh()
+            await self.coordinator.publish(GRIDS_CHANNEL, "1")
+
+    async def _settle_until_recorded(
+        self, row: inbox.Claimed, mark: handled.Mark, raw: dict[str, Any]
+    ) -> None:
+        """Record the outcome, retrying while the database is away (the chat's next update
+        waits behind this one). Past the lease another worker takes the update over: its
+        effects either committed with the mark, or not at all."""
+        backoff = 0.2
+        deadline = time.monotonic() + self.lease.total_seconds()
+        while True:
+            try:
+                await self._settle(row, mark, raw)
+                return
+            except Exception as exc:
+                if time.monotonic() + backoff > deadline:
+                    log.warning("inbox: could not record update %s (%s)", row.update_id, exc)
+                    return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _settle(self, row: inbox.Claimed, mark: handled.Mark, raw: dict[str, Any]) -> None:
+        error = mark.error
+        if mark.done:
+            self.handled += 1
+            if isinstance(error, TelegramError):  # e.g. a callback answered too late
+                log.warning("update %s handled; then Telegram said: %s", row.update_id, error)
+            elif error is not None:
+                log.error(
+                    "update %s failed after its effects committed", row.update_id, exc_info=error
+                )
+            return
+        if isinstance(error, handled.ClaimLost):
+            log.info("update %s was taken over by another worker", row.update_id)
+            return
+        now = utcnow()
+        if error is None:
+            async with self.sessions.begin() as session:
+                await inbox.mark_done(session, row.id, row.claim, now)
+            self.handled += 1
+            return
+        if is_outage(error):
+            log.warning("update %s waits for the database (%s)", row.update_id, error)
+            async with self.sessions.begin() as session:
+                retry_at = now + timedelta(seconds=1)
+                await inbox.release(session, row.id, row.claim, retry_at=retry_at)
+            return
+        description = f"{type(error).__name__}: {error}"
+        async with self.sessions.begin() as session:
+            status = await inbox.fail(
+                session,
+                row,
+                description,
+                now,
+                max_attempts=self.max_attempts,
+                backoff=self.backoff_seconds,
+            )
+            if status == inbox.DEAD:
+                await _apologise(session, row, raw)
+        if status == inbox.DEAD:
+            log.error(
+                "update %s dead-lettered after %d attempts: %s",
+                row.update_id,
+                row.attempts + 1,
+                description,
+                exc_info=error,
+            )
+            self._wake_sender()
+        else:
+            log.warning(
+                "update %s failed (attempt %d), will retry: %s",
+                row.update_id,
+                row.attempts + 1,
+                description,
+            )
+
+    def _wake_sender(self) -> None:
+        services = self.application.bot_data.get("services")
+        wake = getattr(services, "wake", None)
+        if callable(wake):
+            wake()
+
+
+async def _apologise(session: AsyncSession, row: inbox.Claimed, raw: dict[str, Any]) -> None:
+    """Tell the sender we could not handle their message (never silence)."""
+    target = apology_target(raw) if raw else (row.chat_key, None) if row.chat_key else None
+    if target is None:
+        return
+    chat_id, message_id = target
+    await enqueue(
+        session,
+        key=f"inbox-dead:{row.id}:{row.update_id}",
+        chat_id=chat_id,
+        intent=Notice(texts.INBOX_APOLOGY, reply_to=message_id),
+    )
