@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Result, func, or_, select
+from sqlalchemy import Result, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.departments import Directory
@@ -116,15 +116,6 @@ def _ratio(num: Fraction | int, den: int) -> float | None:
     return None if den == 0 else round(float(Fraction(num) / den), 4)
 
 
-def in_followup_scope(fact: TicketFacts, period: Period, ind: Indicators) -> bool:
-    """Tell whether the ticket's concluded 回访 falls in the period by the file's date basis."""
-    if fact.verdict is None:
-        return False
-    if ind.followup_basis == "filed":
-        return period.contains(fact.filed_at)
-    return fact.verdict_at is not None and period.contains(fact.verdict_at)
-
-
 def figures(
     facts: Iterable[TicketFacts],
     period: Period,
@@ -139,8 +130,11 @@ def figures(
     accept_due = accepted_on_time = resolve_due = resolved_on_time = overdue = 0
     resolved = reopened = voices = merged = days_total = days_count = 0
     workday = functools.cache(calendar.is_workday)  # the calendar library is slow per call
+    low, high = period.bounds()  # a ticket is in a period by its filing or 回访 date
+    by_filing = ind.followup_basis == "filed"
     for fact in facts:
-        if in_followup_scope(fact, period, ind):
+        when = fact.filed_at if by_filing else fact.verdict_at
+        if fact.verdict is not None and when is not None and low <= when < high:
             concluded += 1
             if fact.verdict == Rating.UNRATED:
                 unrated += 1
@@ -152,7 +146,7 @@ def figures(
                         rate_den[rate.key] += 1
                         answer = fact.answers.answer(rate.question)
                         rate_num[rate.key] += rate.weights.get(answer, Fraction(0))
-        if not period.contains(fact.filed_at) or fact.status == Status.CANCELLED:
+        if not low <= fact.filed_at < high or fact.status == Status.CANCELLED:
             continue
         filed += 1
         voices += 1 + fact.merged
@@ -259,10 +253,6 @@ def _pairs(result: Result[Any]) -> dict[Any, Any]:
     return {r[0]: r[1] for r in rows}
 
 
-def _chunks(ids: list[int], size: int = 2000) -> list[list[int]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
-
-
 async def load_facts(
     session: AsyncSession,
     period: Period,
@@ -290,20 +280,17 @@ async def load_facts(
         ids_query = ids_query.where(
             or_(held, Ticket.department.is_(None)) if "" in departments else held
         )
-    ids = list((await session.execute(ids_query)).scalars())
     grids = _pairs(
         await session.execute(
             select(BoundChat.chat_id, BoundChat.name).where(BoundChat.kind == "grid")
         )
     )
-    facts: list[TicketFacts] = []
-    for chunk in _chunks(ids):
-        facts.extend(await _facts_of(session, chunk, grids))
-    return facts
+    # The selection stays in SQL (a semi-join per read), never a long list of ids.
+    return await _facts_of(session, ids_query, grids)
 
 
 async def _facts_of(
-    session: AsyncSession, ids: list[int], grids: dict[int, str]
+    session: AsyncSession, ids: Select[Any], grids: dict[int, str]
 ) -> list[TicketFacts]:
     columns = (
         Ticket.id, Ticket.number, Ticket.reporter_id, Ticket.department, Ticket.grid_chat_id,
@@ -337,15 +324,24 @@ async def _facts_of(
             .group_by(TicketReporter.ticket_id)
         )
     )
-    verdicts: dict[int, list[TicketRating]] = defaultdict(list)
+    # Plain rows, not ORM objects: building those is most of the time at scale.
+    verdicts: dict[int, list[Any]] = defaultdict(list)
+    rating_columns = (
+        TicketRating.id, TicketRating.ticket_id, TicketRating.round, TicketRating.rater_id,
+        TicketRating.score, TicketRating.created_at,
+    )  # fmt: skip
     for rating in (
-        await session.execute(select(TicketRating).where(TicketRating.ticket_id.in_(ids)))
-    ).scalars():
+        await session.execute(select(*rating_columns).where(TicketRating.ticket_id.in_(ids)))
+    ).all():
         verdicts[rating.ticket_id].append(rating)
-    answers: dict[tuple[int, int, int], Followup] = {}
+    answers: dict[tuple[int, int, int], Any] = {}
+    answer_columns = (
+        Followup.ticket_id, Followup.round, Followup.rater_id, Followup.contacted,
+        Followup.solved, Followup.satisfaction,
+    )  # fmt: skip
     for row in (
-        await session.execute(select(Followup).where(Followup.ticket_id.in_(ids)))
-    ).scalars():
+        await session.execute(select(*answer_columns).where(Followup.ticket_id.in_(ids)))
+    ).all():
         answers[(row.ticket_id, row.round, row.rater_id)] = row
     facts = []
     for t in tickets:
@@ -380,8 +376,8 @@ async def _facts_of(
 def _counted_followup(
     ticket_id: int,
     reporter_id: int,
-    ratings: list[TicketRating],
-    answers: dict[tuple[int, int, int], Followup],
+    ratings: list[Any],
+    answers: dict[tuple[int, int, int], Any],
 ) -> tuple[str | None, datetime | None, Answers | None]:
     """The verdict, its time and the valid answers of the ticket's latest concluded round."""
     if not ratings:
