@@ -142,12 +142,12 @@ def main() -> int:
         latencies.append(time.perf_counter() - t0)
     worst_rows = []
     for name, text in pathological(sorted(extractor.keywords())).items():
-        t_max = 0.0
-        for _ in range(5):
+        times = []
+        for _ in range(9):
             t0 = time.perf_counter()
             extractor.extract(text)
-            t_max = max(t_max, time.perf_counter() - t0)
-        worst_rows.append((name, len(text), t_max * 1000))
+            times.append(time.perf_counter() - t0)
+        worst_rows.append((name, len(text), statistics.median(times) * 1000, max(times) * 1000))
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99)] * 1e6
     reports = sum(1 for m in mix if extractor.extract(m).is_report)
@@ -172,12 +172,13 @@ def main() -> int:
         f"{statistics.median(latencies) * 1e6:.1f} µs / {p99:.1f} µs / "
         f"{latencies[-1] * 1e3:.2f} ms |",
         "",
-        "Worst case over pathological inputs (max of 5 calls each, target ≤ 5 ms; input is "
-        "cut to 4,096 characters (a Telegram message's maximum) before matching):",
+        "Pathological inputs (9 calls each, target ≤ 5 ms; input is cut to 4,096 characters "
+        "(a Telegram message's maximum) before matching; the max includes whatever else the "
+        "shared core was doing at that moment, the median is the input's own cost):",
         "",
-        "| input | chars | max ms |",
-        "|---|---|---|",
-        *[f"| {name} | {n:,} | {ms:.2f} |" for name, n, ms in worst_rows],
+        "| input | chars | median ms | max ms |",
+        "|---|---|---|---|",
+        *[f"| {name} | {n:,} | {med:.2f} | {mx:.2f} |" for name, n, med, mx in worst_rows],
     ])
     print(body)
     if not args.no_write:

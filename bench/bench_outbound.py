@@ -5,12 +5,13 @@ Run: .venv/bin/python -m bench.bench_outbound [--private 600] [--groups 10] [--p
 
 A backlog of private messages (one per resident) and group messages is written to the outbox of
 a fresh database, then drained by the real sender through real PTB over HTTP to the Bot API
-simulator with Telegram's flood limits enforced (30/s overall and 1/s per private chat with a
-burst of 3, 20/min per group; counted when a request arrives, so a 429 is counted as Telegram
-would). Phases, each on its own database and Redis key prefix:
+simulator (a separate process, as Telegram is) with Telegram's flood limits enforced (30/s
+overall and 1/s per private chat with a burst of 3, 20/min per group; counted when a request
+arrives, so a 429 is counted as Telegram would). Phases, each on its own database and Redis
+key prefix:
 
 - one instance, pacing in Redis;
-- two instances sharing Redis (each its own PTB client and coordinator);
+- two instances sharing Redis (two processes, each its own PTB client and coordinator);
 - two instances each pacing alone (what per-process pacing did): the contrast.
 
 Then the sender's queue query is timed with `--queue-rows` rows waiting in one chat, and its
@@ -22,7 +23,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import sys
 import time
 import uuid
@@ -30,7 +33,10 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+import httpx
+from aiohttp import web
 from sqlalchemy import insert, text
 from telegram import Bot
 from telegram.request import HTTPXRequest
@@ -61,6 +67,7 @@ class Phase:
     delivered: int = 0
     seconds: float = 0.0
     peak_second: int = 0
+    peak_sent: int = 0
     limit_hits: int = 0
     group_hits: int = 0
     lost: int = 0
@@ -138,79 +145,148 @@ def coordinator(shared: bool, prefix: str) -> Coordinator:
     return MemoryCoordinator()
 
 
-async def drain(args: argparse.Namespace, phase: Phase) -> Phase:
-    """Queue the backlog, drain it with `phase.instances` senders, count what arrived."""
-    sim = BotAPISimulator(enforce_limits=True)
-    arrivals: list[float] = []
-    check = sim.methods.before_post
+class MeasuredSimulator(BotAPISimulator):
+    """The simulator with flood limits on, noting when each accepted message arrived."""
 
-    def arrived(method: str, state: ChatState) -> None:
-        check(method, state)  # raises the 429 if over a limit
-        arrivals.append(sim.clock())
+    def __init__(self) -> None:
+        super().__init__(enforce_limits=True)
+        self.arrivals: list[float] = []
+        check = self.methods.before_post
 
-    sim.methods.before_post = arrived
-    await sim.start()
-    rows = backlog(args)
-    phase.messages = len(rows)
-    for row in rows:
-        chat_id = int(str(row["chat_id"]))
+        def arrived(method: str, state: ChatState) -> None:
+            check(method, state)  # raises the 429 if over a limit
+            self.arrivals.append(self.clock())
+
+        self.methods.before_post = arrived
+
+    def build_app(self) -> web.Application:
+        """The Bot API routes plus `/bench/stats` for the driver."""
+        app = super().build_app()
+        app.router.add_get("/bench/stats", self._stats)
+        return app
+
+    async def _stats(self, _request: web.Request) -> web.Response:
+        feed = Counter(str(chat) for chat, _ in self.feed)
+        return web.json_response(
+            {"arrivals": self.arrivals, "hits": self.limit_hits, "feed": dict(feed)}
+        )
+
+
+async def serve_simulator() -> None:
+    """Child process: Telegram's side on its own CPU, as the real one is. Reads the chats as
+    JSON on stdin, prints its URL, serves until stdin closes."""
+    loop = asyncio.get_running_loop()
+    chats = json.loads(await loop.run_in_executor(None, sys.stdin.readline))
+    sim = MeasuredSimulator()
+    for chat_id in chats:
         if chat_id > 0:
             sim.add_user(chat_id, f"居民{chat_id}", started=True)
-        elif chat_id not in sim.world.chats:
+        else:
             sim.add_group(chat_id, f"部门群{chat_id}")
+    await sim.start()
+    print(sim.root_url, flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)  # the driver closes stdin to stop us
+    await sim.stop()
+
+
+async def serve_sender(spec: dict[str, Any]) -> None:
+    """Child process: one instance of the bot's sender, until stdin closes; prints the times
+    its requests left (JSON) at the end."""
+    loop = asyncio.get_running_loop()
+    engine = make_engine(spec["db"])
+    bot = Bot(
+        BotAPISimulator().token,
+        base_url=f"{spec['root']}/bot",
+        # As ApplicationBuilder builds it: a pool of connections, not PTB's bare default of 1.
+        request=HTTPXRequest(connection_pool_size=32),
+    )
+    shared = coordinator(spec["shared"], spec["prefix"])
+    sender = OutboxSender(bot, make_sessionmaker(engine), limits=Limits(), coordinator=shared)
+    departures: list[float] = []
+    turn = sender.pacer.global_turn
+
+    async def timed() -> None:
+        await turn()
+        departures.append(time.time())  # the simulator's clock
+
+    sender.pacer.global_turn = timed  # type: ignore[method-assign]
+    await bot.initialize()
+    await shared.start()
+    sender.start()
+    await loop.run_in_executor(None, sys.stdin.readline)  # the driver closes stdin to stop us
+    await sender.stop()
+    await shared.close()
+    await bot.shutdown()
+    await engine.dispose()
+    print(json.dumps(departures), flush=True)
+
+
+async def drain(args: argparse.Namespace, phase: Phase) -> Phase:
+    """Queue the backlog, drain it with `phase.instances` senders, count what arrived."""
+    rows = backlog(args)
+    phase.messages = len(rows)
+    wanted = Counter(int(str(r["chat_id"])) for r in rows)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.bench_outbound",
+        "--serve-simulator",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write((json.dumps(sorted(wanted)) + "\n").encode())
+    await child.stdin.drain()
+    root = (await child.stdout.readline()).decode().strip()
     prefix = f"bench-outbound-{uuid.uuid4().hex[:8]}:"
-    async with database(args.backend) as url:
+    async with database(args.backend) as url, httpx.AsyncClient() as http:
+
+        async def stats() -> dict[str, Any]:
+            result: dict[str, Any] = (await http.get(f"{root}/bench/stats")).json()
+            return result
+
         engine = make_engine(url)
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
             await conn.execute(insert(OutboxMessage), rows)
-        sessions = make_sessionmaker(engine)
-        bots = [
-            # As ApplicationBuilder builds it: a pool of connections, not PTB's bare default of 1.
-            Bot(
-                sim.token,
-                base_url=f"{sim.root_url}/bot",
-                request=HTTPXRequest(connection_pool_size=32),
+        await engine.dispose()
+        instances = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bench.bench_outbound",
+                "--serve-sender",
+                json.dumps({"root": root, "db": url, "prefix": prefix, "shared": phase.shared}),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
             )
             for _ in range(phase.instances)
         ]
-        coordinators = [coordinator(phase.shared, prefix) for _ in range(phase.instances)]
-        senders = [
-            OutboxSender(bot, sessions, limits=Limits(), coordinator=c)
-            for bot, c in zip(bots, coordinators, strict=True)
-        ]
-        for bot in bots:
-            await bot.initialize()
-        for c in coordinators:
-            await c.start()
         started = time.monotonic()
-        for sender in senders:
-            sender.start()
-        expected = {int(str(r["chat_id"])) for r in rows}
         while time.monotonic() - started < args.timeout:
-            got = Counter(chat for chat, _ in sim.feed if chat in expected)
-            if sum(got.values()) >= len(rows):
+            if len((await stats())["arrivals"]) >= len(rows):
                 break
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)
         await asyncio.sleep(1.0)  # anything sent twice would show now
-        for sender in senders:
-            await sender.stop()
-        per_chat = Counter(chat for chat, _ in sim.feed if chat in expected)
-        wanted = Counter(int(str(r["chat_id"])) for r in rows)
-        phase.delivered = sum(per_chat.values())
+        departures: list[float] = []
+        for instance in instances:
+            assert instance.stdin is not None
+            instance.stdin.close()
+            out, _ = await instance.communicate()
+            departures += json.loads(out.decode().strip().splitlines()[-1])
+        seen = await stats()
+        per_chat = Counter({int(chat): n for chat, n in seen["feed"].items()})
+        phase.delivered = sum(per_chat[c] for c in wanted)
         phase.lost = sum(max(0, wanted[c] - per_chat[c]) for c in wanted)
-        phase.doubled = sum(max(0, per_chat[c] - wanted[c]) for c in per_chat)
-        phase.limit_hits = len(sim.limit_hits)
-        phase.group_hits = len([h for h in sim.limit_hits if h[1] < 0])
-        times = sorted(arrivals) or [0.0]
+        phase.doubled = sum(max(0, per_chat[c] - wanted[c]) for c in wanted)
+        phase.limit_hits = len(seen["hits"])
+        phase.group_hits = len([h for h in seen["hits"] if h[1] < 0])
+        times = sorted(seen["arrivals"]) or [0.0]
         phase.seconds = times[-1] - times[0]
         phase.peak_second = max_in_window(times, 1.0)
-        for c in coordinators:
-            await c.close()
-        for bot in bots:
-            await bot.shutdown()
-        await engine.dispose()
-    await sim.stop()
+        phase.peak_sent = max_in_window(sorted(departures) or [0.0], 1.0)
+    child.stdin.close()
+    await child.wait()
     return phase
 
 
@@ -291,25 +367,37 @@ def render(phases: list[Phase], query: tuple[float, float, str], args: argparse.
     lines = [
         f"Backlog: {args.private} private messages (one per resident) and "
         f"{args.groups * args.per_group} group messages ({args.groups} groups × "
-        f"{args.per_group}), queued before the sender starts, {args.backend}; the simulator "
-        "(same process) enforces 30/s overall, 1/s per private chat (burst 3) and 20/min per "
-        "group, counted on arrival. **msg/s** = messages from the first arrival to the last; "
-        "**peak** = most arrivals in any sliding second (Telegram refuses the 31st).",
+        f"{args.per_group}), queued before the sender starts, {args.backend}, Redis; the "
+        "simulator (a separate process, as Telegram is) enforces 30/s overall, 1/s per private "
+        "chat (burst 3) and 20/min per group, counted on arrival. **msg/s** = messages from "
+        "the first arrival to the last; **peak** = most requests in any sliding second, as "
+        "the sender let them leave and as the simulator received them (it refuses the 31st).",
         "",
-        "| phase | delivered | **msg/s** | peak in 1 s | 429s (of them groups) | lost | doubled |",
+        "| phase | delivered | **msg/s** | peak in 1 s sent / received | 429s | lost | doubled |",
         "|---|---|---|---|---|---|---|",
     ]
     for p in phases:
         lines.append(
-            f"| {p.label} | {p.delivered}/{p.messages} | **{p.rate:.1f}** | {p.peak_second} | "
-            f"{p.limit_hits} ({p.group_hits}) | {p.lost} | {p.doubled} |"
+            f"| {p.label} | {p.delivered}/{p.messages} | **{p.rate:.1f}** | "
+            f"{p.peak_sent} / {p.peak_second} | "
+            f"{p.limit_hits} | {p.lost} | {p.doubled} |"
         )
     ours, before, plan = query
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     lines += [
         "",
-        "Group messages need 20/min per group, so the 40 group messages finish within ~2 "
-        "minutes only because they are spread over several groups; the private backlog sets "
-        "the rate.",
+        f"Load average while measuring (1/5/15 min): {load} on 2 shared cores. The sender "
+        "spaces requests for 29.25/s overall (2.5% under 30), lets at most 29 leave in any "
+        "second across all instances (a window in Redis), and after a 429 leaves 2% more "
+        "unused for a while (up to 12%, given back over calm minutes). What is lost between "
+        "29.25 and the measured rate is this machine's scheduling: the sender, the simulator "
+        "and seven other engineers' test runs share two cores. The contrast row shows what "
+        "per-process pacing did: each instance sends its own 29/s, Telegram refuses the "
+        "excess, and the 429s are what keeps the rate at 30.",
+        "",
+        "The group messages go to several groups, each far under 20 a minute (a busy staff "
+        "chat is what the digest is for: `tests/e2e/test_outbound.py`); the private backlog "
+        "sets the rate.",
         "",
         f"Queue query (`OutboxSender._heads`, start of every pass) with {args.queue_rows:,} "
         f"rows waiting in one chat (after {args.queue_rows:,} sent there) and 50 other chats "
@@ -334,6 +422,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=120.0)
     p.add_argument("--no-unshared", action="store_true", help="skip the contrast phase")
     p.add_argument("--no-write", action="store_true")
+    p.add_argument("--serve-simulator", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--serve-sender", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -350,7 +440,8 @@ async def amain(args: argparse.Namespace) -> int:
         log_line(f"{phase.label}: draining")
         done = await drain(args, phase)
         log_line(
-            f"{phase.label}: {done.rate:.1f} msg/s, peak {done.peak_second}, "
+            f"{phase.label}: {done.rate:.1f} msg/s, peak sent {done.peak_sent} "
+            f"received {done.peak_second}, "
             f"{done.limit_hits} 429s, lost {done.lost}, doubled {done.doubled}"
         )
         phases.append(done)
@@ -369,7 +460,15 @@ async def amain(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    return asyncio.run(amain(parse_args(argv)))
+    args = parse_args(argv)
+    if args.serve_simulator:
+        asyncio.run(serve_simulator())
+        return 0
+    if args.serve_sender:
+        logging.basicConfig(level=logging.ERROR)
+        asyncio.run(serve_sender(json.loads(args.serve_sender)))
+        return 0
+    return asyncio.run(amain(args))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ _NAME = r"([a-z_]{1,24})"
 _CARD = re.compile(rf"t:{_NAME}:{_NUMBER}")
 _RATING = re.compile(rf"r:{_NUMBER}:{_NUMBER}:{_NAME}")
 _PROMPT = re.compile(rf"g:(yes|no):{_NUMBER}")
+_QUESTION = re.compile(rf"p:(yes|no):{_NUMBER}")
+_CATEGORY = re.compile(rf"k:{_NUMBER}:([0-9])")
 _FOLLOWUP = re.compile(rf"f:{_NUMBER}:{_NUMBER}:(c:[01]|s:(?:resolved|partial|unresolved))")
 
 
@@ -52,6 +54,22 @@ class PromptAnswer:
 
 
 @dataclass(frozen=True)
+class QuestionAnswer:
+    """登记 (file) or 不用了 under the bot's question in a resident's private chat."""
+
+    prompt_id: int
+    file: bool
+
+
+@dataclass(frozen=True)
+class CategoryPick:
+    """Staff pick the `index`-th of the categories recorded for ticket `ticket_id` (0..9)."""
+
+    ticket_id: int
+    index: int
+
+
+@dataclass(frozen=True)
 class FollowupPress:
     """A 回访 answer for round `round` of ticket `ticket_id`: question ``c`` (承办单位是否联系过您,
     answer ``1`` or ``0``) or ``s`` (问题是否解决, a `Solved` value). The last question, 是否满意,
@@ -63,7 +81,7 @@ class FollowupPress:
     answer: str
 
 
-Press = CardPress | RatingPress | PromptAnswer | FollowupPress
+Press = CardPress | RatingPress | PromptAnswer | QuestionAnswer | CategoryPick | FollowupPress
 
 
 def _check(value: int, limit: int) -> int:
@@ -83,6 +101,10 @@ def encode(press: Press) -> str:
             )
         case PromptAnswer(prompt_id, submit):
             data = f"g:{'yes' if submit else 'no'}:{_check(prompt_id, ID_MAX)}"
+        case QuestionAnswer(prompt_id, file):
+            data = f"p:{'yes' if file else 'no'}:{_check(prompt_id, ID_MAX)}"
+        case CategoryPick(ticket_id, index):
+            data = f"k:{_check(ticket_id, ID_MAX)}:{_check(index, 9)}"
         case FollowupPress(ticket_id, round_, question, answer):
             data = f"f:{_check(ticket_id, ID_MAX)}:{_check(round_, ROUND_MAX)}:{question}:{answer}"
             if not _FOLLOWUP.fullmatch(data):
@@ -123,6 +145,14 @@ def decode(data: object) -> Press | None:
         choice, raw_id = match.groups()
         prompt_id = _number(raw_id, ID_MAX)
         return None if prompt_id is None else PromptAnswer(prompt_id, choice == "yes")
+    if match := _QUESTION.fullmatch(data):
+        choice, raw_id = match.groups()
+        prompt_id = _number(raw_id, ID_MAX)
+        return None if prompt_id is None else QuestionAnswer(prompt_id, choice == "yes")
+    if match := _CATEGORY.fullmatch(data):
+        raw_id, raw_index = match.groups()
+        ticket_id = _number(raw_id, ID_MAX)
+        return None if ticket_id is None else CategoryPick(ticket_id, int(raw_index))
     if match := _FOLLOWUP.fullmatch(data):
         raw_id, raw_round, pair = match.groups()
         ticket_id, round_ = _number(raw_id, ID_MAX), _number(raw_round, ROUND_MAX)
@@ -151,3 +181,13 @@ def is_followup_press(data: object) -> bool:
 def is_prompt_answer(data: object) -> bool:
     """Whether `data` is an answer to a grid-group question (a handler pattern)."""
     return isinstance(decode(data), PromptAnswer)
+
+
+def is_question_answer(data: object) -> bool:
+    """Whether `data` answers the bot's question in a private chat (a handler pattern)."""
+    return isinstance(decode(data), QuestionAnswer)
+
+
+def is_category_pick(data: object) -> bool:
+    """Whether `data` picks a category to correct a ticket's (a handler pattern)."""
+    return isinstance(decode(data), CategoryPick)

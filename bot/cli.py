@@ -222,14 +222,21 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("--all", action="store_true", help="全部重试")
     demo = sub.add_parser("demo", help="在本地模拟器上演示完整流程（无需 token 和网络）")
     demo.add_argument("--interactive", action="store_true", help="在终端中扮演居民")
+    from bot import corrections_cli
     from nlp.cli import register
 
     register(sub)
+    corrections_cli.register(corrections_cli.nlp_commands(parser))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `huiyin` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["nlp", "suggest"] and "--from-db" in argv:
+        from bot.corrections_cli import suggest_from_db
+
+        return suggest_from_db(argv, main)
     args = build_parser().parse_args(argv)
     if args.command == "nlp":
         return int(args.func(args))

@@ -67,6 +67,9 @@ BATCH_MAX = 20
 TEXT_LIMIT = 4096
 DIGEST_MAX = 5  # cards in one digest: their buttons stay under Telegram's 100
 HEADS_MAX = 200
+MARGIN_STEP = 0.02  # each 429 leaves 2% more of the overall limit unused…
+MARGIN_MAX = 0.12  # …up to 12% (26.4/s)…
+MARGIN_DECAY = 60.0  # …and each calm minute gives 2% back
 
 # Each waiting chat's oldest row, found by walking the partial index `ix_outbox_waiting` from
 # one waiting chat to the next (a loose index scan): one probe per chat, however many rows
@@ -118,6 +121,8 @@ class Pacer:
         self._paused: dict[int, float] = {}
         self._departures = asyncio.Lock()
         self._last_departure = 0.0
+        self._extra_margin = 0.0
+        self._extra_since = 0.0
         self._recent: dict[int, deque[float]] = {}  # this instance's recent sends per group
 
     def _windows(self, chat_id: int, quiet: bool) -> list[tuple[str, float, int]]:
@@ -162,32 +167,48 @@ class Pacer:
 
     async def global_turn(self) -> None:
         """Wait for this message's slot under the overall limit (shared by every instance)."""
-        interval = self.limits.interval
+        rate = self.limits.per_second * (1.0 - self.margin())
+        interval = 1.0 / rate
         if interval < 1e-4:  # pacing lifted (benchmarks)
             return
         delay = await self.coordinator.reserve("pace:global", interval)
         if delay > 0:
             await asyncio.sleep(delay)
         # Sleepers woken late together (a busy event loop) would leave in a burst and arrive as
-        # one. So a message also needs room in a shared window of real departures (fewer than
-        # the limit in any second, across instances), and this instance's requests leave at
-        # least half an interval apart: a late schedule catches up without a burst.
-        window = max(1, math.floor(self.limits.per_second * (1.0 - self.limits.global_margin)))
-        while True:
-            room = await self.coordinator.hit("pace:departures", 1.0, window)
-            if room.allowed:
-                break
-            await asyncio.sleep(max(room.retry_after, 0.001))
+        # one. So this instance's requests leave at least 3/4 of an interval apart (a late
+        # schedule catches up, without a burst), and each also needs room, as it leaves, in a
+        # window of real departures shared by every instance: fewer than the limit a second.
+        window = max(1, math.floor(rate))
         loop = asyncio.get_running_loop()
         async with self._departures:
-            gap = self._last_departure + interval / 2 - loop.time()
+            gap = self._last_departure + interval * 0.75 - loop.time()
             if gap > 0:
                 await asyncio.sleep(gap)
+            while True:
+                room = await self.coordinator.hit("pace:departures", 1.0, window)
+                if room.allowed:
+                    break
+                await asyncio.sleep(max(room.retry_after, 0.001))
             self._last_departure = loop.time()
 
     def pause(self, chat_id: int, until: float) -> None:
-        """Hold a chat until `until` (after a 429)."""
+        """Hold a chat until `until` after a 429, and leave more room under the overall limit:
+        our own per-chat pacing makes a 429 a sign that requests arrive more bunched than they
+        left (a slow network or a busy machine)."""
         self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), until)
+        now = asyncio.get_running_loop().time()
+        self._extra_margin = min(MARGIN_MAX, self._current_extra(now) + MARGIN_STEP)
+        self._extra_since = now
+
+    def _current_extra(self, now: float) -> float:
+        calm = max(0.0, now - self._extra_since)
+        return max(0.0, self._extra_margin - MARGIN_STEP * calm / MARGIN_DECAY)
+
+    def margin(self) -> float:
+        """The share of the overall limit left unused now: the configured margin, plus what
+        recent 429s added (it melts away again over calm minutes)."""
+        now = asyncio.get_running_loop().time()
+        return self.limits.global_margin + self._current_extra(now)
 
 
 def _quiet(kind: str) -> bool:

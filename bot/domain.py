@@ -60,6 +60,10 @@ class Action(enum.StrEnum):
     REFUSE_EXTENSION = "extend_no"
     ESCALATE = "escalate"
     AUTOCLOSE = "autoclose"
+    RECATEGORIZE = "recategorize"  # staff correct the category
+    REROUTE = "reroute"  # the corrected category routes to another department: it must 受理
+    REROUTE_DISPATCH = "reroute_dispatch"  # no rule routes the corrected category: to 派单
+    NOT_REPORT = "not_report"  # staff mark a grid-group ticket 非诉求: closed, reporter told
 
 
 class Role(enum.StrEnum):
@@ -91,6 +95,10 @@ class EventKind(enum.StrEnum):
     REFUSE_EXTENSION = "extend_no"
     ESCALATE = "escalate"
     AUTOCLOSE = "autoclose"
+    RECATEGORIZE = "recategorize"
+    REROUTE = "reroute"
+    REROUTE_DISPATCH = "reroute_dispatch"
+    NOT_REPORT = "not_report"
     REPORT = "report"  # the ticket was filed
     MERGE = "merge"  # another report joined the ticket
     SPLIT = "split"  # a wrongly merged report left it
@@ -205,6 +213,12 @@ TRANSITIONS: tuple[Transition, ...] = (
     # With several reporters, a later one's bad rating still reopens a closed ticket.
     Transition(Status.CLOSED, Action.RATE_REOPEN, Status.REOPENED, _REPORTER),
     Transition(Status.RESOLVED, Action.AUTOCLOSE, Status.CLOSED, _SYSTEM),
+    # A category correction keeps the status; when the routing rules send the new category to
+    # another department, the ticket moves there as after a 转派 (or back to 派单).
+    *_rows((_D, _N, _A, _R), Action.RECATEGORIZE, None, _HANDLER),
+    *_rows((_D, _N, _A, _R), Action.REROUTE, Status.NEW, _HANDLER),
+    *_rows((_D, _N, _A, _R), Action.REROUTE_DISPATCH, Status.DISPATCHING, _HANDLER),
+    *_rows((_D, _N, _A), Action.NOT_REPORT, Status.CANCELLED, _HANDLER),
 )
 
 _TABLE: dict[tuple[Status, Action], Transition] = {(t.source, t.action): t for t in TRANSITIONS}

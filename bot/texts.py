@@ -53,6 +53,7 @@ TOO_LONG = "消息过长，已按前 {limit} 字登记。"
 REPORT_ACK = (
     "已收到您的反映，工单编号：{number}\n"
     "分类：{category}\n"
+    "{location_line}"
     "{urgent_line}"
     "承诺办结时限：{deadline}\n\n"
     "处理进展会在这里通知您。查看进度：/status {number}"
@@ -152,6 +153,10 @@ ACTION_NAMES: dict[str, str] = {
     "extend_no": "驳回延期",
     "escalate": "提级",
     "autoclose": "自动结单",
+    "recategorize": "更正分类",
+    "reroute": "按分类改派",
+    "reroute_dispatch": "按分类退回派单",
+    "not_report": "标记为非诉求",
 }
 
 ADMIN_ONLY = "只有管理员可以执行此命令。"
@@ -218,6 +223,8 @@ BUTTON_NAMES: dict[str, str] = {
     "escalate": "提级",
     "extend_ok": "同意延期",
     "extend_no": "不同意",
+    "recategorize": "改分类",
+    "not_report": "非诉求",
 }
 EVENT_NAMES: dict[str, str] = {
     **ACTION_NAMES,
@@ -360,6 +367,44 @@ SUPPLEMENT_STAFF = "工单 {number} 反映人补充：{text}"
 DIGEST_HEADER = "【新工单汇总】本群新工单较多，{count} 件合并为一条："
 DIGEST_SEPARATOR = "\n\n——————\n"
 DIGEST_BUTTON = "{number}·{action}"
+
+# Residents' own words (issue 9): one-tap questions in private, corrections that teach the bot
+URGENT_NO_WORDS = "危及安全"
+ACK_LOCATION_LINE = "地点：{location}\n"
+PRIVATE_ASK = "需要登记为诉求吗？\n将按「{category}」登记，并告诉您工单编号和办结时限。"
+BUTTON_FILE = "登记"
+BUTTON_NO_THANKS = "不用了"
+PRIVATE_NOT_FILED = "好的，不登记。有需要反映的问题随时发给我。"
+ALERT_NOT_YOUR_QUESTION = "只有提问的本人可以确认。"
+ALERT_FILED = "已登记。"
+SMALL_TALK_REPLY = (
+    "您好！有需要反映的问题，直接把情况发给我就行，例如：“3栋楼道的灯坏了”。\n"
+    "查看我的工单：/my　使用帮助：/help"
+)
+GROUP_LIMIT_PRIVATE = (
+    "您这一小时在群里反映的问题已达 {limit} 件的上限，刚才那条消息未登记。"
+    "如确有新问题，请稍后再发，或直接私信我描述。"
+)
+GROUP_LIMIT_THREAD = "本小时提交已达上限，这条消息未登记，请稍后再试。"
+
+ASK_CATEGORY = (
+    "工单 {number} 当前分类：{category}\n"
+    "请点选正确的分类，或回复本消息写分类名称"
+    "（如：冬季采暖，或 城乡建设/城市建设和市政管理/小区管理）："
+)
+ALERT_ASK_CATEGORY = "请在群内点选或回复正确的分类。"
+CATEGORY_UNKNOWN = "未找到分类「{text}」，请写分类名称或完整路径（一级/二级/三级）。"
+CATEGORY_AMBIGUOUS = "「{text}」对应多个分类：{matches}。请写得更具体，或写完整路径。"
+CATEGORY_SAME = "工单 {number} 已是「{category}」分类。"
+STAFF_DONE_RECATEGORIZE = "工单 {number} 分类已更正为「{category}」。"
+STAFF_DONE_REROUTED = "工单 {number} 分类已更正为「{category}」，已按分类改由{name}承办。"
+NOTICE_RECATEGORIZED = "工单 {number} 分类更正为「{category}」，按分类由{source}改由本部门承办。"
+ALERT_NOT_REPORT = "已将工单 {number} 标记为非诉求并关闭。"
+NOTIFY_NOT_REPORT = (
+    "您在群里的消息（工单 {number}）经工作人员确认不是需要办理的诉求，已关闭。"
+    "如确有问题需要反映，请直接私信我描述，我们会登记办理。"
+)
+CARD_NOT_REPORT = "\n已标记为非诉求，工单关闭"
 
 # 回访 (follow-up): three questions in one message that updates in place
 FOLLOWUP_CONTACTED = "承办单位是否联系过您？"

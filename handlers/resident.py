@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
-from bot import texts
+from bot import buttons, texts
 from bot.domain import parse_ticket_number
-from bot.services.intake import reports
+from bot.services.intake import private_prompts, reports
 from bot.services.tickets import reply_now
 from handlers.context import HuiyinContext, person
 
@@ -64,6 +70,20 @@ async def text(update: Update, context: HuiyinContext) -> None:
     await reports.handle_private_text(
         context.services, person(update.effective_user), msg.message_id, msg.text or ""
     )
+
+
+async def question_button(update: Update, context: HuiyinContext) -> None:
+    """登记 / 不用了 under the bot's question "需要登记为诉求吗？"."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    press = buttons.decode(query.data)
+    if not isinstance(press, buttons.QuestionAnswer):
+        await query.answer(texts.ALERT_INVALID, show_alert=True)
+        return
+    answer = await private_prompts.answer(
+        context.services, person(query.from_user), press.prompt_id, press.file
+    )
+    await query.answer(answer.text, show_alert=answer.alert)
 
 
 async def edited(update: Update, context: HuiyinContext) -> None:
@@ -127,6 +147,7 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
         PRIVATE & filters.UpdateType.EDITED_MESSAGE & (filters.TEXT | filters.CAPTION), edited
     ),
     MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, text),
+    CallbackQueryHandler(question_button, pattern=buttons.is_question_answer),
     MessageHandler(PRIVATE & filters.PHOTO, photo),
     MessageHandler(PRIVATE & filters.LOCATION, location),
     MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, other),

@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot import buttons, texts
 from bot.domain import HuiyinError
 from bot.services.administration import staff as staff_admin
-from bot.services.handling import queues, staff
+from bot.services.handling import corrections, queues, staff
 from bot.services.statistics import access, report
 from handlers.context import HuiyinContext, on_replied_author, person
 
@@ -51,6 +51,31 @@ async def card_button(update: Update, context: HuiyinContext) -> None:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
         return
     await query.answer(answer.text, show_alert=answer.alert)
+
+
+async def category_button(update: Update, context: HuiyinContext) -> None:
+    """Handle a tap on one of the categories offered to correct a ticket's category."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    chat = update.effective_chat
+    press = buttons.decode(query.data)
+    if not isinstance(press, buttons.CategoryPick) or chat is None:
+        await query.answer(texts.ALERT_INVALID, show_alert=True)
+        return
+    message = query.message
+    try:
+        outcome = await corrections.choose(
+            context.services,
+            person(query.from_user),
+            chat.id,
+            message.message_id if message is not None else None,
+            press.ticket_id,
+            press.index,
+        )
+    except HuiyinError as exc:
+        await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
+        return
+    await query.answer(outcome.text, show_alert=not outcome.done)
 
 
 async def queue(update: Update, context: HuiyinContext) -> None:
@@ -111,4 +136,5 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("stats", stats, filters=GROUPS),
     CommandHandler(["bind_staff", "add_staff"], private_only, filters=filters.ChatType.PRIVATE),
     CallbackQueryHandler(card_button, pattern=buttons.is_card_press),
+    CallbackQueryHandler(category_button, pattern=buttons.is_category_pick),
 ]

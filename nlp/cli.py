@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sg.add_argument("--min-support", type=int, default=5, help="messages a word must appear in")
     sg.add_argument("--min-precision", type=float, default=0.6, help="share in its category")
     sg.add_argument("--top", type=int, default=30, help="candidates per category")
+    sg.add_argument("--data-dir", type=Path,
+                    help="directory of dev_colloquial/dev_appeals/dev_chitchat.csv to measure "
+                         "each proposed change on (for a file of labelled examples)")
     sg.set_defaults(func=cmd_suggest)
 
     ft = sub.add_parser("fit", help="fit the weights of the category keyword lines (offline)")
@@ -136,9 +139,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     """Print candidate keywords per category with their evidence, for a person to review."""
+    from nlp.dialogue import is_dialogue_file
     from nlp.suggest import format_candidates, suggest
 
     try:
+        if is_dialogue_file(args.file):
+            return _suggest_from_examples(args)
         extractor = _load(args)
         rows, labelled = _rows(args)
         negatives = []
@@ -156,6 +162,33 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     print("# Candidates only: review each word before adding it to a rule file.")
     print(format_candidates(found))
     return 0
+
+
+def _suggest_from_examples(args: argparse.Namespace) -> int:
+    """Propose keyword lines from labelled examples; show each one's effect on the figures."""
+    from nlp.corrections import checks_on, format_effects, measure, propose
+    from nlp.dialogue import read_messages
+
+    extractor = _load(args)
+    examples = read_messages(args.file, args.split)
+    data: dict[str, object] = {}
+    for name, path in _data_files(args.data_dir).items():
+        if name == "dev_colloquial":
+            data[name] = read_messages(path)
+        else:
+            data[name] = read_rows(path, ["text"] if name == "dev_chitchat" else None)
+    changes = propose(extractor, examples, args.min_support, args.top)
+    print("# Proposed keyword lines, each tried alone: review before adding one to a rule file.")
+    print(format_effects(measure(extractor, changes, checks_on(data, examples))))
+    return 0
+
+
+def _data_files(data_dir: Path | None) -> dict[str, Path]:
+    """The data files found in data_dir (dev_colloquial, dev_appeals, dev_chitchat)."""
+    if data_dir is None:
+        return {}
+    names = ("dev_colloquial", "dev_appeals", "dev_chitchat")
+    return {n: data_dir / f"{n}.csv" for n in names if (data_dir / f"{n}.csv").exists()}
 
 
 def cmd_fit(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import enum
 
 from nlp.model import Extraction
 
-GROUP_TICKET_AT = 0.65
+GROUP_TICKET_AT = 0.7
 """Report score from which a grid-group message becomes a ticket straight away."""
 GROUP_ASK_AT = 0.45
 """Report score from which a grid-group message with a category gets a one-tap question."""

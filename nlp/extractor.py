@@ -37,6 +37,8 @@ PLACE_TAGS = frozenset({"ns", "地名", "place", "loc"})
 REPORT_THRESHOLD = 2.0  # detection score needed to call a message a report
 CATEGORY_MINIMUM = 1.0  # category score needed to name a category
 CATEGORY_FACTOR = 0.3  # share of the topic score counting towards detection (a topic is talk)
+PROBLEM_CUE = 1.0  # a cue this strong says something is wrong (坏了, 没人管, 太吵 …)
+PROBLEM_TOPIC_FACTOR = 0.7  # the topic's share of detection when such a cue is present
 CATEGORY_CAP = 4.0  # category score above this adds nothing more to detection
 LOCATION_BONUS = 2.0  # a structured place (…区…小区3栋) was mentioned
 URGENT_BONUS = 1.5
@@ -115,6 +117,8 @@ class Compiled:
     keywords: frozenset[str]
     gazetteer: Utf8Automaton[str]  # known place names, consulted only for reports
     digit_keys: bool  # some keyword is a number (KeyInfo.digits)
+    # leaves dispatchers often take for one another (neighbours.txt), offered as alternatives
+    neighbours: dict[tuple[str, ...], tuple[tuple[str, ...], ...]]
     # fullmatch of a text made only of greetings, thanks, emoji, punctuation (smalltalk.txt)
     small_talk: Callable[[str], object]
 
@@ -144,6 +148,14 @@ class Extractor:
         sources = (rules_dir or SHIPPED_RULES, tuple(extra_dirs), user_dict)
         normaliser = Normaliser.load()
         return cls(_compile(*sources, normaliser.special_chars), normaliser, sources)
+
+    def with_lines(self, added: Sequence[Entry]) -> Extractor:
+        """A new extractor with these rule lines added to the same files (for trying a change)."""
+        return Extractor(
+            _compile(*self._sources, self._normalise.special_chars, added),
+            self._normalise,
+            self._sources,
+        )
 
     def reload(self) -> None:
         """Re-read the same files; on error keep the current rules and raise."""
@@ -402,7 +414,9 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
 
     detection = cue_score
     if cat_score > 0:
-        detection += CATEGORY_FACTOR * min(cat_score, CATEGORY_CAP)
+        # a topic counts more when something is said to be wrong with it (a problem cue)
+        factor = CATEGORY_FACTOR if strongest_cue < PROBLEM_CUE else PROBLEM_TOPIC_FACTOR
+        detection += factor * min(cat_score, CATEGORY_CAP)
     if urgent:
         detection += URGENT_BONUS
     if has_category and (asks or "?" in norm):
@@ -438,13 +452,18 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
         category = _best_path(c, path_scores, best_first)
         if len(path_scores) > 1:
             alternatives = _alternatives(c, path_scores, category)
+        if len(alternatives) < MAX_ALTERNATIVES and category in c.neighbours:
+            alternatives = _with_neighbours(alternatives, category, c.neighbours[category])
     if not intent:
         intent = "投诉" if is_report else "其他"
     if not is_report and not blockers and not question and not urgent:
         # The common chit-chat path: a word or two fired, explained in one line.
         return _make(
             False, intent, category, NORMAL, (), location,
-            round(REPORT_THRESHOLD / (detection + REPORT_THRESHOLD), 3) if detection > 0 else 1.0,
+            0.8 if praise_only else (
+                round(REPORT_THRESHOLD / (detection + REPORT_THRESHOLD), 3)
+                if detection > 0 else 1.0
+            ),
             Explanation(_explain_chat, (detection, hits)), alternatives,
         )
     if is_report and location is None:
@@ -495,6 +514,21 @@ def _alternatives(
         reverse=True,
     )
     return tuple(c.paths[i] for _, i in ranked[:MAX_ALTERNATIVES])
+
+
+def _with_neighbours(
+    alternatives: tuple[tuple[str, ...], ...],
+    category: tuple[str, ...],
+    neighbours: tuple[tuple[str, ...], ...],
+) -> tuple[tuple[str, ...], ...]:
+    """Fill the alternatives up with the leaves often confused with category (neighbours.txt)."""
+    out = list(alternatives)
+    for n in neighbours:
+        if len(out) >= MAX_ALTERNATIVES:
+            break
+        if n != category and n not in out:
+            out.append(n)
+    return tuple(out)
 
 
 def _intent_rank(item: tuple[str, float]) -> tuple[float, int]:
@@ -576,10 +610,21 @@ def _explain(
 
 
 def _compile(
-    rules_dir: Path, extra_dirs: tuple[Path, ...], user_dict: Path | None, special: frozenset[str]
+    rules_dir: Path,
+    extra_dirs: tuple[Path, ...],
+    user_dict: Path | None,
+    special: frozenset[str],
+    added: Sequence[Entry] = (),
 ) -> Compiled:
-    """Read every file and build the automaton (the only place that does I/O)."""
+    """Read every file and build the automaton (the only place that does I/O); added lines
+    (a proposed change being tried) join the files' lines: a category path section goes to
+    the categories, any other section to cues.txt."""
     rules = read_rules([rules_dir, *extra_dirs])
+    for e in added:
+        if "/" in e.section:
+            rules.categories.append(e)
+        else:
+            rules.by_concern.setdefault("cues.txt", []).append(e)
     table: dict[str, list[Action]] = {}
     paths: list[tuple[str, ...]] = []
     path_index: dict[tuple[str, ...], int] = {}
@@ -657,12 +702,26 @@ def _compile(
         keywords=frozenset(table),
         gazetteer=gazetteer,
         digit_keys=any(info.digits for info in infos.values()),
+        neighbours=_neighbours(rules.section("neighbours.txt", "相近类别"), rules.taxonomy_paths),
         small_talk=_small_talk_pattern(
             [e.key for e in rules.section("smalltalk.txt", "寒暄")]
         ).fullmatch,
     )
     infos = {key: replace(info, solo=_solo(draft, info)) for key, info in infos.items()}
     return replace(draft, automaton=Utf8Automaton(infos.items()))
+
+
+def _neighbours(
+    entries: list[Entry], taxonomy: frozenset[str]
+) -> dict[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """Each leaf's neighbours in file order; both sides must be rows of the taxonomy."""
+    out: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for e in entries:
+        for path in (e.key, e.target or ""):
+            if path not in taxonomy:
+                raise RuleFileError(e.file, e.line, f"'{path}' is not a leaf of the taxonomy")
+        out.setdefault(tuple(e.key.split("/")), []).append(tuple((e.target or "").split("/")))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _small_talk_pattern(words: list[str]) -> re.Pattern[str]:

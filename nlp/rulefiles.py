@@ -26,6 +26,7 @@ CONCERNS: dict[str, tuple[str, ...]] = {
     "location.txt": ("地名后缀", "楼栋后缀", "地名", "去除前缀"),
     "synonyms.txt": ("同义词",),
     "smalltalk.txt": ("寒暄",),
+    "neighbours.txt": ("相近类别",),
 }
 # sections whose lines may carry a weight; the others are plain word lists
 WEIGHTED = {"报告线索", *INTENTS}
@@ -55,6 +56,7 @@ class RuleSet:
     by_concern: dict[str, list[Entry]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     taxonomy: frozenset[str] = frozenset()
+    taxonomy_paths: frozenset[str] = frozenset()  # every row joined "一级/二级/三级"
 
     def section(self, concern: str, name: str) -> list[Entry]:
         """Return the entries of one section of one concern file, in file order."""
@@ -73,6 +75,13 @@ def load_taxonomy(path: Path) -> frozenset[str]:
             raise RuleFileError(str(path), row_number, "expected three non-empty columns")
         firsts.add(row[0].strip())
     return frozenset(firsts)
+
+
+def load_taxonomy_paths(path: Path) -> frozenset[str]:
+    """Read every row of the taxonomy as a path "一级/二级/三级" (load_taxonomy checked it)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    return frozenset("/".join(cell.strip() for cell in row) for row in rows if len(row) == 3)
 
 
 def _lines(path: Path) -> Iterable[tuple[int, str]]:
@@ -95,7 +104,7 @@ def parse_file(path: Path, allowed: Sequence[str] | None, taxonomy: frozenset[st
     """Parse one rule file; allowed=None means sections are category paths."""
     entries: list[Entry] = []
     section: str | None = None
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, ...], int] = {}
     name = str(path)
     for number, line in _lines(path):
         header = _SECTION.match(line)
@@ -107,10 +116,14 @@ def parse_file(path: Path, allowed: Sequence[str] | None, taxonomy: frozenset[st
             raise RuleFileError(name, number, "keyword before any [section] header")
         weighted = allowed is None or section in WEIGHTED
         entry = _parse_line(name, number, section, line, weighted)
-        if (section, entry.key) in seen:
-            first = seen[(section, entry.key)]
+        # a neighbours line may repeat its left side (one line per neighbour)
+        key = (section, entry.key, entry.target or "") if section == "相近类别" else (
+            section, entry.key
+        )
+        if key in seen:
+            first = seen[key]
             raise RuleFileError(name, number, f"'{entry.key}' repeats line {first} in [{section}]")
-        seen[(section, entry.key)] = number
+        seen[key] = number
         entries.append(entry)
     return entries
 
@@ -135,10 +148,11 @@ def _check_section(
 
 
 def _parse_line(name: str, number: int, section: str, line: str, weighted: bool) -> Entry:
-    if section == "同义词":
+    if section in ("同义词", "相近类别"):
         alias = _ALIAS.match(line)
         if not alias:
-            raise RuleFileError(name, number, "expected 'local word => standard word'")
+            expected = "local word => standard word" if section == "同义词" else "path => path"
+            raise RuleFileError(name, number, f"expected '{expected}'")
         return Entry(name, number, section, alias.group("key"), 1.0, alias.group("target"))
     match = _WEIGHTED.match(line)
     if not match:
@@ -155,7 +169,9 @@ def _parse_line(name: str, number: int, section: str, line: str, weighted: bool)
 def read_rules(dirs: Sequence[Path], taxonomy_file: Path | None = None) -> RuleSet:
     """Read every rule file in the given directories (later ones add to earlier ones)."""
     taxonomy_path = taxonomy_file or SHIPPED_RULES / TAXONOMY_FILE
-    rules = RuleSet(taxonomy=load_taxonomy(taxonomy_path))
+    rules = RuleSet(
+        taxonomy=load_taxonomy(taxonomy_path), taxonomy_paths=load_taxonomy_paths(taxonomy_path)
+    )
     for directory in dirs:
         if not directory.is_dir():
             raise RuleFileError(str(directory), 0, "rule directory does not exist")

@@ -186,6 +186,8 @@ class Ticket(Base):
     urgency: Mapped[Urgency] = mapped_column(EnumText(Urgency, 8))
     urgent_words: Mapped[str] = mapped_column(String(255), default="")
     location: Mapped[str | None] = mapped_column(String(255))
+    # The extractor's top 3 category paths at filing, one per line: the one-tap corrections.
+    category_choices: Mapped[str | None] = mapped_column(Text)
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     status: Mapped[Status] = mapped_column(EnumText(Status, 16))
     accept_by: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -477,4 +479,26 @@ class ConsoleView(Base):
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LabelledExample(Base):
+    """A message labelled by a person who corrected the bot: data for growing the rules.
+
+    `source` says which correction it came from (a staff category change, 不是 / 不用了 to a
+    prompt, 非诉求 on a card); the other columns are the dev_colloquial CSV's.
+    """
+
+    __tablename__ = "labelled_examples"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(128), default="")
+    intent: Mapped[str] = mapped_column(String(8), default="")
+    urgency: Mapped[str] = mapped_column(String(8), default="")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,7 +12,7 @@ from bot.deadlines import DeadlinePolicy
 from bot.departments import Directory
 from bot.indicators import Indicators
 from bot.workdays import WorkCalendar
-from nlp import Extractor
+from nlp import GROUP_ASK_AT, GROUP_TICKET_AT, Extractor
 from storage.coordination import Coordinator, MemoryCoordinator
 from storage.models import utcnow
 
@@ -37,10 +37,11 @@ class Services:
     max_text_length: int = 4096  # longer reports are filed cut, and the reporter is told
     attach_window_seconds: int = 600
     prompt_ttl_seconds: int = 3600
+    private_prompt_ttl_seconds: int = 24 * 3600
     bot_username: str = "huiyin_bot"
     console_url: str = ""  # public root of the web console, for sign-in links
-    group_confidence: float = 0.75
-    group_ask_confidence: float = 0.35
+    group_confidence: float = GROUP_TICKET_AT
+    group_ask_confidence: float = GROUP_ASK_AT
     group_prompt_ttl_seconds: int = 1800
     merge_window_seconds: int = 72 * 3600
     coordinator: Coordinator = field(default_factory=MemoryCoordinator)

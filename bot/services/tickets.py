@@ -32,6 +32,7 @@ from storage.models import (
     OutboxMessage,
     StaffCard,
     Ticket,
+    TicketEvent,
     TicketRating,
     TicketReporter,
     User,
@@ -131,6 +132,7 @@ def _category_text(ticket: Ticket) -> str:
 CARD_ROWS: tuple[tuple[Action, ...], ...] = (
     (Action.ACCEPT, Action.RESOLVE, Action.RETURN, Action.SEND_BACK),
     (Action.ASSIGN, Action.TRANSFER, Action.ASSIST, Action.REQUEST_EXTENSION, Action.ESCALATE),
+    (Action.RECATEGORIZE, Action.NOT_REPORT),
 )
 
 
@@ -150,6 +152,8 @@ async def _buttons(session: AsyncSession, ticket: Ticket, roles: frozenset[Role]
     allowed = set(allowed_actions(Status(ticket.status), roles))
     if Action.ASSIGN in allowed and not await routing.any_department_chat(session):
         allowed.discard(Action.ASSIGN)  # nowhere to dispatch to: the dispatch chat handles it
+    if ticket.grid_chat_id is None:
+        allowed.discard(Action.NOT_REPORT)  # the resident wrote to the bot: it is a report
     return keyboard(
         *(
             [Key(texts.BUTTON_NAMES[a], CardPress(a, ticket.id)) for a in row if a in allowed]
@@ -194,6 +198,8 @@ async def render_card(
     extra += _dispatch_lines(ticket, await routing.assisting_names(session, ticket.id))
     if ticket.reporter_unreachable:
         extra += texts.CARD_UNREACHABLE
+    if ticket.status == Status.CANCELLED and await _last_action(session, ticket) == "not_report":
+        extra += texts.CARD_NOT_REPORT
     flag = ""
     if ticket.urgency == Urgency.URGENT:
         flag += texts.CARD_URGENT_FLAG
@@ -207,7 +213,7 @@ async def render_card(
         status=texts.STATUS_NAMES[ticket.status],
         category=_category_text(ticket),
         urgent_line=(
-            texts.CARD_URGENT_LINE.format(words=ticket.urgent_words)
+            texts.CARD_URGENT_LINE.format(words=ticket.urgent_words or texts.URGENT_NO_WORDS)
             if ticket.urgency == Urgency.URGENT
             else ""
         ),
@@ -225,6 +231,17 @@ async def render_card(
         extra=extra,
     )
     return text, await _buttons(session, ticket, roles)
+
+
+async def _last_action(session: AsyncSession, ticket: Ticket) -> str | None:
+    return (
+        await session.execute(
+            select(TicketEvent.action)
+            .where(TicketEvent.ticket_id == ticket.id)
+            .order_by(TicketEvent.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
 
 
 def _dispatch_lines(ticket: Ticket, assists: list[str]) -> str:

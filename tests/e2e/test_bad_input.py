@@ -19,9 +19,9 @@ STRANGER = 4444
     ("text", "answer"),
     [
         ("   ", "无法识别"),
-        ("👍😀🎉", "无法识别"),
+        ("👍😀🎉", "直接把情况发给我"),
         ("\x00\x01\x02\x7f", "无法识别"),
-        ("你好", "如需反映问题"),
+        ("你好", "直接把情况发给我"),
     ],
 )
 async def test_text_that_is_not_a_report_gets_an_answer(

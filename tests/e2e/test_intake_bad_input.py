@@ -48,7 +48,7 @@ async def test_an_edit_that_now_describes_a_problem_is_filed_and_acknowledged(
     sim = stack.sim
     sim.add_user(RESIDENT_ID, "张阿姨")
     hello = sim.send_text(RESIDENT_ID, "你好")
-    await expect(sim, RESIDENT_ID, lambda m: "如需反映问题" in m["text"])
+    await expect(sim, RESIDENT_ID, lambda m: "直接把情况发给我" in m["text"])
     sim.edit_text(RESIDENT_ID, RESIDENT_ID, hello["message_id"], REPORT)
     ack = await expect(sim, RESIDENT_ID, lambda m: "工单编号：" in m["text"])
     number = str(ack["text"]).split("工单编号：", 1)[1].split()[0]

@@ -7,7 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import buttons
-from bot.buttons import ID_MAX, ROUND_MAX, CardPress, PromptAnswer, RatingPress
+from bot.buttons import (
+    ID_MAX,
+    ROUND_MAX,
+    CardPress,
+    CategoryPick,
+    PromptAnswer,
+    QuestionAnswer,
+    RatingPress,
+)
 from bot.domain import Action, Rating
 from bot.errors import ButtonDataError, IntentError
 from bot.intents import (
@@ -35,6 +43,8 @@ presses = st.one_of(
     st.builds(CardPress, st.sampled_from(Action), ids),
     st.builds(RatingPress, ids, st.integers(0, ROUND_MAX), st.sampled_from(Rating)),
     st.builds(PromptAnswer, ids, st.booleans()),
+    st.builds(QuestionAnswer, ids, st.booleans()),
+    st.builds(CategoryPick, ids, st.integers(0, 9)),
 )
 
 
@@ -75,6 +85,11 @@ def test_truncated_data_never_decodes_to_a_different_button(
         "r:1:0:great",
         "g:maybe:3",
         "g:yes:",
+        "p:maybe:1",
+        "p:yes:01",
+        "k:1:10",  # a category index is one digit
+        "k:1:-1",
+        "k:x:0",
         "t:accept:1\x00",
         "x" * 65,
         "",
@@ -106,6 +121,8 @@ def test_handler_patterns_tell_the_kinds_apart() -> None:
     assert buttons.is_card_press("t:accept:1") and not buttons.is_card_press("r:1:0:basic")
     assert buttons.is_rating_press("r:1:0:basic") and not buttons.is_rating_press("g:yes:1")
     assert buttons.is_prompt_answer("g:yes:1") and not buttons.is_prompt_answer("t:accept:x")
+    assert buttons.is_question_answer("p:no:1") and not buttons.is_question_answer("g:no:1")
+    assert buttons.is_category_pick("k:3:2") and not buttons.is_category_pick("t:accept:3")
 
 
 texts = st.text(max_size=40)

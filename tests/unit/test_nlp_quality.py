@@ -92,18 +92,18 @@ def test_residents_messages_meet_the_floors(extractor: Extractor) -> None:
     assert got["private.report_caught_rate"] >= 0.99  # the issue's target
     assert got["urgency.recall"] >= 0.95  # the issue's target
     assert got["urgency.false_rate"] <= 0.03  # the issue's target
-    assert got["group.chatter_ticket_rate"] <= 0.02
+    assert got["group.chatter_ticket_rate"] <= 0.016
     assert got["group.chatter_prompt_rate"] <= 0.14
-    assert got["group.report_caught_rate"] >= 0.75
-    assert got["group.report_ticket_rate"] >= 0.27
-    assert got["category.macro_f1"] >= 0.62
-    assert got["category.leaf_top1"] >= 0.52
-    assert got["category.leaf_top3"] >= 0.68
+    assert got["group.report_caught_rate"] >= 0.83
+    assert got["group.report_ticket_rate"] >= 0.42
+    assert got["category.macro_f1"] >= 0.70
+    assert got["category.leaf_top1"] >= 0.53
+    assert got["category.leaf_top3"] >= 0.72
 
 
 def test_residents_held_out_half_stays_close(extractor: Extractor) -> None:
     """Rules were written reading even ids only: odd ids are the unseen check."""
     seen, held = _colloquial(extractor, "even"), _colloquial(extractor, "odd")
-    assert held["group.chatter_ticket_rate"] <= 0.03
-    assert held["group.report_caught_rate"] >= 0.68
+    assert held["group.chatter_ticket_rate"] <= 0.02
+    assert held["group.report_caught_rate"] >= 0.76
     assert held["category.leaf_top3"] >= seen["category.leaf_top3"] - 0.15

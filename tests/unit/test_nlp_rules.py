@@ -121,3 +121,16 @@ def test_nlp_imports_nothing_from_the_bot_side() -> None:
 def test_package_does_not_read_shared_data() -> None:
     for path in NLP_DIR.rglob("*.py"):
         assert "shared" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_every_shipped_category_is_a_leaf_of_the_official_taxonomy() -> None:
+    """Routing (bot/data/departments.toml) and staff corrections use the taxonomy's rows."""
+    import csv
+
+    from nlp.rulefiles import SHIPPED_RULES
+
+    with (SHIPPED_RULES / "taxonomy.csv").open(encoding="utf-8") as f:
+        leaves = {"/".join(row) for row in list(csv.reader(f))[1:]}
+    x = Extractor.load()
+    paths = set(x._compiled.path_names)
+    assert paths and paths <= leaves, sorted(paths - leaves)

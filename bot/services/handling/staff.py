@@ -10,7 +10,7 @@ from bot import texts
 from bot.domain import Action, HuiyinError
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import answers, dispatch, prompts, routing
+from bot.services.handling import answers, corrections, dispatch, prompts, routing
 from bot.services.handling.routing import STAFF_CHAT
 from bot.services.tickets import (
     deadline_text,
@@ -67,6 +67,11 @@ async def press(
                 texts.NOTIFY_ACCEPTED.format(number=ticket.number, deadline=deadline_text(ticket)),
             )
             answer = ButtonAnswer(texts.ALERT_ACCEPTED.format(number=ticket.number))
+        elif action == Action.NOT_REPORT:
+            if ticket.grid_chat_id is None:
+                return ButtonAnswer(texts.ALERT_INVALID, alert=True)
+            text = await corrections.not_report(session, person, ticket, role, now)
+            answer = ButtonAnswer(text)
         elif action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION):
             text = await dispatch.decide_extension(
                 services,
@@ -78,6 +83,9 @@ async def press(
                 now,
             )
             answer = ButtonAnswer(text)
+        elif action == Action.RECATEGORIZE:
+            await corrections.ask(services, session, person, chat_id, ticket, now)
+            answer = ButtonAnswer(texts.ALERT_ASK_CATEGORY)
         else:
             await prompts.ask_staff(
                 services,
@@ -104,6 +112,8 @@ BUTTON_ACTIONS = frozenset(
         Action.RETURN,
         Action.APPROVE_EXTENSION,
         Action.REFUSE_EXTENSION,
+        Action.RECATEGORIZE,
+        Action.NOT_REPORT,
         *dispatch.KINDS,
     }
 )

@@ -15,11 +15,13 @@ from bot.domain import Urgency
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling.routing import holder_chats
+from bot.services.intake.abuse import over_report_limit
 from bot.services.tickets import (
     deadline_text,
     local_day,
     next_number,
     post_cards,
+    reply,
 )
 from nlp import Extraction
 from storage.models import BoundChat, Ticket
@@ -81,7 +83,8 @@ async def open_ticket(
         intent=extraction.intent,
         urgency=extraction.urgency,
         urgent_words="、".join(extraction.urgent_words)[:255],
-        location=(extraction.location or None),
+        location=(extraction.location or "")[:255] or None,
+        category_choices=category_choices(extraction),
         confidence=extraction.confidence,
         department=department.code if department else None,
         department_name=department.name if department else None,
@@ -114,13 +117,69 @@ async def open_ticket(
     return ticket
 
 
+async def file_private(
+    services: Services,
+    session: AsyncSession,
+    reporter: Person,
+    source: Source,
+    body: str,
+    extraction: Extraction,
+    now: datetime,
+    *,
+    suffix: str = "",
+    note: str = "",
+) -> tuple[str, Ticket | None]:
+    """File a private report and acknowledge it with its number, category and deadline (and
+    `note`, a line after them).
+
+    Returns ("ticket", t), ("duplicate", t or None) or ("limited", None) when the person is
+    over the hourly limit (and has been told).
+    """
+    chat_id, message_id = reporter.id, source.message_id
+    if await over_report_limit(services, reporter.id):
+        await reply(
+            session,
+            chat_id=chat_id,
+            message_id=message_id,
+            suffix=suffix,
+            text=texts.TOO_MANY_REPORTS,
+        )
+        return "limited", None
+    ticket = await open_ticket(services, session, reporter, source, body, extraction, now)
+    if ticket is None:
+        return "duplicate", await existing_ticket(session, source)
+    await reply(
+        session,
+        chat_id=chat_id,
+        message_id=message_id,
+        suffix=suffix,
+        text=acknowledgement(ticket) + (f"\n{note}" if note else ""),
+        ticket_id=ticket.id,
+    )
+    return "ticket", ticket
+
+
+def category_choices(extraction: Extraction) -> str | None:
+    """The extractor's top 3 category paths, one per line (what staff may pick with one tap)."""
+    paths = [extraction.category, *extraction.alternatives]
+    labels = list(dict.fromkeys("/".join(p) for p in paths if p))
+    return "\n".join(labels) or None
+
+
 def acknowledgement(ticket: Ticket) -> str:
     """The full acknowledgement a reporter reads in their private chat."""
     urgent = ticket.urgency == Urgency.URGENT
-    urgent_line = texts.URGENT_LINE.format(words=ticket.urgent_words) if urgent else ""
+    urgent_line = (
+        texts.URGENT_LINE.format(words=ticket.urgent_words or texts.URGENT_NO_WORDS)
+        if urgent
+        else ""
+    )
     return texts.REPORT_ACK.format(
         number=ticket.number,
         category=ticket.category,
+        location_line=(
+            texts.ACK_LOCATION_LINE.format(location=ticket.location) if ticket.location else ""
+        ),
         urgent_line=urgent_line,
         deadline=deadline_text(ticket),
     )

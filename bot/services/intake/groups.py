@@ -14,9 +14,9 @@ from bot.domain import ChatKind, EventKind, Role
 from bot.intents import Earlier, GroupAnswer, Key, Notice, Removal, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import staff
+from bot.services.handling import learning, staff
 from bot.services.handling.staff import ButtonAnswer
-from bot.services.intake import merge
+from bot.services.intake import merge, private_prompts
 from bot.services.intake.abuse import is_flood, over_report_limit
 from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
 from bot.services.intake.merge import merged_into
@@ -45,7 +45,7 @@ GRID_CHAT = ChatKind.GRID
 class Heard:
     """What the bot did with one group message: a ticket, a question, or nothing."""
 
-    kind: str  # "ticket" | "asked" | "silent" | "duplicate" | "answer" | "not_grid"
+    kind: str  # "ticket" | "asked" | "silent" | "duplicate" | "answer" | "not_grid" | "limited"
     number: str | None = None
 
 
@@ -165,10 +165,19 @@ async def hear(
         if grid is None:
             return Heard("not_grid")
         extraction = services.extractor.extract(body) if body else None
-        if extraction is None or report_score(extraction) < services.group_ask_confidence:
+        decision = (
+            Decision.SILENT
+            if extraction is None
+            else decide(
+                extraction,
+                "group",
+                ticket_at=services.group_confidence,
+                ask_at=services.group_ask_confidence,
+            )
+        )
+        if extraction is None or decision == Decision.SILENT:
             # Most of a group's talk: one lookup, nothing written, nothing said.
             return Heard("silent")
-        score = report_score(extraction)
         if await is_blocked(session, author.id):
             return Heard("silent")
         source = Source(chat_id=chat_id, message_id=message_id, grid_chat_id=chat_id)
@@ -179,20 +188,48 @@ async def hear(
             return Heard("duplicate")
         if await is_flood(services, chat_id, body):
             return Heard("silent")
-        if score >= services.group_confidence:
-            if await over_report_limit(services, author.id):
-                return Heard("silent")
+        if decision == Decision.TICKET:
             await remember_user(session, author, started=None)
-            ticket = await _file_in_thread(
-                services, session, author, source, body, extraction, now, answer_to=message_id
-            )
-            heard = Heard("ticket", ticket.number) if ticket else Heard("duplicate")
-        elif score >= services.group_ask_confidence and extraction.category:
-            heard = await _ask(services, session, author, chat_id, message_id, body, now)
+            if await over_report_limit(services, author.id):
+                await _tell_limit(services, session, author, chat_id, message_id, now)
+                heard = Heard("limited")
+            else:
+                ticket = await _file_in_thread(
+                    services, session, author, source, body, extraction, now, answer_to=message_id
+                )
+                heard = Heard("ticket", ticket.number) if ticket else Heard("duplicate")
         else:
-            heard = Heard("silent")
+            heard = await _ask(services, session, author, chat_id, message_id, body, now)
     services.wake()
     return heard
+
+
+async def _tell_limit(
+    services: Services,
+    session: AsyncSession,
+    author: Person,
+    chat_id: int,
+    message_id: int,
+    now: datetime,
+) -> None:
+    """Tell a resident over the hourly limit that their post was not filed: privately when the
+    bot may write to them, else briefly in the thread (no personal data). Once an hour."""
+    user = await session.get(User, author.id)
+    hour = int(now.timestamp()) // 3600
+    if user is not None and user.started_at is not None and user.blocked_bot_at is None:
+        await enqueue(
+            session,
+            key=f"limit:{author.id}:{hour}",
+            chat_id=author.id,
+            intent=Notice(texts.GROUP_LIMIT_PRIVATE.format(limit=services.reports_per_hour)),
+        )
+    else:
+        await enqueue(
+            session,
+            key=f"limit:{author.id}:{hour}",
+            chat_id=chat_id,
+            intent=GroupAnswer(texts.GROUP_LIMIT_THREAD, reply_to=message_id),
+        )
 
 
 async def _ask(
@@ -252,6 +289,9 @@ def prompt_key(prompt_id: int) -> str:
 
 
 async def _remove_prompt(session: AsyncSession, prompt: GroupPrompt, status: str) -> None:
+    if prompt.chat_id > 0:  # a question in a private chat: its buttons go, it stays
+        await private_prompts.close(session, prompt, status)
+        return
     prompt.status = status
     await enqueue(
         session,
@@ -270,7 +310,7 @@ async def answer_prompt(
     now = services.clock()
     async with services.sessions.begin() as session:
         prompt = await session.get(GroupPrompt, prompt_id, with_for_update=True)
-        if prompt is None:
+        if prompt is None or await grid_of(session, prompt.chat_id) is None:
             return ButtonAnswer(texts.ALERT_INVALID, alert=True)
         if prompt.status != "open" or prompt.expires_at < now:
             return ButtonAnswer(texts.ALERT_PROMPT_GONE, alert=True)
@@ -279,6 +319,14 @@ async def answer_prompt(
             return ButtonAnswer(texts.ALERT_PROMPT_NOT_YOURS, alert=True)
         if choice == "no":
             await _remove_prompt(session, prompt, "dismissed")
+            await learning.record(
+                session,
+                source=learning.GROUP_NO,
+                channel=learning.GROUP,
+                text=prompt.text,
+                actor_id=person.id,
+                at=now,
+            )
             answer = ButtonAnswer(texts.ALERT_DISMISSED)
         else:
             author = await session.get(User, prompt.author_id)

@@ -17,8 +17,8 @@ from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers, routing
 from bot.services.handling.evidence import handling_chats, show_evidence
-from bot.services.intake.abuse import over_report_limit
-from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
+from bot.services.intake import private_prompts
+from bot.services.intake.filing import Source, existing_ticket, file_private
 from bot.services.tickets import (
     deadline_text,
     find_by_number,
@@ -28,6 +28,7 @@ from bot.services.tickets import (
     reporter_ids,
     tell_chats,
 )
+from nlp import Decision, decide
 from storage.models import Attachment, Ticket, TicketReporter
 from storage.outbox import insert_ignore
 
@@ -38,7 +39,7 @@ log = logging.getLogger("huiyin.reports")
 class ReportOutcome:
     """What happened to one private message: a ticket, an answer to a question, or a how-to."""
 
-    kind: str  # "ticket" | "duplicate" | "answer" | "howto" | "unreadable" | "limited"
+    kind: str  # "ticket" | "duplicate" | "answer" | "asked" | "howto" | "unreadable" | "limited"
     number: str | None = None
 
 
@@ -162,41 +163,30 @@ async def _file_or_explain(
     if existing is not None:
         return ReportOutcome("duplicate", existing.number)
     extraction = services.extractor.extract(body)
-    if not extraction.is_report and not explain:
+    decision = decide(extraction, "private")
+    if decision != Decision.TICKET and not explain:
+        return ReportOutcome("howto")  # an edit that is not clearly a report: nothing new said
+    if decision == Decision.SILENT:
+        # A greeting, thanks or emoji: a friendly word on how to report, nothing filed.
+        await reply(session, chat_id=chat_id, message_id=message_id, text=texts.SMALL_TALK_REPLY)
         return ReportOutcome("howto")
-    if not extraction.is_report:
-        printable = any(unicodedata.category(c)[0] in "LN" for c in body)
-        await reply(
-            session,
-            chat_id=chat_id,
-            message_id=message_id,
-            text=texts.HOW_TO_REPORT if printable else texts.UNREADABLE,
+    if decision == Decision.ASK:
+        asked = await private_prompts.ask(
+            services, session, person, message_id, body, extraction, now
         )
-        return ReportOutcome("howto" if printable else "unreadable")
-    if await over_report_limit(services, person.id):
-        await reply(
-            session,
-            chat_id=chat_id,
-            message_id=message_id,
-            suffix=suffix,
-            text=texts.TOO_MANY_REPORTS,
-        )
-        return ReportOutcome("limited")
-    ticket = await open_ticket(services, session, person, source, body, extraction, now)
-    if ticket is None:
-        return ReportOutcome("duplicate")
-    ack = acknowledgement(ticket)
-    if cut:
-        ack += "\n" + texts.TOO_LONG.format(limit=services.max_text_length)
-    await reply(
+        return ReportOutcome("asked" if asked else "duplicate")
+    kind, ticket = await file_private(
+        services,
         session,
-        chat_id=chat_id,
-        message_id=message_id,
+        person,
+        source,
+        body,
+        extraction,
+        now,
         suffix=suffix,
-        text=ack,
-        ticket_id=ticket.id,
+        note=texts.TOO_LONG.format(limit=services.max_text_length) if cut else "",
     )
-    return ReportOutcome("ticket", ticket.number)
+    return ReportOutcome(kind, ticket.number if ticket is not None else None)
 
 
 async def attach(

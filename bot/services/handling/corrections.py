@@ -1,0 +1,244 @@
+"""Staff correct what the bot got wrong: a ticket's category (改分类) or that it is a report
+at all (非诉求). Each correction is audited, re-routes or closes the ticket, updates its cards
+and is kept as a labelled example for growing the rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.buttons import CategoryPick
+from bot.categories import shipped_tree
+from bot.domain import Action, HuiyinError, InvalidInput, Role
+from bot.intents import ButtonsOff, Earlier, Key, Keyboard, Notice
+from bot.services import gate
+from bot.services.context import Person, Services
+from bot.services.handling import learning, prompts, routing
+from bot.services.handling.dispatch import Outcome
+from bot.services.supervision import supervision
+from bot.services.tickets import (
+    load_ticket,
+    notify_reporter,
+    post_cards,
+    tell_chats,
+)
+from storage.models import BoundChat, PendingInput, StaffMember, Ticket
+from storage.outbox import enqueue
+
+CATEGORY_TO = "category_to"  # the pending question: the staff member's next message names it
+
+
+def choices(ticket: Ticket) -> list[str]:
+    """The extractor's top 3 categories recorded at filing (indices are the button data)."""
+    return [c for c in (ticket.category_choices or "").splitlines() if c]
+
+
+def question(ticket: Ticket) -> str:
+    """The question under which staff tap or type the right category."""
+    return texts.ASK_CATEGORY.format(number=ticket.number, category=ticket.category)
+
+
+def keyboard(ticket: Ticket) -> Keyboard:
+    """One button per next best guess (the current category left out)."""
+    return tuple(
+        (Key(label, CategoryPick(ticket.id, i)),)
+        for i, label in enumerate(choices(ticket)[:10])
+        if label != ticket.category
+    )
+
+
+async def ask(
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    chat_id: int,
+    ticket: Ticket,
+    now: datetime,
+) -> None:
+    """Offer the next best guesses as buttons; a reply to the question names another."""
+    key = f"ask:{CATEGORY_TO}:{ticket.id}:{person.id}:{int(now.timestamp() * 1000)}"
+    await prompts.remember(
+        services, session, person.id, chat_id, CATEGORY_TO, ticket, now, prompt_key=key
+    )
+    await enqueue(
+        session,
+        key=key,
+        chat_id=chat_id,
+        intent=Notice(question(ticket), keyboard(ticket)),
+        ticket_id=ticket.id,
+    )
+
+
+async def choose(
+    services: Services,
+    person: Person,
+    chat_id: int,
+    message_id: int | None,
+    ticket_id: int,
+    index: int,
+) -> Outcome:
+    """A tap on one of the offered categories under the question (raises NotFound)."""
+    now = services.clock()
+    async with services.sessions.begin() as session:
+        if await session.get(StaffMember, person.id) is None:
+            return Outcome(texts.ALERT_NOT_STAFF, done=False)
+        ticket = await load_ticket(session, ticket_id, lock=True)
+        offered = choices(ticket)
+        if not 0 <= index < len(offered):
+            return Outcome(texts.ALERT_INVALID, done=False)
+        try:
+            outcome = await apply(services, session, person, ticket, offered[index], now)
+        except HuiyinError as exc:
+            return Outcome(str(exc), done=False)
+        if outcome.done:
+            await session.execute(
+                delete(PendingInput).where(
+                    PendingInput.user_id == person.id,
+                    PendingInput.chat_id == chat_id,
+                    PendingInput.kind == CATEGORY_TO,
+                )
+            )
+            if message_id is not None:
+                await enqueue(
+                    session,
+                    key=f"recat-off:{chat_id}:{message_id}",
+                    chat_id=chat_id,
+                    intent=ButtonsOff(Earlier(message_id=message_id)),
+                    ticket_id=ticket.id,
+                )
+                await enqueue(
+                    session,
+                    key=f"recat-done:{chat_id}:{message_id}:{index}",
+                    chat_id=chat_id,
+                    intent=Notice(outcome.text, reply_to=message_id),
+                    ticket_id=ticket.id,
+                )
+    services.wake()
+    return outcome
+
+
+async def typed(
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    ticket: Ticket,
+    body: str,
+    now: datetime,
+) -> Outcome:
+    """The category a staff member typed in answer to the question."""
+    match = shipped_tree().find(body)
+    if match.path is None:
+        if match.candidates:
+            shown = "、".join(match.candidates[:6]) + ("……" if len(match.candidates) > 6 else "")
+            return Outcome(
+                texts.CATEGORY_AMBIGUOUS.format(text=body[:40], matches=shown), done=False
+            )
+        return Outcome(texts.CATEGORY_UNKNOWN.format(text=body[:40]), done=False)
+    try:
+        return await apply(services, session, person, ticket, match.path, now)
+    except HuiyinError as exc:
+        return Outcome(str(exc), done=False)
+
+
+async def apply(
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    ticket: Ticket,
+    category: str,
+    now: datetime,
+) -> Outcome:
+    """Change the category, re-route by the routing rules, audit, update the cards, learn."""
+    roles = await routing.roles_for(session, person.id, ticket)
+    role = gate.authorise(ticket, Action.RECATEGORIZE, roles)[1]
+    if category == ticket.category:
+        raise InvalidInput(texts.CATEGORY_SAME.format(number=ticket.number, category=category))
+    old = ticket.category
+    grid = await session.get(BoundChat, ticket.grid_chat_id) if ticket.grid_chat_id else None
+    target = services.directory.get(
+        services.directory.route(category, grid.name if grid else None)
+    )
+    moved = (target.code if target else None) != ticket.department
+    reroute = Action.REROUTE if target else Action.REROUTE_DISPATCH
+    if moved:
+        gate.authorise(ticket, reroute, frozenset({role}))  # refuse before any change
+    source = ticket.department_name or texts.DISPATCH_NAME
+    ticket.category = category
+    step = await gate.move(
+        session,
+        ticket,
+        Action.RECATEGORIZE,
+        roles=role,
+        actor_id=person.id,
+        note=f"{old} → {category}",
+        at=now,
+    )
+    if moved:
+        ticket.department = target.code if target else None
+        ticket.department_name = target.name if target else None
+        supervision.restart_acceptance(ticket, services.policy, services.calendar, now)
+        step = await gate.move(
+            session,
+            ticket,
+            reroute,
+            roles=role,
+            actor_id=person.id,
+            note=ticket.department_name or texts.DISPATCH_NAME,
+            at=now,
+        )
+        chats = await routing.holder_chats(session, ticket)
+        await tell_chats(
+            session,
+            ticket,
+            chats,
+            f"recategorized:{step.event.id}",
+            texts.NOTICE_RECATEGORIZED.format(
+                number=ticket.number, category=category, source=source
+            ),
+        )
+        await post_cards(session, ticket, tag=f"recategorize{step.event.id}", chats=chats)
+    await learning.record(
+        session,
+        source=learning.CATEGORY,
+        channel=learning.channel_of(ticket),
+        text=ticket.text,
+        actor_id=person.id,
+        at=now,
+        ticket=ticket,
+        category=category,
+    )
+    if moved:
+        name = ticket.department_name or texts.DISPATCH_NAME
+        return Outcome(
+            texts.STAFF_DONE_REROUTED.format(number=ticket.number, category=category, name=name)
+        )
+    return Outcome(texts.STAFF_DONE_RECATEGORIZE.format(number=ticket.number, category=category))
+
+
+async def not_report(
+    session: AsyncSession, person: Person, ticket: Ticket, role: Role, now: datetime
+) -> str:
+    """非诉求: close a grid-group ticket that is not a report, tell its reporters politely."""
+    step = await gate.move(
+        session, ticket, Action.NOT_REPORT, roles=role, actor_id=person.id, note=None, at=now
+    )
+    await notify_reporter(
+        session,
+        ticket,
+        f"not_report:{step.event.id}",
+        texts.NOTIFY_NOT_REPORT.format(number=ticket.number),
+    )
+    await learning.record(
+        session,
+        source=learning.NOT_REPORT,
+        channel=learning.channel_of(ticket),
+        text=ticket.text,
+        actor_id=person.id,
+        at=now,
+        ticket=ticket,
+    )
+    return texts.ALERT_NOT_REPORT.format(number=ticket.number)

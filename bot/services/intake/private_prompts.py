@@ -1,0 +1,140 @@
+"""One-tap questions in a private chat: "需要登记为诉求吗？" [登记] [不用了].
+
+A private message that may be a problem and is not clearly one is never turned away: the bot
+asks, naming the category it would use. 登记 files it exactly as a confident report is filed;
+不用了 is kept as a labelled "not a report" example. The question is a `GroupPrompt` row whose
+chat is the resident's private chat (a positive chat id); once answered or expired its buttons
+are taken off (it stays in the chat, which still reads in order).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.buttons import QuestionAnswer
+from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
+from bot.services.context import Person, Services
+from bot.services.handling import learning
+from bot.services.handling.staff import ButtonAnswer
+from bot.services.intake.filing import Source, file_private
+from bot.services.tickets import reply
+from nlp import Extraction
+from storage.models import GroupPrompt
+from storage.outbox import enqueue, insert_ignore
+
+
+def question_key(prompt_id: int) -> str:
+    """The outbox key of the question (its sent message is edited through it)."""
+    return f"pprompt:{prompt_id}"
+
+
+async def ask(
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    message_id: int,
+    body: str,
+    extraction: Extraction,
+    now: datetime,
+) -> bool:
+    """Ask the resident whether to file this message; False when it was already asked."""
+    inserted = await insert_ignore(
+        session,
+        GroupPrompt,
+        {
+            "chat_id": person.id,
+            "source_message_id": message_id,
+            "author_id": person.id,
+            "text": body,
+            "status": "open",
+            "expires_at": now + timedelta(seconds=services.private_prompt_ttl_seconds),
+            "created_at": now,
+        },
+        ["chat_id", "source_message_id"],
+    )
+    if not inserted:
+        return False
+    prompt = (
+        await session.execute(
+            select(GroupPrompt).where(
+                GroupPrompt.chat_id == person.id, GroupPrompt.source_message_id == message_id
+            )
+        )
+    ).scalar_one()
+    await enqueue(
+        session,
+        key=question_key(prompt.id),
+        chat_id=person.id,
+        intent=Notice(
+            texts.PRIVATE_ASK.format(category=extraction.category_label),
+            keyboard(
+                [
+                    Key(texts.BUTTON_FILE, QuestionAnswer(prompt.id, file=True)),
+                    Key(texts.BUTTON_NO_THANKS, QuestionAnswer(prompt.id, file=False)),
+                ]
+            ),
+            reply_to=message_id,
+        ),
+    )
+    return True
+
+
+async def close(session: AsyncSession, prompt: GroupPrompt, status: str) -> None:
+    """Mark the question answered (or expired) and take its buttons off."""
+    prompt.status = status
+    await enqueue(
+        session,
+        key=f"pprompt-off:{prompt.id}",
+        chat_id=prompt.chat_id,
+        intent=ButtonsOff(Earlier(outbox_key=question_key(prompt.id))),
+    )
+
+
+async def answer(
+    services: Services, person: Person, prompt_id: int, file: bool
+) -> ButtonAnswer:
+    """登记 / 不用了 under a private question: only the resident asked may answer, once."""
+    now = services.clock()
+    async with services.sessions.begin() as session:
+        prompt = await session.get(GroupPrompt, prompt_id, with_for_update=True)
+        if prompt is None or prompt.chat_id <= 0:
+            return ButtonAnswer(texts.ALERT_INVALID, alert=True)
+        if person.id != prompt.author_id:
+            return ButtonAnswer(texts.ALERT_NOT_YOUR_QUESTION, alert=True)
+        if prompt.status != "open" or prompt.expires_at < now:
+            return ButtonAnswer(texts.ALERT_PROMPT_GONE, alert=True)
+        if not file:
+            await close(session, prompt, "dismissed")
+            await reply(
+                session,
+                chat_id=prompt.chat_id,
+                message_id=prompt.source_message_id,
+                suffix=":no",
+                text=texts.PRIVATE_NOT_FILED,
+            )
+            await learning.record(
+                session,
+                source=learning.PRIVATE_NO,
+                channel=learning.PRIVATE,
+                text=prompt.text,
+                actor_id=person.id,
+                at=now,
+            )
+            outcome = ButtonAnswer(texts.ALERT_DISMISSED)
+        else:
+            source = Source(chat_id=prompt.chat_id, message_id=prompt.source_message_id)
+            extraction = services.extractor.extract(prompt.text)
+            kind, _ = await file_private(
+                services, session, person, source, prompt.text, extraction, now, suffix=":filed"
+            )
+            if kind == "limited":
+                outcome = ButtonAnswer(texts.TOO_MANY_REPORTS, alert=True)
+            else:
+                await close(session, prompt, "submitted")
+                outcome = ButtonAnswer(texts.ALERT_FILED)
+    services.wake()
+    return outcome
