@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.bench_loop import (
     DATA,
@@ -40,8 +41,10 @@ from bench.bench_loop import (
     postgres_reachable,
     summarise_profile,
 )
+from bench.data import REDIS_URL, redis_prefix
 from bench.report import log_line, publish
 from bot.delivery import Limits
+from bot.intake.chatter import Chatter
 from bot.services.context import Person, Services
 from bot.services.intake import groups
 from bot.simulator.world import StoredMessage
@@ -50,7 +53,6 @@ from tests.harness import ADMIN_ID, LocalStack, expect
 
 PROFILE_MESSAGES = 3000
 NUMBER = re.compile(r"\d{8}-\d{4,}")
-REDIS_URL = "redis://127.0.0.1:6379/14"
 GRID_BASE = -1002000000000
 USER_BASE = 60_000_000
 # Telegram's pacing and the bot's own quiet batching lifted: the bot's capacity, not its manners.
@@ -177,9 +179,21 @@ class Tracker:
             return heard
 
         groups.handle_group_text = timed
+        # Silent chatter is decided by the intake in memory and never reaches the handlers.
+        silent_original = Chatter.silent
+
+        def silent(chatter: Chatter, raw: dict[str, Any]) -> bool:
+            quiet = silent_original(chatter, raw)
+            if quiet and raw.get("message", {}).get("chat", {}).get("id") in self.grids:
+                self.done.append(time.perf_counter())
+                self.kinds["silent"] += 1
+            return quiet
+
+        Chatter.silent = silent  # type: ignore[method-assign,assignment]
 
         def undo() -> None:
             groups.handle_group_text = original
+            Chatter.silent = silent_original  # type: ignore[method-assign]
 
         return undo
 
@@ -196,46 +210,30 @@ def redis_for(backend: str) -> str | None:
     return REDIS_URL if backend == "postgres" else None
 
 
-async def flush_redis() -> None:
-    """Empty Redis database 14 (the bench's own)."""
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(REDIS_URL)
-    try:
-        await client.flushdb()
-    finally:
-        await client.aclose()
-
-
 @contextlib.asynccontextmanager
 async def grid_stack(
     backend: str, extractor: Extractor, group_count: int, user_count: int
 ) -> AsyncIterator[tuple[LocalStack, list[int], list[int]]]:
     """Fresh database (and Redis db), the real bot, the staff chat and `group_count` grids."""
     redis_url = redis_for(backend)
-    if redis_url:
-        await flush_redis()
-    try:
-        async with (
-            database(backend) as url,
-            LocalStack(database_url=url, extractor=extractor, limits=LIFTED,
-                       redis_url=redis_url) as stack,
-        ):
-            await stack.setup_staff()
-            sim = stack.sim
-            grids = [GRID_BASE - i for i in range(1, group_count + 1)]
-            for i, chat_id in enumerate(grids):
-                sim.add_group(chat_id, f"幸福社区第{i + 1}网格居民群")
-                sim.send_text(ADMIN_ID, f"/bind_grid 幸福社区第{i + 1}网格", chat_id=chat_id)
-            for chat_id in grids:
-                await expect(sim, chat_id, lambda m: "网格群" in m.get("text", ""), timeout=30)
-            users = list(range(USER_BASE, USER_BASE + user_count))
-            for uid in users:
-                sim.add_user(uid, f"居民{uid % 10000}")
-            yield stack, grids, users
-    finally:
-        if redis_url:
-            await flush_redis()
+    async with (
+        redis_prefix(),  # keys of this run's own (the stack's settings read it)
+        database(backend) as url,
+        LocalStack(database_url=url, extractor=extractor, limits=LIFTED,
+                   redis_url=redis_url) as stack,
+    ):
+        await stack.setup_staff()
+        sim = stack.sim
+        grids = [GRID_BASE - i for i in range(1, group_count + 1)]
+        for i, chat_id in enumerate(grids):
+            sim.add_group(chat_id, f"幸福社区第{i + 1}网格居民群")
+            sim.send_text(ADMIN_ID, f"/bind_grid 幸福社区第{i + 1}网格", chat_id=chat_id)
+        for chat_id in grids:
+            await expect(sim, chat_id, lambda m: "网格群" in m.get("text", ""), timeout=30)
+        users = list(range(USER_BASE, USER_BASE + user_count))
+        for uid in users:
+            sim.add_user(uid, f"居民{uid % 10000}")
+        yield stack, grids, users
 
 
 def post(
@@ -259,12 +257,12 @@ async def warm_up(stack: LocalStack, tracker: Tracker, mix: Mix, grids: list[int
 
 
 async def processed_rows(stack: LocalStack) -> int:
-    """Rows in `processed_updates` (every update the bot handled)."""
+    """Updates the inbox holds as handled."""
     from sqlalchemy import text
 
     assert stack.runtime is not None
     async with stack.runtime.engine.connect() as conn:
-        result = await conn.execute(text("select count(*) from processed_updates"))
+        result = await conn.execute(text("select count(*) from inbox where status = 'done'"))
         return int(result.scalar_one())
 
 

@@ -16,11 +16,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -40,38 +38,14 @@ from bench.bench_loop import (
     postgres_reachable,
     report_texts,
 )
+from bench.data import REDIS_URL, redis_prefix
 from bench.report import log_line, publish
 from bot.simulator import BotAPISimulator
 from nlp import Extractor
 from tests.harness import ADMIN_ID, LocalStack, expect
 
-REDIS_URL = os.environ.get("HUIYIN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 GRID_BASE = -1002000000000
 USER_BASE = 60_000_000
-
-
-@contextlib.asynccontextmanager
-async def redis_prefix() -> AsyncIterator[str]:
-    """A Redis key prefix of this run's own, its keys deleted afterwards."""
-    import redis.asyncio as aioredis
-
-    prefix = f"huiyin-bench-{uuid.uuid4().hex[:8]}:"
-    previous = os.environ.get("HUIYIN_REDIS_PREFIX")
-    os.environ["HUIYIN_REDIS_PREFIX"] = prefix  # LocalStack's settings read the environment
-    try:
-        yield prefix
-    finally:
-        if previous is None:
-            os.environ.pop("HUIYIN_REDIS_PREFIX", None)
-        else:
-            os.environ["HUIYIN_REDIS_PREFIX"] = previous
-        client = aioredis.from_url(REDIS_URL)
-        try:
-            keys = [k async for k in client.scan_iter(match=prefix + "*")]
-            if keys:
-                await client.delete(*keys)
-        finally:
-            await client.aclose()
 
 
 @contextlib.asynccontextmanager
@@ -105,6 +79,30 @@ class ReadRun:
     ptb_cpu_share: float = 0.0
     statements: Counter[str] = field(default_factory=Counter)
     commits: int = 0
+    store_s: float = 0.0
+    batches: int = 0
+
+
+@dataclass
+class StoreTimer:
+    """Time spent in `Intake.store` (decide + one transaction per batch), bench only."""
+
+    total: float = 0.0
+    calls: int = 0
+
+    def attach(self, intake: Any) -> None:
+        """Wrap this intake instance's `store`."""
+        original = intake.store
+
+        async def timed(updates: Any) -> int:
+            start = time.perf_counter()
+            try:
+                return int(await original(updates))
+            finally:
+                self.total += time.perf_counter() - start
+                self.calls += 1
+
+        intake.store = timed
 
 
 def queue_posts(sim: BotAPISimulator, posts: list[tuple[str, bool]], grids: list[int],
@@ -179,11 +177,12 @@ async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace)
         for chat_id in grids:
             await expect(sim, chat_id, lambda m: "网格群" in m.get("text", ""), timeout=30)
         assert stack.runtime is not None
+        runtime = stack.runtime
+        base = runtime.intake.chatter_count + runtime.worker.handled
         warm = mix.take(500)
         queue_posts(sim, warm, grids, people)
-        runtime = stack.runtime
         await sim.wait_until(
-            lambda: runtime.intake.chatter_count + runtime.worker.handled >= len(warm) + 20,
+            lambda: runtime.intake.chatter_count + runtime.worker.handled >= base + len(warm),
             timeout=120,
         )
         await stack.stop_bot()
@@ -192,6 +191,8 @@ async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace)
         log_line(f"  read: {len(posts):,} posts queued; starting the bot")
         cpu0, t0 = time.process_time(), time.perf_counter()
         runtime = await stack.start_bot()
+        store_timer = StoreTimer()
+        store_timer.attach(runtime.intake)
         sql = SqlCounter()
         sql.attach(stack)
         sql.active = True
@@ -214,6 +215,7 @@ async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace)
             await asyncio.sleep(0.005)
         run.cpu_share = (time.process_time() - cpu0) / run.done_s
         sql.active = False
+        run.store_s, run.batches = store_timer.total, store_timer.calls
         run.chatter = runtime.intake.chatter_count
         run.handled = runtime.worker.handled
         run.tickets = sum(1 for t, is_report in posts if is_report)
@@ -325,6 +327,10 @@ def render(read: ReadRun | None, runs: list[ReportRun], args: argparse.Namespace
             f"| PTB alone, no handler work (ceiling) | {read.ptb_s:.2f} s | "
             f"{n / read.ptb_s:,.0f} | {read.ptb_cpu_share:.0%} |",
             "",
+            f"Time inside the store step (decide the batch in memory, one transaction: insert, "
+            f"claim): {read.store_s:.2f} s over {read.batches} batches "
+            f"({read.store_s / max(read.batches, 1) * 1000:.1f} ms a batch, "
+            f"{n / max(read.store_s, 1e-9):,.0f} posts/s of store step alone). "
             f"Decided in memory as chatter: {read.chatter:,}; through the handlers: "
             f"{read.handled:,}. Statements during the drain: {sum(read.statements.values()):,} "
             f"({sum(read.statements.values()) / n:.2f} per post), commits {read.commits:,} "

@@ -191,16 +191,15 @@ async def build_runtime(
     chatter = Chatter(services)
     services.coordinator.subscribe(GRIDS_CHANNEL, chatter.invalidate)
     worker = Worker(application, sessions, services.coordinator, chatter)
-    intake = Intake(sessions, chatter, _inbox_waker(services.coordinator, worker))
+    intake = Intake(sessions, chatter, worker, _inbox_waker(services.coordinator))
     return Runtime(application, services, sender, engine, intake, worker)
 
 
-def _inbox_waker(coordinator: Coordinator, worker: Worker) -> Callable[[], None]:
-    """Wake this instance's worker at once, and the other instances' through Redis."""
+def _inbox_waker(coordinator: Coordinator) -> Callable[[], None]:
+    """Tell the other instances' workers (through Redis) that updates wait in the inbox."""
     pending: set[asyncio.Task[None]] = set()
 
     def wake() -> None:
-        worker.wake()
         if isinstance(coordinator, RedisCoordinator):
             task = asyncio.get_running_loop().create_task(coordinator.publish(INBOX_CHANNEL, "1"))
             pending.add(task)

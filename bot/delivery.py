@@ -388,8 +388,11 @@ class OutboxSender:
 
     async def drain_once(self) -> float:
         """Start sending what may be sent now; return how long to wait before the next pass."""
-        if len(self._inflight) >= self._max_inflight:
-            await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+        if len(self._inflight) > self._max_inflight // 2:
+            # Refill in batches: a pass (queue query, pacing look-up, claim) per half second of
+            # sends, not one per message sent.
+            while len(self._inflight) > self._max_inflight // 2:
+                await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
             return 0.0
         loop = asyncio.get_running_loop()
         now = self.clock()

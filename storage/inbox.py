@@ -13,11 +13,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, exists, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, and_, delete, exists, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
@@ -76,11 +75,37 @@ def _table() -> Table:
     return table
 
 
+_UNNEST_INSERT = text(
+    "INSERT INTO inbox (update_id, chat_key, kind, payload, status, attempts, next_attempt_at,"
+    " received_at, handled_at)"
+    " SELECT u, c, k, p, s, 0, :now, :now, h"
+    " FROM unnest(CAST(:u AS bigint[]), CAST(:c AS bigint[]), CAST(:k AS varchar[]),"
+    " CAST(:p AS text[]), CAST(:s AS varchar[]), CAST(:h AS timestamp[])) AS t(u, c, k, p, s, h)"
+    " ON CONFLICT (update_id) DO NOTHING"
+)
+
+
 async def store(session: AsyncSession, items: Sequence[Incoming], now: datetime) -> int:
     """Insert a batch in one statement (a redelivered update_id is skipped); return how many
     were new."""
     if not items:
         return 0
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement with one array per column: no per-row parameters to bind or compile.
+        naive = now.astimezone(UTC).replace(tzinfo=None)
+        result = await session.execute(
+            _UNNEST_INSERT,
+            {
+                "now": naive,
+                "u": [i.update_id for i in items],
+                "c": [i.chat_key for i in items],
+                "k": [i.kind[:32] for i in items],
+                "p": [i.payload for i in items],
+                "s": [DONE if i.done else PENDING for i in items],
+                "h": [naive if i.done else None for i in items],
+            },
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
     rows = [
         {
             "update_id": item.update_id,
@@ -98,23 +123,38 @@ async def store(session: AsyncSession, items: Sequence[Incoming], now: datetime)
         }
         for item in items
     ]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(_table()).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
-    result = await session.execute(stmt)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    table = _table()
+    stmt = (
+        sqlite_insert(table)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(table.c.id)
+    )
+    result = await session.execute(stmt, rows)
+    return len(result.all())
 
 
 async def claim(
-    session: AsyncSession, now: datetime, *, limit: int, lease: timedelta
+    session: AsyncSession,
+    now: datetime,
+    *,
+    limit: int,
+    lease: timedelta,
+    per_claim: int = 200,
 ) -> list[Claimed]:
-    """Claim up to `limit` rows, each the oldest pending row of its chat, for `lease`."""
+    """Claim the chats (up to `limit`) whose oldest pending row is free: that row and the
+    chat's pending rows after it (at most `per_claim` rows in all), in id order, for `lease`.
+    Whoever holds a chat's oldest row is the only one who can hold the rest."""
+    if limit <= 0:
+        return []
+    pg = session.get_bind().dialect.name == "postgresql"
     older = aliased(InboxUpdate)
+    free = or_(InboxUpdate.locked_until.is_(None), InboxUpdate.locked_until < now)
     heads = (
-        select(InboxUpdate.id)
+        select(InboxUpdate.chat_key)
         .where(
             InboxUpdate.status == PENDING,
             InboxUpdate.next_attempt_at <= now,
-            or_(InboxUpdate.locked_until.is_(None), InboxUpdate.locked_until < now),
+            free,
             ~exists().where(
                 older.chat_key == InboxUpdate.chat_key,
                 older.status == PENDING,
@@ -124,12 +164,22 @@ async def claim(
         .order_by(InboxUpdate.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if pg:
         heads = heads.with_for_update(skip_locked=True)
+    rows = (
+        select(InboxUpdate.id)
+        .where(
+            InboxUpdate.status == PENDING, free, InboxUpdate.chat_key.in_(heads.scalar_subquery())
+        )
+        .order_by(InboxUpdate.id)
+        .limit(per_claim)
+    )
+    if pg:
+        rows = rows.with_for_update(skip_locked=True)
     token = new_token()
     stmt = (
         update(InboxUpdate)
-        .where(InboxUpdate.id.in_(heads.scalar_subquery()))
+        .where(InboxUpdate.id.in_(rows.scalar_subquery()))
         .values(locked_until=now + lease, claim=token)
         .returning(
             InboxUpdate.id,
@@ -140,10 +190,26 @@ async def claim(
         )
         .execution_options(synchronize_session=False)
     )
-    rows = (await session.execute(stmt)).all()
-    claimed = [Claimed(r[0], r[1], r[2], r[3], r[4], token) for r in rows]
+    found = (await session.execute(stmt)).all()
+    claimed = [Claimed(r[0], r[1], r[2], r[3], r[4], token) for r in found]
     claimed.sort(key=lambda c: c.id)
     return claimed
+
+
+async def unclaim(session: AsyncSession, rows: Sequence[Claimed]) -> None:
+    """Give back claimed rows not yet handled (an earlier row of their chat did not finish)."""
+    if not rows:
+        return
+    await session.execute(
+        update(InboxUpdate)
+        .where(
+            InboxUpdate.id.in_([r.id for r in rows]),
+            InboxUpdate.claim == rows[0].claim,
+            InboxUpdate.status == PENDING,
+        )
+        .values(locked_until=None, claim=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _done_stmt(row_id: int, token: str, now: datetime) -> Any:

@@ -21,6 +21,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from bot.delivery import retry_seconds
 from bot.intake import raw as rawmod
 from bot.intake.chatter import Chatter
+from bot.intake.worker import Worker
 from storage import inbox
 from storage.models import utcnow
 
@@ -28,17 +29,20 @@ log = logging.getLogger("huiyin.intake")
 
 
 class Intake:
-    """Stores raw updates (from polling or the webhook) and wakes the workers."""
+    """Stores raw updates (from polling or the webhook), claims what this instance's worker
+    has room for in the same transaction, and hands it over."""
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         chatter: Chatter,
-        wake: Callable[[], None],
+        worker: Worker | None,
+        wake_others: Callable[[], None],
     ) -> None:
         self.sessions = sessions
         self.chatter = chatter
-        self.wake = wake
+        self.worker = worker
+        self.wake_others = wake_others
         self.stored = 0
         self.chatter_count = 0
 
@@ -55,11 +59,22 @@ class Intake:
         """Store a batch in one transaction (raises when the database is unreachable)."""
         await self.chatter.refresh()
         rows = self.decide(updates)
+        to_handle = any(not row.done for row in rows)
+        worker = self.worker
+        claimed: list[inbox.Claimed] = []
+        now = utcnow()
         async with self.sessions.begin() as session:
-            new = await inbox.store(session, rows, utcnow())
+            new = await inbox.store(session, rows, now)
+            if to_handle and worker is not None and worker.free > 0:
+                # Claimed in the same commit: handling starts without another round trip.
+                claimed = await worker.claim_into(session, now)
         self.stored += new
-        if any(not row.done for row in rows):
-            self.wake()
+        if worker is not None:
+            worker.dispatch(claimed)
+        if to_handle and not claimed:
+            if worker is not None:
+                worker.wake()
+            self.wake_others()
         return new
 
 

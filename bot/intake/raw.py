@@ -65,7 +65,7 @@ def incoming(raw: RawUpdate, *, done: bool) -> Incoming:
         update_id=int(raw["update_id"]),
         chat_key=chat_key(raw),
         kind=kind_of(raw),
-        payload=dump(raw),
+        payload="" if done else dump(raw),  # decided chatter needs no replay
         done=done,
     )
 

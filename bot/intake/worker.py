@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -81,14 +81,21 @@ class Worker:
         self.prune_every = prune_every
         self.handled = 0
         self._wake = asyncio.Event()
+        self._dirty = True  # there may be claimable updates nobody has looked for yet
         self._running: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._last_prune = float("-inf")
         coordinator.subscribe(INBOX_CHANNEL, self.wake)
         handled.install()
 
+    @property
+    def free(self) -> int:
+        """How many more chats this worker can take on now."""
+        return max(0, self.concurrency - len(self._running))
+
     def wake(self, _message: str = "") -> None:
-        """Look for work now (new updates were stored)."""
+        """Look for work now (updates were stored, here or on another instance)."""
+        self._dirty = True
         self._wake.set()
 
     def start(self) -> None:
@@ -109,47 +116,70 @@ class Worker:
             running.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
 
+    async def claim_into(self, session: AsyncSession, now: datetime) -> list[inbox.Claimed]:
+        """Claim what this worker has room for, inside the caller's transaction (the intake
+        stores a batch and claims it in one commit); pass the rows to `dispatch` after it."""
+        return await inbox.claim(session, now, limit=self.free, lease=self.lease)
+
+    def dispatch(self, claimed: list[inbox.Claimed]) -> None:
+        """Handle claimed rows: one task per chat, each chat's rows in order."""
+        chats: dict[int, list[inbox.Claimed]] = {}
+        for row in claimed:
+            chats.setdefault(row.chat_key, []).append(row)
+        for chat_key, rows in chats.items():
+            task = asyncio.create_task(self._run_chat(rows), name=f"huiyin-chat-{chat_key}")
+            self._running.add(task)
+            task.add_done_callback(self._finished)
+        if claimed and len(chats) >= self.concurrency:
+            self._dirty = True  # full: more may be waiting
+
     async def run(self) -> None:
-        """Claim and dispatch forever."""
+        """Claim when told there is work (and every `idle_poll` seconds), forever."""
         backoff = 0.5
         while True:
-            free = self.concurrency - len(self._running)
-            try:
-                claimed = await self._claim(free) if free > 0 else []
-                await self._maybe_prune()
-                backoff = 0.5
-            except Exception as exc:
-                log.warning("inbox: cannot claim updates (%s); retrying in %.1f s", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+            if self.free > 0:
+                try:
+                    self._dirty = False
+                    self.dispatch(await self._claim(self.free))
+                    await self._maybe_prune()
+                    backoff = 0.5
+                except Exception as exc:
+                    self._dirty = True
+                    log.warning(
+                        "inbox: cannot claim updates (%s); retrying in %.1f s", exc, backoff
+                    )
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
+            self._wake.clear()
+            if self._dirty and self.free > 0:
                 continue
-            for row in claimed:
-                task = asyncio.create_task(self._handle(row), name=f"huiyin-update-{row.id}")
-                self._running.add(task)
-                task.add_done_callback(self._finished)
-            if claimed and len(claimed) == free:
-                await self._until_free()
-                continue
-            if not claimed:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.idle_poll):
-                        await self._wake.wait()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.idle_poll):
+                    await self._wake.wait()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        self._wake.set()  # the chat's next update may be claimed now
-
-    async def _until_free(self) -> None:
-        self._wake.clear()
-        while len(self._running) >= self.concurrency:
-            await self._wake.wait()
-            self._wake.clear()
-        self._wake.set()
+        if self._dirty:
+            self._wake.set()
 
     async def _claim(self, limit: int) -> list[inbox.Claimed]:
         async with self.sessions.begin() as session:
             return await inbox.claim(session, utcnow(), limit=limit, lease=self.lease)
+
+    async def _run_chat(self, rows: list[inbox.Claimed]) -> None:
+        """One chat's claimed rows in order; stop at one that did not finish (it is retried
+        first) and give the rest back."""
+        for i, row in enumerate(rows):
+            if await self._handle(row):
+                continue
+            rest = rows[i + 1 :]
+            if rest:
+                with contextlib.suppress(Exception):  # if not, their lease runs out
+                    async with self.sessions.begin() as session:
+                        await inbox.unclaim(session, rest)
+            self.wake()
+            return
 
     async def _maybe_prune(self) -> None:
         if time.monotonic() - self._last_prune < self.prune_every:
@@ -160,8 +190,8 @@ class Worker:
         if pruned:
             log.info("inbox: pruned %d handled updates older than 48 h", pruned)
 
-    async def _handle(self, row: inbox.Claimed) -> None:
-        """Run one update through the handlers; record the outcome."""
+    async def _handle(self, row: inbox.Claimed) -> bool:
+        """Run one update through the handlers; record the outcome; True when it is done."""
         mark = handled.Mark(row.id, row.claim)
         token = handled.current.set(mark)
         raw: dict[str, Any] = {}
@@ -173,15 +203,16 @@ class Worker:
             mark.error = exc
         finally:
             handled.current.reset(token)
-        await self._settle_until_recorded(row, mark, raw)
+        done = await self._settle_until_recorded(row, mark, raw)
         if raw and is_binding(raw):
             self.chatter.invalidate()
             await self.chatter.refresh()
             await self.coordinator.publish(GRIDS_CHANNEL, "1")
+        return done
 
     async def _settle_until_recorded(
         self, row: inbox.Claimed, mark: handled.Mark, raw: dict[str, Any]
-    ) -> None:
+    ) -> bool:
         """Record the outcome, retrying while the database is away (the chat's next update
         waits behind this one). Past the lease another worker takes the update over: its
         effects either committed with the mark, or not at all."""
@@ -189,16 +220,15 @@ class Worker:
         deadline = time.monotonic() + self.lease.total_seconds()
         while True:
             try:
-                await self._settle(row, mark, raw)
-                return
+                return await self._settle(row, mark, raw)
             except Exception as exc:
                 if time.monotonic() + backoff > deadline:
                     log.warning("inbox: could not record update %s (%s)", row.update_id, exc)
-                    return
+                    return False
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
-    async def _settle(self, row: inbox.Claimed, mark: handled.Mark, raw: dict[str, Any]) -> None:
+    async def _settle(self, row: inbox.Claimed, mark: handled.Mark, raw: dict[str, Any]) -> bool:
         error = mark.error
         if mark.done:
             self.handled += 1
@@ -208,22 +238,22 @@ class Worker:
                 log.error(
                     "update %s failed after its effects committed", row.update_id, exc_info=error
                 )
-            return
+            return True
         if isinstance(error, handled.ClaimLost):
             log.info("update %s was taken over by another worker", row.update_id)
-            return
+            return False
         now = utcnow()
         if error is None:
             async with self.sessions.begin() as session:
-                await inbox.mark_done(session, row.id, row.claim, now)
-            self.handled += 1
-            return
+                marked = await inbox.mark_done(session, row.id, row.claim, now)
+            self.handled += marked
+            return marked
         if is_outage(error):
             log.warning("update %s waits for the database (%s)", row.update_id, error)
             async with self.sessions.begin() as session:
                 retry_at = now + timedelta(seconds=1)
                 await inbox.release(session, row.id, row.claim, retry_at=retry_at)
-            return
+            return False
         description = f"{type(error).__name__}: {error}"
         async with self.sessions.begin() as session:
             status = await inbox.fail(
@@ -245,6 +275,7 @@ class Worker:
                 exc_info=error,
             )
             self._wake_sender()
+            return True
         else:
             log.warning(
                 "update %s failed (attempt %d), will retry: %s",
@@ -252,6 +283,7 @@ class Worker:
                 row.attempts + 1,
                 description,
             )
+        return False
 
     def _wake_sender(self) -> None:
         services = self.application.bot_data.get("services")

@@ -4,7 +4,6 @@ retry them; the webhook stores before it answers; chatter is stored as handled."
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
@@ -76,10 +75,13 @@ async def test_grid_chatter_is_stored_as_handled_with_its_batch(stack: LocalStac
             .scalars()
             .all()[-1]
         )
-    assert (
-        row.status == "done"
-        and json.loads(row.payload)["message"]["message_id"] == (chat["message_id"])
+    update = next(
+        u
+        for u in sim.delivered
+        if u.get("message", {}).get("message_id") == chat["message_id"]
+        and u["message"]["chat"]["id"] == GRID
     )
+    assert row.status == "done" and row.update_id == update["update_id"]
     assert stack.runtime.worker.handled == before + 1  # only /my went through the handlers
 
 
@@ -113,7 +115,7 @@ async def test_the_webhook_refuses_what_is_not_an_update_and_says_503_when_stora
     }
     server = TestServer(webhook_app(stack.runtime.intake, "s3cret"))
     down_engine = make_engine("postgresql+asyncpg://nobody@127.0.0.1:9/none")
-    down = Intake(make_sessionmaker(down_engine), stack.runtime.intake.chatter, lambda: None)
+    down = Intake(make_sessionmaker(down_engine), stack.runtime.intake.chatter, None, lambda: None)
     down_server = TestServer(webhook_app(down, "s3cret"))
     headers = {SECRET_HEADER: "s3cret", "Content-Type": "application/json"}
     async with TestClient(server) as client:

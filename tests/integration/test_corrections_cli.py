@@ -80,6 +80,21 @@ async def test_suggest_from_db_proposes_from_the_stored_corrections(
     # A word of the corrections the rules do not know, with the exported rows as evidence.
     assert f"[{HEATING}]" in found.stdout
     assert "温控阀" in found.stdout and "C0001" in found.stdout
+    # With the shared data beside them, each change shows what it does to both.
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "dev_colloquial.csv").write_text(
+        "id,channel,kind,text,category,intent,urgency\n"
+        "A1,group,chatter,今天暖气挺热的 谢谢物业,,,\n"
+        f"A2,private,report,暖气不热 屋里好冷,{HEATING},投诉,一般\n",
+        encoding="utf-8",
+    )
+    measured = huiyin(
+        "nlp", "suggest", "--from-db", "--data-dir", str(data), "--min-support", "2", env=env
+    )
+    assert measured.returncode == 0, measured.stderr
+    assert "dev_colloquial:" in measured.stdout and "examples:" in measured.stdout
+    assert "examples category.macro_f1 0.000→1.000" in measured.stdout
 
 
 def test_export_refuses_an_unmigrated_database(tmp_path: Path) -> None:

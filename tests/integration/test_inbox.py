@@ -64,17 +64,19 @@ async def test_chatter_is_stored_already_handled_and_never_claimed(
     assert (await statuses(sessions))[1] == "done"
 
 
-async def test_each_chat_is_claimed_in_order_one_at_a_time(
+async def test_whole_chats_are_claimed_in_order_and_held_by_one_claimer(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions.begin() as s:
         await inbox.store(s, [item(1, 10), item(2, 20), item(3, 10), item(4, 20)], utcnow())
-    first = await claim(sessions)
-    assert [c.update_id for c in first] == [1, 2]
-    assert await claim(sessions) == []  # both chats have one in flight
     async with sessions.begin() as s:
+        first = await inbox.claim(s, utcnow(), limit=10, lease=LEASE, per_claim=3)
+    assert [c.update_id for c in first] == [1, 2, 3]  # a prefix of each chat, in order
+    assert await claim(sessions) == []  # chat 20's 4 waits behind its claimed 2
+    async with sessions.begin() as s:
+        await inbox.unclaim(s, first[1:])  # 1 stays held: 3 cannot be taken past it
         assert await inbox.mark_done(s, first[0].id, first[0].claim, utcnow())
-    assert [c.update_id for c in await claim(sessions)] == [3]
+    assert [c.update_id for c in await claim(sessions)] == [2, 3, 4]
 
 
 async def test_an_expired_claim_is_taken_over_and_the_old_holder_cannot_mark_it(
@@ -161,15 +163,17 @@ async def test_failures_back_off_then_dead_letter_then_retry(
 ) -> None:
     async with sessions.begin() as s:
         await inbox.store(s, [item(1, 10), item(2, 10)], utcnow())
-    [row] = await claim(sessions)
+    row, nxt = await claim(sessions)
     async with sessions.begin() as s:
         status = await inbox.fail(s, row, "boom", utcnow(), max_attempts=2, backoff=5.0)
+        await inbox.unclaim(s, [nxt])  # what a worker does with the rest of the chat
     assert status == "pending"
     assert await claim(sessions) == []  # backing off, and chat 10's next waits behind it
-    [row] = await claim(sessions, at=timedelta(seconds=6))
+    row, nxt = await claim(sessions, at=timedelta(seconds=6))
     assert row.attempts == 1
     async with sessions.begin() as s:
         status = await inbox.fail(s, row, "boom again", utcnow(), max_attempts=2, backoff=5.0)
+        await inbox.unclaim(s, [nxt])
     assert status == "dead"
     [nxt] = await claim(sessions, at=timedelta(seconds=60))  # a dead update blocks nobody
     assert nxt.update_id == 2
