@@ -25,6 +25,7 @@ _RATING = re.compile(rf"r:{_NUMBER}:{_NUMBER}:{_NAME}")
 _PROMPT = re.compile(rf"g:(yes|no):{_NUMBER}")
 _QUESTION = re.compile(rf"p:(yes|no):{_NUMBER}")
 _CATEGORY = re.compile(rf"k:{_NUMBER}:([0-9])")
+_CONTACT = re.compile(rf"c:{_NUMBER}")
 _FOLLOWUP = re.compile(rf"f:{_NUMBER}:{_NUMBER}:(c:[01]|s:(?:resolved|partial|unresolved))")
 
 
@@ -70,6 +71,13 @@ class CategoryPick:
 
 
 @dataclass(frozen=True)
+class ContactPress:
+    """联系方式 on a ticket card: ask why, then show staff who reported ticket `ticket_id`."""
+
+    ticket_id: int
+
+
+@dataclass(frozen=True)
 class FollowupPress:
     """A 回访 answer for round `round` of ticket `ticket_id`: question ``c`` (承办单位是否联系过您,
     answer ``1`` or ``0``) or ``s`` (问题是否解决, a `Solved` value). The last question, 是否满意,
@@ -81,7 +89,15 @@ class FollowupPress:
     answer: str
 
 
-Press = CardPress | RatingPress | PromptAnswer | QuestionAnswer | CategoryPick | FollowupPress
+Press = (
+    CardPress
+    | RatingPress
+    | PromptAnswer
+    | QuestionAnswer
+    | CategoryPick
+    | ContactPress
+    | FollowupPress
+)
 
 
 def _check(value: int, limit: int) -> int:
@@ -105,6 +121,8 @@ def encode(press: Press) -> str:
             data = f"p:{'yes' if file else 'no'}:{_check(prompt_id, ID_MAX)}"
         case CategoryPick(ticket_id, index):
             data = f"k:{_check(ticket_id, ID_MAX)}:{_check(index, 9)}"
+        case ContactPress(ticket_id):
+            data = f"c:{_check(ticket_id, ID_MAX)}"
         case FollowupPress(ticket_id, round_, question, answer):
             data = f"f:{_check(ticket_id, ID_MAX)}:{_check(round_, ROUND_MAX)}:{question}:{answer}"
             if not _FOLLOWUP.fullmatch(data):
@@ -153,6 +171,9 @@ def decode(data: object) -> Press | None:
         raw_id, raw_index = match.groups()
         ticket_id = _number(raw_id, ID_MAX)
         return None if ticket_id is None else CategoryPick(ticket_id, int(raw_index))
+    if match := _CONTACT.fullmatch(data):
+        ticket_id = _number(match.group(1), ID_MAX)
+        return None if ticket_id is None else ContactPress(ticket_id)
     if match := _FOLLOWUP.fullmatch(data):
         raw_id, raw_round, pair = match.groups()
         ticket_id, round_ = _number(raw_id, ID_MAX), _number(raw_round, ROUND_MAX)
@@ -166,6 +187,11 @@ def decode(data: object) -> Press | None:
 def is_card_press(data: object) -> bool:
     """Whether `data` is a staff card button (a handler pattern)."""
     return isinstance(decode(data), CardPress)
+
+
+def is_contact_press(data: object) -> bool:
+    """Whether `data` is a card's 联系方式 button (a handler pattern)."""
+    return isinstance(decode(data), ContactPress)
 
 
 def is_rating_press(data: object) -> bool:

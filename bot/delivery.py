@@ -258,6 +258,23 @@ def _message(chat_id: int, text: str, buttons: Keyboard, reply_to: int | None) -
     return params
 
 
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _mention_entity(text: str, name: str, user_id: int) -> dict[str, Any] | None:
+    """A text_mention entity over the first `name` in `text` (None when it is not there)."""
+    at = text.find(name) if name else -1
+    if at < 0:
+        return None
+    return {
+        "type": "text_mention",
+        "offset": _utf16(text[:at]),
+        "length": _utf16(name),
+        "user": {"id": user_id, "is_bot": False, "first_name": name},
+    }
+
+
 @dataclass
 class Call:
     """One Bot API request, and the digest it rewrites (a card update inside a digest)."""
@@ -589,6 +606,12 @@ class OutboxSender:
         match intent:
             case Notice() | GroupAnswer():
                 params = _message(chat_id, intent.text, intent.buttons, intent.reply_to)
+                if isinstance(intent, Notice) and intent.mention_id is not None:
+                    entity = _mention_entity(
+                        intent.text, intent.mention_name, intent.mention_id
+                    )
+                    if entity is not None:
+                        params["entities"] = [entity]
                 return Call("sendMessage", params)
             case Card():
                 return Call("sendMessage", _message(chat_id, intent.text, intent.buttons, None))

@@ -109,6 +109,7 @@ class EventKind(enum.StrEnum):
     OVERDUE = "overdue"  # 督办
     RATE_REMIND = "rate_remind"
     UNDELIVERABLE = "undeliverable"  # the reporter cannot be messaged
+    REVEAL_CONTACT = "reveal_contact"  # staff saw who reported it (the note says why)
     SUPPLEMENT = "supplement"  # 补充: the reporter edited the message they reported
 
     @classmethod

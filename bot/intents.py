@@ -67,6 +67,10 @@ class Notice:
     text: str
     buttons: Keyboard = ()
     reply_to: int | None = None
+    # A person named in `text` (first occurrence of `mention_name`), linked so a tap opens
+    # a private chat with them even without a username.
+    mention_id: int | None = None
+    mention_name: str = ""
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ FORWARD_NOT_WORKER = (
 FORWARD_NOT_REPORT = (
     "未从转发的消息中识别出需要办理的问题。如确需上报，请在网格群内回复该消息并发送 /report。"
 )
-WORKER_COPY = "【您上报的工单】{text}"
+WORKER_COPY = "【您代为上报的工单】{text}"
 BLOCKED_USER = "已禁止该用户提交工单。"
 BLOCK_USAGE = "用法：回复某人的消息并发送 /block，禁止其提交工单。"
 SUBSCRIBED = "已开启工单 {number} 的私信通知。"
@@ -351,6 +351,21 @@ EVIDENCE_PLACES = "位置 {count} 处"
 CARD_EVIDENCE = "\n附件：{summary}（已发至本群）"
 TIMELINE_PHOTO = "照片（已发至本群）"
 TIMELINE_PLACE = "位置 {latitude:.5f},{longitude:.5f}（地图已发至本群）"
+CARD_RETIRED = "\n\n⬇️ 此卡片已停用，请在下方最新卡片上操作。"
+CARD_EXTENDED = "\n已批准延期（原办结时限 {base}）"
+ALERT_RATING_ENDED = "评价期已结束：本次办理已按「未评价」结单。如问题仍未解决，可重新反映。"
+BUTTON_CONTACT = "联系方式"
+ASK_REVEAL_REASON = "请回复查看工单 {number} 反映人联系方式的原因（将记录在案）："
+CONTACT_SHOWN = (
+    "工单 {number} 反映人：{name}{username}\n点击姓名可私信联系。\n"
+    "查看原因：{reason}（已记录在案）"
+)
+CONTACT_NO_NAME = "反映人"
+CONTACT_CONFIDENTIAL = "工单 {number} 的反映人要求保密，只有总平台可以查看其联系方式。"
+CONTACT_NOT_YOURS = "工单 {number} 不由本部门承办或协办，不能查看反映人联系方式。"
+CONTACT_USAGE = "用法：/contact 工单编号，例如 /contact 20261123-0001（需说明原因，将记录在案）"
+CARD_CONFIDENTIAL = "\n🔒 反映人要求保密（仅总平台可查看联系方式）"
+ACK_CONFIDENTIAL = "\n🔒 已按您的要求保密：只有总平台可查看您的身份。"
 # Intake: an update that failed for good (dead-lettered); operators see it in `huiyin inbox failed`
 INBOX_APOLOGY = (
     "抱歉，系统暂时没能处理您的这条消息。我们已记录下来，工作人员会尽快处理；"
@@ -367,6 +382,13 @@ SUPPLEMENT_STAFF = "工单 {number} 反映人补充：{text}"
 DIGEST_HEADER = "【新工单汇总】本群新工单较多，{count} 件合并为一条："
 DIGEST_SEPARATOR = "\n\n——————\n"
 DIGEST_BUTTON = "{number}·{action}"
+ONLY_WORKERS_VIEW = "只有本网格的网格员可以查看本网格的工单。"
+MY_HANDED_OVER = "（代为上报）"
+# In a grid worker's copy of a notice, the resident's wording is re-addressed.
+RESIDENT_SUBJECT = "您反映的问题"
+WORKER_SUBJECT = "居民反映的问题"
+RATE_INVITE = "\n\n请对办理结果进行评价："
+WORKER_RATE_NOTE = "\n\n（由反映人评价办理结果）"
 
 # Residents' own words (issue 9): one-tap questions in private, corrections that teach the bot
 URGENT_NO_WORDS = "危及安全"
@@ -422,7 +444,6 @@ FOLLOWUP_DONE = "\n\n感谢您的评价（{rating}），工单 {number} 已办�
 FOLLOWUP_REOPENED = "\n\n工单 {number} 已重新交办（重办）。"
 ALERT_ANSWERED = "已记录。"
 ALERT_ALREADY_ANSWERED = "这个问题您已经回答过了。"
-ALERT_FOLLOWUP_CLOSED = "本次回访已结束：工单已按「未评价」结单。如问题仍未解决，可重新反映。"
 
 # The web console (控制台)
 CONSOLE_LINK = "回音控制台登录链接（{minutes} 分钟内有效，仅可使用一次，请勿转发）：\n{url}"

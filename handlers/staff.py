@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import buttons, texts
-from bot.domain import HuiyinError
+from bot.domain import HuiyinError, parse_ticket_number
 from bot.services.administration import staff as staff_admin
 from bot.services.handling import corrections, queues, staff
 from bot.services.statistics import access, report
@@ -78,6 +78,35 @@ async def category_button(update: Update, context: HuiyinContext) -> None:
     await query.answer(outcome.text, show_alert=not outcome.done)
 
 
+async def contact_button(update: Update, context: HuiyinContext) -> None:
+    """Handle 联系方式 on a ticket card: ask why, then show who reported it."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    chat = update.effective_chat
+    press = buttons.decode(query.data)
+    if not isinstance(press, buttons.ContactPress) or chat is None:
+        await query.answer(texts.ALERT_INVALID, show_alert=True)
+        return
+    try:
+        answer = await staff.ask_contact(
+            context.services, person(query.from_user), chat.id, ticket_id=press.ticket_id
+        )
+    except HuiyinError as exc:
+        await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
+        return
+    await query.answer(answer.text, show_alert=answer.alert)
+
+
+async def contact(update: Update, context: HuiyinContext) -> None:
+    """Ask to see who reported a ticket (/contact 编号), with a reason put on the record."""
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert msg is not None and chat is not None and user is not None
+    number = parse_ticket_number(" ".join(context.args or []))
+    await staff.ask_contact(
+        context.services, person(user), chat.id, number=number, message_id=msg.message_id
+    )
+
+
 async def queue(update: Update, context: HuiyinContext) -> None:
     """List this chat's department's open tickets by deadline (/queue)."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
@@ -137,4 +166,6 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler(["bind_staff", "add_staff"], private_only, filters=filters.ChatType.PRIVATE),
     CallbackQueryHandler(card_button, pattern=buttons.is_card_press),
     CallbackQueryHandler(category_button, pattern=buttons.is_category_pick),
+    CommandHandler("contact", contact, filters=GROUPS),
+    CallbackQueryHandler(contact_button, pattern=buttons.is_contact_press),
 ]

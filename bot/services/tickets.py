@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.buttons import CardPress
+from bot.buttons import CardPress, ContactPress
 from bot.deadlines import format_deadline
 from bot.domain import (
     OPEN_STATUSES,
@@ -154,11 +154,18 @@ async def _buttons(session: AsyncSession, ticket: Ticket, roles: frozenset[Role]
         allowed.discard(Action.ASSIGN)  # nowhere to dispatch to: the dispatch chat handles it
     if ticket.grid_chat_id is None:
         allowed.discard(Action.NOT_REPORT)  # the resident wrote to the bot: it is a report
+    # 联系方式 where the chat handles the ticket (保密: the dispatch chat only).
+    contact = (
+        bool(roles)
+        and (ticket.status in OPEN_STATUSES or ticket.status == Status.RESOLVED)
+        and (not ticket.confidential or Role.DISPATCHER in roles)
+    )
     return keyboard(
         *(
             [Key(texts.BUTTON_NAMES[a], CardPress(a, ticket.id)) for a in row if a in allowed]
             for row in CARD_ROWS
-        )
+        ),
+        [Key(texts.BUTTON_CONTACT, ContactPress(ticket.id))] if contact else [],
     )
 
 
@@ -200,6 +207,8 @@ async def render_card(
         extra += texts.CARD_UNREACHABLE
     if ticket.status == Status.CANCELLED and await _last_action(session, ticket) == "not_report":
         extra += texts.CARD_NOT_REPORT
+    if ticket.confidential:
+        extra += texts.CARD_CONFIDENTIAL
     flag = ""
     if ticket.urgency == Urgency.URGENT:
         flag += texts.CARD_URGENT_FLAG
@@ -254,6 +263,9 @@ def _dispatch_lines(ticket: Ticket, assists: list[str]) -> str:
         extra += texts.CARD_ASSISTS.format(names="、".join(assists))
     if ticket.extension_to is not None and ticket.status == Status.EXTENDING:
         extra += texts.CARD_EXTENSION.format(to=format_time(ticket.extension_to))
+    base = ticket.base_deadline_at
+    if base is not None and ticket.deadline_at > base and ticket.status in OPEN_STATUSES:
+        extra += texts.CARD_EXTENDED.format(base=format_time(base))
     if ticket.overdue_at is not None and ticket.status in OPEN_STATUSES:
         extra += texts.CARD_OVERDUE.format(at=format_time(ticket.overdue_at))
     return extra
@@ -281,11 +293,22 @@ async def post_cards(
     session: AsyncSession, ticket: Ticket, *, tag: str, chats: list[int] | None = None
 ) -> None:
     """Post the ticket's card as a new message (the card to edit later) to `chats`, by default
-    the chats of whoever holds the ticket."""
+    the chats of whoever holds the ticket; a card already in a chat is retired first, so each
+    chat has one live card per ticket."""
     for chat_id in chats if chats is not None else await routing.holder_chats(session, ticket):
         text, buttons = await render_card(
             session, ticket, await chat_roles(session, ticket, chat_id)
         )
+        if await session.get(StaffCard, (ticket.id, chat_id)) is not None:
+            # Sent before the new card (each chat's messages go out in order), this edits the
+            # old card: it keeps what it said, loses its buttons and points to the new one.
+            await enqueue(
+                session,
+                key=f"retire:{ticket.id}:{chat_id}:{tag}",
+                chat_id=chat_id,
+                intent=CardUpdate(text + texts.CARD_RETIRED),
+                ticket_id=ticket.id,
+            )
         await enqueue(
             session,
             key=f"card:{ticket.id}:{chat_id}:{tag}",
@@ -342,9 +365,16 @@ async def notify_reporter(
             session,
             key=f"{key}:{ticket.id}:worker",
             chat_id=ticket.worker_id,
-            intent=Notice(texts.WORKER_COPY.format(text=text)),
+            intent=Notice(worker_copy(text)),
             ticket_id=ticket.id,
         )
+
+
+def worker_copy(text: str) -> str:
+    """A notice meant for the reporter, as the grid worker who handed the ticket over reads it."""
+    text = text.replace(texts.RESIDENT_SUBJECT, texts.WORKER_SUBJECT)
+    text = text.replace(texts.RATE_INVITE, texts.WORKER_RATE_NOTE)
+    return texts.WORKER_COPY.format(text=text)
 
 
 def deadline_text(ticket: Ticket) -> str:

@@ -82,7 +82,7 @@ async def test_new_tickets_go_to_their_departments_and_only_they_may_act(
     wages = await report(depts, NEIGHBOUR, WAGES)
     cg_card = await card_in(depts, CG_CHAT, garbage, "承办：区城市管理委员会")
     rs_card = await card_in(depts, RS_CHAT, wages, "承办：区人力资源和社会保障局")
-    assert set(buttons(cg_card)) == {"受理", "办结", "退单", "转派", "提级", "改分类"}
+    assert set(buttons(cg_card)) == {"受理", "办结", "退单", "转派", "提级", "改分类", "联系方式"}
     assert not [m for m in sim.bot_messages(STAFF_CHAT_ID) if garbage in (m.get("text") or "")]
     assert not [m for m in sim.bot_messages(RS_CHAT) if garbage in (m.get("text") or "")]
 
@@ -105,7 +105,7 @@ async def test_new_tickets_go_to_their_departments_and_only_they_may_act(
 async def test_unrouted_ticket_is_dispatched_by_the_dispatcher(depts: LocalStack) -> None:
     number = await report(depts, RESIDENT_ID, FARMLAND)
     card = await card_in(depts, STAFF_CHAT_ID, number, "待派单")
-    assert set(buttons(card)) == {"派单", "受理", "办结", "退回", "改分类"}
+    assert set(buttons(card)) == {"派单", "受理", "办结", "退回", "改分类", "联系方式"}
     # A department member cannot dispatch.
     press(depts, CG_ID, card, "派单")
     await depts.sim.wait_until(
@@ -160,7 +160,9 @@ async def test_assist_extension_refused_then_approved_then_escalation(depts: Loc
     card = await card_in(depts, CG_CHAT, number)
     press(depts, CG_ID, card, "受理")
     card = await card_in(depts, CG_CHAT, number, "已受理")
-    assert set(buttons(card)) == {"办结", "退单", "转派", "协办", "申请延期", "提级", "改分类"}
+    assert set(buttons(card)) == {
+        "办结", "退单", "转派", "协办", "申请延期", "提级", "改分类", "联系方式"
+    }
 
     # 协办: 区人社局 cooperates, 区城管委 keeps the lead.
     await act(depts, CG_ID, card, "协办", "协办部门", "区人社局")

@@ -222,7 +222,7 @@ async def test_the_worker_hears_every_step_of_a_handed_over_ticket(grid: LocalSt
     [ticket] = await tickets(grid)
     card = await expect(sim, STAFF_CHAT_ID, lambda m: ticket.number in m["text"])
     press(grid, STAFF_ID, card, "受理")
-    await expect(sim, WORKER, lambda m: "您上报的工单" in m["text"] and "已受理" in m["text"])
+    await expect(sim, WORKER, lambda m: "您代为上报的工单" in m["text"] and "已受理" in m["text"])
 
 
 async def test_forwards_from_a_visible_and_a_hidden_user(grid: LocalStack) -> None:

@@ -43,7 +43,7 @@ async def test_report_accept_resolve_and_rate(stack: LocalStack) -> None:
     number = await report(stack, RESIDENT_ID, REPORT)
     assert "承诺办结时限" in last_with(stack, RESIDENT_ID, number)["text"]
     card = await expect(sim, STAFF_CHAT_ID, lambda m: number in m.get("text", ""))
-    assert set(buttons(card)) == {"受理", "办结", "退回", "改分类"}
+    assert set(buttons(card)) == {"受理", "办结", "退回", "改分类", "联系方式"}
 
     since = mark(sim, RESIDENT_ID)
     press(stack, STAFF_ID, card, "受理")
@@ -51,7 +51,7 @@ async def test_report_accept_resolve_and_rate(stack: LocalStack) -> None:
     card = await expect(
         sim, STAFF_CHAT_ID, lambda m: number in m["text"] and "已受理" in m["text"]
     )
-    assert set(buttons(card)) == {"办结", "退回", "改分类"}
+    assert set(buttons(card)) == {"办结", "退回", "改分类", "联系方式"}
 
     press(stack, STAFF_ID, card, "办结")
     prompt = await expect(sim, STAFF_CHAT_ID, lambda m: "请回复工单" in m["text"])

@@ -319,7 +319,7 @@ async def test_followup_rounds_are_kept_and_an_unfinished_one_closes_unrated(
     late = await rating.answer(
         services, RESIDENT, tid, 2, "s", "resolved", chat_id=RESIDENT.id, message_id=10
     )
-    assert late.alert and late.text == texts.ALERT_FOLLOWUP_CLOSED
+    assert late.alert and late.text == texts.ALERT_RATING_ENDED
     async with services.sessions() as s:
         rows = (await s.execute(select(Followup).order_by(Followup.round))).scalars().all()
         scores = (

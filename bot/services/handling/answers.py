@@ -12,7 +12,7 @@ from bot.domain import Action, EventKind, HuiyinError, Role
 from bot.intents import Notice, Photo
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import corrections, dispatch, routing
+from bot.services.handling import contact, corrections, dispatch, routing
 from bot.services.handling.prompts import answers_prompt, remember
 from bot.services.rating import followup
 from bot.services.supervision import supervision
@@ -84,6 +84,9 @@ async def take_answer(
         return False
     if pending.kind == REOPEN_REASON:
         await _reopen_reason(session, ticket, person, chat_id, message_id, body, now, pending)
+        return True
+    if pending.kind == contact.REVEAL_REASON:
+        await contact.reveal(session, ticket, person, chat_id, message_id, body, now)
         return True
     if pending.kind == corrections.CATEGORY_TO:
         outcome = await corrections.typed(services, session, person, ticket, body, now)

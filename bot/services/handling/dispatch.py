@@ -360,8 +360,9 @@ async def decide_extension(
         )
     ).scalar_one()
     if approve:
+        accepted_by = ticket.accept_by  # it was accepted already: the 签收 time stands
         supervision.plan(ticket, services.policy, services.calendar, start=now, resolve_by=to)
-        ticket.accept_by = min(ticket.accept_by, now)  # it was accepted already
+        ticket.accept_by = accepted_by
     ticket.extension_to = None
     action = Action.APPROVE_EXTENSION if approve else Action.REFUSE_EXTENSION
     event = (

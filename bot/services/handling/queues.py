@@ -8,7 +8,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import OPEN_STATUSES, Status, parse_ticket_number
+from bot.domain import OPEN_STATUSES, ChatKind, Status, parse_ticket_number
 from bot.privacy import mask_name
 from bot.services.context import Person, Services
 from bot.services.handling import evidence, routing
@@ -16,6 +16,7 @@ from bot.services.tickets import find_by_number, format_time, render_card, reply
 from storage.models import (
     BoundChat,
     DepartmentMember,
+    GridWorker,
     StaffMember,
     Ticket,
     TicketAssist,
@@ -86,11 +87,14 @@ async def _lines(session: AsyncSession, stmt: Select[Ticket], now_at: datetime) 
 async def show_queue(
     services: Services, person: Person, chat_id: int, message_id: int, *, overdue: bool = False
 ) -> None:
-    """Answer /queue (or /overdue) in a staff chat with the department's open tickets."""
+    """Answer /queue (or /overdue): a staff chat's department's open tickets, a grid group's."""
     now = services.clock()
     async with services.sessions.begin() as session:
         department, refusal = await _where(services, session, person, chat_id)
-        if department is None:
+        grid = await _grid_view(services, session, person, chat_id, now, overdue=overdue)
+        if department is None and grid is not None:
+            text = grid
+        elif department is None:
             text = refusal
         else:
             name = _name(services, department)
@@ -123,6 +127,36 @@ async def show_queue(
             )
         await reply(session, chat_id=chat_id, message_id=message_id, text=text[:4000])
     services.wake()
+
+
+async def _grid_view(
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    chat_id: int,
+    now: datetime,
+    *,
+    overdue: bool,
+) -> str | None:
+    """/queue in a grid group: the grid's open tickets (numbers, categories, deadlines only,
+    no personal data) for its grid workers; None when the chat is not a grid group."""
+    grid = await session.get(BoundChat, chat_id)
+    if grid is None or grid.kind != ChatKind.GRID:
+        return None
+    worker = await session.get(GridWorker, (chat_id, person.id))
+    if worker is None and not services.is_admin(person.id):
+        return texts.ONLY_WORKERS_VIEW
+    stmt = select(Ticket).where(Ticket.status.in_(_OPEN), Ticket.grid_chat_id == chat_id)
+    if overdue:
+        stmt = stmt.where(Ticket.deadline_at <= now)
+    lines = await _lines(session, stmt, now)
+    header, empty = (
+        (texts.OVERDUE_HEADER, texts.OVERDUE_EMPTY)
+        if overdue
+        else (texts.QUEUE_HEADER, texts.QUEUE_EMPTY)
+    )
+    name = grid.name or grid.title
+    return "\n".join([header.format(name=name), *lines]) if lines else empty.format(name=name)
 
 
 async def _visible(session: AsyncSession, ticket: Ticket, department: str) -> bool:

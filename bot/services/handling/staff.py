@@ -10,12 +10,14 @@ from bot import texts
 from bot.domain import Action, HuiyinError
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import answers, corrections, dispatch, prompts, routing
+from bot.services.handling import answers, contact, corrections, dispatch, prompts, routing
 from bot.services.handling.routing import STAFF_CHAT
 from bot.services.tickets import (
     deadline_text,
+    find_by_number,
     load_ticket,
     notify_reporter,
+    reply,
 )
 from storage.models import BoundChat, StaffMember, Ticket
 
@@ -166,6 +168,54 @@ async def handle_staff_chat_text(
     if taken:
         services.wake()
     return taken
+
+
+async def ask_contact(
+    services: Services,
+    person: Person,
+    chat_id: int,
+    *,
+    ticket_id: int | None = None,
+    number: str | None = None,
+    message_id: int | None = None,
+) -> ButtonAnswer:
+    """联系方式 (a card button, or /contact 编号): ask this member of staff why they need the
+    reporter's contact; their reply to the prompt reveals it, on the record."""
+    now = services.clock()
+    async with services.sessions.begin() as session:
+        ticket = None
+        if ticket_id is not None:
+            ticket = await load_ticket(session, ticket_id, lock=True)
+        elif number is not None:
+            ticket = await find_by_number(session, number)
+        if not await is_staff(session, person.id):
+            refused: str | None = texts.ALERT_NOT_STAFF
+        elif ticket is None:
+            refused = texts.CONTACT_USAGE if number is None else texts.TICKET_NOT_VISIBLE.format(
+                number=number
+            )
+        else:
+            refused = await contact.refusal(session, ticket, person.id, chat_id)
+        if refused is not None:
+            if message_id is not None:
+                await reply(session, chat_id=chat_id, message_id=message_id, text=refused)
+            answer = ButtonAnswer(refused, alert=True)
+        else:
+            assert ticket is not None
+            await prompts.ask_staff(
+                services,
+                session,
+                person=person,
+                chat_id=chat_id,
+                kind=contact.REVEAL_REASON,
+                ticket=ticket,
+                question=texts.ASK_REVEAL_REASON.format(number=ticket.number),
+                placeholder=texts.PROMPT_PLACEHOLDERS["reveal"],
+                now=now,
+            )
+            answer = ButtonAnswer(texts.ALERT_ASKED.format(what="查看原因"))
+    services.wake()
+    return answer
 
 
 async def is_staff_chat(services: Services, chat_id: int) -> bool:

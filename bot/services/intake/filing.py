@@ -14,6 +14,7 @@ from bot import texts
 from bot.domain import Urgency
 from bot.services import gate
 from bot.services.context import Person, Services
+from bot.services.handling.contact import wants_confidential
 from bot.services.handling.routing import holder_chats
 from bot.services.intake.abuse import over_report_limit
 from bot.services.tickets import (
@@ -78,6 +79,7 @@ async def open_ticket(
         grid_chat_id=source.grid_chat_id,
         worker_id=source.worker_id,
         reporter_name=source.reporter_name,
+        confidential=wants_confidential(body),
         text=body,
         category=extraction.category_label,
         intent=extraction.intent,
@@ -182,4 +184,4 @@ def acknowledgement(ticket: Ticket) -> str:
         ),
         urgent_line=urgent_line,
         deadline=deadline_text(ticket),
-    )
+    ) + (texts.ACK_CONFIDENTIAL if ticket.confidential else "")

@@ -296,7 +296,10 @@ async def show_status(services: Services, person: Person, message_id: int, arg: 
             text = texts.STATUS_USAGE
         else:
             ticket = await find_by_number(session, number)
-            if ticket is None or person.id not in await reporter_ids(session, ticket):
+            if ticket is None or (
+                person.id not in await reporter_ids(session, ticket)
+                and ticket.worker_id != person.id
+            ):
                 text = texts.NOT_FOUND.format(number=number)
             else:
                 text = texts.STATUS_LINE.format(
@@ -315,7 +318,8 @@ async def show_status(services: Services, person: Person, message_id: int, arg: 
 
 
 async def list_mine(services: Services, person: Person, message_id: int, limit: int = 10) -> None:
-    """Answer /my: the reporter's latest tickets with their status."""
+    """Answer /my: the person's latest tickets with their status (a grid worker's include
+    those they handed over for residents)."""
     async with services.sessions.begin() as session:
         rows = (
             await session.execute(
@@ -323,6 +327,7 @@ async def list_mine(services: Services, person: Person, message_id: int, limit: 
                 .where(
                     or_(
                         Ticket.reporter_id == person.id,
+                        Ticket.worker_id == person.id,
                         Ticket.id.in_(
                             select(TicketReporter.ticket_id).where(
                                 TicketReporter.user_id == person.id
@@ -338,6 +343,7 @@ async def list_mine(services: Services, person: Person, message_id: int, limit: 
             texts.MY_LINE.format(
                 number=t.number, status=texts.STATUS_NAMES[t.status], category=t.category
             )
+            + (texts.MY_HANDED_OVER if t.worker_id == person.id != t.reporter_id else "")
             for t in rows
         ]
         text = "\n".join([texts.MY_HEADER, *lines]) if lines else texts.MY_EMPTY

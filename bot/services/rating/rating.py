@@ -108,7 +108,7 @@ async def _press(
             )
         ).scalar_one_or_none()
         if verdict == Rating.UNRATED:
-            return ButtonAnswer(texts.ALERT_FOLLOWUP_CLOSED, alert=True)
+            return ButtonAnswer(texts.ALERT_RATING_ENDED, alert=True)
         if verdict is not None:
             return ButtonAnswer(texts.ALERT_ALREADY_RATED, alert=True)
         status = Status(ticket.status)
