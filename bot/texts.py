@@ -387,7 +387,7 @@ MY_HANDED_OVER = "（代为上报）"
 # In a grid worker's copy of a notice, the resident's wording is re-addressed.
 RESIDENT_SUBJECT = "您反映的问题"
 WORKER_SUBJECT = "居民反映的问题"
-RATE_INVITE = "\n\n请对办理结果进行评价："
+RATE_INVITE = "\n\n请花几秒钟完成回访（共 3 题，点按钮作答）："  # ends NOTIFY_RESOLVED
 WORKER_RATE_NOTE = "\n\n（由反映人评价办理结果）"
 
 # Residents' own words (issue 9): one-tap questions in private, corrections that teach the bot
