@@ -1,14 +1,28 @@
+# The production image: runtime dependencies only (requirements.lock), a non-root user, a data
+# volume for SQLite, and the bot itself as PID 1 so SIGTERM reaches it (no shell in between).
+# Migrations are not run here: `huiyin db upgrade` is a one-off step (docker-compose.yml has a
+# `migrate` service the bot waits for), so several replicas never migrate at once.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HUIYIN_DATABASE_URL=sqlite+aiosqlite:////data/huiyin.db \
+    HUIYIN_HEARTBEAT_FILE=/tmp/huiyin.heartbeat
 WORKDIR /app
-COPY requirements.lock pyproject.toml README.md ./
+COPY requirements.lock ./
 RUN pip install -r requirements.lock
+COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY nlp ./nlp
 COPY storage ./storage
-RUN pip install --no-deps . && useradd --create-home huiyin
+RUN pip install --no-deps . \
+    && useradd --create-home --uid 10001 huiyin \
+    && mkdir -p /data && chown huiyin:huiyin /data
+VOLUME ["/data"]
 USER huiyin
-# Migrate, then run (long polling by default; set HUIYIN_WEBHOOK_* and use `huiyin webhook`).
-CMD ["sh", "-c", "huiyin db upgrade && huiyin run"]
+EXPOSE 8080
+# Polling: the heartbeat the bot touches every 30 s; webhook mode: GET /readyz on the listener.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["huiyin", "check"]
+STOPSIGNAL SIGTERM
+CMD ["huiyin", "run"]

@@ -7,6 +7,8 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -25,13 +27,16 @@ from bot.intake import handled
 from bot.intake.chatter import GRIDS_CHANNEL, Chatter
 from bot.intake.poller import Intake, Poller
 from bot.intake.worker import INBOX_CHANNEL, Worker
+from bot.menus import publish_menus
 from bot.metrics import COUNTERS
+from bot.services.administration import people, personal_data
 from bot.services.context import Services
 from bot.services.intake import groups
 from bot.services.supervision import calendar_notice
 from bot.services.supervision.sweeper import LEASE_NAME, Sweeper
+from bot.startup import explain
 from bot.workdays import WorkCalendar
-from handlers import group, guard, rating, resident, staff
+from handlers import admin, common, group, guard, lifecycle, rating, resident, staff
 from handlers.context import HuiyinContext
 from nlp import Extractor, RuleFileError
 from storage.coordination import Coordinator, RedisCoordinator, make_coordinator
@@ -48,14 +53,26 @@ async def count_update(update: Update, context: HuiyinContext) -> None:
     COUNTERS.inc("updates")
 
 
+def describe_update(update: object) -> str:
+    """Name an update for the log by id, kind and chat only: never its text or names."""
+    if not isinstance(update, Update):
+        return type(update).__name__
+    kind = next(
+        (k for k, v in update.to_dict().items() if k != "update_id" and v is not None), "?"
+    )
+    chat = update.effective_chat
+    return f"update {update.update_id} ({kind}{f', chat {chat.id}' if chat else ''})"
+
+
 async def on_error(update: object, context: HuiyinContext) -> None:
-    """Hand a handler's error to the intake worker, which retries or dead-letters the update."""
+    """Hand a handler's error to the intake worker, which retries or dead-letters the update;
+    otherwise log it with the update's id and kind (personal data stays out of logs)."""
     COUNTERS.inc("handler_errors")
     mark = handled.current.get()
     if mark is not None and context.error is not None:
         mark.error = context.error
         return
-    log.error("error while handling %r", update, exc_info=context.error)
+    log.error("error while handling %s", describe_update(update), exc_info=context.error)
 
 
 @dataclass
@@ -70,17 +87,44 @@ class Runtime:
     worker: Worker
     poller: Poller | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    heartbeat: Path | None = None
+    retention_days: int | None = None
+
+
+PRUNE_EVERY = timedelta(days=1)
 
 
 async def housekeeping(
-    services: Services, sweeper: Sweeper | None = None, every: float = 30.0
+    services: Services,
+    sweeper: Sweeper | None = None,
+    every: float = 30.0,
+    heartbeat: Path | None = None,
+    retention_days: int | None = None,
 ) -> None:
-    """Periodic chores: expire group prompts, tell of a missing year's 调休, sweep if leading."""
+    """Periodic chores: expire group prompts, tell of a missing year's 调休, sweep if leading.
+
+    After each pass that reached the database, `heartbeat` (if set) is touched: `huiyin check`
+    reads its age to tell a container's health check that the bot is alive. Once a day (and
+    at start) personal data past `retention_days` is de-identified.
+    """
+    pruned_at: datetime | None = None
     try:
         while True:
+            now = services.clock()
+            due = pruned_at is None or now - pruned_at >= PRUNE_EVERY
+            if retention_days is not None and due:
+                try:
+                    done = await personal_data.prune(services, now, retention_days)
+                    pruned_at = now
+                    log.info("retention pass: %s", done)
+                except Exception:
+                    log.exception("retention pass failed")
             try:
                 await groups.expire_prompts(services)
                 await calendar_notice.announce_missing_years(services)
+                await people.refresh_admins(services)
+                if heartbeat is not None:
+                    await asyncio.to_thread(heartbeat.touch)
             except Exception:
                 log.exception("housekeeping pass failed")
             if sweeper is not None:
@@ -134,13 +178,19 @@ async def build_runtime(
     warnings.filterwarnings("ignore", message="Please use 'Bot", category=PTBUserWarning)
     warnings.filterwarnings("ignore", message=".*retry_after", category=PTBDeprecationWarning)
     engine = make_engine(settings.database_url)
-    if check_schema and not await _up_to_date_when_reachable(engine, settings):
+    try:
+        if check_schema and not await _up_to_date_when_reachable(engine, settings):
+            raise NotMigrated(
+                f"数据库尚未迁移到最新版本：请先运行 `huiyin db upgrade`（{_safe_url(settings)}）"
+            )
+        async with make_sessionmaker(engine).begin() as session:
+            await people.seed_admins(session, settings.admin_ids)
+            admins = await people.admin_ids(session)
+        if extractor is None:
+            extractor = await asyncio.to_thread(load_extractor, settings)
+    except BaseException:
         await engine.dispose()
-        raise NotMigrated(
-            f"数据库尚未迁移到最新版本：请先运行 `huiyin db upgrade`（{_safe_url(settings)}）"
-        )
-    if extractor is None:
-        extractor = await asyncio.to_thread(load_extractor, settings)
+        raise
     calendar = WorkCalendar.load(settings.holidays_file)
     policy = DeadlinePolicy.load(settings.deadline_policy_file)
     directory = Directory.load(settings.departments_file)
@@ -154,7 +204,7 @@ async def build_runtime(
         directory=directory,
         indicators=indicators,
         console_url=settings.console_root(),
-        admin_ids=settings.admin_ids,
+        admin_ids=admins,
         group_confidence=settings.group_confidence,
         group_ask_confidence=min(settings.group_ask_confidence, settings.group_confidence),
         group_prompt_ttl_seconds=settings.group_prompt_minutes * 60,
@@ -185,14 +235,23 @@ async def build_runtime(
     application.bot_data["services"] = services
     application.add_handler(TypeHandler(Update, count_update), group=-2)
     application.add_handlers(guard.HANDLERS, group=-1)
-    for module in (group, resident, staff, rating):
+    for module in (common, lifecycle, admin, group, staff, resident, rating):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(on_error)
     chatter = Chatter(services)
     services.coordinator.subscribe(GRIDS_CHANNEL, chatter.invalidate)
     worker = Worker(application, sessions, services.coordinator, chatter)
     intake = Intake(sessions, chatter, worker, _inbox_waker(services.coordinator))
-    return Runtime(application, services, sender, engine, intake, worker)
+    return Runtime(
+        application,
+        services,
+        sender,
+        engine,
+        intake,
+        worker,
+        heartbeat=settings.heartbeat_file,
+        retention_days=settings.retention_days,
+    )
 
 
 def _inbox_waker(coordinator: Coordinator) -> Callable[[], None]:
@@ -216,9 +275,8 @@ async def _up_to_date_when_reachable(engine: AsyncEngine, settings: Settings) ->
         try:
             return await is_up_to_date(engine)
         except (OSError, OperationalError, InterfaceError) as exc:
-            log.error(
-                "数据库暂时无法连接（%s：%s），%.0f 秒后重试", _safe_url(settings), exc, backoff
-            )
+            reason = explain(exc, settings) or f"数据库暂时无法连接（{_safe_url(settings)}）"
+            log.error("%s；%.0f 秒后重试", reason, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
 
@@ -237,6 +295,7 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
     await runtime.services.coordinator.start()
     await app.initialize()
     runtime.services.bot_username = app.bot.username
+    await publish_menus(app.bot)
     await app.start()
     await runtime.intake.chatter.refresh()
     runtime.worker.start()
@@ -248,7 +307,15 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
     leader = make_leader(runtime.engine, runtime.services.coordinator, LEASE_NAME)
     sweeper = Sweeper(runtime.services, leader)
     runtime.tasks.append(
-        asyncio.create_task(housekeeping(runtime.services, sweeper), name="huiyin-chores")
+        asyncio.create_task(
+            housekeeping(
+                runtime.services,
+                sweeper,
+                heartbeat=runtime.heartbeat,
+                retention_days=runtime.retention_days,
+            ),
+            name="huiyin-chores",
+        )
     )
 
 

@@ -16,15 +16,30 @@ from bot.errors import StartupError
 log = logging.getLogger("huiyin")
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, *, migrations: bool = False) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    noisy = ["httpx", "httpcore", "telegram.ext.Updater", "aiohttp.access"]
+    noisy.append("alembic.runtime.plugins")
+    if not migrations:
+        noisy.append("alembic")  # it reads the schema version at every start: not news
+    for name in noisy:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    keep_personal_data_out_of_logs()
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
+
+
+def keep_personal_data_out_of_logs() -> None:
+    """Even at DEBUG, libraries that log whole updates or SQL parameters (residents' words and
+    names) log at INFO at most."""
+    floors = {"telegram": logging.INFO, "aiosqlite": logging.INFO, "asyncpg": logging.INFO,
+              "httpcore": logging.INFO, "sqlalchemy.engine": logging.WARNING}  # fmt: skip
+    for name, floor in floors.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(max(floor, logger.getEffectiveLevel()))
 
 
 async def _wait_for_signal() -> None:
@@ -87,6 +102,50 @@ async def _run_web(settings: Settings) -> int:
     waiter = asyncio.create_task(_wait_for_signal())
     waiter.add_done_callback(lambda _task: stop.set())
     return await serve_console(settings, stop)
+
+
+HEARTBEAT_MAX_AGE = 120.0  # seconds: four missed housekeeping passes
+
+
+async def _check(settings: Settings) -> int:
+    """Health check for a container: webhook mode asks /readyz, polling reads the heartbeat."""
+    import time
+
+    if settings.webhook_url:
+        from aiohttp import ClientError, ClientSession, ClientTimeout
+
+        port = settings.webhook_listen.rpartition(":")[2]
+        async with ClientSession(timeout=ClientTimeout(total=5)) as http:
+            for path in ("/readyz", "/healthz"):  # /healthz: servers without the console
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}{path}") as resp:
+                        if resp.status == 404:
+                            continue
+                        if resp.status == 200:
+                            print(f"正常（{path}）")
+                            return 0
+                        print(f"未就绪：{path} 返回 {resp.status}", file=sys.stderr)
+                        return 1
+                except (ClientError, OSError) as exc:
+                    reason = type(exc).__name__
+                    print(f"未就绪：无法连接 127.0.0.1:{port}（{reason}）", file=sys.stderr)
+                    return 1
+        print("未就绪：webhook 服务没有 /readyz 或 /healthz", file=sys.stderr)
+        return 1
+    beat = settings.heartbeat_file
+    if beat is None:
+        print("无法检查：请设置 HUIYIN_HEARTBEAT_FILE（机器人运行时定期更新它）", file=sys.stderr)
+        return 1
+    try:
+        age = time.time() - beat.stat().st_mtime
+    except OSError:
+        print(f"未就绪：{beat} 不存在（机器人尚未完成启动，或未运行）", file=sys.stderr)
+        return 1
+    if age > HEARTBEAT_MAX_AGE:
+        print(f"异常：{int(age)} 秒没有心跳（数据库不可用或进程卡住），见日志", file=sys.stderr)
+        return 1
+    print(f"正常（{int(age)} 秒前心跳）")
+    return 0
 
 
 async def _db_upgrade(settings: Settings) -> int:
@@ -199,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("webhook", help="以 webhook 方式运行（aiohttp），同一端口提供网页控制台")
     sub.add_parser("web", help="单独运行网页控制台（HUIYIN_WEB_LISTEN）")
+    sub.add_parser("check", help="健康检查：webhook 模式访问 /readyz，长轮询模式读取心跳文件")
     db = sub.add_parser("db", help="数据库")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="迁移数据库到最新版本")
@@ -214,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     wadd.add_argument("grid_chat_id", type=int, help="网格群的 chat id（负数）")
     wadd.add_argument("user_id", type=int, help="Telegram 用户 ID")
     wadd.add_argument("--name", default="", help="显示名")
+    from bot.people_cli import register as register_people
+
+    register_people(sub, staff_sub, worker_sub)
     box = sub.add_parser("inbox", help="收到的消息（处理失败的可重试）")
     box_sub = box.add_subparsers(dest="inbox_command", required=True)
     box_sub.add_parser("failed", help="列出处理失败（已放弃重试）的消息")
@@ -240,21 +303,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "nlp":
         return int(args.func(args))
+    settings: Settings | None = None
     try:
         settings = load_settings()
-        _configure_logging(settings.log_level if args.command != "demo" else "WARNING")
+        _configure_logging(
+            settings.log_level if args.command != "demo" else "WARNING",
+            migrations=args.command == "db",
+        )
         if args.command == "demo":
             from bot.demo import run_demo
 
+            # The scripted days may run past the last year with holiday data; the operator's
+            # warning about it means nothing to someone watching the demo.
+            logging.getLogger("huiyin.workdays").setLevel(logging.ERROR)
+
             return asyncio.run(run_demo(interactive=args.interactive))
+        if args.command not in ("check", "demo"):
+            from bot.startup import sqlite_folder_problem
+
+            problem = sqlite_folder_problem(settings)
+            if problem is not None:
+                print(f"启动失败：{problem}", file=sys.stderr)
+                return 2
         if args.command == "run":
             return asyncio.run(_run_polling(settings, poll=not args.no_poll))
         if args.command == "webhook":
             return asyncio.run(_run_webhook(settings))
         if args.command == "web":
             return asyncio.run(_run_web(settings))
+
+
+        if args.command == "check":
+            return asyncio.run(_check(settings))
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
+        if getattr(args, "people", None) is not None:
+            from bot import people_cli
+
+            return asyncio.run(people_cli.run(settings, args))
         if args.command == "staff":
             return asyncio.run(_staff_add(settings, args.user_id, args.name, args.department))
         if args.command == "inbox":
@@ -270,6 +356,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_worker_add(settings, args.grid_chat_id, args.user_id, args.name))
     except StartupError as exc:
         print(f"启动失败：{exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from bot.startup import explain
+
+        reason = explain(exc, settings) if settings is not None else None
+        if reason is None:
+            raise
+        print(f"启动失败：{reason}", file=sys.stderr)
         return 2
     return 1
 

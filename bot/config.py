@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -12,6 +12,33 @@ from bot.errors import SettingsError
 from nlp.decision import GROUP_ASK_AT, GROUP_TICKET_AT
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# Pydantic's English messages, by error type, as an operator reads them.
+_PYDANTIC_ZH = {
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_parsing": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than_equal": "不能大于 {le}",
+    "greater_than": "应大于 {gt}",
+    "less_than": "应小于 {lt}",
+    "missing": "缺少此设置",
+    "string_type": "应为文本",
+    "path_type": "应为文件路径",
+}
+
+
+def _in_chinese(err: dict[str, Any]) -> str:
+    """One pydantic error as Chinese text (our own validators already speak Chinese)."""
+    if err["type"] == "value_error":
+        return str(err.get("ctx", {}).get("error", err["msg"]))
+    template = _PYDANTIC_ZH.get(err["type"])
+    if template is None:
+        return f"格式不对（{err['msg']}）"
+    return template.format(**err.get("ctx", {}))
 
 
 class Settings(BaseSettings):
@@ -38,6 +65,8 @@ class Settings(BaseSettings):
     nlp_rules_dir: Path | None = Field(None, alias="HUIYIN_NLP_RULES_DIR")
     nlp_user_dict: Path | None = Field(None, alias="HUIYIN_NLP_USER_DICT")
     log_level: str = Field("INFO", alias="HUIYIN_LOG_LEVEL")
+    heartbeat_file: Path | None = Field(None, alias="HUIYIN_HEARTBEAT_FILE")
+    retention_days: int = Field(365, ge=30, le=3650, alias="HUIYIN_RETENTION_DAYS")
     group_confidence: float = Field(
         GROUP_TICKET_AT, ge=0.0, le=1.0, alias="HUIYIN_GROUP_CONFIDENCE"
     )
@@ -59,7 +88,7 @@ class Settings(BaseSettings):
             try:
                 return frozenset(int(p) for p in parts)
             except ValueError:
-                raise ValueError("expected comma-separated Telegram user ids") from None
+                raise ValueError("应为逗号分隔的 Telegram 用户 ID（数字）") from None
         return (
             frozenset(int(v) for v in value)
             if isinstance(value, (list, set, frozenset, tuple))
@@ -70,7 +99,9 @@ class Settings(BaseSettings):
     @classmethod
     def _check_db(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+            raise ValueError(
+                "应为 sqlite+aiosqlite:///路径 或 postgresql+asyncpg://用户:密码@主机/数据库"
+            )
         return value
 
     @field_validator("telegram_api_url", "redis_url", "webhook_url", "console_url")
@@ -79,15 +110,31 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(
             ("http://", "https://", "redis://", "rediss://", "unix://")
         ):
-            raise ValueError("expected a URL")
+            raise ValueError("应为完整的网址（以 https:// 等开头）")
         return value.rstrip("/") if value else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith("https://"):
+            raise ValueError(
+                "Telegram 只向 https:// 地址推送更新，请填写 HTTPS 地址（由反向代理提供 TLS）"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"应为 {'、'.join(LOG_LEVELS)} 之一")
+        return value.upper()
 
     @field_validator("webhook_listen", "web_listen")
     @classmethod
     def _check_listen(cls, value: str) -> str:
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit():
-            raise ValueError("expected HOST:PORT")
+            raise ValueError("应为 主机:端口，例如 0.0.0.0:8080")
         return value
 
     def console_root(self) -> str:
@@ -117,4 +164,4 @@ def load_settings(**overrides: object) -> Settings:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
         alias = Settings.model_fields[field].alias if field in Settings.model_fields else field
-        raise SettingsError(f"设置 {alias or field} 无效：{err['msg']}") from None
+        raise SettingsError(f"设置 {alias or field} 无效：{_in_chinese(dict(err))}") from None

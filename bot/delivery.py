@@ -27,7 +27,14 @@ from typing import Any
 from sqlalchemy import BigInteger, column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InputFile
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import texts
@@ -57,8 +64,9 @@ from bot.intents import (
 )
 from bot.metrics import COUNTERS
 from bot.services.supervision import unreachable
+from storage.chats import move_chat
 from storage.coordination import Coordinator, MemoryCoordinator
-from storage.models import OutboxMessage, StaffCard, utcnow
+from storage.models import BoundChat, OutboxMessage, StaffCard, utcnow
 
 log = logging.getLogger("huiyin.delivery")
 
@@ -243,6 +251,9 @@ def _markup(buttons: Keyboard) -> dict[str, Any]:
             for row in buttons
         ]
     }
+
+
+_POSTS = frozenset({"sendMessage", "sendPhoto", "sendLocation", "sendVenue"})
 
 
 def _message(chat_id: int, text: str, buttons: Keyboard, reply_to: int | None) -> dict[str, Any]:
@@ -658,6 +669,13 @@ class OutboxSender:
                 return Call("editMessageReplyMarkup", target | {"reply_markup": _NO_BUTTONS})
         raise IntentError(f"no Bot API call for {intent!r}")
 
+    async def _topic(self, chat_id: int) -> int | None:
+        """The forum topic a group is bound to, if any (one primary-key read)."""
+        async with self.sessions() as session:
+            return await session.scalar(
+                select(BoundChat.thread_id).where(BoundChat.chat_id == chat_id)
+            )
+
     async def _send(self, row: OutboxMessage, followers: list[OutboxMessage]) -> None:
         try:
             intent = loads(row.kind, row.payload)
@@ -682,6 +700,11 @@ class OutboxSender:
                 lines = [call.params["text"]]
                 lines += [getattr(loads(f.kind, f.payload), "text", "") for f in followers]
                 call.params["text"] = "\n".join(lines)[:TEXT_LIMIT]
+            if call.method in _POSTS and row.chat_id < 0 and "reply_parameters" not in call.params:
+                # A reply lands in its post's topic; anything else in the bound topic.
+                thread = await self._topic(row.chat_id)
+                if thread is not None:
+                    call.params["message_thread_id"] = thread
             await self.pacer.global_turn()
             await self.pacer.record(row.chat_id, quiet=_quiet(row.kind))
             async with self._slots:  # requests in flight; waits and writes happen outside
@@ -696,6 +719,8 @@ class OutboxSender:
             await self._retry(row, retry, f"429 retry_after={retry}", count=False)
         except Forbidden as exc:
             await self._refused(row, exc.message)
+        except ChatMigrated as exc:
+            await self._migrated(row, exc.new_chat_id)
         except BadRequest as exc:
             if _already_done(exc.message):
                 await self._finish(row, SENT)
@@ -755,6 +780,24 @@ class OutboxSender:
                     )
                 else:
                     card.message_id = message_id
+
+    async def _migrated(self, row: OutboxMessage, new_chat_id: int) -> None:
+        """The group became a supergroup: move what is stored about it, this row and the
+        other waiting ones included, and send again at once (not a failed attempt)."""
+        async with self.sessions.begin() as session:
+            await move_chat(session, row.chat_id, new_chat_id)
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(
+                    chat_id=new_chat_id,
+                    locked_until=None,
+                    attempts=OutboxMessage.attempts - 1,
+                    last_error=f"group moved to {new_chat_id}",
+                )
+            )
+        log.info("chat %s became supergroup %s; its messages follow", row.chat_id, new_chat_id)
+        self.wake()
 
     async def _keep_digest(self, row_id: int, digest: Digest) -> None:
         """Store what a digest now shows on the row that sent it (later updates rewrite it)."""

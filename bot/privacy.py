@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import re
 
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)(\d{3,4})(\d{4})(?!\d)")
-_ID_CARD = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9])")
+# Full-width digits, plus and hyphens, and the other dashes people type between digit groups.
+_ASCII = str.maketrans(
+    {**{chr(0xFF10 + d): str(d) for d in range(10)}, "＋": "+", "－": "-", "—": "-", "–": "-"}
+)
+_SEP = r"[-\s.]?"
+# A mainland mobile number, with or without +86/0086/86, written whole or in groups
+# (139-1234-5678, 139 1234 5678, 8613912345678).
+_MOBILE = re.compile(
+    rf"(?<![\d])(?:(?:\+|00)?86{_SEP})?(1[3-9]\d){_SEP}(\d{{4}}){_SEP}(\d{{4}})(?!\d)"
+)
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}[-\s]?)(\d{3,4})[-\s]?(\d{4})(?!\d)")
+# Resident ID numbers: 18 characters (last may be X), or the old 15-digit form; spaces allowed
+# between the 6-8-4 groups.
+_ID_CARD = re.compile(r"(?<![0-9])(\d{6})\s?(\d{8})\s?(\d{3}[\dXx])(?![0-9])")
+_OLD_ID_CARD = re.compile(r"(?<![0-9])(\d{6})\d{6}(\d{3})(?![0-9])")
 
 
 def mask_text(text: str) -> str:
-    """Mask mobile, landline and resident ID numbers inside free text."""
-    text = _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
+    """Mask mobile, landline and resident ID numbers inside free text (any common format)."""
+    text = text.translate(_ASCII)
+    text = _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(3)[-4:]}", text)
     text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = _OLD_ID_CARD.sub(lambda m: f"{m.group(1)}******{m.group(2)}", text)
     return _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 

@@ -324,6 +324,194 @@ TIMELINE_LINE = "{time}｜{action}{who}{change}{note}"
 NOT_A_STAFF_CHAT = "本群还不是工作人员群：管理员请先发送 /bind_staff（部门名称）。"
 RESULT_PHOTO = "工单 {number} 办理结果照片"
 
+# Menus, /help for every kind of chat, and commands sent where they do not belong
+BOT_DESCRIPTION = (
+    "「回音」接诉即办服务，件件有回音。\n"
+    "直接把遇到的问题用文字发给我（什么地方、出了什么问题），我会立即登记并告诉您工单编号，"
+    "受理、办结的每一步都会私信通知您，办结后请您评价。"
+)
+BOT_SHORT_DESCRIPTION = "接诉即办：把问题发给我，立即登记，件件有回音。"
+MENU_PRIVATE: tuple[tuple[str, str], ...] = (
+    ("start", "开始使用"),
+    ("help", "使用帮助"),
+    ("my", "我的最近工单"),
+    ("status", "查看工单进度：/status 编号"),
+    ("cancel", "撤销尚未受理的工单：/cancel 编号"),
+    ("mydata", "查看机器人保存的我的个人数据"),
+    ("forget", "删除已办结工单中我的个人信息"),
+)
+MENU_GROUP: tuple[tuple[str, str], ...] = (
+    ("help", "本群可用的命令"),
+    ("report", "网格员：回复居民的消息，代为上报"),
+    ("split", "网格员：回复被合并的消息，拆分为单独工单"),
+    ("queue", "工作人员：本部门待办工单"),
+    ("overdue", "工作人员：本部门超期工单"),
+    ("ticket", "工作人员：查看工单及办理过程"),
+)
+MENU_ADMIN: tuple[tuple[str, str], ...] = (
+    ("bind_staff", "管理员：设为工作群（/bind_staff 部门名称）"),
+    ("bind_grid", "管理员：设为网格群（/bind_grid 网格名称）"),
+    ("add_staff", "管理员：回复某人的消息，登记为工作人员"),
+    ("add_worker", "管理员：回复某人的消息，登记为网格员"),
+    ("block", "管理员：回复某人的消息，禁止其提交工单"),
+    ("unblock", "管理员：回复某人的消息，恢复其提交工单"),
+    ("remove_staff", "管理员：回复某人的消息，移出本部门工作人员"),
+    ("remove_worker", "管理员：回复某人的消息，移出本网格网格员"),
+    ("add_admin", "管理员：回复某人的消息，设为管理员"),
+    ("remove_admin", "管理员：回复某人的消息，取消管理员"),
+    ("people", "本群的工作人员或网格员名单"),
+    ("unbind", "管理员：解除本群的绑定"),
+)
+HELP_STAFF_PRIVATE = (
+    "\n\n【工作人员】新工单以卡片形式推送到您所在部门的工作群，在卡片上点按钮受理、办结、退回等；"
+    "在工作群发送 /queue 查看待办、/overdue 查看超期、/ticket 编号 查看办理过程。"
+)
+HELP_WORKER_PRIVATE = (
+    "\n\n【网格员】在网格群里回复居民的消息并发送 /report（或“上报”）即可代为上报；"
+    "也可以把居民的消息转发给我。您上报的工单，每一步进展也会告诉您。"
+)
+HELP_ADMIN_PRIVATE = (
+    "\n\n【管理员】把机器人拉进群后在群内发送：/bind_staff（总平台）"
+    "或 /bind_staff 部门名称 设为工作群；"
+    "/bind_grid 网格名称 设为网格群；回复某人的消息发送 /add_staff、/add_worker 登记人员，"
+    "/block 禁止其提交工单。这些命令都要在群里发送。"
+)
+HELP_STAFF_CHAT = (
+    "本群是「{name}」工作群。新工单以卡片推送到这里，点卡片上的按钮办理；"
+    "/queue 待办工单，/overdue 超期工单，/ticket 编号 查看办理过程。"
+    "需要回复说明时，直接在群里回复机器人的提问即可。"
+)
+HELP_STAFF_CHAT_NOT_STAFF = (
+    "本群是「{name}」工作群。您还不是登记的工作人员：请管理员回复您的一条消息并发送 /add_staff。"
+)
+HELP_GRID = (
+    "本群是网格群「{name}」。在群里说出遇到的问题（什么地方、出了什么问题），"
+    "机器人会登记为工单并简短回复编号，办理进展私信告知；私信机器人发送 /my 查看自己的工单。"
+)
+HELP_GRID_WORKER = (
+    "\n【网格员】回复居民的消息并发送 /report（或“上报”）为其登记工单；"
+    "回复被合并的消息发送 /split 拆分；机器人询问“是否要反映问题”时，您也可以替居民确认。"
+)
+HELP_UNBOUND = (
+    "本群尚未绑定。管理员可在群内发送 /bind_staff 部门名称"
+    "（或只发 /bind_staff 设为总平台）设为工作群，"
+    "或发送 /bind_grid 网格名称 设为网格群。"
+)
+HELP_ADMIN_GROUP = (
+    "\n【管理员】/bind_staff 部门名称、/bind_grid 网格名称 绑定本群；回复某人的消息发送 "
+    "/add_staff、/add_worker 登记人员，/block 禁止其提交工单。"
+)
+GROUP_COMMANDS_IN_PRIVATE: dict[str, str] = {
+    "bind_staff": (
+        "/bind_staff 要在工作人员群里发送：先把我拉进工作群，再由管理员在群内发送 "
+        "/bind_staff（设为总平台）或 /bind_staff 部门名称（设为该部门的工作群）。"
+    ),
+    "bind_grid": (
+        "/bind_grid 要在网格群里发送：先把我拉进网格群，再由管理员在群内发送 /bind_grid 网格名称。"
+    ),
+    "add_staff": (
+        "/add_staff 要在工作群里回复那位工作人员的一条消息发送；"
+        "也可以在服务器上运行 huiyin staff add。"
+    ),
+    "add_worker": (
+        "/add_worker 要在网格群里回复那位网格员的一条消息发送；"
+        "也可以在服务器上运行 huiyin worker add。"
+    ),
+    "block": "/block 要在网格群里回复那个人的一条消息发送。",
+    "report": "/report 要在网格群里回复居民的消息发送；私聊中可以直接把居民的消息转发给我。",
+    "split": "/split 要在网格群里回复被合并的那条居民消息发送。",
+    "queue": "/queue 要在部门工作群里发送，列出本部门的待办工单。",
+    "overdue": "/overdue 要在部门工作群里发送，列出本部门的超期工单。",
+    "ticket": "/ticket 编号 要在部门工作群里发送；查看自己反映的工单请用 /status 编号。",
+    "unblock": "/unblock 要在群里回复那个人的一条消息发送；也可以运行 huiyin block remove。",
+    "remove_staff": "/remove_staff 要在工作群里回复工作人员的消息发送（或 huiyin staff remove）。",
+    "remove_worker": "/remove_worker 要在网格群里回复网格员的消息发送（或 huiyin worker remove）",
+    "add_admin": "/add_admin 要在群里回复那个人的一条消息发送；也可以运行 huiyin admin add。",
+    "remove_admin": "/remove_admin 要在群里回复管理员的消息发送；也可以运行 huiyin admin remove。",
+    "unbind": "/unbind 要在需要解除绑定的群里发送。",
+    "people": "/people 要在工作群或网格群里发送，列出本群的工作人员或网格员。",
+}
+
+# The bot added to or removed from a group
+ADDED_TO_GROUP = (
+    "大家好，我是「回音」接诉即办机器人。\n"
+    "管理员请在本群发送以下命令之一完成设置：\n"
+    "/bind_staff 部门名称 —— 设为该部门的工作群（只发 /bind_staff 则设为总平台）\n"
+    "/bind_grid 网格名称 —— 设为网格群，群里反映的问题会自动登记\n"
+    "发送 /help 查看本群可用的命令。"
+)
+CANNOT_READ_GROUP = (
+    "⚠️⚠️ 注意：我现在看不到本群的普通消息！\n"
+    "Telegram 的隐私模式已开启，而我不是本群管理员，所以居民在群里反映的问题、"
+    "工作人员回复的说明我都收不到。请任选其一：\n"
+    "① 把我设为本群管理员；\n"
+    "② 在 @BotFather 发送 /setprivacy，选择 Disable，然后把我移出本群再重新拉进来。"
+)
+REMOVED_GRID = "网格群「{name}」"
+REMOVED_STAFF = "「{name}」工作群"
+BOT_REMOVED_NOTICE = (
+    "⚠️ 机器人已被移出群「{title}」，该群作为{what}的绑定已解除，发往该群的消息已停止。"
+    "如需恢复，请把机器人拉回群里，由管理员重新绑定。"
+)
+
+# People over time: remove staff, workers, blocks, bindings; admins
+PEOPLE_USAGE: dict[str, str] = {
+    "remove_staff": "用法：回复那位工作人员的一条消息并发送 /remove_staff，将其移出本部门。",
+    "remove_worker": "用法：在网格群里回复那位网格员的一条消息并发送 /remove_worker。",
+    "unblock": "用法：回复被禁止的人的一条消息并发送 /unblock，恢复其提交工单。",
+    "add_admin": "用法：回复某人的一条消息并发送 /add_admin，将其设为管理员。",
+    "remove_admin": "用法：回复某位管理员的一条消息并发送 /remove_admin。",
+}
+PEOPLE_DONE: dict[str, str] = {
+    "remove_staff": "已将 {name} 移出本部门工作人员。",
+    "remove_worker": "已将 {name} 移出本网格网格员。",
+    "unblock": "已恢复 {name} 提交工单。",
+    "add_admin": "已将 {name} 设为管理员。",
+    "remove_admin": "已取消 {name} 的管理员身份。",
+}
+PEOPLE_UNCHANGED: dict[str, str] = {
+    "remove_staff": "{name} 不是本部门的工作人员。",
+    "remove_worker": "{name} 不是本网格的网格员。",
+    "unblock": "{name} 没有被禁止提交工单。",
+    "add_admin": "{name} 已经是管理员。",
+    "remove_admin": "{name} 不是管理员（也不能取消自己的管理员身份）。",
+}
+NOT_BOUND = "本群尚未绑定为工作群或网格群。"
+UNBOUND = "已解除本群的绑定：不再推送工单，也不再登记群里反映的问题。"
+PEOPLE_STAFF = "「{name}」工作人员："
+PEOPLE_WORKERS = "网格「{name}」网格员："
+PEOPLE_ADMINS = "管理员："
+PEOPLE_BLOCKED = "被禁止提交工单的人："
+PEOPLE_LINE = "· {name}（ID {id}）"
+
+# Personal data (PIPL): /mydata and /forget
+MYDATA_HEADER = (
+    "【您在「回音」的个人数据】\n"
+    "Telegram ID：{id}\n名字：{name}\n用户名：{username}\n首次联系：{since}"
+)
+MYDATA_ROLES = "身份：{roles}"
+MYDATA_ROLE_STAFF = "工作人员"
+MYDATA_ROLE_ADMIN = "管理员"
+MYDATA_ROLE_WORKER = "网格员"
+MYDATA_ROLE_BLOCKED = "已被禁止提交工单"
+MYDATA_TICKET = "\n工单 {number}（{status}，{at}）：\n{text}"
+MYDATA_RATING = "您的评价：{score}；原因：{reason}"
+MYDATA_ATTACHMENTS = "附有照片或位置"
+MYDATA_NO_TICKETS = "\n您没有反映过问题。"
+MYDATA_FOOTER = (
+    "\n工作人员看到的是隐去电话、身份证号的内容。办结的工单在保存期限后自动脱敏。"
+    "发送 /forget 可删除已办结工单中您的个人信息。"
+)
+DEIDENTIFIED = "（已按个人信息保护要求删除）"
+FORGET_DONE = "已删除 {count} 件已办结工单中您的个人信息（姓名、账号、电话和身份证号）。"
+FORGET_KEPT = (
+    "\n工单 {numbers} 仍在办理中：办结前需要保留您的联系方式，以便告知进展、请您评价；"
+    "办结后再发送 /forget 即可删除。"
+)
+FORGET_WHAT_STAYS = (
+    "\n不含个人信息的统计数据（问题类别、办理时限、评价分数）会保留，"
+    "用于接诉即办的考核和公开统计，已无法识别到您。"
+)
 # Staff handling: prompts, evidence, contact, calendar, grid workers' views
 CALENDAR_YEAR_MISSING = (
     "📅 {year} 年的放假调休安排尚未录入。涉及 {year} 年的办理时限已按法定节假日计算"

@@ -13,6 +13,7 @@ from telegram.ext import (
 
 from bot import buttons, texts
 from bot.domain import parse_ticket_number
+from bot.services.administration import personal_data
 from bot.services.intake import private_prompts, reports
 from bot.services.tickets import reply_now
 from handlers.context import HuiyinContext, person
@@ -33,8 +34,8 @@ async def start(update: Update, context: HuiyinContext) -> None:
         await reply_now(context.services, who, msg.message_id, texts.GREETING)
 
 
-async def help_command(update: Update, context: HuiyinContext) -> None:
-    """Explain how to report and follow tickets."""
+async def unknown_command(update: Update, context: HuiyinContext) -> None:
+    """Answer a command the bot does not know with the resident's guide."""
     msg = update.effective_message
     assert msg is not None and update.effective_user is not None
     await reply_now(context.services, person(update.effective_user), msg.message_id, texts.HELP)
@@ -61,6 +62,22 @@ async def cancel(update: Update, context: HuiyinContext) -> None:
     assert msg is not None and update.effective_user is not None
     arg = context.args[0] if context.args else ""
     await reports.cancel(context.services, person(update.effective_user), msg.message_id, arg)
+
+
+async def my_data(update: Update, context: HuiyinContext) -> None:
+    """Send residents everything the bot holds about them (/mydata)."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None
+    await personal_data.send_my_data(
+        context.services, person(update.effective_user), msg.message_id
+    )
+
+
+async def forget(update: Update, context: HuiyinContext) -> None:
+    """De-identify what is the resident's and no longer under handling (/forget)."""
+    msg = update.effective_message
+    assert msg is not None and update.effective_user is not None
+    await personal_data.forget_me(context.services, person(update.effective_user), msg.message_id)
 
 
 async def text(update: Update, context: HuiyinContext) -> None:
@@ -139,10 +156,11 @@ async def other(update: Update, context: HuiyinContext) -> None:
 
 HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("start", start, filters=PRIVATE),
-    CommandHandler("help", help_command, filters=PRIVATE),
     CommandHandler("status", status, filters=PRIVATE),
     CommandHandler("my", my_tickets, filters=PRIVATE),
     CommandHandler("cancel", cancel, filters=PRIVATE),
+    CommandHandler("mydata", my_data, filters=PRIVATE),
+    CommandHandler("forget", forget, filters=PRIVATE),
     MessageHandler(
         PRIVATE & filters.UpdateType.EDITED_MESSAGE & (filters.TEXT | filters.CAPTION), edited
     ),
@@ -151,5 +169,5 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     MessageHandler(PRIVATE & filters.PHOTO, photo),
     MessageHandler(PRIVATE & filters.LOCATION, location),
     MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, other),
-    MessageHandler(PRIVATE & filters.COMMAND, help_command),
+    MessageHandler(PRIVATE & filters.COMMAND, unknown_command),
 ]

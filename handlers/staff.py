@@ -26,6 +26,7 @@ async def bind_staff(update: Update, context: HuiyinContext) -> None:
         chat.title or "",
         msg.message_id,
         " ".join(context.args or []),
+        thread_id=msg.message_thread_id if msg.is_topic_message else None,
     )
 
 
@@ -144,17 +145,6 @@ async def stats(update: Update, context: HuiyinContext) -> None:
     await report.answer_stats(context.services, person(user), chat.id, msg.message_id)
 
 
-async def private_only(update: Update, context: HuiyinContext) -> None:
-    """Tell an admin that /bind_staff belongs in a group."""
-    msg = update.effective_message
-    assert msg is not None and update.effective_user is not None
-    from bot.services.tickets import reply_now
-
-    await reply_now(
-        context.services, person(update.effective_user), msg.message_id, texts.GROUP_ONLY
-    )
-
-
 HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("bind_staff", bind_staff, filters=GROUPS),
     CommandHandler("add_staff", add_staff, filters=GROUPS),
@@ -163,7 +153,6 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("ticket", ticket, filters=GROUPS),
     CommandHandler("console", console, filters=GROUPS),
     CommandHandler("stats", stats, filters=GROUPS),
-    CommandHandler(["bind_staff", "add_staff"], private_only, filters=filters.ChatType.PRIVATE),
     CallbackQueryHandler(card_button, pattern=buttons.is_card_press),
     CallbackQueryHandler(category_button, pattern=buttons.is_category_pick),
     CommandHandler("contact", contact, filters=GROUPS),

@@ -46,6 +46,7 @@ QUESTION_BONUS = 0.3  # a question (？/吗) about a named topic
 QUESTION_CUE = 1.5  # a 请问…吗 question holding one cue this strong (拖欠, 违法…) is a report
 BODY_FACTOR = 0.3  # weight of topic words after the first sentence (fitted on even ids)
 SMALL_TALK_CHARS = 40  # a longer message is never taken for small talk
+MAX_HITS = 400  # distinct keywords read per message (a real one holds a few dozen at most)
 MAX_ALTERNATIVES = 2  # next best categories offered to staff after the first
 _FULL_STOP = utf8("。")
 _TRAILING = " .!?。！？~…,，"
@@ -330,6 +331,9 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
             return NOT_A_REPORT
     seen = {hit[1].key for hit in found}
     hits = found if len(seen) == len(found) else _first_of_each(found)
+    if len(hits) > MAX_HITS:  # no message names this many keywords: bound the work
+        hits = hits[:MAX_HITS]
+        seen = {hit[1].key for hit in hits}
     topics: list[tuple[int, KeyInfo]] = []  # the hits with category words
     supers: list[frozenset[str]] = []  # super_keys of the hits that have any
     intents: dict[str, float] = {}

@@ -24,6 +24,9 @@ def _alternation(words: Iterable[str]) -> str:
 
 
 _MAX_LEAD = 8  # at most this many characters (a name or a numeral) before a first suffix
+# a place is looked for in this many characters from the first suffix: a message is short,
+# and a 4,096-character wall of suffix characters would otherwise cost milliseconds
+_MAX_SPAN = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +52,8 @@ class PlacePattern:
         # `longest` characters after it, and the lookahead reads one more
         back = self.anchors.search(text[::-1])
         last = len(text) - 1 - back.start() if back is not None else first.start()
-        return self.pattern.findall(
-            text, max(0, first.start() - _MAX_LEAD), last + self.longest + 1
-        )
+        start = max(0, first.start() - _MAX_LEAD)
+        return self.pattern.findall(text, start, min(last + self.longest + 1, start + _MAX_SPAN))
 
 
 def compile_pattern(

@@ -127,6 +127,8 @@ class BoundChat(Base):
     name: Mapped[str] = mapped_column(String(64), default="")
     bound_by: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # In a group with topics: the topic the binding was made in; the bot posts there.
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class GridWorker(Base):
@@ -139,6 +141,17 @@ class GridWorker(Base):
     )
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     display_name: Mapped[str] = mapped_column(String(128), default="")
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Admin(Base):
+    """Someone who administers the bot (binds chats, registers people); seeded from
+    HUIYIN_ADMIN_IDS at start, managed with `huiyin admin` and /add_admin."""
+
+    __tablename__ = "admins"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     added_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -37,6 +37,11 @@ METHODS = (
     "setMyCommands",
     "getMyCommands",
     "deleteMyCommands",
+    "setMyDescription",
+    "getMyDescription",
+    "setMyShortDescription",
+    "getMyShortDescription",
+    "getChatMember",
 )
 
 PRIMITIVES = frozenset({"Integer", "String", "Boolean", "Float", "InputFile"})

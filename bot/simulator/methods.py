@@ -39,6 +39,7 @@ class Methods:
         self.world = world
         self.callback_ttl = callback_ttl
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.descriptions: dict[str, str] = {}  # "description|lang", "short|lang" -> text
         self.callback_answers: list[dict[str, Any]] = []
         self.on_bot_message: Callable[[int, StoredMessage], None] = lambda chat_id, m: None
         self.before_post: Callable[[str, ChatState], None] = lambda method, state: None
@@ -64,6 +65,7 @@ class Methods:
         body: dict[str, Any] = {"text": text}
         if entities:
             body["entities"] = entities
+        self._topic(state, p, body)
         self._reply(state, p, body)
         lpo = p.get("link_preview_options")
         if isinstance(lpo, dict) and lpo.get("is_disabled"):
@@ -97,6 +99,7 @@ class Methods:
                 body["caption_entities"] = entities
         markup = self._markup(p.get("reply_markup"))
         self.world.check_can_send(state)
+        self._topic(state, p, body)
         self._reply(state, p, body)
         return self._post("sendPhoto", state, body, markup)
 
@@ -111,6 +114,7 @@ class Methods:
             body["location"]["horizontal_accuracy"] = float(accuracy)
         markup = self._markup(p.get("reply_markup"))
         self.world.check_can_send(state)
+        self._topic(state, p, body)
         self._reply(state, p, body)
         return self._post("sendLocation", state, body, markup)
 
@@ -130,6 +134,7 @@ class Methods:
         body: dict[str, Any] = {"location": point, "venue": venue}
         markup = self._markup(p.get("reply_markup"))
         self.world.check_can_send(state)
+        self._topic(state, p, body)
         self._reply(state, p, body)
         return self._post("sendVenue", state, body, markup)
 
@@ -162,6 +167,20 @@ class Methods:
             raise BadRequest("Bad Request: message to be replied not found")
         if target_chat is state:
             body["reply_to_message"] = self.world.reply_copy(target)
+            topic = target.msg.get("message_thread_id")
+            if topic is not None and "message_thread_id" not in p:
+                body["message_thread_id"] = topic
+                body["is_topic_message"] = True
+
+    def _topic(self, state: ChatState, p: Params, body: dict[str, Any]) -> None:
+        """Place a message in the forum topic ``message_thread_id`` names (else General)."""
+        topic = p.get("message_thread_id")
+        if topic is None or not state.is_forum:
+            return
+        if int(topic) not in state.topics:
+            raise BadRequest("Bad Request: message thread not found")
+        body["message_thread_id"] = int(topic)
+        body["is_topic_message"] = True
 
     def _markup(self, markup: Any) -> dict[str, Any] | None:
         if markup is None:
@@ -345,6 +364,42 @@ class Methods:
         """deleteMyCommands."""
         self.commands.pop(self._scope_key(p), None)
         return True
+
+    def m_setMyDescription(self, p: Params) -> Any:
+        """setMyDescription (at most 512 characters; empty removes it)."""
+        return self._set_description("description", p, 512)
+
+    def m_getMyDescription(self, p: Params) -> Any:
+        """getMyDescription."""
+        key = f"description|{p.get('language_code', '')}"
+        return {"description": self.descriptions.get(key, "")}
+
+    def m_setMyShortDescription(self, p: Params) -> Any:
+        """setMyShortDescription (at most 120 characters; empty removes it)."""
+        return self._set_description("short_description", p, 120)
+
+    def m_getMyShortDescription(self, p: Params) -> Any:
+        """getMyShortDescription."""
+        key = f"short_description|{p.get('language_code', '')}"
+        return {"short_description": self.descriptions.get(key, "")}
+
+    def _set_description(self, kind: str, p: Params, limit: int) -> bool:
+        text = p.get(kind, "")
+        if len(text) > limit:
+            raise BadRequest(f"Bad Request: {kind.upper()}_INVALID")
+        self.descriptions[f"{kind}|{p.get('language_code', '')}"] = text
+        return True
+
+    def m_getChatMember(self, p: Params) -> Any:
+        """getChatMember: the bot's own membership (member, administrator or left)."""
+        state = self.world.resolve_chat(p["chat_id"])
+        user_id = int(p["user_id"])
+        if user_id != self.world.bot_user["id"]:
+            user = self.world.users.get(user_id)
+            if user is None:
+                raise BadRequest("Bad Request: user not found")
+            return {"status": "member", "user": copy.deepcopy(user)}
+        return self.world.bot_membership(state)
 
 
 def _point(p: Params) -> dict[str, Any]:

@@ -180,11 +180,66 @@ class BotAPISimulator:
         return user
 
     def add_group(self, chat_id: int, title: str, *, username: str | None = None,
-                  bot_can_post: bool = True) -> dict[str, Any]:
-        """Add a supergroup (negative id) with the bot in it."""
-        chat = self.world.add_group(chat_id, title, username)
+                  bot_can_post: bool = True, kind: str = "supergroup",
+                  forum: bool = False) -> dict[str, Any]:
+        """Add a supergroup (negative id; ``kind="group"`` for a basic group) with the bot in
+        it; ``forum`` gives it topics (see :meth:`add_topic`)."""
+        chat = self.world.add_group(chat_id, title, username, kind=kind, forum=forum)
         self.world.chats[chat_id].bot_can_post = bot_can_post
         return chat
+
+    def set_privacy_mode(self, enabled: bool) -> None:
+        """BotFather's /setprivacy: with it on, getMe says the bot cannot read group posts."""
+        self.world.bot_user["can_read_all_group_messages"] = not enabled
+
+    def add_bot_to_group(self, chat_id: int, title: str, by_user: int, *,
+                         admin: bool = False, kind: str = "supergroup",
+                         forum: bool = False) -> dict[str, Any]:
+        """A user adds the bot to a group (as an administrator if ``admin``): the group
+        exists from now on and the bot gets a my_chat_member update."""
+        state = self.world.chats.get(chat_id)
+        if state is None:
+            self.add_group(chat_id, title, kind=kind, forum=forum)
+            state = self.world.chat_state(chat_id)
+        state.bot_removed = False
+        state.bot_is_admin = admin
+        self._member_update(chat_id, "left", "administrator" if admin else "member",
+                            by_user=by_user)
+        return copy.deepcopy(state.chat)
+
+    def remove_bot_from_group(self, chat_id: int, by_user: int) -> None:
+        """A user removes the bot from a group: 403 from now on, and a my_chat_member update."""
+        state = self.world.chat_state(chat_id)
+        old = "administrator" if state.bot_is_admin else "member"
+        state.bot_removed = True
+        state.bot_is_admin = False
+        self._member_update(chat_id, old, "left", by_user=by_user)
+
+    def add_topic(self, chat_id: int, name: str, by_user: int) -> int:
+        """A user opens a forum topic; returns its message_thread_id (as Telegram, the id of
+        the forum_topic_created service message)."""
+        state = self.world.chat_state(chat_id)
+        if not state.is_forum:
+            raise ValueError(f"chat {chat_id} has no topics")
+        thread_id = state.next_message_id
+        state.topics[thread_id] = name
+        body = {"forum_topic_created": {"name": name, "icon_color": 7322096},
+                "message_thread_id": thread_id, "is_topic_message": True}
+        self._user_sent(self.world.user_message(by_user, chat_id, body))
+        return thread_id
+
+    def migrate_group(self, chat_id: int, new_chat_id: int, by_user: int) -> None:
+        """A basic group becomes a supergroup with a new id: both chats get the service
+        message, and calls naming the old id fail with ``migrate_to_chat_id``."""
+        old = self.world.chat_state(chat_id)
+        self.world.add_group(new_chat_id, old.chat.get("title", ""), None)
+        new = self.world.chat_state(new_chat_id)
+        new.bot_can_post, new.bot_is_admin = old.bot_can_post, old.bot_is_admin
+        self._user_sent(self.world.user_message(
+            by_user, chat_id, {"migrate_to_chat_id": new_chat_id}))
+        old.migrated_to = new_chat_id
+        self._user_sent(self.world.user_message(
+            by_user, new_chat_id, {"migrate_from_chat_id": chat_id}))
 
     def block(self, user_id: int) -> None:
         """The user blocks the bot: 403 from now on, and a my_chat_member update."""
@@ -203,10 +258,17 @@ class BotAPISimulator:
         """The bot is removed from a group: 403 from now on."""
         self.world.chat_state(chat_id).bot_removed = True
 
-    def _member_update(self, user_id: int, old: str, new: str) -> None:
-        state = self.world.chat_state(user_id)
+    def _member_update(self, chat_id: int, old: str, new: str,
+                       by_user: int | None = None) -> None:
+        state = self.world.chat_state(chat_id)
+        was_admin = state.bot_is_admin
 
         def member(status: str) -> dict[str, Any]:
+            if status == "administrator":
+                state.bot_is_admin = True
+                admin = self.world.bot_membership(state)
+                state.bot_is_admin = was_admin
+                return admin
             out: dict[str, Any] = {"status": status, "user": copy.deepcopy(self.world.bot_user)}
             if status == "kicked":
                 out["until_date"] = 0
@@ -214,7 +276,7 @@ class BotAPISimulator:
 
         self._push({"my_chat_member": {
             "chat": copy.deepcopy(state.chat),
-            "from": copy.deepcopy(self.world.user(user_id)),
+            "from": copy.deepcopy(self.world.user(chat_id if by_user is None else by_user)),
             "date": self.world.now(),
             "old_chat_member": member(old),
             "new_chat_member": member(new),
@@ -224,12 +286,15 @@ class BotAPISimulator:
 
     def send_text(self, user_id: int, text: str, chat_id: int | None = None,
                   reply_to_message_id: int | None = None,
-                  forward_origin: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The user writes ``text`` (private chat when chat_id is None); returns the Message."""
+                  forward_origin: dict[str, Any] | None = None,
+                  thread_id: int | None = None) -> dict[str, Any]:
+        """The user writes ``text`` (private chat when chat_id is None; in a forum topic when
+        ``thread_id`` is given); returns the Message."""
         body = self.world.text_body(text)
         if forward_origin is not None:
             body["forward_origin"] = copy.deepcopy(forward_origin)
-        stored = self.world.user_message(user_id, chat_id, body, reply_to_message_id)
+        stored = self.world.user_message(user_id, chat_id, body, reply_to_message_id,
+                                         thread_id=thread_id)
         return self._user_sent(stored)
 
     def send_photo(self, user_id: int, chat_id: int | None = None, caption: str | None = None,
@@ -481,10 +546,13 @@ class BotAPISimulator:
         return web.json_response({"ok": True, "result": result}, dumps=_dumps)
 
     @staticmethod
-    def _error(code: int, description: str, retry_after: int | None = None) -> web.Response:
+    def _error(code: int, description: str, retry_after: int | None = None,
+               parameters: dict[str, Any] | None = None) -> web.Response:
         body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
+        if parameters:
+            body["parameters"] = {**body.get("parameters", {}), **parameters}
         return web.json_response(body, status=code)
 
     async def _read_params(self, request: web.Request) -> dict[str, Any]:
@@ -543,7 +611,7 @@ class BotAPISimulator:
         except BadRequest as exc:
             if exc.error_code == 429:
                 return self._error(429, exc.description, int(exc.description.rsplit(" ", 1)[1]))
-            return self._error(exc.error_code, exc.description)
+            return self._error(exc.error_code, exc.description, parameters=exc.parameters)
         if name != "getUpdates":
             self._check_result(name, result)
         return self._reply(result)

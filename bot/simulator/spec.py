@@ -32,10 +32,12 @@ class SpecViolation(ValueError):
 class BadRequest(Exception):
     """A request Telegram would refuse; ``description`` is Telegram's text."""
 
-    def __init__(self, description: str, error_code: int = 400) -> None:
+    def __init__(self, description: str, error_code: int = 400,
+                 parameters: dict[str, Any] | None = None) -> None:
         super().__init__(description)
         self.description = description
         self.error_code = error_code
+        self.parameters = parameters  # ResponseParameters, e.g. migrate_to_chat_id
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,14 @@ class ChatState:
     blocked: bool = False  # private: the user blocked the bot
     bot_removed: bool = False  # group: the bot was removed
     bot_can_post: bool = True  # group: the bot may send messages
+    bot_is_admin: bool = False  # group: the bot is an administrator
+    migrated_to: int | None = None  # group: upgraded to this supergroup
+    topics: dict[int, str] = field(default_factory=dict)  # forum: thread id -> topic name
+
+    @property
+    def is_forum(self) -> bool:
+        """True for a supergroup with topics."""
+        return bool(self.chat.get("is_forum"))
 
     @property
     def is_private(self) -> bool:
@@ -128,13 +136,16 @@ class World:
             self.chats[user_id].chat = chat
         return copy.deepcopy(user)
 
-    def add_group(self, chat_id: int, title: str, username: str | None) -> dict[str, Any]:
-        """Register a supergroup the bot is a member of."""
+    def add_group(self, chat_id: int, title: str, username: str | None,
+                  *, kind: str = "supergroup", forum: bool = False) -> dict[str, Any]:
+        """Register a group or supergroup (optionally with topics) the bot is a member of."""
         if chat_id >= 0:
             raise ValueError("group chat ids are negative")
-        chat: dict[str, Any] = {"id": chat_id, "type": "supergroup", "title": title}
+        chat: dict[str, Any] = {"id": chat_id, "type": kind, "title": title}
         if username:
             chat["username"] = username
+        if forum:
+            chat["is_forum"] = True
         self.chats[chat_id] = ChatState(chat=chat)
         return copy.deepcopy(chat)
 
@@ -163,7 +174,26 @@ class World:
         found = self.chats.get(chat_id)
         if found is None:
             raise BadRequest("Bad Request: chat not found")
+        if found.migrated_to is not None:
+            raise BadRequest("Bad Request: group chat was upgraded to a supergroup chat", 400,
+                             {"migrate_to_chat_id": found.migrated_to})
         return found
+
+    def bot_membership(self, state: ChatState) -> dict[str, Any]:
+        """The bot's ChatMember in a chat (member, administrator, left or kicked)."""
+        bot = copy.deepcopy(self.bot_user)
+        if state.bot_removed:
+            return {"status": "left", "user": bot}
+        if state.bot_is_admin:
+            return {
+                "status": "administrator", "user": bot, "can_be_edited": False,
+                "is_anonymous": False, "can_manage_chat": True, "can_delete_messages": True,
+                "can_manage_video_chats": False, "can_restrict_members": False,
+                "can_promote_members": False, "can_change_info": False,
+                "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
+                "can_delete_stories": False,
+            }
+        return {"status": "member", "user": bot}
 
     def check_can_send(self, state: ChatState) -> None:
         """Raise Telegram's 403/400 if the bot may not post in that chat."""
@@ -209,19 +239,27 @@ class World:
         return out
 
     def user_message(self, user_id: int, chat_id: int | None, body: dict[str, Any],
-                     reply_to_message_id: int | None = None) -> StoredMessage:
-        """A message a user writes (to a private chat when chat_id is None)."""
+                     reply_to_message_id: int | None = None,
+                     thread_id: int | None = None) -> StoredMessage:
+        """A message a user writes (to a private chat when chat_id is None); in a forum,
+        ``thread_id`` names the topic (a reply goes to the topic of the replied-to post)."""
         user = self.user(user_id)
         state = self.chat_state(user_id if chat_id is None else chat_id)
         if state.is_private:
             if state.chat["id"] != user_id:
                 raise ValueError("a user can only write in their own private chat")
             state.started = True
+        if state.migrated_to is not None:
+            raise ValueError(f"chat {state.chat['id']} became {state.migrated_to}")
         if reply_to_message_id is not None:
             target = self.find_message(state, reply_to_message_id)
             if target is None:
                 raise ValueError(f"no message {reply_to_message_id} in chat {state.chat['id']}")
             body = {**body, "reply_to_message": self.reply_copy(target)}
+            if thread_id is None:
+                thread_id = target.msg.get("message_thread_id")
+        if thread_id is not None and state.is_forum:
+            body = {**body, "message_thread_id": thread_id, "is_topic_message": True}
         return self.new_message(state, user, False, body)
 
     def text_body(self, text: str) -> dict[str, Any]:

@@ -21,9 +21,11 @@ async def bind_staff_chat(
     title: str,
     message_id: int,
     department_name: str = "",
+    thread_id: int | None = None,
 ) -> bool:
     """Bind this group as a department's staff chat, or as the dispatch chat (总平台) when no
-    department is named (admins only); return whether it was bound."""
+    department is named (admins only); return whether it was bound. Sent inside a forum
+    topic, the binding is that topic: the bot posts there."""
     allowed = services.is_admin(person.id)
     department = services.directory.find(department_name) if department_name.strip() else None
     async with services.sessions.begin() as session:
@@ -51,6 +53,7 @@ async def bind_staff_chat(
             assert bound is not None
             bound.kind = STAFF_CHAT
             bound.name = code
+            bound.thread_id = thread_id
             routing.forget_chats(session)
             text = (
                 texts.DEPT_CHAT_BOUND.format(name=department.name, level=department.level)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.domain import Action, EventKind, HuiyinError, Role
 from bot.intents import Notice, Photo
+from bot.privacy import mask_text
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import contact, corrections, dispatch, routing
@@ -210,7 +211,9 @@ async def _reopen_reason(
             session,
             key=f"reopen_reason:{event.id}:{staff_chat}",
             chat_id=staff_chat,
-            intent=Notice(texts.STAFF_REOPEN_REASON.format(number=ticket.number, reason=body)),
+            intent=Notice(
+                texts.STAFF_REOPEN_REASON.format(number=ticket.number, reason=mask_text(body))
+            ),
             ticket_id=ticket.id,
         )
     await reply(

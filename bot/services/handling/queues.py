@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import OPEN_STATUSES, ChatKind, Status, parse_ticket_number
-from bot.privacy import mask_name
+from bot.privacy import mask_name, mask_text
 from bot.services.context import Person, Services
 from bot.services.handling import evidence, routing
 from bot.services.tickets import find_by_number, format_time, render_card, reply
@@ -242,4 +242,4 @@ def _readable_note(event: TicketEvent) -> str:
         except ValueError:
             return ""
         return f"｜{texts.TIMELINE_PLACE.format(latitude=latitude, longitude=longitude)}"
-    return f"｜{event.note[:200]}" if event.note else ""
+    return f"｜{mask_text(event.note)[:200]}" if event.note else ""

@@ -1,0 +1,107 @@
+"""The container: runtime-only lock, the bot as PID 1 with a health check, compose wiring.
+
+No Docker engine runs where the tests run, so the files are checked for the structure that
+matters rather than built.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV_TOOLS = {"ruff", "mypy", "pytest", "pytest-asyncio", "pytest-timeout", "hypothesis", "pyyaml"}
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", "-r")):
+            name, version = line.split("==")
+            pins[name.lower().replace("_", "-")] = version
+    return pins
+
+
+def _instructions() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            keyword, _, rest = line.strip().partition(" ")
+            out.append((keyword.upper(), rest.strip()))
+    return out
+
+
+def _compose() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_runtime_lock_holds_no_development_tools() -> None:
+    runtime = _pins(ROOT / "requirements.lock")
+    assert not DEV_TOOLS & set(runtime), sorted(DEV_TOOLS & set(runtime))
+    dev = ROOT / "requirements-dev.lock"
+    assert "-r requirements.lock" in dev.read_text()
+    assert {"ruff", "mypy", "pytest", "hypothesis"} <= set(_pins(dev))
+    assert not set(runtime) & set(_pins(dev)), "a package pinned in both locks"
+
+
+def test_every_runtime_dependency_is_pinned_in_the_runtime_lock() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = _pins(ROOT / "requirements.lock")
+    for requirement in project["dependencies"]:
+        name = re.split(r"[<>=!\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        assert name in runtime, f"{name} is a dependency but not in requirements.lock"
+    assert isinstance(project["license"], str), "license must be an SPDX string"
+    assert all((ROOT / f).exists() for f in project["license-files"])
+
+
+def test_dockerfile_runs_the_bot_as_pid_1_with_a_health_check() -> None:
+    steps = _instructions()
+    runs = " ".join(rest for kw, rest in steps if kw == "RUN")
+    assert "requirements.lock" in runs and "requirements-dev.lock" not in runs
+    cmd = [rest for kw, rest in steps if kw == "CMD"]
+    assert len(cmd) == 1 and cmd[0].startswith("["), "CMD must be the exec form (no sh -c)"
+    assert "sh" not in cmd[0] and "db upgrade" not in cmd[0]
+    health = [rest for kw, rest in steps if kw == "HEALTHCHECK"]
+    assert len(health) == 1 and '"huiyin", "check"' in health[0]
+    user = [rest for kw, rest in steps if kw == "USER"]
+    assert user and user[-1] not in ("root", "0")
+    env = " ".join(rest for kw, rest in steps if kw == "ENV")
+    volume = " ".join(rest for kw, rest in steps if kw == "VOLUME")
+    match = re.search(r"HUIYIN_DATABASE_URL=sqlite\+aiosqlite:///(\S+)", env)
+    assert match is not None and match.group(1).startswith("/data/") and "/data" in volume
+    assert "chown huiyin" in runs and "/data" in runs, "the data volume must be writable"
+    assert "HUIYIN_HEARTBEAT_FILE=" in env
+    copied = " ".join(rest for kw, rest in steps if kw == "COPY")
+    assert "tests" not in shlex.split(copied)
+
+
+def test_compose_migrates_once_and_the_bot_waits_for_it() -> None:
+    services = _compose()["services"]
+    migrate, bot = services["migrate"], services["bot"]
+    assert migrate["command"] == ["huiyin", "db", "upgrade"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
+    assert bot["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert bot["command"] == ["huiyin", "run"]
+    assert any(str(v).endswith(":/data") for v in bot["volumes"])
+    assert "data" in _compose()["volumes"]
+    assert bot["environment"]["HUIYIN_DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert bot["image"] == migrate["image"], "both run the same image"
+    for name in ("db", "redis"):
+        assert "healthcheck" in services[name]
+
+
+def test_docs_describe_backup_restore_and_webhook_behind_a_proxy() -> None:
+    ops = (ROOT / "docs" / "OPERATIONS.md").read_text()
+    for needle in ("pg_dump", "pg_restore", "/readyz", "HUIYIN_WEBHOOK_URL", "proxy_pass"):
+        assert needle in ops, needle
