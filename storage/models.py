@@ -290,6 +290,8 @@ class GroupPrompt(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A private question about a captioned photo: attached when the resident taps 登记.
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class TicketEvent(Base):
