@@ -264,7 +264,7 @@ async def test_resolve_with_a_result_note_and_a_photo(depts: LocalStack) -> None
         reply_to_message_id=prompt["message_id"],
     )
     notice = await expect(sim, RESIDENT_ID, lambda m: "已全部清运" in m.get("text", ""))
-    assert set(buttons(notice)) == {"满意", "基本满意", "不满意"}
+    assert set(buttons(notice)) == {"联系过", "没有联系"}
     await expect(sim, RESIDENT_ID, lambda m: "photo" in m and "办理结果照片" in m["caption"])
     ticket = await the_ticket(depts, number)
     assert ticket.status == Status.RESOLVED and ticket.due_kind == "rate_remind"

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.services.supervision.sweeper import sweep
 from bot.services.tickets import format_time
+from bot.simulator.scene import tap_through
 from bot.workdays import local_date
 from tests.e2e.helpers import press, report, the_ticket
 from tests.e2e.test_dispatch import (  # noqa: F401  (the fixture)
@@ -59,7 +60,7 @@ async def test_dissatisfied_leaves_one_live_card(stack: LocalStack) -> None:
     number = await report(stack, RESIDENT_ID, REPORT)
     notice = await resolve(stack, number, "已更换灯泡")
     since = mark(sim, STAFF_CHAT_ID)
-    press(stack, RESIDENT_ID, notice, "不满意")
+    await tap_through(sim, RESIDENT_ID, notice, "联系过", "部分解决", "不满意")
     fresh = await expect(
         sim, STAFF_CHAT_ID, lambda m: "🔁重办" in m["text"] and number in m["text"], after=since
     )
@@ -161,7 +162,7 @@ async def test_overdue_flag_then_rating_after_autoclose(stack: LocalStack) -> No
             await sweep(services)
         await expect(sim, RESIDENT_ID, lambda m: "按「未评价」结单" in m["text"])
         answered = len(sim.callback_answers)
-        press(stack, RESIDENT_ID, notice, "满意")
+        press(stack, RESIDENT_ID, notice, "联系过")  # the 回访's first question, still shown
         await sim.wait_until(lambda: len(sim.callback_answers) > answered)
         assert "评价期已结束" in sim.callback_answers[-1]["text"]
         assert "已经评价过" not in sim.callback_answers[-1]["text"]
