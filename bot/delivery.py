@@ -442,8 +442,9 @@ class OutboxSender:
         if not ready:
             if self._inflight:
                 with contextlib.suppress(TimeoutError):
+                    # A snapshot: sends finishing before the wait starts empty the live set.
                     await asyncio.wait_for(
-                        asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED),
+                        asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED),
                         timeout=soonest,
                     )
                 return 0.0

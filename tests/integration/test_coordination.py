@@ -29,7 +29,7 @@ Factory = Callable[[], Coordinator]
 
 async def _redis_problem() -> str | None:
     """Return why Redis cannot be used, or None when it answers PING."""
-    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=5, socket_timeout=5)
     try:
         await client.ping()
         return None
