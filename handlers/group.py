@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot import buttons, texts
 from bot.services.administration import grids
-from bot.services.intake import groups, reports
+from bot.services.intake import groups, handover, reports
 from handlers.context import HuiyinContext, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
@@ -42,7 +42,7 @@ async def report(update: Update, context: HuiyinContext) -> None:
     target = msg.reply_to_message
     author = target.from_user if target is not None else None
     text = (target.text or target.caption or "") if target is not None else ""
-    await groups.worker_report(
+    await handover.worker_report(
         context.services,
         person(user),
         chat.id,
@@ -117,7 +117,7 @@ async def forwarded(update: Update, context: HuiyinContext) -> None:
             longitude=msg.location.longitude if msg.location else None,
         )
         return
-    heard = await groups.forwarded(
+    heard = await handover.forwarded(
         context.services,
         person(user),
         msg.message_id,

@@ -70,6 +70,8 @@ class Intake:
                 claimed = await worker.claim_into(session, now)
         self.stored += new
         if worker is not None:
+            if to_handle:
+                worker.stored({row.chat_key for row in rows if not row.done})
             worker.dispatch(claimed)
         if to_handle and not claimed:
             if worker is not None:

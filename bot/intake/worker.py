@@ -83,6 +83,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._dirty = True  # there may be claimable updates nobody has looked for yet
         self._running: set[asyncio.Task[None]] = set()
+        self._chats: dict[int, bool] = {}  # chats in hand → more was stored for them meanwhile
         self._task: asyncio.Task[None] | None = None
         self._last_prune = float("-inf")
         coordinator.subscribe(INBOX_CHANNEL, self.wake)
@@ -121,12 +122,19 @@ class Worker:
         stores a batch and claims it in one commit); pass the rows to `dispatch` after it."""
         return await inbox.claim(session, now, limit=self.free, lease=self.lease)
 
+    def stored(self, chat_keys: set[int]) -> None:
+        """Updates of these chats were stored: those of a chat in hand are claimed as soon as
+        its task ends (nobody else can take them before)."""
+        for chat_key in chat_keys & self._chats.keys():
+            self._chats[chat_key] = True
+
     def dispatch(self, claimed: list[inbox.Claimed]) -> None:
         """Handle claimed rows: one task per chat, each chat's rows in order."""
         chats: dict[int, list[inbox.Claimed]] = {}
         for row in claimed:
             chats.setdefault(row.chat_key, []).append(row)
         for chat_key, rows in chats.items():
+            self._chats[chat_key] = False
             task = asyncio.create_task(self._run_chat(rows), name=f"huiyin-chat-{chat_key}")
             self._running.add(task)
             task.add_done_callback(self._finished)
@@ -170,6 +178,14 @@ class Worker:
     async def _run_chat(self, rows: list[inbox.Claimed]) -> None:
         """One chat's claimed rows in order; stop at one that did not finish (it is retried
         first) and give the rest back."""
+        chat_key = rows[0].chat_key
+        try:
+            await self._run_rows(rows)
+        finally:
+            if self._chats.pop(chat_key, False):
+                self.wake()
+
+    async def _run_rows(self, rows: list[inbox.Claimed]) -> None:
         for i, row in enumerate(rows):
             if await self._handle(row):
                 continue
