@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.config import Settings
@@ -22,11 +22,13 @@ from bot.deadlines import DeadlinePolicy
 from bot.delivery import Limits, OutboxSender
 from bot.departments import Directory
 from bot.errors import NotMigrated, RulesFileError
+from bot.indicators import Indicators
 from bot.intake import handled
 from bot.intake.chatter import GRIDS_CHANNEL, Chatter
 from bot.intake.poller import Intake, Poller
 from bot.intake.worker import INBOX_CHANNEL, Worker
 from bot.menus import publish_menus
+from bot.metrics import COUNTERS
 from bot.services.administration import people, personal_data
 from bot.services.context import Services
 from bot.services.intake import groups
@@ -46,6 +48,11 @@ log = logging.getLogger("huiyin")
 
 
 
+async def count_update(update: Update, context: HuiyinContext) -> None:
+    """Count every update this instance handles (for /metrics)."""
+    COUNTERS.inc("updates")
+
+
 def describe_update(update: object) -> str:
     """Name an update for the log by id, kind and chat only: never its text or names."""
     if not isinstance(update, Update):
@@ -60,6 +67,7 @@ def describe_update(update: object) -> str:
 async def on_error(update: object, context: HuiyinContext) -> None:
     """Hand a handler's error to the intake worker, which retries or dead-letters the update;
     otherwise log it with the update's id and kind (personal data stays out of logs)."""
+    COUNTERS.inc("handler_errors")
     mark = handled.current.get()
     if mark is not None and context.error is not None:
         mark.error = context.error
@@ -186,6 +194,7 @@ async def build_runtime(
     calendar = WorkCalendar.load(settings.holidays_file)
     policy = DeadlinePolicy.load(settings.deadline_policy_file)
     directory = Directory.load(settings.departments_file)
+    indicators = Indicators.load(settings.indicators_file)
     sessions = make_sessionmaker(engine)
     services = Services(
         sessions=sessions,
@@ -193,6 +202,8 @@ async def build_runtime(
         calendar=calendar,
         policy=policy,
         directory=directory,
+        indicators=indicators,
+        console_url=settings.console_root(),
         admin_ids=admins,
         group_confidence=settings.group_confidence,
         group_ask_confidence=min(settings.group_ask_confidence, settings.group_confidence),
@@ -222,6 +233,7 @@ async def build_runtime(
     services.wake = _waker(services.coordinator, sender)
     services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services
+    application.add_handler(TypeHandler(Update, count_update), group=-2)
     application.add_handlers(guard.HANDLERS, group=-1)
     for module in (common, lifecycle, admin, group, staff, resident, rating):
         application.add_handlers(module.HANDLERS)

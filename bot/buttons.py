@@ -26,6 +26,7 @@ _PROMPT = re.compile(rf"g:(yes|no):{_NUMBER}")
 _QUESTION = re.compile(rf"p:(yes|no):{_NUMBER}")
 _CATEGORY = re.compile(rf"k:{_NUMBER}:([0-9])")
 _CONTACT = re.compile(rf"c:{_NUMBER}")
+_FOLLOWUP = re.compile(rf"f:{_NUMBER}:{_NUMBER}:(c:[01]|s:(?:resolved|partial|unresolved))")
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,27 @@ class ContactPress:
     ticket_id: int
 
 
-Press = CardPress | RatingPress | PromptAnswer | QuestionAnswer | CategoryPick | ContactPress
+@dataclass(frozen=True)
+class FollowupPress:
+    """A 回访 answer for round `round` of ticket `ticket_id`: question ``c`` (承办单位是否联系过您,
+    answer ``1`` or ``0``) or ``s`` (问题是否解决, a `Solved` value). The last question, 是否满意,
+    is a `RatingPress`."""
+
+    ticket_id: int
+    round: int
+    question: str
+    answer: str
+
+
+Press = (
+    CardPress
+    | RatingPress
+    | PromptAnswer
+    | QuestionAnswer
+    | CategoryPick
+    | ContactPress
+    | FollowupPress
+)
 
 
 def _check(value: int, limit: int) -> int:
@@ -102,6 +123,10 @@ def encode(press: Press) -> str:
             data = f"k:{_check(ticket_id, ID_MAX)}:{_check(index, 9)}"
         case ContactPress(ticket_id):
             data = f"c:{_check(ticket_id, ID_MAX)}"
+        case FollowupPress(ticket_id, round_, question, answer):
+            data = f"f:{_check(ticket_id, ID_MAX)}:{_check(round_, ROUND_MAX)}:{question}:{answer}"
+            if not _FOLLOWUP.fullmatch(data):
+                raise ButtonDataError(f"not a 回访 answer: {press!r}")
         case _:
             raise ButtonDataError(f"not a button: {press!r}")
     if len(data.encode()) > DATA_LIMIT:
@@ -149,6 +174,13 @@ def decode(data: object) -> Press | None:
     if match := _CONTACT.fullmatch(data):
         ticket_id = _number(match.group(1), ID_MAX)
         return None if ticket_id is None else ContactPress(ticket_id)
+    if match := _FOLLOWUP.fullmatch(data):
+        raw_id, raw_round, pair = match.groups()
+        ticket_id, round_ = _number(raw_id, ID_MAX), _number(raw_round, ROUND_MAX)
+        if ticket_id is None or round_ is None:
+            return None
+        question, answer = pair.split(":")
+        return FollowupPress(ticket_id, round_, question, answer)
     return None
 
 
@@ -165,6 +197,11 @@ def is_contact_press(data: object) -> bool:
 def is_rating_press(data: object) -> bool:
     """Whether `data` is a rating button (a handler pattern)."""
     return isinstance(decode(data), RatingPress)
+
+
+def is_followup_press(data: object) -> bool:
+    """Whether `data` answers one of the first questions of a 回访 (a handler pattern)."""
+    return isinstance(decode(data), FollowupPress)
 
 
 def is_prompt_answer(data: object) -> bool:

@@ -69,6 +69,7 @@ async def _run_polling(settings: Settings, *, poll: bool = True) -> int:
 
 async def _run_webhook(settings: Settings) -> int:
     from bot.app import build_runtime, start_runtime, stop_runtime
+    from bot.web.serve import mount_console
     from bot.webhook import serve_webhook
 
     if not settings.webhook_url or not settings.webhook_secret:
@@ -83,6 +84,7 @@ async def _run_webhook(settings: Settings) -> int:
         port=int(port),
         secret=settings.webhook_secret,
         public_url=settings.webhook_url,
+        mount=lambda app: mount_console(app, runtime.services, settings),
     )
     log.info("huiyin 已启动（webhook %s，监听 %s）", settings.webhook_url, settings.webhook_listen)
     try:
@@ -91,6 +93,15 @@ async def _run_webhook(settings: Settings) -> int:
         await site.stop()
         await stop_runtime(runtime)
     return 0
+
+
+async def _run_web(settings: Settings) -> int:
+    from bot.web.serve import serve_console
+
+    stop = asyncio.Event()
+    waiter = asyncio.create_task(_wait_for_signal())
+    waiter.add_done_callback(lambda _task: stop.set())
+    return await serve_console(settings, stop)
 
 
 HEARTBEAT_MAX_AGE = 120.0  # seconds: four missed housekeeping passes
@@ -245,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="不轮询：只处理其他实例已收到并存入数据库的消息（多实例时一个轮询、其余处理）",
     )
-    sub.add_parser("webhook", help="以 webhook 方式运行（aiohttp）")
+    sub.add_parser("webhook", help="以 webhook 方式运行（aiohttp），同一端口提供网页控制台")
+    sub.add_parser("web", help="单独运行网页控制台（HUIYIN_WEB_LISTEN）")
     sub.add_parser("check", help="健康检查：webhook 模式访问 /readyz，长轮询模式读取心跳文件")
     db = sub.add_parser("db", help="数据库")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -317,6 +329,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_run_polling(settings, poll=not args.no_poll))
         if args.command == "webhook":
             return asyncio.run(_run_webhook(settings))
+        if args.command == "web":
+            return asyncio.run(_run_web(settings))
+
+
         if args.command == "check":
             return asyncio.run(_check(settings))
         if args.command == "db":

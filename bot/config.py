@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     holidays_file: Path | None = Field(None, alias="HUIYIN_HOLIDAYS_FILE")
     deadline_policy_file: Path | None = Field(None, alias="HUIYIN_DEADLINE_POLICY_FILE")
     departments_file: Path | None = Field(None, alias="HUIYIN_DEPARTMENTS_FILE")
+    indicators_file: Path | None = Field(None, alias="HUIYIN_INDICATORS_FILE")
+    console_url: str | None = Field(None, alias="HUIYIN_CONSOLE_URL")
+    console_secret: str | None = Field(None, alias="HUIYIN_CONSOLE_SECRET")
+    web_listen: str = Field("127.0.0.1:8081", alias="HUIYIN_WEB_LISTEN")
     nlp_rules_dir: Path | None = Field(None, alias="HUIYIN_NLP_RULES_DIR")
     nlp_user_dict: Path | None = Field(None, alias="HUIYIN_NLP_USER_DICT")
     log_level: str = Field("INFO", alias="HUIYIN_LOG_LEVEL")
@@ -100,7 +104,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("telegram_api_url", "redis_url", "webhook_url")
+    @field_validator("telegram_api_url", "redis_url", "webhook_url", "console_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(
@@ -125,13 +129,23 @@ class Settings(BaseSettings):
             raise ValueError(f"应为 {'、'.join(LOG_LEVELS)} 之一")
         return value.upper()
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_listen", "web_listen")
     @classmethod
     def _check_listen(cls, value: str) -> str:
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit():
             raise ValueError("应为 主机:端口，例如 0.0.0.0:8080")
         return value
+
+    def console_root(self) -> str:
+        """Where sign-in links point: HUIYIN_CONSOLE_URL, else the webhook server, else the
+        stand-alone console (`huiyin web`) on HUIYIN_WEB_LISTEN."""
+        if self.console_url:
+            return self.console_url
+        if self.webhook_url:
+            scheme, _, rest = self.webhook_url.partition("://")
+            return f"{scheme}://{rest.split('/', 1)[0]}"
+        return f"http://{self.web_listen}"
 
     def require_token(self) -> str:
         """Return the bot token, or raise SettingsError when it is missing."""

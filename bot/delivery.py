@@ -12,6 +12,7 @@ instance): one schedule of slots for the overall rate, a window per private chat
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import math
@@ -25,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -45,7 +46,9 @@ from bot.intents import (
     CardUpdate,
     Digest,
     DigestEntry,
+    Document,
     Earlier,
+    Edit,
     GroupAnswer,
     Intent,
     Key,
@@ -59,6 +62,7 @@ from bot.intents import (
     dumps,
     loads,
 )
+from bot.metrics import COUNTERS
 from bot.services.supervision import unreachable
 from storage.chats import move_chat
 from storage.coordination import Coordinator, MemoryCoordinator
@@ -682,6 +686,16 @@ class OutboxSender:
                     venue = {"title": intent.title, "address": intent.address}
                     return Call("sendVenue", params | venue)
                 return Call("sendLocation", params)
+            case Document():
+                upload = InputFile(base64.b64decode(intent.data), filename=intent.filename)
+                params = {"chat_id": chat_id, "document": upload, "caption": intent.caption}
+                return Call("sendDocument", params)
+            case Edit():
+                message_id = await self._earlier(chat_id, intent.target)
+                if message_id is None:
+                    return None
+                params = _message(chat_id, intent.text, intent.buttons, None)
+                return Call("editMessageText", params | {"message_id": message_id})
             case ButtonsOff() | Removal():
                 message_id = await self._earlier(chat_id, intent.target)
                 if message_id is None:
@@ -733,6 +747,7 @@ class OutboxSender:
             log.error("outbox %s: %s", row.id, exc)
             await self._finish(row, FAILED, error=str(exc))
         except RetryAfter as exc:
+            COUNTERS.inc("telegram_429")
             retry = retry_seconds(exc)
             self.pacer.pause(row.chat_id, asyncio.get_running_loop().time() + retry)
             await self._retry(row, retry, f"429 retry_after={retry}", count=False)

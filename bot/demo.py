@@ -22,6 +22,7 @@ from bot.simulator.scene import (
     expect,
     mark,
     staff_a_chat,
+    tap_through,
 )
 from nlp import Extractor
 from storage.db import upgrade
@@ -116,7 +117,7 @@ async def play_scene(sim: BotAPISimulator, out: Callable[[str], None] = print) -
             STAFF_ID, note, chat_id=STAFF_CHAT_ID, reply_to_message_id=prompt["message_id"]
         )
         await expect(
-            sim, RESIDENT_ID, lambda m: "请对办理结果进行评价" in m["text"], after=since_resident
+            sim, RESIDENT_ID, lambda m: "完成回访" in m["text"], after=since_resident
         )
 
     sim.send_text(RESIDENT_ID, "/start")
@@ -135,8 +136,8 @@ async def play_scene(sim: BotAPISimulator, out: Callable[[str], None] = print) -
     t.flush()
 
     out("\n--- 居民不满意，工单重办 ---\n")
-    notice = last_bot(RESIDENT_ID, "请对办理结果进行评价")
-    sim.press_button(RESIDENT_ID, RESIDENT_ID, notice["message_id"], buttons(notice)["不满意"])
+    notice = last_bot(RESIDENT_ID, "完成回访")
+    await tap_through(sim, RESIDENT_ID, notice, "联系过", "部分解决", "不满意")
     await expect(sim, RESIDENT_ID, lambda m: "不满意的原因" in m.get("text", ""))
     sim.send_text(RESIDENT_ID, "只换了一楼的，二楼到五楼还是不亮")
     await expect(sim, STAFF_CHAT_ID, lambda m: "不满意原因" in m.get("text", ""))
@@ -151,8 +152,8 @@ async def play_scene(sim: BotAPISimulator, out: Callable[[str], None] = print) -
     t.flush()
 
     out("\n--- 居民满意，工单办结 ---\n")
-    notice = last_bot(RESIDENT_ID, "请对办理结果进行评价")
-    sim.press_button(RESIDENT_ID, RESIDENT_ID, notice["message_id"], buttons(notice)["满意"])
+    notice = last_bot(RESIDENT_ID, "完成回访")
+    await tap_through(sim, RESIDENT_ID, notice, "联系过", "已解决", "满意")
     await expect(sim, RESIDENT_ID, lambda m: "感谢您的评价" in m.get("text", ""))
     await expect(sim, STAFF_CHAT_ID, lambda m: "评价：满意" in m.get("text", ""))
     t.flush()

@@ -144,6 +144,14 @@ class Rating(enum.StrEnum):
     UNRATED = "unrated"  # closed after the rating period: never counts as satisfied
 
 
+class Solved(enum.StrEnum):
+    """The reporter's answer to 问题是否解决 in the 回访."""
+
+    RESOLVED = "resolved"
+    PARTIAL = "partial"
+    UNRESOLVED = "unresolved"
+
+
 class Urgency(enum.StrEnum):
     """How soon a ticket must be handled."""
 

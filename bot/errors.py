@@ -121,6 +121,10 @@ class DepartmentsFileError(DataFileError):
     """The departments file is malformed; the message names the file and the key."""
 
 
+class IndicatorsFileError(DataFileError):
+    """The indicators file (how the figures are computed) is malformed; names the file and key."""
+
+
 class RulesFileError(DataFileError):
     """An NLP rule file or user dictionary is malformed; names the file and line."""
 

@@ -29,6 +29,8 @@ class Kind(enum.StrEnum):
     PHOTO = "photo"
     LOCATION = "location"  # a map pin, with a place name when one is known
     BUTTONS_OFF = "buttons_off"  # the buttons taken off a message sent before
+    EDIT = "edit"  # a message sent before, its text and buttons rewritten
+    DOCUMENT = "document"  # a file (the weekly report's Excel), its bytes kept in the outbox
     REMOVAL = "removal"  # a message sent before, deleted
     DIGEST = "digest"  # several cards in one message (written by the sender, never queued)
 
@@ -147,6 +149,26 @@ class ButtonsOff:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """Rewrite a message sent before: its text and buttons (no buttons: they go)."""
+
+    kind: ClassVar[Kind] = Kind.EDIT
+    target: Earlier
+    text: str
+    buttons: Keyboard = ()
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file to send, its bytes base64-encoded (small files only, e.g. a report)."""
+
+    kind: ClassVar[Kind] = Kind.DOCUMENT
+    filename: str
+    data: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
 class Removal:
     """Delete a message sent before."""
 
@@ -182,6 +204,8 @@ Intent = (
     | Photo
     | Location
     | ButtonsOff
+    | Edit
+    | Document
     | Removal
     | Digest
 )
@@ -197,6 +221,8 @@ _TYPES: dict[Kind, type[Any]] = {
         Photo,
         Location,
         ButtonsOff,
+        Edit,
+        Document,
         Removal,
         Digest,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain import Rating, Status
+from bot.domain import Rating, Solved, Status
 
 STATUS_NAMES: dict[str, str] = {
     Status.NEW: "待受理",
@@ -81,7 +81,8 @@ CANNOT_CANCEL = "工单 {number} 当前状态为「{status}」，只能撤销尚
 
 NOTIFY_ACCEPTED = "您反映的问题（工单 {number}）已受理，正在办理。承诺办结时限：{deadline}"
 NOTIFY_RESOLVED = (
-    "您反映的问题（工单 {number}）已办结。\n办理结果：{note}\n\n请对办理结果进行评价："
+    "您反映的问题（工单 {number}）已办结。\n办理结果：{note}\n\n"
+    "请花几秒钟完成回访（共 3 题，点按钮作答）："
 )
 NOTIFY_RETURNED = (
     "您反映的问题（工单 {number}）已退回。\n原因：{reason}\n如有疑问，可重新描述后再次提交。"
@@ -296,7 +297,9 @@ REMIND = "⏰【催办】工单 {number}（{category}）将于 {deadline} 到期
 SUPERVISE = "🔔【督办】工单 {number}（承办：{department}）已超过办结时限 {deadline}，请督促办理。"
 OVERDUE_HOLDER = "⚠️ 工单 {number} 已超过办结时限 {deadline}，已通报督办。"
 AUTO_ESCALATE_REASON = "超期未办结，自动提级"
-RATE_REMINDER = "您反映的问题（工单 {number}）已办结，还没有收到您的评价。请对办理结果进行评价："
+RATE_REMINDER = (
+    "您反映的问题（工单 {number}）已办结，还没有收到您的回访评价。请点按钮完成回访："
+)
 AUTOCLOSED = (
     "工单 {number} 办结后 7 天未收到评价，已按「未评价」结单。如问题仍未解决，可重新反映。"
 )
@@ -574,7 +577,7 @@ MY_HANDED_OVER = "（代为上报）"
 # In a grid worker's copy of a notice, the resident's wording is re-addressed.
 RESIDENT_SUBJECT = "您反映的问题"
 WORKER_SUBJECT = "居民反映的问题"
-RATE_INVITE = "\n\n请对办理结果进行评价："
+RATE_INVITE = "\n\n请花几秒钟完成回访（共 3 题，点按钮作答）："  # ends NOTIFY_RESOLVED
 WORKER_RATE_NOTE = "\n\n（由反映人评价办理结果）"
 
 # Residents' own words (issue 9): one-tap questions in private, corrections that teach the bot
@@ -614,3 +617,58 @@ NOTIFY_NOT_REPORT = (
     "如确有问题需要反映，请直接私信我描述，我们会登记办理。"
 )
 CARD_NOT_REPORT = "\n已标记为非诉求，工单关闭"
+
+# 回访 (follow-up): three questions in one message that updates in place
+FOLLOWUP_CONTACTED = "承办单位是否联系过您？"
+FOLLOWUP_SOLVED = "问题是否解决？"
+FOLLOWUP_SATISFIED = "对办理结果是否满意？"
+CONTACTED_NAMES: dict[bool, str] = {True: "联系过", False: "没有联系"}
+SOLVED_NAMES: dict[str, str] = {
+    Solved.RESOLVED: "已解决",
+    Solved.PARTIAL: "部分解决",
+    Solved.UNRESOLVED: "未解决",
+}
+FOLLOWUP_LINE = "{n}. {question}{answer}"
+FOLLOWUP_ANSWER = " ✅ {answer}"
+FOLLOWUP_DONE = "\n\n感谢您的评价（{rating}），工单 {number} 已办结。"
+FOLLOWUP_REOPENED = "\n\n工单 {number} 已重新交办（重办）。"
+ALERT_ANSWERED = "已记录。"
+ALERT_ALREADY_ANSWERED = "这个问题您已经回答过了。"
+
+# The web console (控制台)
+CONSOLE_LINK = "回音控制台登录链接（{minutes} 分钟内有效，仅可使用一次，请勿转发）：\n{url}"
+CONSOLE_SENT = "已私信发送控制台登录链接。如未收到，请先私聊机器人发送 /start 后重试。"
+CONSOLE_NOT_STAFF = "只有登记的工作人员可以登录控制台。"
+CONSOLE_NOT_CONFIGURED = "网页控制台尚未配置访问地址（HUIYIN_CONSOLE_URL），请联系管理员。"
+
+# The weekly report (周报) and /stats
+REPORT_SUMMARY = (
+    "【回音周报】{first} 至 {last}\n"
+    "{score_name} {score}{score_change}\n"
+    "{rates}\n"
+    "登记 {tickets} 件，有效回访 {followups} 件，超期 {overdue} 件（上周 {overdue_before} 件）\n"
+    "前三名：{best}\n"
+    "后三名：{worst}\n"
+    "各部门明细见附件。"
+)
+REPORT_CHANGE = "（较上周 {delta}）"
+REPORT_NO_CHANGE = ""
+REPORT_NONE = "（暂无有效回访）"
+REPORT_DEPT = (
+    "【{name} 周报】{first} 至 {last}\n"
+    "{score_name} {score}（{place}）{score_change}\n"
+    "{rates}\n"
+    "登记 {tickets} 件，有效回访 {followups} 件，超期 {overdue} 件，按时办结率 {on_time}"
+)
+REPORT_DEPT_EMPTY = "【{name} 周报】{first} 至 {last}\n本周没有登记或完成回访的工单。"
+REPORT_PLACE = "第 {rank} 名，共 {of} 个部门"
+REPORT_UNRANKED = "有效回访不足，不参与排名"
+REPORT_ATTACHMENT = "回音周报 {first} 至 {last}：部门排名"
+STATS = (
+    "【{name}】本考核周期 {first} 至 {last}\n"
+    "{score_name} {score}（{band}）\n"
+    "{rates}\n"
+    "登记 {tickets} 件，有效回访 {followups} 件，超期 {overdue} 件，"
+    "按时办结率 {on_time}，未评价率 {unrated}"
+)
+DATE_NOT_WORKDAY = "{day} 不是工作日（周末或法定节假日），请改为工作日，例如 {next}。"

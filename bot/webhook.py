@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -61,9 +62,15 @@ async def serve_webhook(
     port: int,
     secret: str,
     public_url: str | None,
+    mount: Callable[[web.Application], None] | None = None,
 ) -> web.TCPSite:
-    """Serve the webhook endpoint and, when a public URL is given, register it with Telegram."""
-    runner = web.AppRunner(webhook_app(intake, secret), access_log=None)
+    """Serve the webhook endpoint and, when a public URL is given, register it with Telegram.
+
+    `mount` adds more routes (the web console) to the same server before it starts."""
+    app = webhook_app(intake, secret)
+    if mount is not None:
+        mount(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

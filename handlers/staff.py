@@ -9,6 +9,7 @@ from bot import buttons, texts
 from bot.domain import HuiyinError, parse_ticket_number
 from bot.services.administration import staff as staff_admin
 from bot.services.handling import corrections, queues, staff
+from bot.services.statistics import access, report
 from handlers.context import HuiyinContext, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
@@ -130,12 +131,28 @@ async def ticket(update: Update, context: HuiyinContext) -> None:
     )
 
 
+async def console(update: Update, context: HuiyinContext) -> None:
+    """Send a one-time sign-in link to the web console privately (/console)."""
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert msg is not None and chat is not None and user is not None
+    await access.send_link(context.services, user.id, chat.id, msg.message_id)
+
+
+async def stats(update: Update, context: HuiyinContext) -> None:
+    """Answer with this chat's department's figures for the current cycle (/stats)."""
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert msg is not None and chat is not None and user is not None
+    await report.answer_stats(context.services, person(user), chat.id, msg.message_id)
+
+
 HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     CommandHandler("bind_staff", bind_staff, filters=GROUPS),
     CommandHandler("add_staff", add_staff, filters=GROUPS),
     CommandHandler("queue", queue, filters=GROUPS),
     CommandHandler("overdue", overdue, filters=GROUPS),
     CommandHandler("ticket", ticket, filters=GROUPS),
+    CommandHandler("console", console, filters=GROUPS),
+    CommandHandler("stats", stats, filters=GROUPS),
     CallbackQueryHandler(card_button, pattern=buttons.is_card_press),
     CallbackQueryHandler(category_button, pattern=buttons.is_category_pick),
     CommandHandler("contact", contact, filters=GROUPS),

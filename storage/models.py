@@ -185,6 +185,7 @@ class Ticket(Base):
         Index("ix_tickets_status_deadline", "status", "deadline_at"),
         Index("ix_tickets_department_deadline", "department", "deadline_at"),
         Index("ix_tickets_next_due", "next_due_at"),
+        Index("ix_tickets_created", "created_at"),  # the console's figures, by period
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
@@ -289,6 +290,8 @@ class GroupPrompt(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A private question about a captioned photo: attached when the resident taps 登记.
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class TicketEvent(Base):
@@ -311,7 +314,10 @@ class TicketRating(Base):
     """A reporter's rating of one resolution round."""
 
     __tablename__ = "ratings"
-    __table_args__ = (UniqueConstraint("ticket_id", "round", "rater_id", name="uq_ratings_once"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "round", "rater_id", name="uq_ratings_once"),
+        Index("ix_ratings_created", "created_at"),  # the console's figures, by period
+    )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -434,6 +440,61 @@ class OutboxMessage(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Followup(Base):
+    """One reporter's 回访 answers for one resolution round (every round is kept)."""
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "round", "rater_id", name="uq_followups_once"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    rater_id: Mapped[int] = mapped_column(BigInteger)
+    # 承办单位是否联系过您 / 问题是否解决 (resolved, partial, unresolved) / 满意度 (a Rating).
+    contacted: Mapped[bool | None] = mapped_column(Boolean)
+    solved: Mapped[str | None] = mapped_column(String(16))
+    satisfaction: Mapped[str | None] = mapped_column(String(16))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsoleLink(Base):
+    """A one-time sign-in link to the web console (only its hash is kept)."""
+
+    __tablename__ = "console_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A signed-in console session (only the hash of its id is kept)."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsoleView(Base):
+    """The audit of who opened which ticket's details in the web console, and when."""
+
+    __tablename__ = "console_views"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LabelledExample(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deadlines import DeadlinePolicy
 from bot.departments import Directory
+from bot.indicators import Indicators
 from bot.workdays import WorkCalendar
 from nlp import GROUP_ASK_AT, GROUP_TICKET_AT, Extractor
 from storage.coordination import Coordinator, MemoryCoordinator
@@ -29,6 +30,7 @@ class Services:
     calendar: WorkCalendar
     policy: DeadlinePolicy
     directory: Directory = field(default_factory=Directory.load)
+    indicators: Indicators = field(default_factory=Indicators.load)
     admin_ids: frozenset[int] = frozenset()
     clock: Callable[[], datetime] = utcnow
     wake: Callable[[], None] = field(default=_nothing)
@@ -37,6 +39,7 @@ class Services:
     prompt_ttl_seconds: int = 3600
     private_prompt_ttl_seconds: int = 24 * 3600
     bot_username: str = "huiyin_bot"
+    console_url: str = ""  # public root of the web console, for sign-in links
     group_confidence: float = GROUP_TICKET_AT
     group_ask_confidence: float = GROUP_ASK_AT
     group_prompt_ttl_seconds: int = 1800

@@ -373,7 +373,8 @@ async def notify_reporter(
 def worker_copy(text: str) -> str:
     """A notice meant for the reporter, as the grid worker who handed the ticket over reads it."""
     text = text.replace(texts.RESIDENT_SUBJECT, texts.WORKER_SUBJECT)
-    text = text.replace(texts.RATE_INVITE, texts.WORKER_RATE_NOTE)
+    head, invited, _questions = text.partition(texts.RATE_INVITE)  # the 回访 is the reporter's
+    text = head + texts.WORKER_RATE_NOTE if invited else text
     return texts.WORKER_COPY.format(text=text)
 
 

@@ -58,6 +58,20 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
     }
 
 
+async def tap_through(
+    sim: BotAPISimulator, user_id: int, message: dict[str, Any], *labels: str
+) -> None:
+    """Answer a 回访 message question by question: wait for each button, then press it."""
+    chat_id, message_id = message["chat"]["id"], message["message_id"]
+    for label in labels:
+
+        def asking(m: dict[str, Any], label: str = label) -> bool:
+            return bool(m["message_id"] == message_id and label in buttons(m))
+
+        current = await expect(sim, chat_id, asking)
+        sim.press_button(user_id, chat_id, message_id, buttons(current)[label])
+
+
 async def staff_a_chat(
     sim: BotAPISimulator,
     *,

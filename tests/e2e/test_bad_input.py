@@ -7,6 +7,7 @@ import copy
 import pytest
 
 from bot.domain import Status
+from bot.simulator.scene import tap_through
 from tests.e2e.helpers import last_with, press, report, texts_in, the_ticket, ticket_count
 from tests.harness import RESIDENT_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, buttons, expect
 
@@ -101,7 +102,7 @@ async def test_someone_else_cannot_rate(stack: LocalStack) -> None:
     stack.sim.add_user(STRANGER, "陌生人")
     stack.sim.send_text(STRANGER, "/start")
     own = await expect(stack.sim, STRANGER, lambda m: "件件有回音" in m["text"])
-    cb = buttons(notice)["满意"]
+    cb = buttons(notice)["联系过"]
     before = len(stack.sim.callback_answers)
     stack.sim.press_button(STRANGER, STRANGER, own["message_id"], cb, force=True)
     await stack.sim.wait_until(lambda: len(stack.sim.callback_answers) == before + 1)
@@ -111,16 +112,21 @@ async def test_someone_else_cannot_rate(stack: LocalStack) -> None:
 
 async def test_stale_and_repeated_rating_presses(stack: LocalStack) -> None:
     number, notice = await _resolved(stack)
+    first = buttons(notice)["联系过"]
+    await tap_through(stack.sim, RESIDENT_ID, notice, "联系过", "已解决")
+    asking = await expect(stack.sim, RESIDENT_ID, lambda m: "不满意" in buttons(m))
     before = len(stack.sim.callback_answers)
-    press(stack, RESIDENT_ID, notice, "满意")
+    press(stack, RESIDENT_ID, asking, "满意")
     await expect(stack.sim, RESIDENT_ID, lambda m: "感谢您的评价" in m["text"])
-    # The same button pressed again (a stale keyboard on another device).
-    cb = buttons(notice)["不满意"]
-    stack.sim.press_button(
-        RESIDENT_ID, RESIDENT_ID, int(str(notice["message_id"])), cb, force=True
-    )
-    await stack.sim.wait_until(lambda: len(stack.sim.callback_answers) == before + 2)
-    assert stack.sim.callback_answers[-1]["text"] == "您已经评价过本次办理结果。"
+    # The same buttons pressed again (a stale keyboard on another device).
+    for cb in (buttons(asking)["不满意"], first):
+        stack.sim.press_button(
+            RESIDENT_ID, RESIDENT_ID, int(str(notice["message_id"])), cb, force=True
+        )
+    await stack.sim.wait_until(lambda: len(stack.sim.callback_answers) == before + 3)
+    assert [a["text"] for a in stack.sim.callback_answers[-2:]] == [
+        "您已经评价过本次办理结果。"
+    ] * 2
     assert (await the_ticket(stack, number)).status == Status.CLOSED
 
 

@@ -179,6 +179,9 @@ async def test_assist_extension_refused_then_approved_then_escalation(depts: Loc
     # 申请延期, refused by the dispatcher: the deadline stands.
     deadline = ticket.deadline_at
     new_day = local_date(deadline) + timedelta(days=7)
+    assert depts.runtime is not None
+    while not depts.runtime.services.calendar.is_workday(new_day):  # days off are refused
+        new_day += timedelta(days=1)
     await act(depts, CG_ID, card, "申请延期", "延期至日期", f"{new_day:%Y-%m-%d} 需协调环卫公司")
     request = await expect(sim, STAFF_CHAT_ID, lambda m: "【延期申请】" in m["text"])
     assert set(buttons(request)) == {"同意延期", "不同意"}
@@ -261,7 +264,7 @@ async def test_resolve_with_a_result_note_and_a_photo(depts: LocalStack) -> None
         reply_to_message_id=prompt["message_id"],
     )
     notice = await expect(sim, RESIDENT_ID, lambda m: "已全部清运" in m.get("text", ""))
-    assert set(buttons(notice)) == {"满意", "基本满意", "不满意"}
+    assert set(buttons(notice)) == {"联系过", "没有联系"}
     await expect(sim, RESIDENT_ID, lambda m: "photo" in m and "办理结果照片" in m["caption"])
     ticket = await the_ticket(depts, number)
     assert ticket.status == Status.RESOLVED and ticket.due_kind == "rate_remind"

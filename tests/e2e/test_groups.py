@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from bot.simulator.scene import tap_through
 from nlp import Extractor
-from storage.models import Attachment, Ticket
+from storage.models import Attachment, Followup, Ticket
 from tests.e2e.helpers import last_with, press, texts_in, ticket_count
 from tests.harness import ADMIN_ID, STAFF_CHAT_ID, LocalStack, buttons, expect, mark
 
@@ -310,13 +311,21 @@ async def test_the_same_problem_from_two_residents_joins_one_ticket(grid: LocalS
     notices = [
         await expect(sim, uid, lambda m: "已修好" in m["text"]) for uid in (RESIDENT, NEIGHBOUR)
     ]
-    press(grid, RESIDENT, notices[0], "满意")
+    await tap_through(sim, RESIDENT, notices[0], "联系过", "已解决", "满意")
     await expect(sim, RESIDENT, lambda m: "感谢您的评价（满意）" in m["text"])
-    press(grid, NEIGHBOUR, notices[1], "不满意")
+    await tap_through(sim, NEIGHBOUR, notices[1], "没有联系", "未解决", "不满意")
     await expect(sim, NEIGHBOUR, lambda m: "不满意的原因" in m["text"])
     await expect(sim, RESIDENT, lambda m: "重新交办" in m["text"])
     [ticket] = await tickets(grid)
     assert ticket.status == "reopened"
+    assert grid.runtime is not None
+    async with grid.runtime.services.sessions() as s:
+        rows = (await s.execute(select(Followup).order_by(Followup.id))).scalars().all()
+    # Each voice keeps their own 回访 of the round.
+    assert [(f.rater_id, f.contacted, f.solved, f.satisfaction) for f in rows] == [
+        (RESIDENT, True, "resolved", "satisfied"),
+        (NEIGHBOUR, False, "unresolved", "dissatisfied"),
+    ]
 
 
 async def test_a_worker_splits_a_wrong_merge(grid: LocalStack) -> None:

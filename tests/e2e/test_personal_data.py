@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from bot.domain import Status
 from bot.services.administration import personal_data
+from bot.simulator.scene import tap_through
 from storage.models import OutboxMessage, Ticket, TicketEvent, TicketRating, User, utcnow
 from tests.e2e.helpers import press, report, the_ticket
 from tests.harness import RESIDENT_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, expect, mark
@@ -28,7 +29,7 @@ async def _resolve_and_rate(stack: LocalStack, number: str) -> None:
         STAFF_ID, "已修复", chat_id=STAFF_CHAT_ID, reply_to_message_id=prompt["message_id"]
     )
     notice = await expect(sim, RESIDENT_ID, lambda m: "已修复" in m["text"])
-    press(stack, RESIDENT_ID, notice, "满意")
+    await tap_through(sim, RESIDENT_ID, notice, "联系过", "已解决", "满意")
     await expect(sim, RESIDENT_ID, lambda m: "感谢您的评价" in m["text"])
 
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.cli import keep_personal_data_out_of_logs
+from bot.simulator.scene import tap_through
 from tests.e2e.helpers import press, report
 from tests.harness import RESIDENT_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, expect, mark
 
@@ -45,7 +46,7 @@ async def test_staff_see_no_phone_or_id_number_in_card_reason_or_timeline(
     )
     notice = await expect(sim, RESIDENT_ID, lambda m: "已修复" in m["text"])
     since = mark(sim, RESIDENT_ID)
-    press(stack, RESIDENT_ID, notice, "不满意")
+    await tap_through(sim, RESIDENT_ID, notice, "没有联系", "未解决", "不满意")
     await expect(sim, RESIDENT_ID, lambda m: "原因" in m["text"], after=since)
     sim.send_text(RESIDENT_ID, "还是不亮，打我电话 139 1234 5678 或 １３９－１２３４－５６７８")
     reason = await expect(sim, STAFF_CHAT_ID, lambda m: "还是不亮" in m.get("text", ""))

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.domain import Status
-from storage.models import Attachment, StaffMember, TicketEvent, TicketRating
+from storage.models import Attachment, Followup, StaffMember, TicketEvent, TicketRating
 from tests.e2e.helpers import last_with, press, report, texts_in, the_ticket, ticket_count
 from tests.harness import (
     ADMIN_ID,
@@ -60,16 +60,31 @@ async def test_report_accept_resolve_and_rate(stack: LocalStack) -> None:
         STAFF_ID, "已更换灯泡", chat_id=STAFF_CHAT_ID, reply_to_message_id=prompt["message_id"]
     )
     notice = await expect(sim, RESIDENT_ID, lambda m: "已更换灯泡" in m["text"])
-    assert set(buttons(notice)) == {"满意", "基本满意", "不满意"}
-
-    press(stack, RESIDENT_ID, notice, "基本满意")
-    await expect(sim, RESIDENT_ID, lambda m: "感谢您的评价（基本满意）" in m["text"])
+    # The 回访: one message, updated in place, one tap per question.
+    assert "承办单位是否联系过您？" in notice["text"]
+    assert set(buttons(notice)) == {"联系过", "没有联系"}
+    sent_before = len(sim.bot_messages(RESIDENT_ID))
+    press(stack, RESIDENT_ID, notice, "没有联系")
+    second = await expect(
+        sim,
+        RESIDENT_ID,
+        lambda m: m["message_id"] == notice["message_id"] and "问题是否解决" in m["text"],
+    )
+    assert "✅ 没有联系" in second["text"]
+    assert set(buttons(second)) == {"已解决", "部分解决", "未解决"}
+    press(stack, RESIDENT_ID, second, "部分解决")
+    third = await expect(
+        sim,
+        RESIDENT_ID,
+        lambda m: m["message_id"] == notice["message_id"] and "是否满意" in m["text"],
+    )
+    assert set(buttons(third)) == {"满意", "基本满意", "不满意"}
+    press(stack, RESIDENT_ID, third, "基本满意")
+    done = await expect(sim, RESIDENT_ID, lambda m: "感谢您的评价（基本满意）" in m["text"])
+    assert done["message_id"] == notice["message_id"] and not buttons(done)
+    assert len(sim.bot_messages(RESIDENT_ID)) == sent_before  # no new message, one updated
     ticket = await the_ticket(stack, number)
     assert ticket.status == Status.CLOSED
-    # The rating buttons are gone, so the notice cannot be rated twice.
-    await sim.wait_until(
-        lambda: not buttons(last_with(stack, RESIDENT_ID, "已更换灯泡")), timeout=5
-    )
     assert stack.runtime is not None
     async with stack.runtime.services.sessions() as s:
         trail = (
@@ -80,9 +95,14 @@ async def test_report_accept_resolve_and_rate(stack: LocalStack) -> None:
             )
         ).all()
         ratings = (await s.execute(select(TicketRating.score))).scalars().all()
+        answers = (await s.execute(select(Followup))).scalars().all()
     assert [a for a, _ in trail] == ["report", "accept", "resolve", "rate_ok"]
     assert trail[1][1] == STAFF_ID
     assert ratings == ["basic"]
+    assert [(f.round, f.rater_id, f.contacted, f.solved, f.satisfaction) for f in answers] == [
+        (1, RESIDENT_ID, False, "partial", "basic")
+    ]
+    assert answers[0].completed_at is not None
 
 
 async def test_return_reaches_the_reporter_with_the_reason(stack: LocalStack) -> None:

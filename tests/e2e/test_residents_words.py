@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from bot.domain import Status
 from bot.services.intake import groups
 from bot.services.tickets import format_time
-from storage.models import GroupPrompt, LabelledExample, Ticket, TicketEvent
+from storage.models import Attachment, GroupPrompt, LabelledExample, Ticket, TicketEvent
 from tests.e2e.helpers import last_with, press, report, texts_in, the_ticket, ticket_count
 from tests.harness import (
     ADMIN_ID,
@@ -103,6 +103,33 @@ async def test_an_unsure_message_gets_a_question_and_file_makes_the_same_ticket(
     # The question stays in the chat, its buttons gone.
     await sim.wait_until(lambda: not buttons(_message(depts, asked)))
     await expect(sim, STAFF_CHAT_ID, lambda m: ticket.number in m.get("text", ""))
+
+
+async def test_file_on_a_captioned_photo_attaches_the_photo_as_a_confident_report_would(
+    depts: LocalStack,
+) -> None:
+    sim = depts.sim
+    sent = sim.send_photo(RESIDENT_ID, caption=UNSURE, data=b"\xff\xd8east-gate")
+    file_id = str(sent["photo"][-1]["file_id"])
+    asked = await expect(sim, RESIDENT_ID, lambda m: "需要登记为诉求吗" in m.get("text", ""))
+    assert await ticket_count(depts) == 0
+    press(depts, RESIDENT_ID, asked, "登记")
+    ack = await expect(sim, RESIDENT_ID, lambda m: "工单编号：" in m.get("text", ""))
+    [ticket] = await rows(depts, Ticket)
+    assert ticket.text == UNSURE and ticket.number in ack["text"]
+    # The photo is on the ticket, from the resident's own message; nothing to send again.
+    [photo] = await rows(depts, Attachment)
+    assert (photo.ticket_id, photo.kind, photo.file_id) == (ticket.id, "photo", file_id)
+    assert photo.source_message_id == sent["message_id"]
+    await expect(sim, RESIDENT_ID, lambda m: "照片已补充" in m.get("text", ""))
+    # Staff get the photo captioned with the number and see it counted on the card.
+    shown = await expect(
+        sim, STAFF_CHAT_ID, lambda m: "photo" in m and ticket.number in (m.get("caption") or "")
+    )
+    assert shown["photo"][-1]["file_id"] == file_id
+    await expect(sim, STAFF_CHAT_ID, lambda m: "附件：照片 1 张" in m.get("text", ""))
+    events = [e.action.value for e in await rows(depts, TicketEvent)]
+    assert "attach_photo" in events
 
 
 async def test_no_thanks_answers_briefly_and_keeps_a_labelled_example(depts: LocalStack) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.services.supervision.sweeper import sweep
 from bot.services.tickets import format_time
+from bot.simulator.scene import tap_through
 from bot.workdays import local_date
 from tests.e2e.helpers import press, report, the_ticket
 from tests.e2e.test_dispatch import (  # noqa: F401  (the fixture)
@@ -59,7 +60,7 @@ async def test_dissatisfied_leaves_one_live_card(stack: LocalStack) -> None:
     number = await report(stack, RESIDENT_ID, REPORT)
     notice = await resolve(stack, number, "已更换灯泡")
     since = mark(sim, STAFF_CHAT_ID)
-    press(stack, RESIDENT_ID, notice, "不满意")
+    await tap_through(sim, RESIDENT_ID, notice, "联系过", "部分解决", "不满意")
     fresh = await expect(
         sim, STAFF_CHAT_ID, lambda m: "🔁重办" in m["text"] and number in m["text"], after=since
     )
@@ -108,7 +109,18 @@ async def test_approved_extension_keeps_the_acceptance_time(
     press(depts, CG_ID, card, "受理")
     card = await card_in(depts, CG_CHAT, number, "已受理")
     before = await the_ticket(depts, number)
+    assert depts.runtime is not None
+    calendar = depts.runtime.services.calendar
+    day_off = local_date(before.deadline_at) + timedelta(days=1)
+    while calendar.is_workday(day_off):
+        day_off += timedelta(days=1)
+    # A day off is never promised: the request is refused with a working day to use instead.
+    await act(depts, CG_ID, card, "申请延期", "延期至日期", f"{day_off:%Y-%m-%d} 需协调环卫公司")
+    await expect(sim, CG_CHAT, lambda m: f"{day_off:%Y-%m-%d} 不是工作日" in m["text"])
+    assert (await the_ticket(depts, number)).extension_to is None
     new_day = local_date(before.deadline_at) + timedelta(days=7)
+    while not calendar.is_workday(new_day):
+        new_day += timedelta(days=1)
     await act(depts, CG_ID, card, "申请延期", "延期至日期", f"{new_day:%Y-%m-%d} 需协调环卫公司")
     request = await expect(
         sim, STAFF_CHAT_ID, lambda m: "【延期申请】" in m["text"] and bool(buttons(m))
@@ -150,7 +162,7 @@ async def test_overdue_flag_then_rating_after_autoclose(stack: LocalStack) -> No
             await sweep(services)
         await expect(sim, RESIDENT_ID, lambda m: "按「未评价」结单" in m["text"])
         answered = len(sim.callback_answers)
-        press(stack, RESIDENT_ID, notice, "满意")
+        press(stack, RESIDENT_ID, notice, "联系过")  # the 回访's first question, still shown
         await sim.wait_until(lambda: len(sim.callback_answers) > answered)
         assert "评价期已结束" in sim.callback_answers[-1]["text"]
         assert "已经评价过" not in sim.callback_answers[-1]["text"]

@@ -64,5 +64,5 @@ async def test_a_worker_sees_what_they_handed_over_and_their_grid(
         STAFF_ID, "已修好水龙头", chat_id=STAFF_CHAT_ID, reply_to_message_id=prompt["message_id"]
     )
     done = await expect(sim, WORKER, lambda m: "已修好水龙头" in m["text"])
-    assert "由反映人评价" in done["text"] and "请对办理结果进行评价" not in done["text"]
-    await expect(sim, RESIDENT, lambda m: "请对办理结果进行评价" in m["text"])
+    assert "由反映人评价" in done["text"] and "完成回访" not in done["text"]
+    await expect(sim, RESIDENT, lambda m: "完成回访" in m["text"])

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, text
 
+from bot import texts
 from bot.deadlines import DeadlinePolicy
 from bot.domain import Status
 from bot.services.administration import staff as staff_admin
@@ -23,7 +24,7 @@ from bot.services.tickets import remember_user
 from bot.workdays import WorkCalendar
 from nlp import Extraction, Extractor
 from storage.db import make_engine, make_sessionmaker
-from storage.models import OutboxMessage, Ticket, TicketEvent, TicketRating
+from storage.models import Followup, OutboxMessage, Ticket, TicketEvent, TicketRating
 from tests.integration.prompting import reply_to_prompt
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -227,7 +228,7 @@ async def test_rating_reminder_after_3_days_and_unrated_close_after_7(services: 
     assert t.status == Status.RESOLVED and t.due_kind == "rate_remind"
     assert await sweep_at(services, "2026-10-12 14:59:59") == {}
     assert await sweep_at(services, "2026-10-12 15:00:00") == {"rate_remind": 1}
-    reminder = [m for m in await texts_to(services, RESIDENT.id) if "还没有收到您的评价" in m]
+    reminder = [m for m in await texts_to(services, RESIDENT.id) if "还没有收到您的回访评价" in m]
     assert len(reminder) == 1
     assert await sweep_at(services, "2026-10-15 12:00:00") == {}  # one reminder only
     assert await sweep_at(services, "2026-10-16 15:00:00") == {"autoclose": 1}
@@ -274,3 +275,59 @@ async def test_the_sweep_query_uses_the_due_index(services: Services) -> None:
         plan = await s.execute(text(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + sql))
         shown = " ".join(str(r) for r in plan.all())
     assert "ix_tickets_next_due" in shown, shown
+
+
+async def test_followup_rounds_are_kept_and_an_unfinished_one_closes_unrated(
+    services: Services,
+) -> None:
+    tid = await file(services, "2026-11-02 09:00:00", "投诉")
+    await resolve(services, tid, "2026-11-03 10:00:00")
+    clock_of(services).at("2026-11-04 10:00:00")
+    where = {"chat_id": RESIDENT.id, "message_id": 9}
+    bad = await rating.answer(services, RESIDENT, tid, 1, "c", "maybe", **where)
+    assert bad.alert and bad.text == texts.ALERT_INVALID
+    assert (await rating.answer(services, RESIDENT, tid, 1, "c", "1", **where)).alert is False
+    again = await rating.answer(services, RESIDENT, tid, 1, "c", "0", **where)
+    assert again.text == texts.ALERT_ALREADY_ANSWERED
+    await rating.answer(services, RESIDENT, tid, 1, "s", "partial", **where)
+    await rating.rate(services, RESIDENT, tid, 1, "dissatisfied", **where)
+    assert (await ticket(services, tid)).status == Status.REOPENED
+
+    await resolve(services, tid, "2026-11-05 10:00:00")
+    clock_of(services).at("2026-11-05 11:00:00")
+    await rating.answer(services, RESIDENT, tid, 2, "c", "0", chat_id=RESIDENT.id, message_id=10)
+    assert (await sweep_at(services, "2026-11-08 10:00:00")).get("rate_remind") == 1
+    async with services.sessions() as s:
+        payload = (
+            (
+                await s.execute(
+                    select(OutboxMessage.payload)
+                    .where(OutboxMessage.idempotency_key.like("rate_remind:%"))
+                    .order_by(OutboxMessage.id.desc())
+                )
+            )
+            .scalars()
+            .first()
+        )
+    assert payload is not None
+    reminder = json.loads(payload)
+    # The reminder picks up at the question the reporter is on.
+    assert "✅ 没有联系" in reminder["text"] and "问题是否解决" in reminder["text"]
+    labels = [label for row in reminder["buttons"] for label, _data in row]
+    assert labels == ["已解决", "部分解决", "未解决"]
+    assert (await sweep_at(services, "2026-11-12 10:00:00")).get("autoclose") == 1
+    late = await rating.answer(
+        services, RESIDENT, tid, 2, "s", "resolved", chat_id=RESIDENT.id, message_id=10
+    )
+    assert late.alert and late.text == texts.ALERT_RATING_ENDED
+    async with services.sessions() as s:
+        rows = (await s.execute(select(Followup).order_by(Followup.round))).scalars().all()
+        scores = (
+            await s.execute(select(TicketRating.round, TicketRating.score).order_by("round"))
+        ).all()
+    assert [(f.round, f.contacted, f.solved, f.satisfaction) for f in rows] == [
+        (1, True, "partial", "dissatisfied"),
+        (2, False, None, None),
+    ]
+    assert rows[0].completed_at is not None and rows[1].completed_at is None
+    assert [tuple(r) for r in scores] == [(1, "dissatisfied"), (2, "unrated")]

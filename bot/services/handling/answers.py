@@ -8,14 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.buttons import RatingPress
-from bot.domain import Action, EventKind, HuiyinError, Rating, Role
-from bot.intents import Key, Keyboard, Notice, Photo, keyboard
+from bot.domain import Action, EventKind, HuiyinError, Role
+from bot.intents import Notice, Photo
 from bot.privacy import mask_text
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import contact, corrections, dispatch, routing
 from bot.services.handling.prompts import answers_prompt, remember
+from bot.services.rating import followup
 from bot.services.supervision import supervision
 from bot.services.tickets import (
     notify_reporter,
@@ -122,8 +122,8 @@ async def take_answer(
             session,
             ticket,
             f"resolved:{ticket.resolution_round}",
-            texts.NOTIFY_RESOLVED.format(number=ticket.number, note=body),
-            rating_keyboard(ticket),
+            followup.message(ticket.number, body, followup.Answers()),
+            followup.keyboard(ticket.id, ticket.resolution_round, followup.Answers()),
         )
         if photo is not None:
             await _result_photo(session, ticket, photo, chat_id, message_id, now)
@@ -173,19 +173,6 @@ async def _result_photo(
             intent=Photo(file_id, texts.RESULT_PHOTO.format(number=ticket.number)),
             ticket_id=ticket.id,
         )
-
-
-def rating_keyboard(ticket: Ticket) -> Keyboard:
-    """Inline buttons 满意 / 基本满意 / 不满意 for the current resolution round."""
-
-    def button(score: Rating) -> Key:
-        return Key(
-            texts.RATING_NAMES[score], RatingPress(ticket.id, ticket.resolution_round, score)
-        )
-
-    return keyboard(
-        (button(Rating.SATISFIED), button(Rating.BASIC)), (button(Rating.DISSATISFIED),)
-    )
 
 
 async def _reopen_reason(

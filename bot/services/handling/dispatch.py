@@ -300,6 +300,12 @@ async def _request_extension(
     latest = _latest_extension(services, ticket)
     if to > latest:
         raise InvalidInput(texts.DATE_TOO_LATE.format(latest=format_time(latest)))
+    if not services.calendar.is_workday(day):  # the resident is never promised a holiday
+        raise InvalidInput(
+            texts.DATE_NOT_WORKDAY.format(
+                day=f"{day:%Y-%m-%d}", next=f"{services.calendar.next_workday(day):%Y-%m-%d}"
+            )
+        )
     ticket.extension_to = to
     event = (
         await gate.move(

@@ -37,6 +37,11 @@ def forget_chats(session: AsyncSession) -> None:
     session.info.pop(_CACHE, None)
 
 
+async def staff_chats(session: AsyncSession) -> dict[str, list[int]]:
+    """Every bound staff chat, by department ("" is the dispatch chat)."""
+    return await _staff_chats(session)
+
+
 async def department_chats(session: AsyncSession, code: str) -> list[int]:
     """Return the staff chats bound to a department ("" is the dispatch chat)."""
     return list((await _staff_chats(session)).get(code, []))

@@ -20,6 +20,7 @@ from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
 from bot.services.context import Person, Services
 from bot.services.handling import learning
 from bot.services.handling.staff import ButtonAnswer
+from bot.services.intake.attachments import add_evidence
 from bot.services.intake.filing import Source, file_private
 from bot.services.tickets import reply
 from nlp import Extraction
@@ -40,8 +41,10 @@ async def ask(
     body: str,
     extraction: Extraction,
     now: datetime,
+    photo_file_id: str | None = None,
 ) -> bool:
-    """Ask the resident whether to file this message; False when it was already asked."""
+    """Ask the resident whether to file this message (a photo's caption keeps its photo);
+    False when it was already asked."""
     inserted = await insert_ignore(
         session,
         GroupPrompt,
@@ -53,6 +56,7 @@ async def ask(
             "status": "open",
             "expires_at": now + timedelta(seconds=services.private_prompt_ttl_seconds),
             "created_at": now,
+            "photo_file_id": photo_file_id,
         },
         ["chat_id", "source_message_id"],
     )
@@ -128,9 +132,21 @@ async def answer(
         else:
             source = Source(chat_id=prompt.chat_id, message_id=prompt.source_message_id)
             extraction = services.extractor.extract(prompt.text)
-            kind, _ = await file_private(
+            kind, ticket = await file_private(
                 services, session, person, source, prompt.text, extraction, now, suffix=":filed"
             )
+            if ticket is not None and prompt.photo_file_id:
+                # As a confident photo report: the photo is on the ticket and shown to staff.
+                await add_evidence(
+                    session,
+                    ticket,
+                    person.id,
+                    prompt.chat_id,
+                    prompt.source_message_id,
+                    now,
+                    kind="photo",
+                    file_id=prompt.photo_file_id,
+                )
             if kind == "limited":
                 outcome = ButtonAnswer(texts.TOO_MANY_REPORTS, alert=True)
             else:

@@ -16,8 +16,8 @@ from bot.privacy import mask_text
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers, routing
-from bot.services.handling.evidence import handling_chats, show_evidence
 from bot.services.intake import private_prompts
+from bot.services.intake.attachments import add_evidence
 from bot.services.intake.filing import Source, existing_ticket, file_private
 from bot.services.tickets import (
     deadline_text,
@@ -29,8 +29,7 @@ from bot.services.tickets import (
     tell_chats,
 )
 from nlp import Decision, decide
-from storage.models import Attachment, Ticket, TicketReporter
-from storage.outbox import insert_ignore
+from storage.models import Ticket, TicketReporter
 
 log = logging.getLogger("huiyin.reports")
 
@@ -58,9 +57,15 @@ def clean_text(text: str) -> str:
 
 
 async def handle_private_text(
-    services: Services, person: Person, message_id: int, text: str
+    services: Services,
+    person: Person,
+    message_id: int,
+    text: str,
+    *,
+    photo_file_id: str | None = None,
 ) -> ReportOutcome:
-    """Handle free text in a private chat: an awaited answer, a new report, or a how-to."""
+    """Handle free text in a private chat (or a photo's caption): an awaited answer, a new
+    report, or a how-to."""
     now = services.clock()
     chat_id = person.id
     body, cut = _body(services, text)
@@ -73,7 +78,14 @@ async def handle_private_text(
             outcome = ReportOutcome("unreadable")
         else:
             outcome = await _file_or_explain(
-                services, session, person, message_id, body, now, cut=cut
+                services,
+                session,
+                person,
+                message_id,
+                body,
+                now,
+                cut=cut,
+                photo_file_id=photo_file_id,
             )
     services.wake()
     return outcome
@@ -156,6 +168,7 @@ async def _file_or_explain(
     suffix: str = "",
     cut: bool = False,
     explain: bool = True,
+    photo_file_id: str | None = None,
 ) -> ReportOutcome:
     chat_id = person.id
     source = Source(chat_id=chat_id, message_id=message_id)
@@ -172,7 +185,7 @@ async def _file_or_explain(
         return ReportOutcome("howto")
     if decision == Decision.ASK:
         asked = await private_prompts.ask(
-            services, session, person, message_id, body, extraction, now
+            services, session, person, message_id, body, extraction, now, photo_file_id
         )
         return ReportOutcome("asked" if asked else "duplicate")
     kind, ticket = await file_private(
@@ -202,7 +215,10 @@ async def attach(
 ) -> ReportOutcome:
     """Attach a photo or location to the reporter's ticket of the last 10 minutes."""
     if caption and clean_text(caption):
-        outcome = await handle_private_text(services, person, message_id, caption)
+        photo = file_id if kind == "photo" else None
+        outcome = await handle_private_text(
+            services, person, message_id, caption, photo_file_id=photo
+        )
         if outcome.kind not in ("ticket", "duplicate"):
             return outcome
     now = services.clock()
@@ -228,51 +244,18 @@ async def attach(
             )
             outcome = ReportOutcome("howto")
         else:
-            inserted = await insert_ignore(
+            await add_evidence(
                 session,
-                Attachment,
-                {
-                    "ticket_id": ticket.id,
-                    "kind": kind,
-                    "file_id": file_id,
-                    "latitude": latitude,
-                    "longitude": longitude,
-                    "source_chat_id": chat_id,
-                    "source_message_id": message_id,
-                    "created_at": now,
-                },
-                ["source_chat_id", "source_message_id"],
+                ticket,
+                person.id,
+                chat_id,
+                message_id,
+                now,
+                kind=kind,
+                file_id=file_id,
+                latitude=latitude,
+                longitude=longitude,
             )
-            template = texts.ATTACHED_PHOTO if kind == "photo" else texts.ATTACHED_LOCATION
-            await reply(
-                session,
-                chat_id=chat_id,
-                message_id=message_id,
-                suffix=":attach",
-                text=template.format(number=ticket.number),
-                ticket_id=ticket.id,
-            )
-            if inserted:
-                await gate.note(
-                    session,
-                    ticket,
-                    EventKind(f"attach_{kind}"),
-                    role=Role.REPORTER,
-                    actor_id=person.id,
-                    note=file_id or f"{latitude},{longitude}",
-                    at=now,
-                )
-                added = (
-                    await session.execute(
-                        select(Attachment).where(
-                            Attachment.source_chat_id == chat_id,
-                            Attachment.source_message_id == message_id,
-                        )
-                    )
-                ).scalar_one()
-                await show_evidence(
-                    session, ticket, await handling_chats(session, ticket), attachments=[added]
-                )
             outcome = ReportOutcome("ticket", ticket.number)
     services.wake()
     return outcome

@@ -1,4 +1,4 @@
-"""The reporter's rating of a resolution: close the ticket, or reopen it (重办)."""
+"""The reporter's 回访 of a resolution: three answers; the last closes or reopens (重办)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, Rating, Role, Status
-from bot.intents import ButtonsOff, Earlier, Notice
+from bot.domain import Action, Rating, Role, Solved, Status
+from bot.intents import Earlier, Edit, Notice
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers, routing
 from bot.services.handling.staff import ButtonAnswer
+from bot.services.rating import followup
 from bot.services.supervision import supervision
 from bot.services.tickets import (
     format_time,
@@ -22,7 +23,7 @@ from bot.services.tickets import (
     reporter_ids,
     tell_chats,
 )
-from storage.models import Ticket, TicketRating
+from storage.models import Followup, Ticket, TicketRating
 from storage.outbox import enqueue
 
 
@@ -36,17 +37,68 @@ async def rate(
     chat_id: int,
     message_id: int,
 ) -> ButtonAnswer:
-    """Store the reporter's rating once per resolution; 不满意 reopens the ticket."""
+    """Answer 对办理结果是否满意: it ends the 回访; 不满意 reopens the ticket (重办)."""
     try:
         score = Rating(score_name)
     except ValueError:
         return ButtonAnswer(texts.ALERT_INVALID, alert=True)
+    if score == Rating.UNRATED:
+        return ButtonAnswer(texts.ALERT_INVALID, alert=True)
+    return await _press(
+        services,
+        person,
+        ticket_id,
+        round_,
+        followup.SATISFACTION,
+        score.value,
+        chat_id,
+        message_id,
+    )
+
+
+async def answer(
+    services: Services,
+    person: Person,
+    ticket_id: int,
+    round_: int,
+    question: str,
+    choice: str,
+    *,
+    chat_id: int,
+    message_id: int,
+) -> ButtonAnswer:
+    """Answer 承办单位是否联系过您 (``c``: 1 or 0) or 问题是否解决 (``s``: a Solved value)."""
+    value: bool | str
+    if question == followup.CONTACTED and choice in ("0", "1"):
+        value = choice == "1"
+    elif question == followup.SOLVED and choice in set(Solved):
+        value = choice
+    else:
+        return ButtonAnswer(texts.ALERT_INVALID, alert=True)
+    return await _press(services, person, ticket_id, round_, question, value, chat_id, message_id)
+
+
+def _answers(row: Followup) -> followup.Answers:
+    return followup.Answers(row.contacted, row.solved, row.satisfaction)
+
+
+async def _press(
+    services: Services,
+    person: Person,
+    ticket_id: int,
+    round_: int,
+    question: str,
+    value: bool | str,
+    chat_id: int,
+    message_id: int,
+) -> ButtonAnswer:
+    """Store one answer of this reporter's 回访 and show the next question in the same message."""
     now = services.clock()
     async with services.sessions.begin() as session:
         ticket = await load_ticket(session, ticket_id, lock=True)
         if person.id not in await reporter_ids(session, ticket):
             return ButtonAnswer(texts.ALERT_NOT_REPORTER, alert=True)
-        already = (
+        verdict = (
             await session.execute(
                 select(TicketRating.score).where(
                     TicketRating.ticket_id == ticket.id,
@@ -55,56 +107,126 @@ async def rate(
                 )
             )
         ).scalar_one_or_none()
-        if already == Rating.UNRATED:  # closed by the sweeper after the rating period
+        if verdict == Rating.UNRATED:
             return ButtonAnswer(texts.ALERT_RATING_ENDED, alert=True)
-        if already is not None:
+        if verdict is not None:
             return ButtonAnswer(texts.ALERT_ALREADY_RATED, alert=True)
         status = Status(ticket.status)
         if round_ != ticket.resolution_round or status not in (Status.RESOLVED, Status.CLOSED):
             return ButtonAnswer(texts.ALERT_STALE_RATING, alert=True)
-        session.add(
-            TicketRating(
-                ticket_id=ticket.id,
-                round=round_,
-                rater_id=person.id,
-                score=score.value,
-                created_at=now,
-            )
-        )
-        # The rating message keeps its text but loses its buttons, so it cannot be pressed twice.
+        row = await _followup_row(session, ticket, person.id, now)
+        before = _answers(row)
+        already = {
+            followup.CONTACTED: before.contacted,
+            followup.SOLVED: before.solved,
+            followup.SATISFACTION: before.satisfaction,
+        }[question]
+        if already is None:
+            if question == followup.CONTACTED:
+                row.contacted = bool(value)
+            elif question == followup.SOLVED:
+                row.solved = str(value)
+            else:
+                row.satisfaction = str(value)
+                row.completed_at = now
+            row.updated_at = now
+        answers = _answers(row)
+        text = followup.message(ticket.number, ticket.resolution_note or "", answers)
+        if answers.satisfaction is not None and already is None:
+            score = Rating(answers.satisfaction)
+            await _conclude(services, session, ticket, person, round_, score, now)
+            if score == Rating.DISSATISFIED:
+                text += texts.FOLLOWUP_REOPENED.format(number=ticket.number)
+            else:
+                text += texts.FOLLOWUP_DONE.format(
+                    number=ticket.number, rating=texts.RATING_NAMES[score]
+                )
+        markup = followup.keyboard(ticket.id, round_, answers)
+        # The message pressed is edited to show the answer and the next question (or none).
         await enqueue(
             session,
-            key=f"rated:{ticket.id}:{round_}:{person.id}",
+            key=f"followup:{ticket.id}:{round_}:{person.id}:{question}:{message_id}",
             chat_id=chat_id,
-            intent=ButtonsOff(Earlier(message_id=message_id)),
+            intent=Edit(Earlier(message_id=message_id), text, markup),
             ticket_id=ticket.id,
         )
-        if score == Rating.DISSATISFIED:
-            await _reopen(services, session, ticket, person, round_, now)
-        else:
-            if status == Status.RESOLVED:
-                await gate.move(
-                    session,
-                    ticket,
-                    Action.RATE_OK,
-                    roles=Role.REPORTER,
-                    actor_id=person.id,
-                    note=texts.RATING_NAMES[score],
-                    at=now,
-                )
-            await enqueue(
-                session,
-                key=f"closed:{ticket.id}:{round_}:{person.id}",
-                chat_id=person.id,
-                intent=Notice(
-                    texts.RATE_THANKS.format(
-                        number=ticket.number, rating=texts.RATING_NAMES[score]
-                    )
-                ),
-                ticket_id=ticket.id,
-            )
     services.wake()
-    return ButtonAnswer(texts.ALERT_RATED)
+    if already is not None:
+        return ButtonAnswer(texts.ALERT_ALREADY_ANSWERED)
+    if answers.satisfaction is not None:
+        return ButtonAnswer(texts.ALERT_RATED)
+    return ButtonAnswer(texts.ALERT_ANSWERED)
+
+
+async def _followup_row(
+    session: AsyncSession, ticket: Ticket, rater_id: int, now: datetime
+) -> Followup:
+    row = (
+        await session.execute(
+            select(Followup).where(
+                Followup.ticket_id == ticket.id,
+                Followup.round == ticket.resolution_round,
+                Followup.rater_id == rater_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        row = Followup(
+            ticket_id=ticket.id,
+            round=ticket.resolution_round,
+            rater_id=rater_id,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+    return row
+
+
+async def progress_of(session: AsyncSession, ticket: Ticket, rater_id: int) -> followup.Answers:
+    """What this reporter has answered in the current round's 回访 (nothing yet: all None)."""
+    row = (
+        await session.execute(
+            select(Followup).where(
+                Followup.ticket_id == ticket.id,
+                Followup.round == ticket.resolution_round,
+                Followup.rater_id == rater_id,
+            )
+        )
+    ).scalar_one_or_none()
+    return followup.Answers() if row is None else _answers(row)
+
+
+async def _conclude(
+    services: Services,
+    session: AsyncSession,
+    ticket: Ticket,
+    person: Person,
+    round_: int,
+    score: Rating,
+    now: datetime,
+) -> None:
+    """The satisfaction answer is the verdict: close the ticket, or reopen it on 不满意."""
+    session.add(
+        TicketRating(
+            ticket_id=ticket.id,
+            round=round_,
+            rater_id=person.id,
+            score=score.value,
+            created_at=now,
+        )
+    )
+    if score == Rating.DISSATISFIED:
+        await _reopen(services, session, ticket, person, round_, now)
+    elif Status(ticket.status) == Status.RESOLVED:
+        await gate.move(
+            session,
+            ticket,
+            Action.RATE_OK,
+            roles=Role.REPORTER,
+            actor_id=person.id,
+            note=texts.RATING_NAMES[score],
+            at=now,
+        )
 
 
 async def _reopen(

@@ -20,9 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, EventKind, Rating, Role
+from bot.intents import Notice
+from bot.metrics import COUNTERS
 from bot.services import gate
 from bot.services.context import Services
-from bot.services.handling import answers, dispatch, routing
+from bot.services.handling import dispatch, routing
+from bot.services.rating import followup, rating
+from bot.services.statistics import report
 from bot.services.supervision import supervision
 from bot.services.tickets import (
     format_time,
@@ -32,7 +36,7 @@ from bot.services.tickets import (
 )
 from storage.leader import Leader
 from storage.models import Ticket, TicketRating
-from storage.outbox import insert_ignore
+from storage.outbox import enqueue, insert_ignore
 
 log = logging.getLogger("huiyin.sweeper")
 
@@ -184,16 +188,35 @@ async def _escalate(
 
 
 async def _rate_remind(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
-    """One reminder to reporters who have not rated the resolution."""
+    """One reminder to each reporter who has not finished the 回访, at the question they are on."""
     ticket.supervision = 1
     await _note(session, ticket, EventKind.RATE_REMIND, "", now)
-    await notify_reporter(
-        session,
-        ticket,
-        f"rate_remind:{ticket.resolution_round}",
-        texts.RATE_REMINDER.format(number=ticket.number),
-        answers.rating_keyboard(ticket),
+    rated = set(
+        (
+            await session.execute(
+                select(TicketRating.rater_id).where(
+                    TicketRating.ticket_id == ticket.id,
+                    TicketRating.round == ticket.resolution_round,
+                )
+            )
+        ).scalars()
     )
+    for user_id in await reporter_ids(session, ticket):
+        if user_id in rated:
+            continue
+        progress = await rating.progress_of(session, ticket, user_id)
+        await enqueue(
+            session,
+            key=f"rate_remind:{ticket.resolution_round}:{ticket.id}:{user_id}",
+            chat_id=user_id,
+            intent=Notice(
+                texts.RATE_REMINDER.format(number=ticket.number)
+                + "\n"
+                + followup.progress(progress),
+                followup.keyboard(ticket.id, ticket.resolution_round, progress),
+            ),
+            ticket_id=ticket.id,
+        )
 
 
 async def _autoclose(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
@@ -236,10 +259,17 @@ class Sweeper:
         self.leader = leader
 
     async def tick(self) -> Counter[str] | None:
-        """Take or keep the lead, then sweep; None when another instance leads."""
+        """Take or keep the lead, then sweep (and send the weekly report when it is due);
+        None when another instance leads."""
         if not await self.leader.lead():
             return None
-        return await sweep(self.services)
+        done = await sweep(self.services)
+        COUNTERS.last_sweep_at = self.services.clock()
+        try:
+            await report.weekly(self.services)
+        except Exception:  # the report must never stop the sweeper; it is retried next pass
+            log.exception("weekly report failed")
+        return done
 
     async def close(self) -> None:
         """Give the lead up so another instance can take over at once."""

@@ -1,0 +1,241 @@
+"""The console's overview and ranking pages, and the weekly report, over 1,000,000 tickets.
+
+    .venv/bin/python -m bench.bench_console [--tickets 1000000] [--write]
+
+Creates a fresh PostgreSQL database next to HUIYIN_BENCH_POSTGRES_URL (default: the test
+server), migrates it and loads a year of tickets with COPY (accept events, 回访 answers and
+verdicts for the closed ones), then times real HTTP requests to the console (a signed-in
+dispatcher, so every department is in scope) and one build of the weekly report. ``--write``
+puts the figures into docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from aiohttp import ClientSession, CookieJar, web
+from aiohttp.test_utils import TestServer
+
+from bench.bench_sweeper import create_database, drop_database, naive
+from bench.report import write_section
+from bot.deadlines import DeadlinePolicy
+from bot.departments import Directory
+from bot.services.context import Services
+from bot.services.statistics import access, report
+from bot.web.app import add_console
+from bot.workdays import WorkCalendar
+from nlp import Extractor
+from storage.db import make_engine, make_sessionmaker, upgrade
+
+NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 10:00 Beijing
+DEPARTMENTS = [
+    "district_cg", "district_zj", "district_rs", "district_hb", "district_jt",
+    "street_chaoyang", "community_xingfu", "community_heping",
+]  # fmt: skip
+CATEGORIES = [
+    "城乡建设/城市建设和市政管理/垃圾清运",
+    "交通管理/道路交通/信号灯",
+    "劳动和社会保障/工资",
+]
+DISPATCHER = 7
+
+
+async def load(url: str, count: int) -> float:
+    """COPY a year of tickets with their accept events, 回访 and verdicts; return seconds."""
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    started = time.perf_counter()
+    rng = random.Random(12)
+    try:
+        users = 20_000
+        await conn.copy_records_to_table(
+            "users",
+            records=[(i, f"居民{i}", naive(NOW)) for i in range(1, users + 1)],
+            columns=["id", "first_name", "created_at"],
+        )
+        await conn.copy_records_to_table(
+            "bound_chats",
+            records=[(-999, "staff", "总平台", "", 1, naive(NOW))],
+            columns=["chat_id", "kind", "title", "name", "bound_by", "created_at"],
+        )
+        await conn.copy_records_to_table(
+            "staff", records=[(DISPATCHER, "调度员", naive(NOW))],
+            columns=["user_id", "display_name", "created_at"],
+        )  # fmt: skip
+        await conn.copy_records_to_table(
+            "department_members",
+            records=[(DISPATCHER, "", naive(NOW))],
+            columns=["user_id", "department", "created_at"],
+        )
+        ticket_cols = [
+            "id", "number", "reporter_id", "source_chat_id", "source_message_id", "text",
+            "category", "intent", "urgency", "urgent_words", "confidence", "status", "accept_by",
+            "deadline_at", "resolution_round", "reporter_unreachable", "department",
+            "escalations", "supervision", "resolved_at", "overdue_at", "created_at", "updated_at",
+        ]  # fmt: skip
+        step = 50_000
+        for start in range(0, count, step):
+            tickets, events, ratings, answers = [], [], [], []
+            for i in range(start, min(count, start + step)):
+                tid = i + 1
+                filed = NOW - timedelta(minutes=rng.randrange(0, 60 * 24 * 364))
+                closed = filed < NOW - timedelta(days=10) or rng.random() < 0.3
+                resolved = filed + timedelta(hours=rng.randrange(2, 200)) if closed else None
+                late = rng.random() < 0.08
+                dept = DEPARTMENTS[i % len(DEPARTMENTS)]
+                tickets.append((
+                    tid, f"B{tid:09d}", 1 + i % users, 1 + i % users, tid, "小区门口垃圾没人清理",
+                    CATEGORIES[i % 3], "咨询" if i % 10 == 0 else "投诉", "一般", "", 0.9,
+                    "closed" if closed else "accepted", naive(filed + timedelta(days=1)),
+                    naive(filed + timedelta(days=7)), 1 if closed else 0, False, dept, 0, 0,
+                    naive(resolved) if resolved else None,
+                    naive(filed + timedelta(days=7)) if late else None,
+                    naive(filed), naive(filed),
+                ))  # fmt: skip
+                events.append(
+                    (tid, "staff", "accept", "new", "accepted", naive(filed + timedelta(hours=3)))
+                )
+                if resolved is not None:
+                    at = resolved + timedelta(hours=rng.randrange(1, 72))
+                    unrated = rng.random() < 0.1
+                    score = (
+                        "unrated"
+                        if unrated
+                        else rng.choice(["satisfied", "basic", "dissatisfied"])
+                    )
+                    ratings.append((tid, 1, 1 + i % users, score, naive(at)))
+                    if not unrated:
+                        solved = rng.choice(["resolved", "partial", "unresolved"])
+                        answers.append(
+                            (tid, 1, 1 + i % users, rng.random() < 0.9, solved, score,
+                             naive(at), naive(at), naive(at))
+                        )  # fmt: skip
+            await conn.copy_records_to_table("tickets", records=tickets, columns=ticket_cols)
+            await conn.copy_records_to_table(
+                "ticket_events",
+                records=events,
+                columns=["ticket_id", "role", "action", "from_status", "to_status", "created_at"],
+            )
+            await conn.copy_records_to_table(
+                "ratings",
+                records=ratings,
+                columns=["ticket_id", "round", "rater_id", "score", "created_at"],
+            )
+            await conn.copy_records_to_table(
+                "followups",
+                records=answers,
+                columns=[
+                    "ticket_id", "round", "rater_id", "contacted", "solved", "satisfaction",
+                    "completed_at", "created_at", "updated_at",
+                ],
+            )  # fmt: skip
+        await conn.execute("SELECT setval('tickets_id_seq', $1)", count)
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    return time.perf_counter() - started
+
+
+async def timed(http: ClientSession, path: str, runs: int) -> list[float]:
+    """Milliseconds per request (the first, cold, is dropped)."""
+    out = []
+    for _ in range(runs + 1):
+        t0 = time.perf_counter()
+        answer = await http.get(path)
+        await answer.read()
+        assert answer.status == 200, (path, answer.status)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out[1:]
+
+
+async def run(count: int, write: bool, runs: int) -> None:
+    url = await create_database()
+    try:
+        await upgrade(url)
+        load_s = await load(url, count)
+        print(f"loaded {count:,} tickets in {load_s:.1f} s", flush=True)
+        engine = make_engine(url)
+        services = Services(
+            sessions=make_sessionmaker(engine),
+            extractor=await asyncio.to_thread(Extractor.load),
+            calendar=WorkCalendar.load(),
+            policy=DeadlinePolicy.load(),
+            directory=Directory.load(),
+            clock=lambda: NOW,
+        )
+        async with services.sessions.begin() as session:
+            token = await access.issue_link(services, session, DISPATCHER)
+        assert token is not None
+        app = web.Application()
+        add_console(app, services, secret=b"b" * 32, secure_cookies=False)
+        server = TestServer(app)
+        await server.start_server()
+        figures: dict[str, list[float]] = {}
+        try:
+            base = str(server.make_url("")).rstrip("/")
+            async with ClientSession(base_url=base, cookie_jar=CookieJar(unsafe=True)) as http:
+                await http.get(f"/login/{token}")
+                for name, path in [
+                    ("overview (week, 8-week trend)", "/"),
+                    ("overview (month, 8-month trend)", "/?period=month&at=2026-11-01"),
+                    ("ranking by department (week)", "/ranking?by=department"),
+                    ("ranking by department (month)", "/ranking?by=department&period=month"),
+                ]:
+                    figures[name] = await timed(http, path, runs)
+                    print(name, [f"{v:.0f}" for v in figures[name]], flush=True)
+        finally:
+            await server.close()
+        t0 = time.perf_counter()
+        told = await report.weekly(services, force=True)
+        weekly_ms = (time.perf_counter() - t0) * 1000
+        print(f"weekly report built and queued for {told} chats in {weekly_ms:.0f} ms")
+        await engine.dispose()
+        lines = [
+            f"{count:,} tickets over a year (8 departments, ~{count // 52:,} a week), "
+            f"PostgreSQL, a dispatcher's session (every department in scope); "
+            f"median of {runs} requests after a cold one, whole request as the browser sees it.",
+            "",
+            "| page | median | max |",
+            "|---|---|---|",
+        ]
+        for name, values in figures.items():
+            lines.append(f"| {name} | {statistics.median(values):.0f} ms | {max(values):.0f} ms |")
+        lines.append(
+            f"| weekly report (two weeks' figures, Excel, outbox rows) | {weekly_ms:.0f} ms | |"
+        )
+        lines += [
+            "",
+            "Target ≤ 300 ms for overview and ranking. The figures are computed from one row per "
+            "ticket touching the period (no rollup tables yet); the overview's trend reads eight "
+            "periods.",
+        ]
+        body = "\n".join(lines)
+        print(body)
+        if write:
+            write_section(
+                "console",
+                "Console pages and the weekly report over 1,000,000 tickets",
+                f".venv/bin/python -m bench.bench_console --tickets {count} --write",
+                body,
+            )
+    finally:
+        await drop_database(url)
+
+
+def main() -> None:
+    """Run the console benchmark."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(run(args.tickets, args.write, args.runs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,400 @@
+"""The figures supervisors are judged by: the three rates, 综合成绩 and the process indicators.
+
+Plain values in, plain values out: `load_facts` reads one `TicketFacts` per ticket that touches
+a period, `figures` turns facts into `Figures`, `grouped` and `ranking` split and order them.
+Definitions (the weights, the scope, the date basis) come from `bot.indicators.Indicators`.
+
+A ticket's 回访 is its latest concluded round (the first round of a reopened ticket is kept in
+the database but the final one counts); of several reporters of a merged ticket, the original
+reporter's answers count, else the earliest. It is a valid follow-up when all three questions
+were answered.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import Result, Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.departments import Directory
+from bot.domain import Action, Rating, Status
+from bot.indicators import Indicators
+from bot.periods import Period, beijing_day
+from bot.workdays import WorkCalendar
+from storage.models import (
+    BoundChat,
+    Followup,
+    Ticket,
+    TicketEvent,
+    TicketRating,
+    TicketReporter,
+)
+
+GROUPINGS = ("department", "level", "grid", "category")
+_OPEN = frozenset(
+    {Status.NEW, Status.DISPATCHING, Status.ACCEPTED, Status.EXTENDING, Status.REOPENED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Answers:
+    """The three answers of a valid 回访."""
+
+    contacted: bool
+    solved: str
+    satisfaction: str
+
+    def answer(self, question: str) -> str:
+        """The answer to a question, as the indicators file names it."""
+        if question == "contacted":
+            return "yes" if self.contacted else "no"
+        return self.solved if question == "solved" else self.satisfaction
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFacts:
+    """What the figures need to know about one ticket."""
+
+    id: int
+    number: str
+    department: str  # "" = the dispatch chat (总平台)
+    grid: str  # "" = not from a grid group
+    category: str
+    intent: str
+    status: str
+    filed_at: datetime
+    accept_by: datetime
+    deadline_at: datetime
+    accepted_at: datetime | None = None
+    resolved_at: datetime | None = None
+    overdue: bool = False
+    reopens: int = 0
+    merged: int = 0
+    verdict: str | None = None  # the counted round's Rating (unrated included), or None
+    verdict_at: datetime | None = None
+    answers: Answers | None = None  # set only for a valid follow-up
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Every indicator for one set of tickets; ratios are 0..1, 综合成绩 is out of 100."""
+
+    tickets: int
+    followups: int
+    rates: dict[str, float | None]
+    score: float | None
+    on_time_accept: float | None
+    on_time_resolve: float | None
+    overdue: int
+    reopen_rate: float | None
+    repeat_rate: float | None
+    avg_days: float | None
+    unrated_rate: float | None
+    unrated: int
+    band: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One group in a ranking: its key, display name, figures, rank (None: too few 回访)."""
+
+    key: str
+    name: str
+    figures: Figures
+    rank: int | None
+
+
+def _ratio(num: Fraction | int, den: int) -> float | None:
+    return None if den == 0 else round(float(Fraction(num) / den), 4)
+
+
+def figures(
+    facts: Iterable[TicketFacts],
+    period: Period,
+    ind: Indicators,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> Figures:
+    """Compute every indicator over the facts for one period."""
+    rate_num: dict[str, Fraction] = defaultdict(Fraction)
+    rate_den: dict[str, int] = defaultdict(int)
+    filed = followups = concluded = unrated = 0
+    accept_due = accepted_on_time = resolve_due = resolved_on_time = overdue = 0
+    resolved = reopened = voices = merged = days_total = days_count = 0
+    workday = functools.cache(calendar.is_workday)  # the calendar library is slow per call
+    low, high = period.bounds()  # a ticket is in a period by its filing or 回访 date
+    by_filing = ind.followup_basis == "filed"
+    for fact in facts:
+        when = fact.filed_at if by_filing else fact.verdict_at
+        if fact.verdict is not None and when is not None and low <= when < high:
+            concluded += 1
+            if fact.verdict == Rating.UNRATED:
+                unrated += 1
+            if fact.answers is not None:
+                followups += 1
+                assessed = ind.assessed_on(fact.intent, fact.category)
+                for rate in ind.rates:
+                    if rate.key in assessed:
+                        rate_den[rate.key] += 1
+                        answer = fact.answers.answer(rate.question)
+                        rate_num[rate.key] += rate.weights.get(answer, Fraction(0))
+        if not low <= fact.filed_at < high or fact.status == Status.CANCELLED:
+            continue
+        filed += 1
+        voices += 1 + fact.merged
+        merged += fact.merged
+        if fact.accepted_at is not None or fact.accept_by <= now:
+            accept_due += 1
+            if fact.accepted_at is not None and fact.accepted_at <= fact.accept_by:
+                accepted_on_time += 1
+        late = fact.overdue or (fact.status in _OPEN and fact.deadline_at <= now)
+        overdue += late
+        if fact.resolved_at is not None:
+            resolved += 1
+            reopened += fact.reopens > 0
+            days_total += _workdays_between(workday, fact.filed_at, fact.resolved_at)
+            days_count += 1
+        if fact.resolved_at is not None or late:
+            resolve_due += 1
+            resolved_on_time += fact.resolved_at is not None and not late
+    rates = {r.key: _ratio(rate_num[r.key], rate_den[r.key]) for r in ind.rates}
+    score = _score(rate_num, rate_den, ind)
+    return Figures(
+        tickets=filed,
+        followups=followups,
+        rates=rates,
+        score=score,
+        on_time_accept=_ratio(accepted_on_time, accept_due),
+        on_time_resolve=_ratio(resolved_on_time, resolve_due),
+        overdue=overdue,
+        reopen_rate=_ratio(reopened, resolved),
+        repeat_rate=_ratio(merged, voices),
+        avg_days=None if days_count == 0 else round(days_total / days_count, 2),
+        unrated_rate=_ratio(unrated, concluded),
+        unrated=unrated,
+        band=ind.band(score),
+        counts={
+            "concluded": concluded,
+            "resolved": resolved,
+            "reopened": reopened,
+            "merged": merged,
+        },
+    )
+
+
+def _workdays_between(workday: Callable[[date], bool], a: datetime, b: datetime) -> int:
+    """Working days after a's Beijing day up to and including b's (as the calendar counts)."""
+    first, last = beijing_day(a), beijing_day(b)
+    return sum(workday(first + timedelta(days=n)) for n in range(1, (last - first).days + 1))
+
+
+def _score(num: dict[str, Fraction], den: dict[str, int], ind: Indicators) -> float | None:
+    """综合成绩 out of 100 over the rates that have follow-ups (weights re-normalised)."""
+    total = Fraction(0)
+    weight = Fraction(0)
+    for key, w in ind.score_weights.items():
+        if den.get(key):
+            total += w * num[key] / den[key]
+            weight += w
+    return None if weight == 0 else round(float(total / weight * 100), 2)
+
+
+def group_key(fact: TicketFacts, by: str, directory: Directory) -> str:
+    """The group a ticket falls in: a department code, a level, a grid or a category."""
+    if by == "department":
+        return fact.department
+    if by == "level":
+        dept = directory.get(fact.department)
+        return dept.level if dept else ""
+    if by == "grid":
+        return fact.grid
+    if by == "category":
+        return fact.category.split("/", 1)[0]
+    raise ValueError(f"unknown grouping {by!r}")
+
+
+def grouped(
+    facts: Sequence[TicketFacts],
+    by: str,
+    period: Period,
+    ind: Indicators,
+    directory: Directory,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> dict[str, Figures]:
+    """Figures per group (department, level, grid or category)."""
+    groups: dict[str, list[TicketFacts]] = defaultdict(list)
+    for fact in facts:
+        groups[group_key(fact, by, directory)].append(fact)
+    return {k: figures(v, period, ind, calendar, now) for k, v in sorted(groups.items())}
+
+
+def ranking(groups: dict[str, Figures], ind: Indicators, name: Callable[[str], str]) -> list[Row]:
+    """Groups best first by 综合成绩; those with too few valid 回访 are listed last, unranked."""
+    ranked = sorted(
+        (k for k, f in groups.items() if f.score is not None and f.followups >= ind.min_followups),
+        key=lambda k: (-(groups[k].score or 0.0), k),
+    )
+    rest = sorted(k for k in groups if k not in ranked)
+    rows = [Row(k, name(k), groups[k], i) for i, k in enumerate(ranked, start=1)]
+    return rows + [Row(k, name(k), groups[k], None) for k in rest]
+
+
+def _pairs(result: Result[Any]) -> dict[Any, Any]:
+    rows: list[Any] = list(result.all())
+    return {r[0]: r[1] for r in rows}
+
+
+async def load_facts(
+    session: AsyncSession,
+    period: Period,
+    *,
+    departments: frozenset[str] | None = None,
+) -> list[TicketFacts]:
+    """Read the facts of every ticket filed in the period or whose 回访 concluded in it.
+
+    `departments` limits them to tickets held by those departments ("" is the dispatch chat).
+    """
+    low, high = period.bounds()
+    ids_query = select(Ticket.id).where(
+        or_(
+            (Ticket.created_at >= low) & (Ticket.created_at < high),
+            Ticket.id.in_(
+                select(TicketRating.ticket_id).where(
+                    TicketRating.created_at >= low, TicketRating.created_at < high
+                )
+            ),
+        )
+    )
+    if departments is not None:
+        named = [d for d in departments if d]
+        held = Ticket.department.in_(named)
+        ids_query = ids_query.where(
+            or_(held, Ticket.department.is_(None)) if "" in departments else held
+        )
+    grids = _pairs(
+        await session.execute(
+            select(BoundChat.chat_id, BoundChat.name).where(BoundChat.kind == "grid")
+        )
+    )
+    # The selection stays in SQL (a semi-join per read), never a long list of ids.
+    return await _facts_of(session, ids_query, grids)
+
+
+async def _facts_of(
+    session: AsyncSession, ids: Select[Any], grids: dict[int, str]
+) -> list[TicketFacts]:
+    columns = (
+        Ticket.id, Ticket.number, Ticket.reporter_id, Ticket.department, Ticket.grid_chat_id,
+        Ticket.category, Ticket.intent, Ticket.status, Ticket.created_at, Ticket.accept_by,
+        Ticket.deadline_at, Ticket.resolved_at, Ticket.overdue_at,
+    )  # fmt: skip
+    tickets: list[Any] = list(
+        (await session.execute(select(*columns).where(Ticket.id.in_(ids)))).all()
+    )
+    accepted = _pairs(
+        await session.execute(
+            select(TicketEvent.ticket_id, func.min(TicketEvent.created_at))
+            .where(TicketEvent.ticket_id.in_(ids), TicketEvent.action == Action.ACCEPT.value)
+            .group_by(TicketEvent.ticket_id)
+        )
+    )
+    reopens = _pairs(
+        await session.execute(
+            select(TicketEvent.ticket_id, func.count())
+            .where(
+                TicketEvent.ticket_id.in_(ids),
+                TicketEvent.action == Action.RATE_REOPEN.value,
+            )
+            .group_by(TicketEvent.ticket_id)
+        )
+    )
+    merged = _pairs(
+        await session.execute(
+            select(TicketReporter.ticket_id, func.count())
+            .where(TicketReporter.ticket_id.in_(ids))
+            .group_by(TicketReporter.ticket_id)
+        )
+    )
+    # Plain rows, not ORM objects: building those is most of the time at scale.
+    verdicts: dict[int, list[Any]] = defaultdict(list)
+    rating_columns = (
+        TicketRating.id, TicketRating.ticket_id, TicketRating.round, TicketRating.rater_id,
+        TicketRating.score, TicketRating.created_at,
+    )  # fmt: skip
+    for rating in (
+        await session.execute(select(*rating_columns).where(TicketRating.ticket_id.in_(ids)))
+    ).all():
+        verdicts[rating.ticket_id].append(rating)
+    answers: dict[tuple[int, int, int], Any] = {}
+    answer_columns = (
+        Followup.ticket_id, Followup.round, Followup.rater_id, Followup.contacted,
+        Followup.solved, Followup.satisfaction,
+    )  # fmt: skip
+    for row in (
+        await session.execute(select(*answer_columns).where(Followup.ticket_id.in_(ids)))
+    ).all():
+        answers[(row.ticket_id, row.round, row.rater_id)] = row
+    facts = []
+    for t in tickets:
+        verdict, verdict_at, valid = _counted_followup(
+            t.id, t.reporter_id, verdicts.get(t.id, []), answers
+        )
+        facts.append(
+            TicketFacts(
+                id=t.id,
+                number=t.number,
+                department=t.department or "",
+                grid=grids.get(t.grid_chat_id, "") if t.grid_chat_id is not None else "",
+                category=t.category,
+                intent=t.intent,
+                status=t.status,
+                filed_at=t.created_at,
+                accept_by=t.accept_by,
+                deadline_at=t.deadline_at,
+                accepted_at=accepted.get(t.id),
+                resolved_at=t.resolved_at,
+                overdue=t.overdue_at is not None,
+                reopens=int(reopens.get(t.id, 0)),
+                merged=int(merged.get(t.id, 0)),
+                verdict=verdict,
+                verdict_at=verdict_at,
+                answers=valid,
+            )
+        )
+    return facts
+
+
+def _counted_followup(
+    ticket_id: int,
+    reporter_id: int,
+    ratings: list[Any],
+    answers: dict[tuple[int, int, int], Any],
+) -> tuple[str | None, datetime | None, Answers | None]:
+    """The verdict, its time and the valid answers of the ticket's latest concluded round."""
+    if not ratings:
+        return None, None, None
+    last_round = max(r.round for r in ratings)
+    of_round = [r for r in ratings if r.round == last_round]
+    of_round.sort(key=lambda r: (r.rater_id != reporter_id, r.created_at, r.id))
+    rated = [r for r in of_round if r.score != Rating.UNRATED]
+    chosen = (rated or of_round)[0]
+    row = answers.get((ticket_id, chosen.round, chosen.rater_id))
+    valid = None
+    if (
+        chosen.score != Rating.UNRATED
+        and row is not None
+        and row.contacted is not None
+        and row.solved is not None
+        and row.satisfaction is not None
+    ):
+        valid = Answers(row.contacted, row.solved, row.satisfaction)
+    return chosen.score, chosen.created_at, valid

@@ -1,0 +1,1 @@
+"""The supervisors' web console: figures, rankings, ticket lists and details, exports."""
