@@ -286,6 +286,43 @@ def _mention_entity(text: str, name: str, user_id: int) -> dict[str, Any] | None
     }
 
 
+def post_link(chat_id: int, message_id: int) -> str | None:
+    """A link to a post in a supergroup (basic groups have no message links)."""
+    digits = str(chat_id)
+    if not digits.startswith("-100"):
+        return None
+    return f"https://t.me/c/{digits[4:]}/{message_id}"
+
+
+def _batch_answers(params: dict[str, Any], chat_id: int, answers: list[Intent]) -> None:
+    """Several answers as one message: it replies to the first answered post, and each line
+    links to the post it answers (a message can reply to only one)."""
+    params.pop("reply_parameters", None)
+    text, first = "", None
+    entities: list[dict[str, Any]] = []
+    for answer in answers:
+        line = getattr(answer, "text", "")
+        reply_to: int | None = getattr(answer, "reply_to", None)
+        link = None if reply_to is None else post_link(chat_id, reply_to)
+        first = first if first is not None or reply_to is None else reply_to
+        piece = (text and "\n") + line
+        label = texts.BATCH_ANSWER_POST if link else ""
+        if _utf16(text + piece + label) + 1 > TEXT_LIMIT:
+            break
+        text += piece
+        if link:
+            text += " "
+            entities.append(
+                {"type": "text_link", "offset": _utf16(text), "length": _utf16(label), "url": link}
+            )
+            text += label
+    params["text"] = text or params["text"][:TEXT_LIMIT]
+    if entities:
+        params["entities"] = entities
+    if first is not None:
+        params["reply_parameters"] = {"message_id": first, "allow_sending_without_reply": True}
+
+
 @dataclass
 class Call:
     """One Bot API request, and the digest it rewrites (a card update inside a digest)."""
@@ -696,11 +733,8 @@ class OutboxSender:
                 call.digest_row = row.id
                 call.params = digest_message(row.chat_id, call.digest)
             elif followers:
-                # Several answers in one message: it can no longer reply to one post.
-                call.params.pop("reply_parameters", None)
-                lines = [call.params["text"]]
-                lines += [getattr(loads(f.kind, f.payload), "text", "") for f in followers]
-                call.params["text"] = "\n".join(lines)[:TEXT_LIMIT]
+                answers = [intent] + [loads(f.kind, f.payload) for f in followers]
+                _batch_answers(call.params, row.chat_id, answers)
             if call.method in _POSTS and row.chat_id < 0 and "reply_parameters" not in call.params:
                 # A reply lands in its post's topic; anything else in the bound topic.
                 thread = await self._topic(row.chat_id)

@@ -570,6 +570,8 @@ SUPPLEMENT_STAFF = "工单 {number} 反映人补充：{text}"
 DIGEST_HEADER = "【新工单汇总】本群新工单较多，{count} 件合并为一条："
 DIGEST_SEPARATOR = "\n\n——————\n"
 DIGEST_BUTTON = "{number}·{action}"
+# Several group answers in one message: each line links to the post it answers.
+BATCH_ANSWER_POST = "↗原帖"
 ONLY_WORKERS_VIEW = "只有本网格的网格员可以查看本网格的工单。"
 MY_HANDED_OVER = "（代为上报）"
 # In a grid worker's copy of a notice, the resident's wording is re-addressed.

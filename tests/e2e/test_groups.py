@@ -370,6 +370,42 @@ async def test_the_bot_is_never_the_loudest_member_of_a_group(
         assert sim.limit_hits == []
 
 
+async def test_a_batched_answer_still_points_at_each_post_it_answers(
+    sqlite_url: str, extractor: Extractor
+) -> None:
+    from bot.delivery import Limits
+
+    limits = Limits(quiet_per_minute=1, quiet_window=2.0)
+    async with LocalStack(
+        database_url=sqlite_url, extractor=extractor, migrate=False, limits=limits
+    ) as stack:
+        await stack.setup_staff()
+        sim = stack.sim
+        sim.add_group(GRID, "幸福社区第三网格群")
+        sim.send_text(ADMIN_ID, "/bind_grid 幸福社区第三网格", chat_id=GRID)
+        await expect(sim, GRID, lambda m: "网格群「幸福社区第三网格」" in m["text"])
+        places = ["光明路", "建设路", "人民路", "胜利路"]
+        posts = {}
+        for i, place in enumerate(places):
+            sim.add_user(6100 + i, f"居民{i}")
+            text = f"{place}{i + 1}号门口的路灯坏了好几天了"
+            posts[sim.send_text(6100 + i, text, chat_id=GRID)["message_id"]] = place
+        await sim.wait_until(lambda: len(_acked(stack)) == len(places), timeout=15)
+        answers = [m for m in sim.bot_messages(GRID) if "已登记为工单" in m["text"]]
+        batched = [m for m in answers if m["text"].count("已登记为工单") > 1]
+        assert batched
+        linked: set[int] = set()
+        for message in batched:
+            assert message["reply_to_message"]["message_id"] in posts
+            urls = [e["url"] for e in message.get("entities", []) if e["type"] == "text_link"]
+            assert len(urls) == message["text"].count("已登记为工单")
+            linked.update(int(url.rsplit("/", 1)[1]) for url in urls)
+            assert all(url.startswith("https://t.me/c/2000000001/") for url in urls)
+            assert "居民" not in message["text"]  # no resident's name echoed
+        single = {m["reply_to_message"]["message_id"] for m in answers if m not in batched}
+        assert linked | single == set(posts)
+
+
 def _acked(stack: LocalStack) -> set[str]:
     import re
 
