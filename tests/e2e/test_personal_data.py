@@ -9,7 +9,15 @@ from sqlalchemy import select, update
 from bot.domain import Status
 from bot.services.administration import personal_data
 from bot.simulator.scene import tap_through
-from storage.models import OutboxMessage, Ticket, TicketEvent, TicketRating, User, utcnow
+from storage.models import (
+    Followup,
+    OutboxMessage,
+    Ticket,
+    TicketEvent,
+    TicketRating,
+    User,
+    utcnow,
+)
 from tests.e2e.helpers import press, report, the_ticket
 from tests.harness import RESIDENT_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, expect, mark
 
@@ -68,7 +76,11 @@ async def test_forget_keeps_what_is_handled_and_deidentifies_the_rest(stack: Loc
         ratings = (await s.execute(select(TicketRating))).scalars().all()
         user = await s.get(User, RESIDENT_ID)
         actors = set((await s.execute(select(TicketEvent.actor_id))).scalars())
+        answers = (await s.execute(select(Followup))).scalars().all()
     assert [r.score for r in ratings] == ["satisfied"] and ratings[0].rater_id != RESIDENT_ID
+    # The 回访 answers lose the resident's id too, and keep the rating's stand-in (statistics).
+    assert [a.rater_id for a in answers] == [ratings[0].rater_id]
+    assert answers[0].contacted is True and answers[0].solved == "resolved"
     assert user is not None and user.first_name == "" and RESIDENT_ID not in actors
 
 

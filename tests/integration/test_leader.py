@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 
@@ -23,12 +25,18 @@ async def test_one_leader_on_postgres_even_with_redis_unreachable(database_url: 
         assert not await b.lead()
         await a.resign()
         assert await b.lead() and not await a.lead()
-        # The database drops the leader's connection: the lock goes with it.
+        # The database drops the leader's connection: the lock goes with it. Only this test's
+        # database is touched, and termination is asynchronous: wait until the lock is free.
+        held = (
+            "select pid from pg_locks where locktype = 'advisory' and pid <> pg_backend_pid() "
+            "and database = (select oid from pg_database where datname = current_database())"
+        )
         async with one.connect() as conn:
-            await conn.execute(
-                text("select pg_terminate_backend(pid) from pg_locks "
-                     "where locktype = 'advisory' and pid <> pg_backend_pid()")
-            )
+            await conn.execute(text(f"select pg_terminate_backend(pid) from ({held}) as h"))
+            for _ in range(100):
+                if not (await conn.execute(text(held))).first():
+                    break
+                await asyncio.sleep(0.05)
         assert await a.lead()
         assert not await b.lead()
     finally:

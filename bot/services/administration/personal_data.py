@@ -25,6 +25,7 @@ from storage.models import (
     Admin,
     Attachment,
     BlockedUser,
+    Followup,
     GridWorker,
     GroupPrompt,
     OutboxMessage,
@@ -94,11 +95,7 @@ async def deidentify_ticket(session: AsyncSession, ticket: Ticket) -> None:
         reporter.source_chat_id = ANONYMOUS
         reporter.source_message_id = -reporter.id
         reporter.text = scrub(reporter.text) or ""
-    for rating in (
-        await session.execute(select(TicketRating).where(TicketRating.ticket_id == ticket.id))
-    ).scalars():
-        rating.rater_id = -rating.id  # unique per (ticket, round); the score stays
-        rating.reason = scrub(rating.reason)
+    await _forget_raters(session, ticket.id, None)
     for event in (
         await session.execute(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))
     ).scalars():
@@ -281,11 +278,7 @@ async def forget_me(services: Services, who: Person, message_id: int) -> Forgott
                     )
                 ).scalars():
                     await session.delete(reporter)
-                await session.execute(
-                    update(TicketRating)
-                    .where(TicketRating.ticket_id == ticket.id, TicketRating.rater_id == who.id)
-                    .values(rater_id=-TicketRating.id, reason=None)
-                )
+                await _forget_raters(session, ticket.id, who.id)
                 result.tickets.append(ticket.number)
         if not result.kept:
             user = await session.get(User, who.id)
@@ -301,3 +294,24 @@ async def forget_me(services: Services, who: Person, message_id: int) -> Forgott
         )
     services.wake()
     return result
+
+
+async def _forget_raters(session: AsyncSession, ticket_id: int, rater_id: int | None) -> None:
+    """Replace raters' ids on a ticket (one rater, or all) while keeping their verdicts.
+
+    A rating and its 回访 answers share the stand-in id, so the statistics still pair them.
+    """
+    ratings = select(TicketRating).where(TicketRating.ticket_id == ticket_id)
+    followups = select(Followup).where(Followup.ticket_id == ticket_id)
+    if rater_id is not None:
+        ratings = ratings.where(TicketRating.rater_id == rater_id)
+        followups = followups.where(Followup.rater_id == rater_id)
+    stand_in: dict[tuple[int, int], int] = {}
+    for rating in (await session.execute(ratings)).scalars():
+        if rating.rater_id >= 0:
+            stand_in[(rating.round, rating.rater_id)] = -rating.id
+            rating.rater_id = -rating.id  # unique per (ticket, round); the score stays
+        rating.reason = scrub(rating.reason) if rater_id is None else None
+    for answers in (await session.execute(followups)).scalars():
+        if answers.rater_id >= 0:
+            answers.rater_id = stand_in.get((answers.round, answers.rater_id), -answers.id)
