@@ -2,6 +2,12 @@
 # volume for SQLite, and the bot itself as PID 1 so SIGTERM reaches it (no shell in between).
 # Migrations are not run here: `huiyin db upgrade` is a one-off step (docker-compose.yml has a
 # `migrate` service the bot waits for), so several replicas never migrate at once.
+# The console's charts: Apache ECharts from its npm package (not kept in git), built here.
+FROM node:20-slim AS echarts
+WORKDIR /assets
+COPY bot/web/vendor_echarts.sh web/vendor_echarts.sh
+RUN mkdir -p web/static && sh web/vendor_echarts.sh
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -16,6 +22,7 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY nlp ./nlp
 COPY storage ./storage
+COPY --from=echarts /assets/web/static/ ./bot/web/static/
 RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 huiyin \
     && mkdir -p /data && chown huiyin:huiyin /data
