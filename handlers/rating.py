@@ -2,60 +2,64 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot import buttons, texts
 from bot.domain import HuiyinError
+from bot.services.context import Person
+from bot.services.handling.staff import ButtonAnswer
 from bot.services.rating import rating
 from handlers.context import HuiyinContext, person
+
+P = TypeVar("P")
+Act = Callable[[P, Person, int, int], Awaitable[ButtonAnswer]]
 
 
 async def rate(update: Update, context: HuiyinContext) -> None:
     """Handle 满意 / 基本满意 / 不满意, the last question of a 回访."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    press = buttons.decode(query.data)
-    message = query.message
-    if not isinstance(press, buttons.RatingPress) or message is None:
-        await query.answer(texts.ALERT_INVALID, show_alert=True)
-        return
-    try:
-        answer = await rating.rate(
-            context.services,
-            person(query.from_user),
-            press.ticket_id,
-            press.round,
-            press.score,
-            chat_id=message.chat.id,
-            message_id=message.message_id,
+
+    def act(
+        press: buttons.RatingPress, who: Person, chat: int, msg: int
+    ) -> Awaitable[ButtonAnswer]:
+        return rating.rate(
+            context.services, who, press.ticket_id, press.round, press.score,
+            chat_id=chat, message_id=msg,
         )
-    except HuiyinError as exc:
-        await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
-        return
-    await query.answer(answer.text, show_alert=answer.alert)
+
+    await _on_press(update, buttons.RatingPress, act)
 
 
 async def follow_up(update: Update, context: HuiyinContext) -> None:
     """Handle 联系过 / 没有联系 and 已解决 / 部分解决 / 未解决 in a 回访."""
+
+    def act(
+        press: buttons.FollowupPress, who: Person, chat: int, msg: int
+    ) -> Awaitable[ButtonAnswer]:
+        return rating.answer(
+            context.services, who, press.ticket_id, press.round, press.question, press.answer,
+            chat_id=chat, message_id=msg,
+        )
+
+    await _on_press(update, buttons.FollowupPress, act)
+
+
+async def _on_press(
+    update: Update, kind: type[P], act: Act[P]
+) -> None:
+    """Decode a 回访 press of this kind, let the service act, and answer the button."""
     query = update.callback_query
     assert query is not None and query.data is not None
     press = buttons.decode(query.data)
     message = query.message
-    if not isinstance(press, buttons.FollowupPress) or message is None:
+    if not isinstance(press, kind) or message is None:
         await query.answer(texts.ALERT_INVALID, show_alert=True)
         return
     try:
-        answer = await rating.answer(
-            context.services,
-            person(query.from_user),
-            press.ticket_id,
-            press.round,
-            press.question,
-            press.answer,
-            chat_id=message.chat.id,
-            message_id=message.message_id,
-        )
+        answer = await act(press, person(query.from_user), message.chat.id, message.message_id)
     except HuiyinError as exc:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
         return
