@@ -199,7 +199,7 @@ async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace)
         run = ReadRun(len(posts))
         last = t0
         while True:
-            stored = runtime.intake.stored
+            stored = runtime.intake.stored + runtime.intake.chatter_count
             decided = runtime.intake.chatter_count + runtime.worker.handled
             now = time.perf_counter()
             if stored >= len(posts) and not run.stored_s:
@@ -312,9 +312,10 @@ def render(read: ReadRun | None, runs: list[ReportRun], args: argparse.Namespace
             f"{n:,} posts ({args.groups} grid groups, {args.users} residents, 9 chit-chat "
             "(`dev_chitchat.csv` `text`) : 1 report (`dev_appeals.csv` `subject`)) are queued "
             "while the bot is stopped; then it drains them with getUpdates batches of 100. "
-            "*Stored* = every update stored in the inbox (chatter decided in memory and stored "
-            "as handled with its batch; the rest claimed by workers); *decided* = chatter "
-            "decided plus every other post through the handlers (tickets, questions, silence). "
+            "*Read and decided* = every update either decided in memory as silent chatter (never "
+            "stored: deciding it again after a crash has no effect) or stored in the inbox for "
+            "the full path; *handled* = chatter decided plus every other post through the "
+            "handlers (tickets, questions, silence). "
             "The PTB-only ceiling is PTB's own Updater reading the same backlog from a fresh "
             "simulator, deserialising every update and dispatching it to one handler that only "
             "counts.",

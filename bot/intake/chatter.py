@@ -1,9 +1,10 @@
 """Silent group chatter, decided in memory from the raw JSON: no lookup, no PTB objects.
 
 A post in a grid group that is not a command, not 上报, and that the extractor would not act
-on is what `groups.hear` answers with silence; the intake stores it as already handled, with
-the batch. Everything else takes the full path. The set of grid chats is cached and reloaded
-when a chat is bound (here or, through the coordinator, on another instance) and every minute.
+on is what `groups.hear` answers with silence; the intake drops it without a database round
+trip (re-deciding it after a crash changes nothing). Everything else takes the full path. The
+set of grid chats is cached and reloaded when a chat is bound (here or, through the
+coordinator, on another instance) and every minute.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Long polling that confirms nothing before it is stored.
 
-Each getUpdates batch (up to 100) is decided in memory (silent chatter), stored in one
-transaction, and only then is the next offset asked for, which is what confirms the batch to
-Telegram. While the database is unreachable the batch is kept in memory and stored again with
-backoff; nothing more is read, so Telegram keeps everything sent meanwhile.
+Each getUpdates batch (up to 100) is decided in memory (silent chatter, which is not stored),
+the rest stored in one transaction, and only then is the next offset asked for, which is what
+confirms the batch to Telegram. While the database is unreachable the batch is kept in memory
+and stored again with backoff; nothing more is read, so Telegram keeps everything sent
+meanwhile.
 """
 
 from __future__ import annotations
@@ -47,33 +48,39 @@ class Intake:
         self.chatter_count = 0
 
     def decide(self, updates: Sequence[rawmod.RawUpdate]) -> list[inbox.Incoming]:
-        """Turn raw updates into inbox rows, silent chatter already marked handled."""
+        """The inbox rows of a batch: every update but silent chatter, which is decided here.
+
+        Silent chatter is not stored at all: deciding it again after a crash (its batch was
+        not yet confirmed) has no effect either, so it needs no record of being handled.
+        """
         rows = []
         for update in updates:
-            silent = self.chatter.silent(update)
-            self.chatter_count += silent
-            rows.append(rawmod.incoming(update, done=silent))
+            if self.chatter.silent(update):
+                self.chatter_count += 1
+            else:
+                rows.append(rawmod.incoming(update, done=False))
         return rows
 
     async def store(self, updates: Sequence[rawmod.RawUpdate]) -> int:
-        """Store a batch in one transaction (raises when the database is unreachable)."""
+        """Store a batch in one transaction (raises when the database is unreachable); a batch
+        of nothing but chatter costs no transaction."""
         await self.chatter.refresh()
         rows = self.decide(updates)
-        to_handle = any(not row.done for row in rows)
+        if not rows:
+            return 0
         worker = self.worker
         claimed: list[inbox.Claimed] = []
         now = utcnow()
         async with self.sessions.begin() as session:
             new = await inbox.store(session, rows, now)
-            if to_handle and worker is not None and worker.free > 0:
+            if worker is not None and worker.free > 0:
                 # Claimed in the same commit: handling starts without another round trip.
                 claimed = await worker.claim_into(session, now)
         self.stored += new
         if worker is not None:
-            if to_handle:
-                worker.stored({row.chat_key for row in rows if not row.done})
+            worker.stored({row.chat_key for row in rows})
             worker.dispatch(claimed)
-        if to_handle and not claimed:
+        if not claimed:
             if worker is not None:
                 worker.wake()
             self.wake_others()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,9 +37,11 @@ from storage.models import (
     TicketRating,
     TicketReporter,
     User,
+    utcnow,
 )
-from storage.outbox import enqueue, insert_ignore
+from storage.outbox import enqueue
 
+_PEOPLE = "huiyin_people"
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CARD_TEXT_LIMIT = 1500
 STAFF_CHAT = routing.STAFF_CHAT
@@ -70,21 +73,32 @@ async def next_number(session: AsyncSession, day: date) -> str:
 
 async def remember_user(
     session: AsyncSession, person: Person, *, started: datetime | None
-) -> None:
-    """Create or refresh the user row; `started` marks that they wrote to the bot privately."""
-    await insert_ignore(
-        session,
-        User,
-        {"id": person.id, "first_name": person.first_name[:128], "username": person.username},
-        ["id"],
+) -> User:
+    """Create or refresh the user row in one statement; `started` marks that they wrote to the
+    bot privately."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(User).values(
+        id=person.id,
+        first_name=person.first_name[:128],
+        username=person.username,
+        started_at=started,
+        created_at=utcnow(),
     )
-    user = await session.get(User, person.id)
-    assert user is not None
-    user.first_name = person.first_name[:128]
-    user.username = person.username
+    changes: dict[str, Any] = {
+        "first_name": stmt.excluded.first_name,
+        "username": stmt.excluded.username,
+    }
     if started is not None:
-        user.started_at = user.started_at or started
-        user.blocked_bot_at = None
+        changes["started_at"] = func.coalesce(User.started_at, stmt.excluded.started_at)
+        changes["blocked_bot_at"] = None
+    upsert = stmt.on_conflict_do_update(index_elements=["id"], set_=changes).returning(User)
+    user = (
+        await session.scalars(upsert, execution_options={"populate_existing": True})
+    ).one()
+    # The session's identity map holds objects weakly: keep this one for the transaction, so
+    # reading the person again (a card shows the reporter) costs no second SELECT.
+    session.info.setdefault(_PEOPLE, {})[user.id] = user
+    return user
 
 
 async def reporter_ids(session: AsyncSession, ticket: Ticket) -> list[int]:
@@ -170,9 +184,14 @@ async def _buttons(session: AsyncSession, ticket: Ticket, roles: frozenset[Role]
 
 
 async def render_card(
-    session: AsyncSession, ticket: Ticket, roles: frozenset[Role] = frozenset()
+    session: AsyncSession,
+    ticket: Ticket,
+    roles: frozenset[Role] = frozenset(),
+    *,
+    fresh: bool = False,
 ) -> tuple[str, Keyboard]:
-    """Render the staff card of a ticket (personal data masked) and the buttons for `roles`."""
+    """Render the staff card of a ticket (personal data masked) and the buttons for `roles`;
+    `fresh`: the ticket was opened in this transaction (no evidence, co-reporters, assists)."""
     reporter = await session.get(User, ticket.reporter_id)
     name = reporter.first_name if reporter else ""
     body = mask_text(ticket.text)
@@ -196,13 +215,15 @@ async def render_card(
         ).scalar_one_or_none()
         if rating:
             extra += texts.CARD_RATED.format(rating=texts.RATING_NAMES.get(rating, rating))
-    shown = evidence.summary(await evidence.reporter_evidence(session, ticket.id))
-    if shown:
-        extra += texts.CARD_EVIDENCE.format(summary=shown)
-    voices = len(await reporter_ids(session, ticket))
-    if voices > 1:
-        extra += texts.CARD_VOICES.format(count=voices)
-    extra += _dispatch_lines(ticket, await routing.assisting_names(session, ticket.id))
+    if not fresh:
+        shown = evidence.summary(await evidence.reporter_evidence(session, ticket.id))
+        if shown:
+            extra += texts.CARD_EVIDENCE.format(summary=shown)
+        voices = len(await reporter_ids(session, ticket))
+        if voices > 1:
+            extra += texts.CARD_VOICES.format(count=voices)
+    assists = [] if fresh else await routing.assisting_names(session, ticket.id)
+    extra += _dispatch_lines(ticket, assists)
     if ticket.reporter_unreachable:
         extra += texts.CARD_UNREACHABLE
     if ticket.status == Status.CANCELLED and await _last_action(session, ticket) == "not_report":
@@ -290,15 +311,30 @@ async def tell_chats(
 
 
 async def post_cards(
-    session: AsyncSession, ticket: Ticket, *, tag: str, chats: list[int] | None = None
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    tag: str,
+    chats: list[int] | None = None,
+    fresh: bool = False,
 ) -> None:
     """Post the ticket's card as a new message (the card to edit later) to `chats`, by default
     the chats of whoever holds the ticket; a card already in a chat is retired first, so each
-    chat has one live card per ticket."""
+    chat has one live card per ticket. `fresh`: the ticket was opened in this transaction, so
+    it has no card, evidence, co-reporter or assist to look up yet."""
     for chat_id in chats if chats is not None else await routing.holder_chats(session, ticket):
         text, buttons = await render_card(
-            session, ticket, await chat_roles(session, ticket, chat_id)
+            session, ticket, await chat_roles(session, ticket, chat_id), fresh=fresh
         )
+        if fresh:
+            await enqueue(
+                session,
+                key=f"card:{ticket.id}:{chat_id}:{tag}",
+                chat_id=chat_id,
+                intent=Card(text, buttons, title=ticket.number),
+                ticket_id=ticket.id,
+            )
+            continue
         if await session.get(StaffCard, (ticket.id, chat_id)) is not None:
             # Sent before the new card (each chat's messages go out in order), this edits the
             # old card: it keeps what it said, loses its buttons and points to the new one.

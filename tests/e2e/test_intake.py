@@ -1,5 +1,5 @@
 """The intake end to end: failures retried then dead-lettered with an apology, operators
-retry them; the webhook stores before it answers; chatter is stored as handled."""
+retry them; the webhook stores before it answers; chatter is decided and never stored."""
 
 from __future__ import annotations
 
@@ -57,32 +57,35 @@ async def test_a_failing_update_is_retried_dead_lettered_apologised_for_and_retr
     assert "没有处理失败的消息" in capsys.readouterr().out
 
 
-async def test_grid_chatter_is_stored_as_handled_with_its_batch(stack: LocalStack) -> None:
+async def test_grid_chatter_is_decided_in_memory_and_never_stored(stack: LocalStack) -> None:
     sim = stack.sim
     sim.add_user(ADMIN_ID, "王主任")
     sim.add_user(3001, "李大爷")
     sim.add_group(GRID, "幸福社区网格群")
     sim.send_text(ADMIN_ID, "/bind_grid 幸福社区", chat_id=GRID)
     await expect(sim, GRID, lambda m: "网格群" in m["text"])
-    before = stack.runtime.worker.handled if stack.runtime else 0
+    assert stack.runtime is not None
+    intake, worker = stack.runtime.intake, stack.runtime.worker
+    before, chatter_before = worker.handled, intake.chatter_count
     chat = sim.send_text(3001, "今天天气真好，大家吃了吗", chat_id=GRID)
     sim.send_text(3001, "/my")
     await expect(sim, 3001, lambda m: "工单" in m["text"])
-    assert stack.runtime is not None
-    async with stack.runtime.services.sessions() as s:
-        row = (
-            (await s.execute(select(InboxUpdate).where(InboxUpdate.chat_key == GRID)))
-            .scalars()
-            .all()[-1]
-        )
     update = next(
         u
         for u in sim.delivered
         if u.get("message", {}).get("message_id") == chat["message_id"]
         and u["message"]["chat"]["id"] == GRID
     )
-    assert row.status == "done" and row.update_id == update["update_id"]
-    assert stack.runtime.worker.handled == before + 1  # only /my went through the handlers
+    async with stack.runtime.services.sessions() as s:
+        rows = (
+            await s.execute(
+                select(InboxUpdate).where(InboxUpdate.update_id == update["update_id"])
+            )
+        ).all()
+    assert rows == []
+    assert intake.chatter_count == chatter_before + 1
+    assert worker.handled == before + 1  # only /my went through the handlers
+    assert not [m for m in sim.bot_messages(GRID) if m["message_id"] > chat["message_id"]]
 
 
 BAD_BODIES = [

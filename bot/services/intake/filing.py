@@ -113,9 +113,10 @@ async def open_ticket(
         note=department.name if department else None,
         at=now,
     )
-    if not await holder_chats(session, ticket):
+    chats = await holder_chats(session, ticket)
+    if not chats:
         log.warning("ticket %s filed but no staff chat is bound (/bind_staff)", number)
-    await post_cards(session, ticket, tag="new")
+    await post_cards(session, ticket, tag="new", chats=chats, fresh=True)
     return ticket
 
 

@@ -63,9 +63,11 @@ async def handle_private_text(
     text: str,
     *,
     photo_file_id: str | None = None,
+    evidence: Evidence | None = None,
 ) -> ReportOutcome:
     """Handle free text in a private chat (or a photo's caption): an awaited answer, a new
-    report, or a how-to."""
+    report, or a how-to. `evidence` (the captioned photo) joins the report it files, or the
+    reporter's recent ticket, in the same transaction."""
     now = services.clock()
     chat_id = person.id
     body, cut = _body(services, text)
@@ -87,6 +89,8 @@ async def handle_private_text(
                 cut=cut,
                 photo_file_id=photo_file_id,
             )
+        if evidence is not None and outcome.kind in ("ticket", "duplicate"):
+            outcome = await _attach_recent(services, session, person, message_id, evidence, now)
     services.wake()
     return outcome
 
@@ -202,6 +206,16 @@ async def _file_or_explain(
     return ReportOutcome(kind, ticket.number if ticket is not None else None)
 
 
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A photo or a location a resident sent for their ticket."""
+
+    kind: str  # "photo" | "location"
+    file_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
 async def attach(
     services: Services,
     person: Person,
@@ -213,52 +227,61 @@ async def attach(
     longitude: float | None = None,
     caption: str | None = None,
 ) -> ReportOutcome:
-    """Attach a photo or location to the reporter's ticket of the last 10 minutes."""
+    """Attach a photo or location to the reporter's ticket of the last 10 minutes (a caption
+    that is a report files it first, in the same transaction)."""
+    evidence = Evidence(kind, file_id, latitude, longitude)
     if caption and clean_text(caption):
         photo = file_id if kind == "photo" else None
-        outcome = await handle_private_text(
-            services, person, message_id, caption, photo_file_id=photo
+        return await handle_private_text(
+            services, person, message_id, caption, photo_file_id=photo, evidence=evidence
         )
-        if outcome.kind not in ("ticket", "duplicate"):
-            return outcome
     now = services.clock()
-    chat_id = person.id
-    since = now - timedelta(seconds=services.attach_window_seconds)
     async with services.sessions.begin() as session:
         await remember_user(session, person, started=now)
-        ticket = (
-            await session.execute(
-                select(Ticket)
-                .where(
-                    Ticket.source_chat_id == chat_id,
-                    Ticket.created_at >= since,
-                    Ticket.status.in_([Status.NEW.value, Status.ACCEPTED.value]),
-                )
-                .order_by(Ticket.id.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        if ticket is None:
-            await reply(
-                session, chat_id=chat_id, message_id=message_id, text=texts.NOTHING_TO_ATTACH
-            )
-            outcome = ReportOutcome("howto")
-        else:
-            await add_evidence(
-                session,
-                ticket,
-                person.id,
-                chat_id,
-                message_id,
-                now,
-                kind=kind,
-                file_id=file_id,
-                latitude=latitude,
-                longitude=longitude,
-            )
-            outcome = ReportOutcome("ticket", ticket.number)
+        outcome = await _attach_recent(services, session, person, message_id, evidence, now)
     services.wake()
     return outcome
+
+
+async def _attach_recent(
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    message_id: int,
+    evidence: Evidence,
+    now: datetime,
+) -> ReportOutcome:
+    """Add the evidence to the reporter's newest ticket still open to it, or say there is none."""
+    chat_id = person.id
+    since = now - timedelta(seconds=services.attach_window_seconds)
+    ticket = (
+        await session.execute(
+            select(Ticket)
+            .where(
+                Ticket.source_chat_id == chat_id,
+                Ticket.created_at >= since,
+                Ticket.status.in_([Status.NEW.value, Status.ACCEPTED.value]),
+            )
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if ticket is None:
+        await reply(session, chat_id=chat_id, message_id=message_id, text=texts.NOTHING_TO_ATTACH)
+        return ReportOutcome("howto")
+    await add_evidence(
+        session,
+        ticket,
+        person.id,
+        chat_id,
+        message_id,
+        now,
+        kind=evidence.kind,
+        file_id=evidence.file_id,
+        latitude=evidence.latitude,
+        longitude=evidence.longitude,
+    )
+    return ReportOutcome("ticket", ticket.number)
 
 
 async def follow(services: Services, person: Person, message_id: int, number: str) -> None:
