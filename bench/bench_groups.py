@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import csv
 import logging
 import os
 import random
@@ -30,15 +29,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.bench_loop import (
-    DATA,
+from bench.common import (
+    Mix,
     Profiler,
     SqlCounter,
-    _by_kind,
+    add_grids,
+    bind_grids,
+    by_kind,
     code_version,
     database,
     percentile,
     postgres_reachable,
+    read_column,
     summarise_profile,
 )
 from bench.data import REDIS_URL, redis_prefix
@@ -49,12 +51,10 @@ from bot.services.context import Person, Services
 from bot.services.intake import groups
 from bot.simulator.world import StoredMessage
 from nlp import Extractor
-from tests.harness import ADMIN_ID, LocalStack, expect
+from tests.harness import LocalStack
 
 PROFILE_MESSAGES = 3000
 NUMBER = re.compile(r"\d{8}-\d{4,}")
-GRID_BASE = -1002000000000
-USER_BASE = 60_000_000
 # Telegram's pacing and the bot's own quiet batching lifted: the bot's capacity, not its manners.
 LIFTED = Limits(
     per_second=1_000_000,
@@ -66,37 +66,6 @@ LIFTED = Limits(
 
 
 # --- inputs ----------------------------------------------------------------------------------
-
-
-def read_column(name: str, column: str) -> list[str]:
-    """Distinct non-empty values of one column of a shared data file."""
-    path = DATA / name
-    with path.open(encoding="utf-8") as f:
-        values = {(r.get(column) or "").strip() for r in csv.DictReader(f)}
-    return sorted(v for v in values if v)
-
-
-@dataclass
-class Mix:
-    """The message stream: 9 chit-chat : 1 report, each text used once per run if possible."""
-
-    chitchat: list[str]
-    reports: list[str]
-    rng: random.Random = field(default_factory=lambda: random.Random(7))
-    _c: int = 0
-    _r: int = 0
-
-    def take(self, count: int) -> list[tuple[str, bool]]:
-        """The next `count` (text, is_report_slot) pairs; every 10th is a report slot."""
-        out: list[tuple[str, bool]] = []
-        for _ in range(count):
-            if self.rng.random() < 0.1:
-                out.append((self.reports[self._r % len(self.reports)], True))
-                self._r += 1
-            else:
-                out.append((self.chitchat[self._c % len(self.chitchat)], False))
-                self._c += 1
-        return out
 
 
 # --- instrumentation -------------------------------------------------------------------------
@@ -223,16 +192,8 @@ async def grid_stack(
                    redis_url=redis_url) as stack,
     ):
         await stack.setup_staff()
-        sim = stack.sim
-        grids = [GRID_BASE - i for i in range(1, group_count + 1)]
-        for i, chat_id in enumerate(grids):
-            sim.add_group(chat_id, f"幸福社区第{i + 1}网格居民群")
-            sim.send_text(ADMIN_ID, f"/bind_grid 幸福社区第{i + 1}网格", chat_id=chat_id)
-        for chat_id in grids:
-            await expect(sim, chat_id, lambda m: "网格群" in m.get("text", ""), timeout=30)
-        users = list(range(USER_BASE, USER_BASE + user_count))
-        for uid in users:
-            sim.add_user(uid, f"居民{uid % 10000}")
+        grids, users = add_grids(stack.sim, group_count, user_count)
+        await bind_grids(stack.sim, grids)
         yield stack, grids, users
 
 
@@ -378,7 +339,7 @@ async def measure_read(
                 tickets=tracker.tickets, answered=len(tracker.acked), answers=tracker.answers,
                 combined=tracker.combined, asks=tracker.asks,
                 acks_out_s=acks_out, latencies_ms=tracker.latencies_ms(), rows=rows,
-                statements=_by_kind(sql.statements), commits=sql.commits,
+                statements=by_kind(sql.statements), commits=sql.commits,
                 profile=summarise_profile(profile_to) if profiling and profile_to else None,
             )
         finally:

@@ -16,50 +16,34 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import random
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.bench_groups import Mix, read_column
-from bench.bench_loop import (
+from bench.common import (
     LIFTED,
     PACED,
     AckClock,
+    Mix,
     SqlCounter,
     Users,
-    _by_kind,
+    add_grids,
+    bind_grids,
+    bot_stack,
+    by_kind,
     code_version,
-    database,
     percentile,
     postgres_reachable,
+    queue_posts,
+    read_column,
     report_texts,
 )
-from bench.data import REDIS_URL, redis_prefix
 from bench.report import log_line, publish
 from bot.simulator import BotAPISimulator
 from nlp import Extractor
-from tests.harness import ADMIN_ID, LocalStack, expect
-
-GRID_BASE = -1002000000000
-USER_BASE = 60_000_000
-
-
-@contextlib.asynccontextmanager
-async def bot_stack(extractor: Extractor, limits: Any) -> AsyncIterator[LocalStack]:
-    """A fresh PostgreSQL database, Redis under a fresh prefix, the bot, the staff chat."""
-    async with (
-        redis_prefix(),
-        database("postgres") as url,
-        LocalStack(database_url=url, extractor=extractor, limits=limits, redis_url=REDIS_URL)
-        as stack,
-    ):
-        await stack.setup_staff()
-        yield stack
-
+from tests.harness import LocalStack
 
 # --- grid groups: read and decided -------------------------------------------------------------
 
@@ -103,25 +87,6 @@ class StoreTimer:
                 self.calls += 1
 
         intake.store = timed
-
-
-def queue_posts(sim: BotAPISimulator, posts: list[tuple[str, bool]], grids: list[int],
-                users: list[int]) -> None:
-    """Residents post `posts` across the grid groups (queued until the bot reads them)."""
-    rng = random.Random(5)
-    for text, _ in posts:
-        sim.send_text(rng.choice(users), text, chat_id=rng.choice(grids))
-
-
-def add_grids(sim: BotAPISimulator, groups: int, users: int) -> tuple[list[int], list[int]]:
-    """The grid groups and residents, in the simulator."""
-    grids = [GRID_BASE - i for i in range(1, groups + 1)]
-    for i, chat_id in enumerate(grids):
-        sim.add_group(chat_id, f"幸福社区第{i + 1}网格居民群")
-    people = list(range(USER_BASE, USER_BASE + users))
-    for uid in people:
-        sim.add_user(uid, f"居民{uid % 10000}")
-    return grids, people
 
 
 async def ptb_ceiling(
@@ -172,10 +137,7 @@ async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace)
     async with bot_stack(extractor, LIFTED) as stack:
         sim = stack.sim
         grids, people = add_grids(sim, args.groups, args.users)
-        for i, chat_id in enumerate(grids):
-            sim.send_text(ADMIN_ID, f"/bind_grid 幸福社区第{i + 1}网格", chat_id=chat_id)
-        for chat_id in grids:
-            await expect(sim, chat_id, lambda m: "网格群" in m.get("text", ""), timeout=30)
+        await bind_grids(sim, grids)
         assert stack.runtime is not None
         runtime = stack.runtime
         base = runtime.intake.chatter_count + runtime.worker.handled
@@ -219,7 +181,7 @@ async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace)
         run.chatter = runtime.intake.chatter_count
         run.handled = runtime.worker.handled
         run.tickets = sum(1 for t, is_report in posts if is_report)
-        run.statements, run.commits = _by_kind(sql.statements), sql.commits
+        run.statements, run.commits = by_kind(sql.statements), sql.commits
     log_line("  read: the PTB-only ceiling on the same backlog")
     run.ptb_s, run.ptb_cpu_share = await ptb_ceiling(posts, args.groups, args.users)
     return run
@@ -286,7 +248,7 @@ async def measure_reports(
         sql.active = False
         return ReportRun(
             "latency" if rate else "lifted", count, clock.latencies_ms(), offered=offered,
-            wall_s=wall, cpu_share=cpu / wall, statements=_by_kind(sql.statements),
+            wall_s=wall, cpu_share=cpu / wall, statements=by_kind(sql.statements),
             commits=sql.commits,
         )
 

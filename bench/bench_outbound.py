@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -30,7 +29,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -41,6 +40,7 @@ from sqlalchemy import insert, text
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bench.common import database
 from bench.report import log_line, publish
 from bot.delivery import _HEADS, Limits, OutboxSender
 from bot.intents import GroupAnswer, Notice, dumps
@@ -50,7 +50,6 @@ from storage.coordination import Coordinator, MemoryCoordinator, RedisCoordinato
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Base, OutboxMessage, utcnow
 
-PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/15"
 FIRST_USER = 700_000
 FIRST_GROUP = -1_000_900_000
@@ -77,32 +76,6 @@ class Phase:
     def rate(self) -> float:
         """Messages per second from the first arrival to the last."""
         return (self.delivered - 1) / self.seconds if self.seconds > 0 else 0.0
-
-
-@contextlib.asynccontextmanager
-async def database(backend: str) -> AsyncIterator[str]:
-    """A fresh database for one phase, dropped afterwards."""
-    if backend == "sqlite":
-        import tempfile
-        from pathlib import Path
-
-        with tempfile.TemporaryDirectory(prefix="huiyin-outbound-") as tmp:
-            yield f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        return
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    name = f"huiyin_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
 
 
 def outbox_row(key: str, chat_id: int, intent: Notice | GroupAnswer) -> dict[str, object]:
