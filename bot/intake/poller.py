@@ -69,20 +69,24 @@ class Intake:
         if not rows:
             return 0
         worker = self.worker
+        chats = {row.chat_key for row in rows}
         claimed: list[inbox.Claimed] = []
         now = utcnow()
         async with self.sessions.begin() as session:
             new = await inbox.store(session, rows, now)
-            if worker is not None and worker.free > 0:
+            if worker is not None and worker.free > 0 and worker.wants(chats):
                 # Claimed in the same commit: handling starts without another round trip.
+                # (When every chat of the batch is in hand here, nobody could claim its new
+                # rows before that chat's task ends, which claims them: no query for nothing.)
                 claimed = await worker.claim_into(session, now)
         self.stored += new
-        if worker is not None:
-            worker.stored({row.chat_key for row in rows})
-            worker.dispatch(claimed)
-        if not claimed:
-            if worker is not None:
-                worker.wake()
+        if worker is None:
+            self.wake_others()
+            return new
+        worker.stored(chats)
+        worker.dispatch(claimed)
+        if not claimed and worker.wants(chats):
+            worker.wake()
             self.wake_others()
         return new
 

@@ -122,6 +122,10 @@ class Worker:
         stores a batch and claims it in one commit); pass the rows to `dispatch` after it."""
         return await inbox.claim(session, now, limit=self.free, lease=self.lease)
 
+    def wants(self, chat_keys: set[int]) -> bool:
+        """Whether any of these chats is not in hand here (so a claim may find work)."""
+        return not chat_keys <= self._chats.keys()
+
     def stored(self, chat_keys: set[int]) -> None:
         """Updates of these chats were stored: those of a chat in hand are claimed as soon as
         its task ends (nobody else can take them before)."""
