@@ -135,16 +135,20 @@ async def prune(services: Services, now: datetime, retention_days: int) -> Prune
     while True:  # in batches: one transaction never holds the whole table
         async with services.sessions.begin() as session:
             batch = (
-                await session.execute(
-                    select(Ticket)
-                    .where(
-                        Ticket.status.in_(FINISHED),
-                        Ticket.updated_at < cutoff,
-                        Ticket.reporter_id != ANONYMOUS,
+                (
+                    await session.execute(
+                        select(Ticket)
+                        .where(
+                            Ticket.status.in_(FINISHED),
+                            Ticket.updated_at < cutoff,
+                            Ticket.reporter_id != ANONYMOUS,
+                        )
+                        .limit(200)
                     )
-                    .limit(200)
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             for ticket in batch:
                 await deidentify_ticket(session, ticket)
             done.tickets += len(batch)

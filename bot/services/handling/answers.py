@@ -16,7 +16,6 @@ from bot.services.context import Person, Services
 from bot.services.handling import contact, corrections, dispatch, routing
 from bot.services.handling.prompts import answers_prompt, remember
 from bot.services.rating import followup
-from bot.services.supervision import supervision
 from bot.services.tickets import (
     notify_reporter,
     reply,
@@ -110,12 +109,19 @@ async def take_answer(
         ticket.resolution_round += 1
         ticket.resolution_note = body
         ticket.reopen_reason = None
-        ticket.extension_to = None
-        supervision.start_rating_period(ticket, services.policy, now)
     else:
         ticket.return_reason = body
     event = (
-        await gate.move(session, ticket, action, roles=role, actor_id=person.id, note=body, at=now)
+        await gate.move(
+            session,
+            ticket,
+            action,
+            roles=role,
+            actor_id=person.id,
+            note=body,
+            at=now,
+            timetable=services,
+        )
     ).event
     if action == Action.RESOLVE:
         await notify_reporter(

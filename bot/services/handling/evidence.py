@@ -75,7 +75,7 @@ async def show_evidence(
 
 
 def summary(attachments: list[Attachment]) -> str:
-    """"照片 2 张、位置 1 处", for the card and /ticket."""
+    """ "照片 2 张、位置 1 处", for the card and /ticket."""
     photos = sum(a.kind == PHOTO for a in attachments)
     places = sum(a.kind == LOCATION for a in attachments)
     parts = []

@@ -92,7 +92,6 @@ async def worker_report(
     return heard
 
 
-
 async def forwarded(
     services: Services,
     worker: Person,
@@ -169,4 +168,3 @@ async def forwarded(
                 heard = Heard("ticket", ticket.number)
     services.wake()
     return heard
-

@@ -98,9 +98,7 @@ async def close(session: AsyncSession, prompt: GroupPrompt, status: str) -> None
     )
 
 
-async def answer(
-    services: Services, person: Person, prompt_id: int, file: bool
-) -> ButtonAnswer:
+async def answer(services: Services, person: Person, prompt_id: int, file: bool) -> ButtonAnswer:
     """登记 / 不用了 under a private question: only the resident asked may answer, once."""
     now = services.clock()
     async with services.sessions.begin() as session:

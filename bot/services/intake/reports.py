@@ -357,6 +357,7 @@ async def cancel(services: Services, person: Person, message_id: int, arg: str) 
                 actor_id=person.id,
                 note=None,
                 at=now,
+                timetable=services,
             )
             text = texts.CANCELLED.format(number=ticket.number)
         await reply(session, chat_id=person.id, message_id=message_id, text=text)
