@@ -152,6 +152,34 @@ class Solved(enum.StrEnum):
     UNRESOLVED = "unresolved"
 
 
+class Appeal(enum.StrEnum):
+    """What a report asks for (诉求类型), as the extractor reads it (`nlp.INTENTS`)."""
+
+    COMPLAINT = "投诉"
+    HELP = "求助"
+    QUESTION = "咨询"
+    SUGGESTION = "建议"
+    PRAISE = "表扬"
+    OTHER = "其他"
+
+
+class AttachmentKind(enum.StrEnum):
+    """What a ticket's attachment is."""
+
+    PHOTO = "photo"  # the reporter's evidence
+    LOCATION = "location"  # a map pin the reporter sent
+    RESULT_PHOTO = "result_photo"  # staff's photo of the result (办结)
+
+
+class PromptStatus(enum.StrEnum):
+    """Where a question the bot asked about a message (is it a report?) stands."""
+
+    OPEN = "open"
+    SUBMITTED = "submitted"  # answered 登记: the message was filed
+    DISMISSED = "dismissed"  # answered no
+    EXPIRED = "expired"  # nobody answered in time
+
+
 class Urgency(enum.StrEnum):
     """How soon a ticket must be handled."""
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, EventKind, HuiyinError, Role
+from bot.domain import Action, AttachmentKind, EventKind, HuiyinError, Role
 from bot.intents import Notice, Photo
 from bot.privacy import mask_text
 from bot.services import gate
@@ -164,7 +164,7 @@ async def _result_photo(
     session.add(
         Attachment(
             ticket_id=ticket.id,
-            kind="result_photo",
+            kind=AttachmentKind.RESULT_PHOTO,
             file_id=file_id,
             source_chat_id=chat_id,
             source_message_id=message_id,
