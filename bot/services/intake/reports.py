@@ -11,7 +11,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, EventKind, Role, Status, parse_ticket_number, transition_for
+from bot.domain import (
+    Action,
+    AttachmentKind,
+    EventKind,
+    Role,
+    Status,
+    parse_ticket_number,
+    transition_for,
+)
 from bot.privacy import mask_text
 from bot.services import gate
 from bot.services.context import Person, Services
@@ -210,7 +218,7 @@ async def _file_or_explain(
 class Evidence:
     """A photo or a location a resident sent for their ticket."""
 
-    kind: str  # "photo" | "location"
+    kind: AttachmentKind
     file_id: str | None = None
     latitude: float | None = None
     longitude: float | None = None
@@ -221,7 +229,7 @@ async def attach(
     person: Person,
     message_id: int,
     *,
-    kind: str,
+    kind: AttachmentKind,
     file_id: str | None = None,
     latitude: float | None = None,
     longitude: float | None = None,
@@ -231,7 +239,7 @@ async def attach(
     that is a report files it first, in the same transaction)."""
     evidence = Evidence(kind, file_id, latitude, longitude)
     if caption and clean_text(caption):
-        photo = file_id if kind == "photo" else None
+        photo = file_id if kind == AttachmentKind.PHOTO else None
         return await handle_private_text(
             services, person, message_id, caption, photo_file_id=photo, evidence=evidence
         )
@@ -380,6 +388,7 @@ async def cancel(services: Services, person: Person, message_id: int, arg: str) 
                 actor_id=person.id,
                 note=None,
                 at=now,
+                timetable=services,
             )
             text = texts.CANCELLED.format(number=ticket.number)
         await reply(session, chat_id=person.id, message_id=message_id, text=text)
