@@ -31,7 +31,7 @@ from bot.menus import publish_menus
 from bot.metrics import COUNTERS
 from bot.services.administration import people, personal_data
 from bot.services.context import Services
-from bot.services.intake import groups
+from bot.services.intake import group_prompts
 from bot.services.supervision import calendar_notice
 from bot.services.supervision.sweeper import LEASE_NAME, Sweeper
 from bot.startup import explain
@@ -120,7 +120,7 @@ async def housekeeping(
                 except Exception:
                     log.exception("retention pass failed")
             try:
-                await groups.expire_prompts(services)
+                await group_prompts.expire_prompts(services)
                 await calendar_notice.announce_missing_years(services)
                 await people.refresh_admins(services)
                 if heartbeat is not None:

@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot import buttons, texts
 from bot.domain import AttachmentKind
 from bot.services.administration import grids
-from bot.services.intake import groups, handover, reports
+from bot.services.intake import group_prompts, groups, handover, reports
 from handlers.context import HuiyinContext, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
@@ -93,7 +93,7 @@ async def prompt_button(update: Update, context: HuiyinContext) -> None:
     if not isinstance(press, buttons.PromptAnswer):
         await query.answer(texts.ALERT_INVALID, show_alert=True)
         return
-    answer = await groups.answer_prompt(
+    answer = await group_prompts.answer_prompt(
         context.services, person(query.from_user), press.prompt_id, "yes" if press.submit else "no"
     )
     await query.answer(answer.text, show_alert=answer.alert)

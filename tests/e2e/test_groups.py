@@ -165,7 +165,7 @@ async def test_a_worker_can_dismiss_a_prompt(grid: LocalStack) -> None:
 
 
 async def test_unanswered_prompts_expire_quietly(grid: LocalStack) -> None:
-    from bot.services.intake import groups
+    from bot.services.intake import group_prompts
 
     sim = grid.sim
     prompt = await _ask(grid, UNSURE)
@@ -174,7 +174,7 @@ async def test_unanswered_prompts_expire_quietly(grid: LocalStack) -> None:
     real_clock = services.clock
     services.clock = lambda: real_clock() + __import__("datetime").timedelta(hours=2)
     try:
-        assert await groups.expire_prompts(services) == 1
+        assert await group_prompts.expire_prompts(services) == 1
     finally:
         services.clock = real_clock
     await sim.wait_until(
@@ -183,7 +183,7 @@ async def test_unanswered_prompts_expire_quietly(grid: LocalStack) -> None:
     # A client that still shows the old buttons gets a clear answer and changes nothing.
     from bot.services.context import Person
 
-    late = await groups.answer_prompt(services, Person(RESIDENT, "张阿姨"), 1, "yes")
+    late = await group_prompts.answer_prompt(services, Person(RESIDENT, "张阿姨"), 1, "yes")
     assert late.alert and late.text == "该询问已处理或已过期。"
     assert await ticket_count(grid) == 0
 

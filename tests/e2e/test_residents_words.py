@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.domain import Status
-from bot.services.intake import groups
+from bot.services.intake import group_prompts
 from bot.services.tickets import format_time
 from storage.models import Attachment, GroupPrompt, LabelledExample, Ticket, TicketEvent
 from tests.e2e.helpers import last_with, press, report, texts_in, the_ticket, ticket_count
@@ -196,7 +196,7 @@ async def test_an_unanswered_question_expires(depts: LocalStack) -> None:
         await s.execute(
             update(GroupPrompt).values(expires_at=services.clock() - timedelta(seconds=1))
         )
-    assert await groups.expire_prompts(services) == 1
+    assert await group_prompts.expire_prompts(services) == 1
     await sim.wait_until(lambda: not buttons(_message(depts, asked)))
     sim.press_button(RESIDENT_ID, RESIDENT_ID, asked["message_id"], "p:yes:1", force=True)
     assert (await answered(depts, 1))["text"] == "该询问已处理或已过期。"

@@ -1,57 +1,51 @@
-"""Grid groups: listen where residents talk, ask when unsure, let grid workers hand posts over."""
+"""Grid groups: listen where residents talk (silence, a ticket, or a question), and let a grid
+worker undo a wrong merge."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.buttons import PromptAnswer
-from bot.domain import ChatKind, EventKind, PromptStatus, Role
-from bot.intents import Earlier, GroupAnswer, Key, Notice, Removal, keyboard
+from bot.domain import EventKind, Role
+from bot.intents import GroupAnswer, Notice
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import learning, staff
-from bot.services.handling.staff import ButtonAnswer
-from bot.services.intake import merge, private_prompts
+from bot.services.handling import staff
+from bot.services.intake import group_prompts
 from bot.services.intake.abuse import is_flood, over_report_limit
 from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
+from bot.services.intake.grid_threads import (
+    GRID_CHAT,
+    Heard,
+    file_in_thread,
+    grid_chat_ids,
+    grid_of,
+    is_blocked,
+    is_worker,
+    report_score,
+)
 from bot.services.intake.merge import merged_into
 from bot.services.intake.reports import clean_text
-from bot.services.supervision.unreachable import ticket_link
-from bot.services.tickets import (
-    deadline_text,
-    remember_user,
-    reply,
-)
-from nlp import Decision, Extraction, decide
-from storage.models import (
-    BlockedUser,
-    BoundChat,
-    GridWorker,
-    GroupPrompt,
-    Ticket,
-    User,
-)
-from storage.outbox import enqueue, insert_ignore
+from bot.services.tickets import remember_user, reply
+from nlp import Decision, decide
+from storage.models import Ticket, User
+from storage.outbox import enqueue
 
-GRID_CHAT = ChatKind.GRID
-
-
-@dataclass(frozen=True, slots=True)
-class Heard:
-    """What the bot did with one group message: a ticket, a question, or nothing."""
-
-    kind: str  # "ticket" | "asked" | "silent" | "duplicate" | "answer" | "not_grid" | "limited"
-    number: str | None = None
-
-
-def report_score(extraction: Extraction) -> float:
-    """How likely the message is a report, 0..1, from the extractor's decision and confidence."""
-    return extraction.confidence if extraction.is_report else 1.0 - extraction.confidence
+__all__ = [
+    "GRID_CHAT",
+    "Heard",
+    "file_in_thread",
+    "grid_chat_ids",
+    "grid_of",
+    "handle_group_text",
+    "hear",
+    "is_silent",
+    "is_worker",
+    "report_score",
+    "split",
+]
 
 
 def is_silent(services: Services, text: str) -> bool:
@@ -67,91 +61,6 @@ def is_silent(services: Services, text: str) -> bool:
         ask_at=services.group_ask_confidence,
     )
     return decision is Decision.SILENT
-
-
-async def grid_chat_ids(services: Services) -> frozenset[int]:
-    """The chats bound as grid groups (the intake caches them to decide chatter in memory)."""
-    async with services.sessions() as session:
-        rows = await session.execute(select(BoundChat.chat_id).where(BoundChat.kind == GRID_CHAT))
-        return frozenset(int(chat_id) for chat_id in rows.scalars())
-
-
-async def grid_of(session: AsyncSession, chat_id: int) -> BoundChat | None:
-    """Return the grid bound to this group chat, or None."""
-    bound = await session.get(BoundChat, chat_id)
-    return bound if bound is not None and bound.kind == GRID_CHAT else None
-
-
-async def is_worker(session: AsyncSession, grid_chat_id: int, user_id: int) -> bool:
-    """Tell whether the user is a grid worker of this grid."""
-    return await session.get(GridWorker, (grid_chat_id, user_id)) is not None
-
-
-async def is_blocked(session: AsyncSession, user_id: int) -> bool:
-    """Tell whether an admin has blocked this user from filing reports."""
-    return await session.get(BlockedUser, user_id) is not None
-
-
-async def file_in_thread(
-    services: Services,
-    session: AsyncSession,
-    reporter: Person,
-    source: Source,
-    body: str,
-    extraction: Extraction,
-    now: datetime,
-    *,
-    answer_to: int,
-) -> Ticket | None:
-    """Open (or join) a ticket from a group post and answer in the thread, no personal data."""
-    merged = await merge.find_same_problem(services, session, source, body, extraction, now)
-    if merged is not None:
-        await merge.join(session, merged, reporter, source, body, now)
-        ticket = merged
-    else:
-        opened = await open_ticket(services, session, reporter, source, body, extraction, now)
-        if opened is None:
-            return None
-        ticket = opened
-    user = await session.get(User, reporter.id)
-    reachable = user is not None and user.started_at is not None and user.blocked_bot_at is None
-    link = deep_link(services, ticket.number)
-    if reachable:
-        thread_text = (texts.GROUP_MERGED if merged else texts.GROUP_ACK).format(
-            number=ticket.number
-        )
-        await enqueue(
-            session,
-            key=f"ack:{ticket.id}:{reporter.id}:{source.message_id}",
-            chat_id=reporter.id,
-            intent=Notice(
-                texts.MERGED_ACK.format(number=ticket.number, deadline=deadline_text(ticket))
-                if merged
-                else acknowledgement(ticket)
-            ),
-            ticket_id=ticket.id,
-        )
-    else:
-        template = texts.GROUP_MERGED_LINK if merged else texts.GROUP_ACK_LINK
-        thread_text = template.format(number=ticket.number, link=link)
-    await enqueue(
-        session,
-        key=f"thread:{source.chat_id}:{source.message_id}",
-        chat_id=source.chat_id,
-        intent=GroupAnswer(thread_text, reply_to=answer_to),
-        ticket_id=ticket.id,
-    )
-    return ticket
-
-
-def thread(message_id: int) -> dict[str, object]:
-    """Reply parameters that answer a message in its thread (and survive its deletion)."""
-    return {"message_id": message_id, "allow_sending_without_reply": True}
-
-
-def deep_link(services: Services, number: str) -> str:
-    """The t.me link that opens a private chat with the bot and follows one ticket."""
-    return ticket_link(services.bot_username, number)
 
 
 async def hear(
@@ -199,7 +108,9 @@ async def hear(
                 )
                 heard = Heard("ticket", ticket.number) if ticket else Heard("duplicate")
         else:
-            heard = await _ask(services, session, author, chat_id, message_id, body, now)
+            heard = await group_prompts.ask(
+                services, session, author, chat_id, message_id, body, now
+            )
     services.wake()
     return heard
 
@@ -230,155 +141,6 @@ async def _tell_limit(
             chat_id=chat_id,
             intent=GroupAnswer(texts.GROUP_LIMIT_THREAD, reply_to=message_id),
         )
-
-
-async def _ask(
-    services: Services,
-    session: AsyncSession,
-    author: Person,
-    chat_id: int,
-    message_id: int,
-    body: str,
-    now: datetime,
-) -> Heard:
-    inserted = await insert_ignore(
-        session,
-        GroupPrompt,
-        {
-            "chat_id": chat_id,
-            "source_message_id": message_id,
-            "author_id": author.id,
-            "text": body,
-            "status": "open",
-            "expires_at": now + timedelta(seconds=services.group_prompt_ttl_seconds),
-            "created_at": now,
-        },
-        ["chat_id", "source_message_id"],
-    )
-    if not inserted:
-        return Heard("duplicate")
-    prompt = (
-        await session.execute(
-            select(GroupPrompt).where(
-                GroupPrompt.chat_id == chat_id, GroupPrompt.source_message_id == message_id
-            )
-        )
-    ).scalar_one()
-    await remember_user(session, author, started=None)
-    await enqueue(
-        session,
-        key=prompt_key(prompt.id),
-        chat_id=chat_id,
-        intent=GroupAnswer(
-            texts.GROUP_ASK,
-            keyboard(
-                [
-                    Key(texts.BUTTON_SUBMIT, PromptAnswer(prompt.id, True)),
-                    Key(texts.BUTTON_NOT, PromptAnswer(prompt.id, False)),
-                ]
-            ),
-            reply_to=message_id,
-        ),
-    )
-    return Heard("asked")
-
-
-def prompt_key(prompt_id: int) -> str:
-    """The outbox key of a prompt's question (its sent message is found through it)."""
-    return f"gprompt:{prompt_id}"
-
-
-async def remove_prompt(session: AsyncSession, prompt: GroupPrompt, status: PromptStatus) -> None:
-    """Close a prompt (`status` says why): a group's question is deleted, a private one's
-    buttons go."""
-    if prompt.chat_id > 0:  # a question in a private chat: its buttons go, it stays
-        await private_prompts.close(session, prompt, status)
-        return
-    prompt.status = status
-    await enqueue(
-        session,
-        key=f"gprompt-del:{prompt.id}",
-        chat_id=prompt.chat_id,
-        intent=Removal(Earlier(outbox_key=prompt_key(prompt.id))),
-    )
-
-
-async def answer_prompt(
-    services: Services, person: Person, prompt_id: int, choice: str
-) -> ButtonAnswer:
-    """提交为诉求 / 不是 on a prompt: only the author or a worker of that grid may answer."""
-    if choice not in ("yes", "no"):
-        return ButtonAnswer(texts.ALERT_INVALID, alert=True)
-    now = services.clock()
-    async with services.sessions.begin() as session:
-        prompt = await session.get(GroupPrompt, prompt_id, with_for_update=True)
-        if prompt is None or await grid_of(session, prompt.chat_id) is None:
-            return ButtonAnswer(texts.ALERT_INVALID, alert=True)
-        if prompt.status != PromptStatus.OPEN or prompt.expires_at < now:
-            return ButtonAnswer(texts.ALERT_PROMPT_GONE, alert=True)
-        worker = await is_worker(session, prompt.chat_id, person.id)
-        if person.id != prompt.author_id and not worker:
-            return ButtonAnswer(texts.ALERT_PROMPT_NOT_YOURS, alert=True)
-        if choice == "no":
-            await remove_prompt(session, prompt, PromptStatus.DISMISSED)
-            await learning.record(
-                session,
-                source=learning.GROUP_NO,
-                channel=learning.GROUP,
-                text=prompt.text,
-                actor_id=person.id,
-                at=now,
-            )
-            answer = ButtonAnswer(texts.ALERT_DISMISSED)
-        else:
-            author = await session.get(User, prompt.author_id)
-            reporter = Person(
-                prompt.author_id,
-                author.first_name if author else "",
-                author.username if author else None,
-            )
-            source = Source(
-                chat_id=prompt.chat_id,
-                message_id=prompt.source_message_id,
-                grid_chat_id=prompt.chat_id,
-                worker_id=person.id if worker and person.id != prompt.author_id else None,
-            )
-            extraction = services.extractor.extract(prompt.text)
-            await remove_prompt(session, prompt, PromptStatus.SUBMITTED)
-            await file_in_thread(
-                services,
-                session,
-                reporter,
-                source,
-                prompt.text,
-                extraction,
-                now,
-                answer_to=prompt.source_message_id,
-            )
-            answer = ButtonAnswer(texts.ALERT_SUBMITTED)
-    services.wake()
-    return answer
-
-
-async def expire_prompts(services: Services) -> int:
-    """Remove unanswered prompts whose time is up; return how many were removed."""
-    now = services.clock()
-    async with services.sessions.begin() as session:
-        due = (
-            await session.execute(
-                select(GroupPrompt)
-                .where(GroupPrompt.status == PromptStatus.OPEN, GroupPrompt.expires_at < now)
-                .limit(500)
-                .with_for_update(skip_locked=True)
-            )
-        ).scalars()
-        count = 0
-        for prompt in due:
-            await remove_prompt(session, prompt, PromptStatus.EXPIRED)
-            count += 1
-    if count:
-        services.wake()
-    return count
 
 
 async def handle_group_text(

@@ -10,14 +10,14 @@ from bot.domain import PromptStatus
 from bot.intents import Notice
 from bot.services.context import Person, Services
 from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
-from bot.services.intake.groups import (
+from bot.services.intake.grid_threads import (
     Heard,
     file_in_thread,
     grid_of,
     is_worker,
-    remove_prompt,
     report_score,
 )
+from bot.services.intake.group_prompts import remove_prompt
 from bot.services.intake.merge import merged_into
 from bot.services.intake.reports import clean_text
 from bot.services.tickets import (

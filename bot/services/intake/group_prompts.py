@@ -1,0 +1,172 @@
+"""Asking in a grid group when a post may be a report: the question with its two buttons, the
+author's (or a grid worker's) answer, and questions that expire unanswered."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.buttons import PromptAnswer
+from bot.domain import PromptStatus
+from bot.intents import Earlier, GroupAnswer, Key, Removal, keyboard
+from bot.services.context import Person, Services
+from bot.services.handling import learning
+from bot.services.handling.staff import ButtonAnswer
+from bot.services.intake import private_prompts
+from bot.services.intake.filing import Source
+from bot.services.intake.grid_threads import Heard, file_in_thread, grid_of, is_worker
+from bot.services.tickets import remember_user
+from storage.models import GroupPrompt, User
+from storage.outbox import enqueue, insert_ignore
+
+
+async def ask(
+    services: Services,
+    session: AsyncSession,
+    author: Person,
+    chat_id: int,
+    message_id: int,
+    body: str,
+    now: datetime,
+) -> Heard:
+    inserted = await insert_ignore(
+        session,
+        GroupPrompt,
+        {
+            "chat_id": chat_id,
+            "source_message_id": message_id,
+            "author_id": author.id,
+            "text": body,
+            "status": "open",
+            "expires_at": now + timedelta(seconds=services.group_prompt_ttl_seconds),
+            "created_at": now,
+        },
+        ["chat_id", "source_message_id"],
+    )
+    if not inserted:
+        return Heard("duplicate")
+    prompt = (
+        await session.execute(
+            select(GroupPrompt).where(
+                GroupPrompt.chat_id == chat_id, GroupPrompt.source_message_id == message_id
+            )
+        )
+    ).scalar_one()
+    await remember_user(session, author, started=None)
+    await enqueue(
+        session,
+        key=prompt_key(prompt.id),
+        chat_id=chat_id,
+        intent=GroupAnswer(
+            texts.GROUP_ASK,
+            keyboard(
+                [
+                    Key(texts.BUTTON_SUBMIT, PromptAnswer(prompt.id, True)),
+                    Key(texts.BUTTON_NOT, PromptAnswer(prompt.id, False)),
+                ]
+            ),
+            reply_to=message_id,
+        ),
+    )
+    return Heard("asked")
+
+
+def prompt_key(prompt_id: int) -> str:
+    """The outbox key of a prompt's question (its sent message is found through it)."""
+    return f"gprompt:{prompt_id}"
+
+
+async def remove_prompt(session: AsyncSession, prompt: GroupPrompt, status: PromptStatus) -> None:
+    """Close a prompt (`status` says why): a group's question is deleted, a private one's
+    buttons go."""
+    if prompt.chat_id > 0:  # a question in a private chat: its buttons go, it stays
+        await private_prompts.close(session, prompt, status)
+        return
+    prompt.status = status
+    await enqueue(
+        session,
+        key=f"gprompt-del:{prompt.id}",
+        chat_id=prompt.chat_id,
+        intent=Removal(Earlier(outbox_key=prompt_key(prompt.id))),
+    )
+
+
+async def answer_prompt(
+    services: Services, person: Person, prompt_id: int, choice: str
+) -> ButtonAnswer:
+    """提交为诉求 / 不是 on a prompt: only the author or a worker of that grid may answer."""
+    if choice not in ("yes", "no"):
+        return ButtonAnswer(texts.ALERT_INVALID, alert=True)
+    now = services.clock()
+    async with services.sessions.begin() as session:
+        prompt = await session.get(GroupPrompt, prompt_id, with_for_update=True)
+        if prompt is None or await grid_of(session, prompt.chat_id) is None:
+            return ButtonAnswer(texts.ALERT_INVALID, alert=True)
+        if prompt.status != PromptStatus.OPEN or prompt.expires_at < now:
+            return ButtonAnswer(texts.ALERT_PROMPT_GONE, alert=True)
+        worker = await is_worker(session, prompt.chat_id, person.id)
+        if person.id != prompt.author_id and not worker:
+            return ButtonAnswer(texts.ALERT_PROMPT_NOT_YOURS, alert=True)
+        if choice == "no":
+            await remove_prompt(session, prompt, PromptStatus.DISMISSED)
+            await learning.record(
+                session,
+                source=learning.GROUP_NO,
+                channel=learning.GROUP,
+                text=prompt.text,
+                actor_id=person.id,
+                at=now,
+            )
+            answer = ButtonAnswer(texts.ALERT_DISMISSED)
+        else:
+            author = await session.get(User, prompt.author_id)
+            reporter = Person(
+                prompt.author_id,
+                author.first_name if author else "",
+                author.username if author else None,
+            )
+            source = Source(
+                chat_id=prompt.chat_id,
+                message_id=prompt.source_message_id,
+                grid_chat_id=prompt.chat_id,
+                worker_id=person.id if worker and person.id != prompt.author_id else None,
+            )
+            extraction = services.extractor.extract(prompt.text)
+            await remove_prompt(session, prompt, PromptStatus.SUBMITTED)
+            await file_in_thread(
+                services,
+                session,
+                reporter,
+                source,
+                prompt.text,
+                extraction,
+                now,
+                answer_to=prompt.source_message_id,
+            )
+            answer = ButtonAnswer(texts.ALERT_SUBMITTED)
+    services.wake()
+    return answer
+
+
+async def expire_prompts(services: Services) -> int:
+    """Remove unanswered prompts whose time is up; return how many were removed."""
+    now = services.clock()
+    async with services.sessions.begin() as session:
+        due = (
+            await session.execute(
+                select(GroupPrompt)
+                .where(GroupPrompt.status == PromptStatus.OPEN, GroupPrompt.expires_at < now)
+                .limit(500)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars()
+        count = 0
+        for prompt in due:
+            await remove_prompt(session, prompt, PromptStatus.EXPIRED)
+            count += 1
+    if count:
+        services.wake()
+    return count
