@@ -3,9 +3,10 @@
 Run: .venv/bin/python -m bench.bench_groups [--messages 6000] [--backends postgres,sqlite]
      [--quick] [--profile]
 
-One process, one event loop, as `huiyin demo` runs it: the Bot API simulator, the real bot (PTB
-long polling, getUpdates in batches of 100, `PerChatProcessor(16)`, the outbox sender) and this
-driver. Several grid groups are bound; many residents post a 9 : 1 mix of chit-chat
+One process, one event loop, as `huiyin demo` runs it: the Bot API simulator, the real bot (the
+intake's poller, getUpdates in batches of 100, silent chatter decided in memory, the rest stored
+and handled by workers chat by chat; the outbox sender) and this driver. Several grid groups
+are bound; many residents post a 9 : 1 mix of chit-chat
 (`dev_chitchat.csv` `text`) and reports (`dev_appeals.csv` `subject`). The bot reads every
 message (`bot/services/intake/groups.py` `hear`).
 """
