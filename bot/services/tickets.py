@@ -84,12 +84,9 @@ async def remember_user(
         started_at=started,
         created_at=utcnow(),
     )
-    changes: dict[str, Any] = {
-        "first_name": stmt.excluded.first_name,
-        "username": stmt.excluded.username,
-    }
+    changes: dict[str, Any] = {"first_name": person.first_name[:128], "username": person.username}
     if started is not None:
-        changes["started_at"] = func.coalesce(User.started_at, stmt.excluded.started_at)
+        changes["started_at"] = func.coalesce(User.started_at, started)
         changes["blocked_bot_at"] = None
     upsert = stmt.on_conflict_do_update(index_elements=["id"], set_=changes).returning(User)
     user = (
