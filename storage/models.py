@@ -612,7 +612,11 @@ class StatsResolveDays(Base):
 
 
 class StatsFollowupDaily(Base):
-    """Concluded 回访 per day (`basis` "filed": the filing day, "closed": the verdict's)."""
+    """Concluded 回访 per day (`basis` "filed": the filing day, "closed": the verdict's).
+
+    `valid` counts the complete 回访, and one column per question and answer how many of
+    them gave that answer.
+    """
 
     __tablename__ = "stats_followup_daily"
 
@@ -622,9 +626,17 @@ class StatsFollowupDaily(Base):
     grid_chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     category: Mapped[str] = mapped_column(String(128), primary_key=True)
     intent: Mapped[str] = mapped_column(String(8), primary_key=True)
-    unrated: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    answer: Mapped[str] = mapped_column(String(40), primary_key=True)
-    n: Mapped[int] = mapped_column(Integer)
+    concluded: Mapped[int] = mapped_column(Integer)
+    unrated: Mapped[int] = mapped_column(Integer)
+    valid: Mapped[int] = mapped_column(Integer)
+    contacted_yes: Mapped[int] = mapped_column(Integer)
+    contacted_no: Mapped[int] = mapped_column(Integer)
+    solved_resolved: Mapped[int] = mapped_column(Integer)
+    solved_partial: Mapped[int] = mapped_column(Integer)
+    solved_unresolved: Mapped[int] = mapped_column(Integer)
+    satisfaction_satisfied: Mapped[int] = mapped_column(Integer)
+    satisfaction_basic: Mapped[int] = mapped_column(Integer)
+    satisfaction_dissatisfied: Mapped[int] = mapped_column(Integer)
 
 
 # Every write that can change a ticket's statistics notes the ticket, in the same transaction.

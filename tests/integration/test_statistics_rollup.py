@@ -13,10 +13,11 @@ import dataclasses
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.departments import Directory
+from bot.domain import Status
 from bot.indicators import Indicators
 from bot.periods import Period, custom, cycle_of, month_of, week_of
 from bot.services.administration.personal_data import deidentify_ticket
@@ -153,8 +154,9 @@ async def change_after_the_fact(session: AsyncSession, rng: random.Random) -> No
     tickets = list((await session.execute(select(Ticket).order_by(Ticket.id))).scalars())
     closed = [t for t in tickets if t.status == "closed" and t.resolved_at is not None]
     for t in rng.sample(closed, 8):  # 重办: the final 回访 replaces the first
+        assert t.resolved_at is not None
         later = t.resolved_at + timedelta(days=rng.randrange(3, 20))
-        t.status, t.resolution_round, t.resolved_at = "closed", 2, later
+        t.status, t.resolution_round, t.resolved_at = Status.CLOSED, 2, later
         session.add(
             TicketEvent(
                 ticket_id=t.id, role="reporter", action="rate_reopen", to_status="reopened",
@@ -184,12 +186,10 @@ async def change_after_the_fact(session: AsyncSession, rng: random.Random) -> No
     for t in rng.sample(tickets, 5):  # transfers and cancellations
         t.department = rng.choice(DEPARTMENTS)
     for t in rng.sample(tickets, 3):
-        t.status = "cancelled"
+        t.status = Status.CANCELLED
     for t in rng.sample([t for t in tickets if t.status == "accepted"], 3):
         t.overdue_at = t.deadline_at  # marked by the sweeper
-    await session.execute(
-        TicketRating.__table__.delete().where(TicketRating.id == rng.choice(range(1, 40)))
-    )
+    await session.execute(delete(TicketRating).where(TicketRating.id == rng.randrange(1, 40)))
 
 
 async def compare(sessions: async_sessionmaker[AsyncSession]) -> int:

@@ -20,12 +20,13 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Result, Select, func, or_, select
+from sqlalchemy import BigInteger, Result, Select, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.departments import Directory
 from bot.domain import Action, Rating, Status
-from bot.indicators import Indicators
+from bot.indicators import QUESTIONS, Indicators
 from bot.periods import Period, beijing_day
 from bot.workdays import WorkCalendar
 from storage.models import (
@@ -121,9 +122,10 @@ def _ratio(num: Fraction | int, den: int) -> float | None:
 class Tally:
     """The additive counts every indicator is computed from (one set of tickets, one period).
 
-    `answers` counts valid 回访 by (intent, category, contacted, solved, satisfaction): which
-    rates a ticket is assessed on, and what each answer weighs, are applied when figures are
-    computed, so tallies can be kept (rolled up) and added without knowing the indicators file.
+    `followups` counts valid 回访 by (intent, category), `answers` by (intent, category,
+    question, answer): which rates a ticket is assessed on, and what each answer weighs, are
+    applied when figures are computed, so tallies can be kept (rolled up) without knowing the
+    indicators file.
     """
 
     filed: int = 0
@@ -140,17 +142,16 @@ class Tally:
     resolved_on_time: int = 0
     concluded: int = 0
     unrated: int = 0
-    answers: dict[tuple[str, str, bool, str, str], int] = field(default_factory=dict)
+    followups: dict[tuple[str, str], int] = field(default_factory=dict)
+    answers: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
 
-    def add(self, other: Tally) -> None:
-        """Add another tally's counts to this one."""
-        for name in COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for key, n in other.answers.items():
-            self.answers[key] = self.answers.get(key, 0) + n
-
-
-COUNTS = tuple(f for f in Tally.__dataclass_fields__ if f != "answers")
+    def count(self, intent: str, category: str, answers: Answers, n: int = 1) -> None:
+        """Count `n` valid 回访 of this intent and category with these answers."""
+        key = (intent, category)
+        self.followups[key] = self.followups.get(key, 0) + n
+        for question in QUESTIONS:
+            akey = (intent, category, question, answers.answer(question))
+            self.answers[akey] = self.answers.get(akey, 0) + n
 
 
 def tally(
@@ -171,9 +172,7 @@ def tally(
             if fact.verdict == Rating.UNRATED:
                 t.unrated += 1
             if fact.answers is not None:
-                a = fact.answers
-                key = (fact.intent, fact.category, a.contacted, a.solved, a.satisfaction)
-                t.answers[key] = t.answers.get(key, 0) + 1
+                t.count(fact.intent, fact.category, fact.answers)
         if not low <= fact.filed_at < high or fact.status == Status.CANCELLED:
             continue
         t.filed += 1
@@ -211,21 +210,19 @@ def figures_of(t: Tally, ind: Indicators) -> Figures:
     """Every indicator from a tally."""
     rate_num: dict[str, Fraction] = defaultdict(Fraction)
     rate_den: dict[str, int] = defaultdict(int)
-    followups = 0
-    for (intent, category, contacted, solved, satisfaction), n in sorted(t.answers.items()):
-        followups += n
-        answers = Answers(contacted, solved, satisfaction)
+    for (intent, category), n in sorted(t.followups.items()):
         assessed = ind.assessed_on(intent, category)
         for rate in ind.rates:
             if rate.key in assessed:
                 rate_den[rate.key] += n
-                weight = rate.weights.get(answers.answer(rate.question), Fraction(0))
-                rate_num[rate.key] += n * weight
+                for answer, weight in rate.weights.items():
+                    given = t.answers.get((intent, category, rate.question, answer), 0)
+                    rate_num[rate.key] += given * weight
     rates = {r.key: _ratio(rate_num[r.key], rate_den[r.key]) for r in ind.rates}
     score = _score(rate_num, rate_den, ind)
     return Figures(
         tickets=t.filed,
-        followups=followups,
+        followups=sum(t.followups.values()),
         rates=rates,
         score=score,
         on_time_accept=_ratio(t.accepted_on_time, t.accept_due),
@@ -351,6 +348,13 @@ async def load_facts(
     return await facts_of(session, ids_query, grids)
 
 
+def among(session: AsyncSession, column: Any, ids: Select[Any] | list[int]) -> Any:
+    """`column IN ids`; a list goes to PostgreSQL as one array parameter, not one per id."""
+    if isinstance(ids, list) and session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
+    return column.in_(ids)
+
+
 async def facts_of(
     session: AsyncSession, ids: Select[Any] | list[int], grids: dict[int, str]
 ) -> list[TicketFacts]:
@@ -361,12 +365,15 @@ async def facts_of(
         Ticket.deadline_at, Ticket.resolved_at, Ticket.overdue_at,
     )  # fmt: skip
     tickets: list[Any] = list(
-        (await session.execute(select(*columns).where(Ticket.id.in_(ids)))).all()
+        (await session.execute(select(*columns).where(among(session, Ticket.id, ids)))).all()
     )
     accepted = _pairs(
         await session.execute(
             select(TicketEvent.ticket_id, func.min(TicketEvent.created_at))
-            .where(TicketEvent.ticket_id.in_(ids), TicketEvent.action == Action.ACCEPT.value)
+            .where(
+                among(session, TicketEvent.ticket_id, ids),
+                TicketEvent.action == Action.ACCEPT.value,
+            )
             .group_by(TicketEvent.ticket_id)
         )
     )
@@ -374,7 +381,7 @@ async def facts_of(
         await session.execute(
             select(TicketEvent.ticket_id, func.count())
             .where(
-                TicketEvent.ticket_id.in_(ids),
+                among(session, TicketEvent.ticket_id, ids),
                 TicketEvent.action == Action.RATE_REOPEN.value,
             )
             .group_by(TicketEvent.ticket_id)
@@ -383,7 +390,7 @@ async def facts_of(
     merged = _pairs(
         await session.execute(
             select(TicketReporter.ticket_id, func.count())
-            .where(TicketReporter.ticket_id.in_(ids))
+            .where(among(session, TicketReporter.ticket_id, ids))
             .group_by(TicketReporter.ticket_id)
         )
     )
@@ -394,7 +401,9 @@ async def facts_of(
         TicketRating.score, TicketRating.created_at,
     )  # fmt: skip
     for rating in (
-        await session.execute(select(*rating_columns).where(TicketRating.ticket_id.in_(ids)))
+        await session.execute(
+            select(*rating_columns).where(among(session, TicketRating.ticket_id, ids))
+        )
     ).all():
         verdicts[rating.ticket_id].append(rating)
     answers: dict[tuple[int, int, int], Any] = {}
@@ -403,7 +412,9 @@ async def facts_of(
         Followup.solved, Followup.satisfaction,
     )  # fmt: skip
     for row in (
-        await session.execute(select(*answer_columns).where(Followup.ticket_id.in_(ids)))
+        await session.execute(
+            select(*answer_columns).where(among(session, Followup.ticket_id, ids))
+        )
     ).all():
         answers[(row.ticket_id, row.round, row.rater_id)] = row
     facts = []

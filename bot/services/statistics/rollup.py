@@ -16,21 +16,24 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.departments import Directory
 from bot.domain import Rating, Status
+from bot.indicators import QUESTIONS
 from bot.periods import Period, beijing_day
 from bot.services.context import Services
 from bot.services.statistics.figures import (
     _OPEN,
+    Answers,
     Figures,
     Tally,
     TicketFacts,
+    among,
     facts_of,
     figures_of,
 )
@@ -45,6 +48,8 @@ from storage.models import (
 )
 
 BATCH = 5000
+_ANSWERS = tuple((q, a) for q, answers in QUESTIONS.items() for a in sorted(answers))
+_FOLLOWUP_COUNTS = ("concluded", "unrated", "valid", *(f"{q}_{a}" for q, a in _ANSWERS))
 _DAILY = (
     "voices", "merged", "accept_due", "accepted_on_time", "overdue", "resolved", "reopened",
     "resolve_due", "resolved_on_time",
@@ -112,10 +117,19 @@ def _deltas(
                 days = into["days"].setdefault((r["day"], r["resolved_day"], *key), [0])
                 days[0] += sign
         if r["verdict_day"] is not None:
-            tail = (r["intent"], r["unrated"], r["answer"])
+            counts = [1, int(r["unrated"])] + [0] * (1 + len(_ANSWERS))
+            if r["answer"]:
+                contacted, solved, satisfaction = r["answer"].split("|")
+                counts[2] = 1
+                given = Answers(contacted == "1", solved, satisfaction)
+                for i, (question, answer) in enumerate(_ANSWERS, start=3):
+                    counts[i] = int(given.answer(question) == answer)
             for basis, day in (("filed", r["day"]), ("closed", r["verdict_day"])):
-                n = into["followups"].setdefault((basis, day, *key, *tail), [0])
-                n[0] += sign
+                into_row = into["followups"].setdefault(
+                    (basis, day, *key, r["intent"]), [0] * len(counts)
+                )
+                for i, v in enumerate(counts):
+                    into_row[i] += sign * v
 
 
 async def _upsert(
@@ -131,10 +145,11 @@ async def _upsert(
         return
     dialect = session.get_bind().dialect.name
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = upsert(table)
+    core = table.__table__  # Core, not the ORM's bulk path: a fold writes thousands of rows
+    stmt = upsert(core)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys),
-        set_={v: getattr(table, v) + getattr(stmt.excluded, v) for v in values},
+        set_={v: core.c[v] + stmt.excluded[v] for v in values},
     )
     await session.execute(stmt, changes)
 
@@ -155,13 +170,20 @@ async def fold(session: AsyncSession, limit: int = BATCH) -> int:
     )
     if not ids:
         return 0
-    old = [
-        dict(r._mapping)
+    before = {
+        r.ticket_id: dict(r._mapping)
         for r in await session.execute(
-            select(*StatsTicket.__table__.columns).where(StatsTicket.ticket_id.in_(ids))
+            select(*StatsTicket.__table__.columns).where(
+                among(session, StatsTicket.ticket_id, ids)
+            )
         )
-    ]
-    new = [contribution(f) for f in await facts_of(session, ids, {})]
+    }
+    after = {f.id: contribution(f) for f in await facts_of(session, ids, {})}
+    changed = sorted(i for i in before.keys() | after.keys() if before.get(i) != after.get(i))
+    if not changed:  # touched, but nothing the figures read changed
+        return len(ids)
+    old = [before[i] for i in changed if i in before]
+    new = [after[i] for i in changed if i in after]
     changes: dict[str, dict[tuple[Any, ...], list[int]]] = {
         "daily": {}, "days": {}, "followups": {}
     }  # fmt: skip
@@ -178,12 +200,16 @@ async def fold(session: AsyncSession, limit: int = BATCH) -> int:
     )  # fmt: skip
     await _upsert(
         session, StatsFollowupDaily,
-        ("basis", "day", "department", "grid_chat_id", "category", "intent", "unrated",
-         "answer"), ("n",), changes["followups"],
+        ("basis", "day", "department", "grid_chat_id", "category", "intent"), _FOLLOWUP_COUNTS,
+        changes["followups"],
     )  # fmt: skip
-    await session.execute(delete(StatsTicket).where(StatsTicket.ticket_id.in_(ids)))
+    if old:
+        gone = [r["ticket_id"] for r in old]
+        await session.execute(
+            delete(StatsTicket).where(among(session, StatsTicket.ticket_id, gone))
+        )
     if new:
-        await session.execute(insert(StatsTicket), new)
+        await session.execute(insert(cast(Table, StatsTicket.__table__)), new)
     return len(ids)
 
 
@@ -300,27 +326,32 @@ async def _followup_counts(
     f = StatsFollowupDaily
     group = _grouping(f, by)
     bucket = _bucket(f.day, periods).label("bucket")
+    sums = [func.sum(getattr(f, name)) for name in _FOLLOWUP_COUNTS]
     query = (
-        select(bucket, *group, f.intent, f.category, f.unrated, f.answer, func.sum(f.n))
+        select(bucket, *group, f.intent, f.category, *sums)
         .where(
             f.basis == ("filed" if by_filing else "closed"),
             _span(f.day, periods),
             *_scope(f, departments),
         )
-        .group_by(bucket, *group, f.intent, f.category, f.unrated, f.answer)
+        .group_by(bucket, *group, f.intent, f.category)
     )
+    width = len(group)
     for row in (await session.execute(query)).all():
-        if row[0] < 0 or not row[-1]:
+        if row[0] < 0:
             continue
-        n = int(row[-1])
-        intent, category, unrated, answer = row[-5:-1]
-        t = out[row[0]][key_of(row[1] if group else None)]
-        t.concluded += n
-        t.unrated += n if unrated else 0
-        if answer:
-            contacted, solved, satisfaction = answer.split("|")
-            akey = (intent, category, contacted == "1", solved, satisfaction)
-            t.answers[akey] = t.answers.get(akey, 0) + n
+        intent, category = row[1 + width], row[2 + width]
+        concluded, unrated, valid, *given = (int(v or 0) for v in row[3 + width :])
+        if not concluded:
+            continue
+        t = out[row[0]][key_of(row[1] if width else None)]
+        t.concluded += concluded
+        t.unrated += unrated
+        if valid:
+            t.followups[(intent, category)] = t.followups.get((intent, category), 0) + valid
+            for (question, answer), n in zip(_ANSWERS, given, strict=True):
+                akey = (intent, category, question, answer)
+                t.answers[akey] = t.answers.get(akey, 0) + n
 
 
 async def _ticket_counts(

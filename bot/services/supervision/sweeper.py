@@ -26,7 +26,7 @@ from bot.services import gate
 from bot.services.context import Services
 from bot.services.handling import dispatch, routing
 from bot.services.rating import followup, rating
-from bot.services.statistics import report
+from bot.services.statistics import report, rollup
 from bot.services.supervision import supervision
 from bot.services.tickets import (
     format_time,
@@ -266,9 +266,10 @@ class Sweeper:
         done = await sweep(self.services)
         COUNTERS.last_sweep_at = self.services.clock()
         try:
+            await rollup.catch_up(self.services.sessions)  # so the console finds little to fold
             await report.weekly(self.services)
         except Exception:  # the report must never stop the sweeper; it is retried next pass
-            log.exception("weekly report failed")
+            log.exception("statistics rollup or weekly report failed")
         return done
 
     async def close(self) -> None:
