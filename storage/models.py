@@ -668,6 +668,7 @@ def stats_trigger_ddl(dialect: str) -> list[str]:
                     f"BEGIN INSERT INTO stats_dirty (ticket_id) SELECT DISTINCT {column} "
                     f"FROM {source} ORDER BY 1 ON CONFLICT DO NOTHING; RETURN NULL; END $$"
                 )
+                out.append(f"DROP TRIGGER IF EXISTS {fn} ON {table}")
                 out.append(
                     f"CREATE TRIGGER {fn} AFTER {op} ON {table} REFERENCING {refs} "
                     f"FOR EACH STATEMENT EXECUTE FUNCTION {fn}()"
@@ -684,7 +685,8 @@ def stats_trigger_ddl(dialect: str) -> list[str]:
                     for r in rows
                 )
                 out.append(
-                    f"CREATE TRIGGER stats_mark_{table}_{op.lower()} AFTER {op} ON {table} "
+                    f"CREATE TRIGGER IF NOT EXISTS stats_mark_{table}_{op.lower()} "
+                    f"AFTER {op} ON {table} "
                     f"FOR EACH ROW BEGIN {body} END"
                 )
     return out
