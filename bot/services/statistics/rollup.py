@@ -213,14 +213,16 @@ async def fold(session: AsyncSession, limit: int = BATCH) -> int:
     return len(ids)
 
 
-async def catch_up(sessions: async_sessionmaker[AsyncSession]) -> int:
-    """Fold every noted ticket, batch by batch, each batch in its own transaction."""
+async def catch_up(sessions: async_sessionmaker[AsyncSession], batches: int = 0) -> int:
+    """Fold every noted ticket (or at most `batches` batches), each batch in its own
+    transaction; return how many were folded."""
     total = 0
     while True:
         async with sessions.begin() as session:
             n = await fold(session)
         total += n
-        if n < BATCH:
+        batches -= 1
+        if n < BATCH or batches == 0:
             return total
 
 
