@@ -203,13 +203,14 @@ async def serve_sender(spec: dict[str, Any]) -> None:
     shared = coordinator(spec["shared"], spec["prefix"])
     sender = OutboxSender(bot, make_sessionmaker(engine), limits=Limits(), coordinator=shared)
     departures: list[float] = []
-    turn = sender.pacer.global_turn
+    turn = sender.pacer.turn
 
-    async def timed() -> None:
-        await turn()
+    async def timed(chat_id: int, *, quiet: bool) -> str | None:
+        place = await turn(chat_id, quiet=quiet)
         departures.append(time.time())  # the simulator's clock
+        return place
 
-    sender.pacer.global_turn = timed  # type: ignore[method-assign]
+    sender.pacer.turn = timed  # type: ignore[method-assign]
     await bot.initialize()
     await shared.start()
     sender.start()

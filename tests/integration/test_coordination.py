@@ -279,6 +279,49 @@ class TestCoordinatorContract:
         assert await coord.peek_many(windows) == pytest.approx(first, abs=0.05)
         assert await coord.peek_many([]) == []
 
+    async def test_peek_counts_gives_the_hits_in_each_window(self, make: Factory) -> None:
+        one, two = make(), make()
+        await one.hit("group:1", 10, 3)
+        await two.hit("group:1", 10, 3)  # another instance's send counts too
+        found = await one.peek_counts([("group:1", 10.0, 3), ("group:2", 10.0, 3)])
+        assert found == [(0.0, 2), (0.0, 0)]
+        await two.hit("group:1", 10, 3)
+        [(wait, count)] = await one.peek_counts([("group:1", 10.0, 3)])
+        assert count == 3 and wait > 9
+
+    async def test_board_holds_a_place_in_flight_and_for_a_while_after_the_answer(
+        self, make: Factory
+    ) -> None:
+        one, two = make(), make()
+        first = await one.board("arrivals", 2, 5.0)
+        second = await two.board("arrivals", 2, 5.0)
+        assert first.token is not None and second.token is not None
+        refused = await one.board("arrivals", 2, 5.0)
+        assert refused.token is None
+        assert 4.0 < refused.retry_after <= 5.0  # both still in flight, shared by instances
+        await two.settle("arrivals", first.token, 0.3)  # answered: held 0.3 s more
+        refused = await two.board("arrivals", 2, 5.0)
+        assert refused.token is None
+        assert 0 < refused.retry_after <= 0.3
+        await asyncio.sleep(refused.retry_after + 0.02)
+        third = await two.board("arrivals", 2, 5.0)
+        assert third.token is not None
+        assert (await one.board("arrivals", 2, 5.0)).token is None
+        await one.settle("arrivals", second.token, 0)  # freed at once
+        assert (await one.board("arrivals", 2, 5.0)).token is not None
+        await one.settle("arrivals", "no-such-place", 5.0)  # settling adds no place
+        await one.settle("arrivals", third.token, 0)
+        assert (await two.board("arrivals", 2, 5.0)).token is not None
+        assert (await two.board("arrivals", 2, 5.0)).token is None
+
+    async def test_a_place_never_settled_is_free_after_its_flight(self, make: Factory) -> None:
+        coord = make()
+        assert (await coord.board("arrivals", 1, 0.2)).token is not None
+        refused = await coord.board("arrivals", 1, 0.2)
+        assert refused.token is None
+        await asyncio.sleep(refused.retry_after + 0.02)
+        assert (await coord.board("arrivals", 1, 0.2)).token is not None
+
 
 class TestRedisOutage:
     """A RedisCoordinator whose server is gone keeps the bot running."""
@@ -305,6 +348,12 @@ class TestRedisOutage:
             assert await coord.peek_many([("chat:1", 1, 1)]) == [0.0]
             # The overall schedule falls back to this process's own, so pacing goes on.
             assert [await coord.reserve("global", 10.0) for _ in range(2)][1] > 5.0
+            place = await coord.board("arrivals", 1, 10.0)  # and so are the places
+            assert place.token is not None
+            assert (await coord.board("arrivals", 1, 10.0)).token is None
+            await coord.settle("arrivals", place.token, 0)
+            assert (await coord.board("arrivals", 1, 10.0)).token is not None
+            assert await coord.peek_counts([("chat:1", 1, 1)]) == [(0.0, 0)]
             assert await coord.first_seen("update:1", 60) is True
             assert await coord.first_seen("update:1", 60) is True
             assert await coord.acquire("sweeper", 5) is None
