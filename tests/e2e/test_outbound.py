@@ -238,10 +238,17 @@ async def test_a_staff_chat_that_refuses_for_a_while_gets_its_card_once_it_works
     await expect(sim, STAFF_CHAT_ID, lambda m: number in m.get("text", ""), timeout=20)
 
 
-async def test_a_deactivated_reporter_is_final_and_the_card_says_so(stack: LocalStack) -> None:
+@pytest.mark.parametrize(
+    ("code", "description"),
+    [(403, "Forbidden: user is deactivated"), (400, "Bad Request: chat not found")],
+    ids=["deactivated", "chat-not-found"],
+)
+async def test_a_deactivated_or_vanished_reporter_is_final_and_the_card_says_so(
+    stack: LocalStack, code: int, description: str
+) -> None:
     sim = stack.sim
     sim.add_user(RESIDENT_ID, "张阿姨")
-    sim.fail_next("sendMessage", 403, "Forbidden: user is deactivated", chat_id=RESIDENT_ID)
+    sim.fail_next("sendMessage", code, description, chat_id=RESIDENT_ID)
     sim.send_text(RESIDENT_ID, REPORTS[1].format(n=8))
     card = await expect(sim, STAFF_CHAT_ID, lambda m: "光明路" in m.get("text", ""))
     number = card["text"].split("【工单 ", 1)[1].split("】")[0]
