@@ -384,17 +384,20 @@ def render(phases: list[Phase], query: tuple[float, float, str], args: argparse.
             f"{p.limit_hits} | {p.lost} | {p.doubled} |"
         )
     ours, before, plan = query
+    spacing = 1 / Limits().interval
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     lines += [
         "",
         f"Load average while measuring (1/5/15 min): {load} on 2 shared cores. The sender "
-        "spaces requests for 29.25/s overall (2.5% under 30), lets at most 29 leave in any "
-        "second across all instances (a window in Redis), and after a 429 leaves 2% more "
-        "unused for a while (up to 12%, given back over calm minutes). What is lost between "
-        "29.25 and the measured rate is this machine's scheduling: the sender, the simulator "
-        "and seven other engineers' test runs share two cores. The contrast row shows what "
-        "per-process pacing did: each instance sends its own 29/s, Telegram refuses the "
-        "excess, and the 429s are what keeps the rate at 30.",
+        f"spaces requests for {spacing:.1f}/s overall ({Limits().global_margin:.0%} under 30) "
+        "and lets a request leave only while fewer than 30, all instances together, are in "
+        "flight or were answered within the last second (places in Redis, taken and given "
+        "back by one Lua script each). Telegram counts a message on arrival, and it arrives "
+        "before its answer comes back, so no second of arrivals can hold a 31st, however the "
+        "requests are delayed on the way; delays (this machine's scheduling, with the sender, "
+        "the simulator and other engineers' test runs on two cores) only slow the rate. The "
+        "contrast row shows what per-process pacing did: each instance sends its own 29/s, "
+        "Telegram refuses the excess, and the 429s are what keeps the rate at 30.",
         "",
         "The group messages go to several groups, each far under 20 a minute (a busy staff "
         "chat is what the digest is for: `tests/e2e/test_outbound.py`); the private backlog "
