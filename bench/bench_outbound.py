@@ -1,7 +1,7 @@
 """Measure the outbox sender under a backlog: msg/s delivered, 429s, lost and doubled messages.
 
 Run: .venv/bin/python -m bench.bench_outbound [--private 600] [--groups 10] [--per-group 4]
-     [--backend postgres|sqlite] [--queue-rows 20000] [--no-write]
+     [--backend postgres|sqlite] [--queue-rows 20000] [--margin 0.01] [--no-write]
 
 A backlog of private messages (one per resident) and group messages is written to the outbox of
 a fresh database, then drained by the real sender through real PTB over HTTP to the Bot API
@@ -201,12 +201,13 @@ async def serve_sender(spec: dict[str, Any]) -> None:
         request=HTTPXRequest(connection_pool_size=32),
     )
     shared = coordinator(spec["shared"], spec["prefix"])
-    sender = OutboxSender(bot, make_sessionmaker(engine), limits=Limits(), coordinator=shared)
+    limits = Limits(global_margin=spec["margin"])
+    sender = OutboxSender(bot, make_sessionmaker(engine), limits=limits, coordinator=shared)
     departures: list[float] = []
     turn = sender.pacer.turn
 
-    async def timed(chat_id: int, *, quiet: bool) -> str | None:
-        place = await turn(chat_id, quiet=quiet)
+    async def timed() -> str | None:
+        place = await turn()
         departures.append(time.time())  # the simulator's clock
         return place
 
@@ -257,7 +258,15 @@ async def drain(args: argparse.Namespace, phase: Phase) -> Phase:
                 "-m",
                 "bench.bench_outbound",
                 "--serve-sender",
-                json.dumps({"root": root, "db": url, "prefix": prefix, "shared": phase.shared}),
+                json.dumps(
+                    {
+                        "root": root,
+                        "db": url,
+                        "prefix": prefix,
+                        "shared": phase.shared,
+                        "margin": args.margin,
+                    }
+                ),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )
@@ -384,12 +393,12 @@ def render(phases: list[Phase], query: tuple[float, float, str], args: argparse.
             f"{p.limit_hits} | {p.lost} | {p.doubled} |"
         )
     ours, before, plan = query
-    spacing = 1 / Limits().interval
+    spacing = 1 / Limits(global_margin=args.margin).interval
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     lines += [
         "",
         f"Load average while measuring (1/5/15 min): {load} on 2 shared cores. The sender "
-        f"spaces requests for {spacing:.1f}/s overall ({Limits().global_margin:.0%} under 30) "
+        f"spaces requests for {spacing:.1f}/s overall ({args.margin:.0%} under 30) "
         "and lets a request leave only while fewer than 30, all instances together, are in "
         "flight or were answered within the last second (places in Redis, taken and given "
         "back by one Lua script each). Telegram counts a message on arrival, and it arrives "
@@ -424,6 +433,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
     p.add_argument("--queue-rows", type=int, default=20_000)
     p.add_argument("--timeout", type=float, default=120.0)
+    p.add_argument(
+        "--margin",
+        type=float,
+        default=Limits().global_margin,
+        help="share of 30/s the schedule leaves unused",
+    )
     p.add_argument("--no-unshared", action="store_true", help="skip the contrast phase")
     p.add_argument("--no-write", action="store_true")
     p.add_argument("--serve-simulator", action="store_true", help=argparse.SUPPRESS)

@@ -77,6 +77,7 @@ HEADS_MAX = 200
 MARGIN_STEP = 0.02  # each 429 leaves 2% more of the overall limit unused…
 MARGIN_MAX = 0.12  # …up to 12% (26.4/s)…
 MARGIN_DECAY = 60.0  # …and each calm minute gives 2% back
+_GLOBAL = "pace:global"  # the overall schedule and its places, shared by every instance
 
 # Each waiting chat's oldest row, found by walking the partial index `ix_outbox_waiting` from
 # one waiting chat to the next (a loose index scan): one probe per chat, however many rows
@@ -129,8 +130,7 @@ class Pacer:
         self.limits = limits
         self.coordinator = coordinator or MemoryCoordinator()
         self._paused: dict[int, float] = {}
-        self._departures = asyncio.Lock()
-        self._last_departure = 0.0
+        self._booking = asyncio.Lock()
         self._extra_margin = 0.0
         self._extra_since = 0.0
         self._group_counts: dict[int, int] = {}  # each group's sends (all instances), last look
@@ -175,41 +175,35 @@ class Pacer:
         half = max(1, self.limits.group_per_minute // 2)
         return self._group_counts.get(chat_id, 0) >= half
 
-    async def turn(self, chat_id: int, *, quiet: bool) -> str | None:
-        """Wait for this message's turn under the overall limit (shared by every instance) and
-        note it leaving for `chat_id`; return its place, for `landed` once Telegram answers."""
+    async def turn(self) -> str | None:
+        """Wait for this message's slot under the overall limit (one schedule for every
+        instance); return its place, for `landed` once Telegram answers."""
         rate = self.limits.per_second * (1.0 - self.margin())
         interval = 1.0 / rate
         if interval < 1e-4:  # pacing lifted (benchmarks)
-            await self.record(chat_id, quiet=quiet)
             return None
-        delay = await self.coordinator.reserve("pace:global", interval)
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await self.record(chat_id, quiet=quiet)
-        # Telegram counts a message when it arrives, and requests may be delayed on the way by
+        # Telegram counts a message when it arrives, and requests are delayed on the way by
         # different amounts (a busy machine, a slow network), so even spacing alone cannot keep
-        # arrivals under the limit. A message arrives before its answer comes back: so a
-        # message leaves only while fewer than the limit (all instances together) are in
-        # flight or were answered within the last second. Then no second of arrivals holds
-        # more than the limit, whatever the delays; slow answers only slow the rate.
-        loop = asyncio.get_running_loop()
+        # arrivals under the limit. A message arrives before its answer comes back: so a slot
+        # is only given where fewer than the limit (all instances together) are in flight or
+        # were answered within the second before it. Then no second of arrivals holds more
+        # than the limit, whatever the delays; slow answers only slow the rate.
         limit = max(1, math.floor(self.limits.per_second))
-        async with self._departures:
-            # Sleepers woken late together leave at least 3/4 of an interval apart.
-            gap = self._last_departure + interval * 0.75 - loop.time()
-            if gap > 0:
-                await asyncio.sleep(gap)
+        async with self._booking:  # one booking at a time per instance: no crowd of retries
             while True:
-                place = await self.coordinator.board(
-                    "pace:arrivals", limit, self.limits.flight_seconds
+                booking = await self.coordinator.book(
+                    _GLOBAL, interval, limit, self.limits.flight_seconds, horizon=1.0
                 )
-                if place.token is not None:
+                if booking.token is not None:
                     break
-                # A place held by a request still in flight frees a second after its answer.
-                await asyncio.sleep(min(max(place.retry_after, 0.001), 1.0))
-            self._last_departure = loop.time()
-        return place.token
+                # Every slot within a second is taken, or held by requests still in flight
+                # (free a second after their answer): look again shortly.
+                await asyncio.sleep(interval)
+        # The wait counts from the coordinator's answer, later than the slot was given: a
+        # message never leaves before its slot.
+        if booking.wait > 0:
+            await asyncio.sleep(booking.wait)
+        return booking.token
 
     async def landed(self, place: str | None, answered_at: float) -> None:
         """Telegram answered the message holding `place` at `answered_at` (loop time): it
@@ -217,7 +211,7 @@ class Pacer:
         if place is None:
             return
         age = asyncio.get_running_loop().time() - answered_at
-        await self.coordinator.settle("pace:arrivals", place, max(1e-6, 1.0 - age))
+        await self.coordinator.settle(_GLOBAL, place, max(1e-6, 1.0 - age))
 
     def pause(self, chat_id: int, until: float) -> None:
         """Hold a chat until `until` after a 429, and leave more room under the overall limit:
@@ -760,12 +754,17 @@ class OutboxSender:
                 thread = await self._topic(row.chat_id)
                 if thread is not None:
                     call.params["message_thread_id"] = thread
-            place = await self.pacer.turn(row.chat_id, quiet=_quiet(row.kind))
-            async with self._slots:  # requests in flight; waits and writes happen outside
-                try:
+            place = await self.pacer.turn()
+            # Noted as it leaves, alongside the request (the chat's next message is looked at
+            # only after this one is done).
+            noted = asyncio.ensure_future(self.pacer.record(row.chat_id, quiet=_quiet(row.kind)))
+            try:
+                async with self._slots:  # requests in flight; waits and writes happen outside
                     result = await self.bot.do_api_request(call.method, api_kwargs=call.params)
-                finally:
-                    await self.pacer.landed(place, asyncio.get_running_loop().time())
+            finally:
+                answered = asyncio.get_running_loop().time()
+                await noted
+                await self.pacer.landed(place, answered)
         except IntentError as exc:
             log.error("outbox %s: %s", row.id, exc)
             await self._finish(row, FAILED, error=str(exc))

@@ -15,12 +15,13 @@ Semantics common to both:
 - ``reserve``: a shared schedule of slots `interval` apart (a leaky bucket): each call takes
   the next free slot and returns how long to wait for it, so callers on every instance
   together keep to one slot per `interval`.
-- ``board``/``settle``: places among requests that may still count at the other end. A place is
-  taken only while fewer than ``limit`` are held; it is held while the request is in flight (at
-  most ``flight_seconds``), then, once ``settle`` says it was answered, for a window after the
-  answer. A request counted by the receiver on arrival arrived before its answer came back, so
-  "at most `limit` places held when a request leaves" keeps every window of arrivals within
-  `limit`, however requests are delayed on the way.
+- ``book``/``settle``: a shared schedule of slots `interval` apart that also holds places
+  among requests that may still count at the other end. A slot is given only where fewer than
+  ``limit`` places are held; a place is held from its booking while the request is in flight
+  (up to ``flight_seconds`` after its slot), then, once ``settle`` says it was answered, for a
+  window after the answer. A receiver that counts a request on arrival saw it before its answer
+  came back, so no window of arrivals holds more than ``limit``, however requests are delayed
+  on the way.
 - ``first_seen``: SET NX with expiry; True once per key per ``ttl_seconds``.
 - leases: one holder per name; a lease is a random token, so only the holder can renew or
   release it; an expired lease is gone (renew fails, anyone may acquire).
@@ -30,7 +31,7 @@ Semantics common to both:
   put on a queue). Messages published while an instance is disconnected are lost to it.
 
 Redis outage policy (the bot must keep running): ``hit``/``peek_wait`` fail open (allowed / 0),
-``first_seen`` fails open (True), ``reserve`` and ``board`` fall back to this process's own
+``first_seen`` fails open (True), ``reserve`` and ``book`` fall back to this process's own
 schedule and places, ``acquire`` returns None, ``renew`` returns False, ``release`` and
 ``publish`` do nothing. Each kind of failure is logged at most once per minute on the
 ``huiyin.coordination`` logger; after a connection failure Redis is not retried for
@@ -77,11 +78,12 @@ class HitResult:
 
 
 @dataclass(frozen=True)
-class Boarding:
-    """Outcome of `board`: the place's token, or None and when a place may be free."""
+class Booking:
+    """Outcome of `book`: the place's token and seconds until its slot, or None when no slot
+    is free within the horizon (and `wait` how far off the first one is, if known)."""
 
     token: str | None
-    retry_after: float
+    wait: float
 
 
 @dataclass(frozen=True)
@@ -140,9 +142,11 @@ class Coordinator(abc.ABC):
         return [(await self.peek_wait(key, seconds, limit), 0) for key, seconds, limit in windows]
 
     @abc.abstractmethod
-    async def board(self, key: str, limit: int, flight_seconds: float) -> Boarding:
-        """Take a place in `key` if fewer than `limit` are held (held for `flight_seconds`
-        unless settled sooner); otherwise say when one may be free."""
+    async def book(
+        self, key: str, interval: float, limit: int, flight_seconds: float, horizon: float
+    ) -> Booking:
+        """Take the next slot, `interval` after the last one, at which fewer than `limit`
+        places are held, with a place of its own; none if that is over `horizon` away."""
 
     @abc.abstractmethod
     async def settle(self, key: str, token: str, hold_seconds: float) -> None:
@@ -293,19 +297,25 @@ class MemoryCoordinator(Coordinator):
             found.append((wait, 0 if window is None else len(window.times)))
         return found
 
-    async def board(self, key: str, limit: int, flight_seconds: float) -> Boarding:
-        """Take a place in `key` if fewer than `limit` are held (held for `flight_seconds`
-        unless settled sooner); otherwise say when one may be free."""
+    async def book(
+        self, key: str, interval: float, limit: int, flight_seconds: float, horizon: float
+    ) -> Booking:
+        """Take the next slot, `interval` after the last one, at which fewer than `limit`
+        places are held, with a place of its own; none if that is over `horizon` away."""
         _check_window(flight_seconds, limit)
         now = self._now()
         places = self.store.places.setdefault(key, {})
         for token in [t for t, until in places.items() if until <= now]:
             del places[token]
-        if len(places) < limit:
-            token = secrets.token_hex(8)
-            places[token] = now + flight_seconds
-            return Boarding(token, 0.0)
-        return Boarding(None, min(places.values()) - now)
+        start = max(now, self.store.schedules.get(key, 0.0))
+        if len(places) >= limit:
+            start = max(start, sorted(places.values())[len(places) - limit])
+        if start - now > horizon:
+            return Booking(None, start - now)
+        token = secrets.token_hex(8)
+        places[token] = start + flight_seconds
+        self.store.schedules[key] = start + interval
+        return Booking(token, start - now)
 
     async def settle(self, key: str, token: str, hold_seconds: float) -> None:
         """Hold the place `token` for `hold_seconds` from now (0 or less frees it now)."""
@@ -426,19 +436,31 @@ redis.call('SET', KEYS[1], string.format('%d', after), 'PX', ttl)
 return start - now
 """
 
-# KEYS[1] sorted set of places: token -> the time (microseconds, server clock) it is free again.
-# ARGV: limit, flight_us, token. Returns {taken, retry_us}.
-_BOARD = """
+# KEYS[1] the next free slot of the schedule, KEYS[2] sorted set of places: token -> the time
+# it is free again (microseconds, server clock). ARGV: interval_us, limit, flight_us,
+# horizon_us, token. The slot is the first one after the schedule's last at which fewer than
+# `limit` places are still held. Returns {booked, wait_us}.
+_BOOK = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) / 1000) + 1000)
-  return {1, 0}
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local start = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local held = redis.call('ZCARD', KEYS[2])
+if held >= limit then
+  local edge = redis.call('ZRANGE', KEYS[2], held - limit, held - limit, 'WITHSCORES')
+  start = math.max(start, tonumber(edge[2]))
 end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, tonumber(first[2]) - now}
+if start - now > tonumber(ARGV[4]) then
+  return {0, start - now}
+end
+local flight = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[2], start + flight, ARGV[5])
+redis.call('PEXPIRE', KEYS[2], math.ceil((start + flight - now) / 1000) + 1000)
+local after = start + tonumber(ARGV[1])
+local ttl = math.ceil((after - now) / 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%d', after), 'PX', ttl)
+return {1, start - now}
 """
 
 # KEYS[1] as above; ARGV: token, hold_us (0 or less: free it).
@@ -507,7 +529,7 @@ class RedisCoordinator(Coordinator):
         self._renew_script = self._redis.register_script(_RENEW)
         self._release_script = self._redis.register_script(_RELEASE)
         self._reserve_script = self._redis.register_script(_RESERVE)
-        self._board_script = self._redis.register_script(_BOARD)
+        self._book_script = self._redis.register_script(_BOOK)
         self._settle_script = self._redis.register_script(_SETTLE)
         self._local = MemoryCoordinator()  # the schedule kept while Redis is unreachable
         self._breaker_seconds = breaker_seconds
@@ -613,23 +635,30 @@ class RedisCoordinator(Coordinator):
             self._failed("reserve", None)
         return await self._local.reserve(key, interval)
 
-    async def board(self, key: str, limit: int, flight_seconds: float) -> Boarding:
-        """Take a place in `key` if fewer than `limit` are held (held for `flight_seconds`
-        unless settled sooner); otherwise say when one may be free."""
+    async def book(
+        self, key: str, interval: float, limit: int, flight_seconds: float, horizon: float
+    ) -> Booking:
+        """Take the next slot, `interval` after the last one, at which fewer than `limit`
+        places are held, with a place of its own; none if that is over `horizon` away."""
         _check_window(flight_seconds, limit)
         if self._available():
             try:
                 token = secrets.token_hex(8)
-                args: list[int | str] = [limit, max(1, math.ceil(flight_seconds * 1e6)), token]
-                taken, retry_us = await self._board_script(
-                    keys=[self._key("places", key)], args=args
-                )
-                return Boarding(token if taken else None, int(retry_us) / 1_000_000)
+                args: list[int | str] = [
+                    max(1, math.ceil(interval * 1e6)),
+                    limit,
+                    max(1, math.ceil(flight_seconds * 1e6)),
+                    max(0, math.floor(horizon * 1e6)),
+                    token,
+                ]
+                keys = [self._key("slot", key), self._key("places", key)]
+                booked, wait_us = await self._book_script(keys=keys, args=args)
+                return Booking(token if booked else None, int(wait_us) / 1_000_000)
             except _OUTAGE_ERRORS as exc:
-                self._failed("board", exc)
+                self._failed("book", exc)
         else:
-            self._failed("board", None)
-        return await self._local.board(key, limit, flight_seconds)
+            self._failed("book", None)
+        return await self._local.book(key, interval, limit, flight_seconds, horizon)
 
     async def settle(self, key: str, token: str, hold_seconds: float) -> None:
         """Hold the place `token` for `hold_seconds` from now (0 or less frees it now)."""

@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from storage.coordination import (
+    Booking,
     Coordinator,
     Lease,
     MemoryCoordinator,
@@ -289,39 +290,38 @@ class TestCoordinatorContract:
         [(wait, count)] = await one.peek_counts([("group:1", 10.0, 3)])
         assert count == 3 and wait > 9
 
-    async def test_board_holds_a_place_in_flight_and_for_a_while_after_the_answer(
+    async def test_book_spaces_slots_and_holds_places_until_a_while_after_the_answer(
         self, make: Factory
     ) -> None:
         one, two = make(), make()
-        first = await one.board("arrivals", 2, 5.0)
-        second = await two.board("arrivals", 2, 5.0)
+
+        async def book(coord: Coordinator) -> Booking:
+            return await coord.book("arrivals", 0.05, 2, 5.0, horizon=1.0)
+
+        first, second = await book(one), await book(two)
         assert first.token is not None and second.token is not None
-        refused = await one.board("arrivals", 2, 5.0)
+        assert first.wait <= 0.001 and 0.02 <= second.wait <= 0.05  # one schedule for both
+        refused = await book(one)
         assert refused.token is None
-        assert 4.0 < refused.retry_after <= 5.0  # both still in flight, shared by instances
+        assert refused.wait > 4.0  # both places held while their requests are in flight
         await two.settle("arrivals", first.token, 0.3)  # answered: held 0.3 s more
-        refused = await two.board("arrivals", 2, 5.0)
-        assert refused.token is None
-        assert 0 < refused.retry_after <= 0.3
-        await asyncio.sleep(refused.retry_after + 0.02)
-        third = await two.board("arrivals", 2, 5.0)
+        third = await book(two)
         assert third.token is not None
-        assert (await one.board("arrivals", 2, 5.0)).token is None
+        assert 0.2 < third.wait <= 0.3  # the slot where the first place is free
         await one.settle("arrivals", second.token, 0)  # freed at once
-        assert (await one.board("arrivals", 2, 5.0)).token is not None
         await one.settle("arrivals", "no-such-place", 5.0)  # settling adds no place
-        await one.settle("arrivals", third.token, 0)
-        assert (await two.board("arrivals", 2, 5.0)).token is not None
-        assert (await two.board("arrivals", 2, 5.0)).token is None
+        fourth = await book(one)
+        assert fourth.token is not None
+        assert third.wait < fourth.wait <= third.wait + 0.06  # after the third, spaced
+        assert (await book(one)).token is None
 
     async def test_a_place_never_settled_is_free_after_its_flight(self, make: Factory) -> None:
         coord = make()
-        assert (await coord.board("arrivals", 1, 0.2)).token is not None
-        refused = await coord.board("arrivals", 1, 0.2)
+        assert (await coord.book("arrivals", 0.01, 1, 0.2, horizon=0.0)).token is not None
+        refused = await coord.book("arrivals", 0.01, 1, 0.2, horizon=0.0)
         assert refused.token is None
-        await asyncio.sleep(refused.retry_after + 0.02)
-        assert (await coord.board("arrivals", 1, 0.2)).token is not None
-
+        await asyncio.sleep(refused.wait + 0.02)
+        assert (await coord.book("arrivals", 0.01, 1, 0.2, horizon=0.0)).token is not None
 
 class TestRedisOutage:
     """A RedisCoordinator whose server is gone keeps the bot running."""
@@ -348,11 +348,11 @@ class TestRedisOutage:
             assert await coord.peek_many([("chat:1", 1, 1)]) == [0.0]
             # The overall schedule falls back to this process's own, so pacing goes on.
             assert [await coord.reserve("global", 10.0) for _ in range(2)][1] > 5.0
-            place = await coord.board("arrivals", 1, 10.0)  # and so are the places
+            place = await coord.book("arrivals", 0.01, 1, 10.0, 1.0)  # and so are the places
             assert place.token is not None
-            assert (await coord.board("arrivals", 1, 10.0)).token is None
+            assert (await coord.book("arrivals", 0.01, 1, 10.0, 1.0)).token is None
             await coord.settle("arrivals", place.token, 0)
-            assert (await coord.board("arrivals", 1, 10.0)).token is not None
+            assert (await coord.book("arrivals", 0.01, 1, 10.0, 1.0)).token is not None
             assert await coord.peek_counts([("chat:1", 1, 1)]) == [(0.0, 0)]
             assert await coord.first_seen("update:1", 60) is True
             assert await coord.first_seen("update:1", 60) is True
