@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -72,6 +73,7 @@ class Phase:
     group_hits: int = 0
     lost: int = 0
     doubled: int = 0
+    answer_ms: float = 0.0  # median time from a request leaving to its answer being read
 
     @property
     def rate(self) -> float:
@@ -204,14 +206,24 @@ async def serve_sender(spec: dict[str, Any]) -> None:
     limits = Limits(global_margin=spec["margin"])
     sender = OutboxSender(bot, make_sessionmaker(engine), limits=limits, coordinator=shared)
     departures: list[float] = []
-    turn = sender.pacer.turn
+    answers: list[float] = []
+    left: dict[str, float] = {}
+    turn, landed = sender.pacer.turn, sender.pacer.landed
 
     async def timed() -> str | None:
         place = await turn()
         departures.append(time.time())  # the simulator's clock
+        if place is not None:
+            left[place] = loop.time()
         return place
 
+    async def answered(place: str | None, answered_at: float) -> None:
+        if place in left:
+            answers.append(answered_at - left.pop(place))
+        await landed(place, answered_at)
+
     sender.pacer.turn = timed  # type: ignore[method-assign]
+    sender.pacer.landed = answered  # type: ignore[method-assign]
     await bot.initialize()
     await shared.start()
     sender.start()
@@ -220,7 +232,7 @@ async def serve_sender(spec: dict[str, Any]) -> None:
     await shared.close()
     await bot.shutdown()
     await engine.dispose()
-    print(json.dumps(departures), flush=True)
+    print(json.dumps({"departures": departures, "answers": answers}), flush=True)
 
 
 async def drain(args: argparse.Namespace, phase: Phase) -> Phase:
@@ -279,11 +291,15 @@ async def drain(args: argparse.Namespace, phase: Phase) -> Phase:
             await asyncio.sleep(0.5)
         await asyncio.sleep(1.0)  # anything sent twice would show now
         departures: list[float] = []
+        answers: list[float] = []
         for instance in instances:
             assert instance.stdin is not None
             instance.stdin.close()
             out, _ = await instance.communicate()
-            departures += json.loads(out.decode().strip().splitlines()[-1])
+            timing = json.loads(out.decode().strip().splitlines()[-1])
+            departures += timing["departures"]
+            answers += timing["answers"]
+        phase.answer_ms = 1000 * sorted(answers)[len(answers) // 2] if answers else 0.0
         seen = await stats()
         per_chat = Counter({int(chat): n for chat, n in seen["feed"].items()})
         phase.delivered = sum(per_chat[c] for c in wanted)
@@ -295,6 +311,11 @@ async def drain(args: argparse.Namespace, phase: Phase) -> Phase:
         phase.seconds = times[-1] - times[0]
         phase.peak_second = max_in_window(times, 1.0)
         phase.peak_sent = max_in_window(sorted(departures) or [0.0], 1.0)
+        gaps = sorted((b - a, a - times[0]) for a, b in itertools.pairwise(times))
+        log_line(
+            "largest gaps between arrivals (s, at s): "
+            + ", ".join(f"{g:.2f}@{at:.1f}" for g, at in gaps[-4:])
+        )
     child.stdin.close()
     await child.wait()
     return phase
@@ -461,7 +482,8 @@ async def amain(args: argparse.Namespace) -> int:
         log_line(
             f"{phase.label}: {done.rate:.1f} msg/s, peak sent {done.peak_sent} "
             f"received {done.peak_second}, "
-            f"{done.limit_hits} 429s, lost {done.lost}, doubled {done.doubled}"
+            f"{done.limit_hits} 429s, lost {done.lost}, doubled {done.doubled}, "
+            f"answer p50 {done.answer_ms:.1f} ms"
         )
         phases.append(done)
     log_line("queue query")
