@@ -133,7 +133,7 @@ class Pacer:
         self._booking = asyncio.Lock()
         self._extra_margin = 0.0
         self._extra_since = 0.0
-        self._group_counts: dict[int, int] = {}  # each group's sends (all instances), last look
+        self._group_counts: dict[int, int] = {}  # each group's sends (all instances), last looked
 
     def _windows(self, chat_id: int, quiet: bool) -> list[tuple[str, float, int]]:
         limits, windows = self.limits, []
@@ -151,7 +151,8 @@ class Pacer:
         per_chat = [self._windows(chat_id, quiet) for chat_id, quiet in chats]
         flat = [w for windows in per_chat for w in windows]
         found = iter(await self.coordinator.peek_counts(flat))
-        self._group_counts = {}
+        if len(self._group_counts) > 10_000:
+            self._group_counts = {}
         result = []
         for (chat_id, _), windows in zip(chats, per_chat, strict=True):
             wait = self._paused.get(chat_id, 0.0) - now
@@ -481,15 +482,21 @@ class OutboxSender:
                 await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
                 return 0.0
             return await self._next_due_in(now)
-        waits = await self.pacer.waits([(r.chat_id, _quiet(r.kind)) for r in rows], loop.time())
         room = self._max_inflight - len(self._inflight)
         ready: list[OutboxMessage] = []
         soonest = 1.0
-        for row, wait in zip(rows, waits, strict=True):
-            if wait > 0:
-                soonest = min(soonest, wait)
-            elif len(ready) < room:
-                ready.append(row)
+        # The chats' pacing is looked up a part at a time, only until there is enough to send.
+        part = max(32, 2 * room)
+        for start in range(0, len(rows), part):
+            chunk = rows[start : start + part]
+            chats = [(r.chat_id, _quiet(r.kind)) for r in chunk]
+            for row, wait in zip(chunk, await self.pacer.waits(chats, loop.time()), strict=True):
+                if wait > 0:
+                    soonest = min(soonest, wait)
+                elif len(ready) < room:
+                    ready.append(row)
+            if len(ready) >= room:
+                break
         if not ready:
             if self._inflight:
                 with contextlib.suppress(TimeoutError):
