@@ -222,16 +222,6 @@ async def serve_sender(spec: dict[str, Any]) -> None:
             answers.append(answered_at - left.pop(place))
         await landed(place, answered_at)
 
-    passes: list[float] = []
-    drain_once = sender.drain_once
-
-    async def timed_pass() -> float:
-        t0 = loop.time()
-        delay = await drain_once()
-        passes.append(loop.time() - t0)
-        return delay
-
-    sender.drain_once = timed_pass  # type: ignore[method-assign]
     sender.pacer.turn = timed  # type: ignore[method-assign]
     sender.pacer.landed = answered  # type: ignore[method-assign]
     await bot.initialize()
@@ -243,8 +233,6 @@ async def serve_sender(spec: dict[str, Any]) -> None:
     await bot.shutdown()
     await engine.dispose()
     print(json.dumps({"departures": departures, "answers": answers}), flush=True)
-    passes.sort()
-    print(f"passes {len(passes)} p50 {passes[len(passes)//2]:.3f} top {passes[-5:]}", file=sys.stderr)
 
 
 async def drain(args: argparse.Namespace, phase: Phase) -> Phase:
