@@ -103,10 +103,10 @@ class Limits:
     """Telegram's published pacing (overall, per private chat, per group) and our margins."""
 
     per_second: float = 30
-    # Requests leave evenly spaced for 1% under the limit. What keeps Telegram from counting
-    # more than `per_second` is the arrival guard (`Pacer.turn`), not this margin: it only
-    # keeps departures smooth when the guard lets them go.
-    global_margin: float = 0.01
+    # Requests leave evenly spaced at the limit: what keeps Telegram from counting more is the
+    # arrival guard in `Pacer.turn` (it leaves each request's time on the way unused), so no
+    # margin is kept for that. After a 429 the spacing leaves more room (see `Pacer.pause`).
+    global_margin: float = 0.0
     private_interval: float = 1.0
     group_per_minute: int = 20
     # 20 per 62 s as sent stays under 20 per minute as received, however late they arrive.
