@@ -6,7 +6,8 @@ first. A row is leased before it is sent; a process that dies mid-send leaves th
 expire and the row is sent again after restart (at-least-once).
 
 Pacing is shared by every instance through the coordinator (Redis, or in process for one
-instance): one schedule of slots for the overall rate, a window per private chat and per group.
+instance): one schedule of slots for the overall rate, given only where no second of arrivals
+can exceed the limit (`Pacer.turn`), and a window per private chat and per group.
 """
 
 from __future__ import annotations
