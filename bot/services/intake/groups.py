@@ -15,7 +15,7 @@ from bot.errors import Refusal
 from bot.intents import Earlier, GroupAnswer, Key, Notice, Removal, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import learning, staff
+from bot.services.handling import staff
 from bot.services.handling.staff import ButtonAnswer
 from bot.services.intake import merge, private_prompts, questions
 from bot.services.intake.abuse import is_flood, over_report_limit
@@ -307,14 +307,7 @@ async def answer_prompt(
         prompt = claim.prompt
         if choice == "no":
             await remove_prompt(session, prompt, "dismissed")
-            await learning.record(
-                session,
-                source=learning.GROUP_NO,
-                channel=learning.GROUP,
-                text=prompt.text,
-                actor_id=person.id,
-                at=now,
-            )
+            await questions.record_no(session, prompt, person.id, now)
             answer = ButtonAnswer(texts.ALERT_DISMISSED)
         else:
             author = await session.get(User, prompt.author_id)

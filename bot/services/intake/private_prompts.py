@@ -18,7 +18,6 @@ from bot.buttons import QuestionAnswer
 from bot.errors import Refusal
 from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
 from bot.services.context import Person, Services
-from bot.services.handling import learning
 from bot.services.handling.staff import ButtonAnswer
 from bot.services.intake import questions
 from bot.services.intake.attachments import add_evidence
@@ -105,14 +104,7 @@ async def answer(services: Services, person: Person, prompt_id: int, file: bool)
                 suffix=":no",
                 text=texts.PRIVATE_NOT_FILED,
             )
-            await learning.record(
-                session,
-                source=learning.PRIVATE_NO,
-                channel=learning.PRIVATE,
-                text=prompt.text,
-                actor_id=person.id,
-                at=now,
-            )
+            await questions.record_no(session, prompt, person.id, now)
             outcome = ButtonAnswer(texts.ALERT_DISMISSED)
         else:
             source = Source(chat_id=prompt.chat_id, message_id=prompt.source_message_id)

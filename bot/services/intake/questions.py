@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.domain import ChatKind
 from bot.errors import NotAllowed, NotFound, Stale
+from bot.services.handling import learning
 from storage.models import BoundChat, GridWorker, GroupPrompt
 from storage.outbox import insert_ignore
 
@@ -90,3 +91,18 @@ async def claim(
     if prompt.status != "open" or prompt.expires_at < now:
         raise Stale(texts.ALERT_PROMPT_GONE)
     return Claim(prompt, by_worker)
+
+
+async def record_no(
+    session: AsyncSession, prompt: GroupPrompt, person_id: int, now: datetime
+) -> None:
+    """Keep a 不用了 / 不是 answer as a labelled "not a report" example of its channel."""
+    private = prompt.chat_id > 0
+    await learning.record(
+        session,
+        source=learning.PRIVATE_NO if private else learning.GROUP_NO,
+        channel=learning.PRIVATE if private else learning.GROUP,
+        text=prompt.text,
+        actor_id=person_id,
+        at=now,
+    )
