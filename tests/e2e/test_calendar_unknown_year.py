@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.domain import Action
 from bot.services.handling import dispatch
@@ -130,7 +131,11 @@ async def test_urgent_promises_skip_2027_statutory_holidays(stack: LocalStack) -
         number, ack = await file(stack, text)
         assert "紧急程度：紧急" in ack
         assert f"承诺办结时限：{promise}" in ack, ack
-        card = await expect(stack.sim, STAFF_CHAT_ID, lambda m, n=number: n in m["text"])
+
+        def its_card(m: dict[str, Any], n: str = number) -> bool:
+            return n in m["text"]
+
+        card = await expect(stack.sim, STAFF_CHAT_ID, its_card)
         assert f"办结时限：{on_card}" in card["text"]
         ticket = await the_ticket(stack, number)
         assert local_date(ticket.deadline_at) not in statutory
