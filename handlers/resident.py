@@ -106,11 +106,9 @@ async def question_button(update: Update, context: HuiyinContext) -> None:
 async def confidential_button(update: Update, context: HuiyinContext) -> None:
     """保密处理 / 取消保密 under the acknowledgement of a private report."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     press = buttons.decode(query.data)
-    if not isinstance(press, buttons.ConfidentialPress):
-        await query.answer(texts.ALERT_INVALID, show_alert=True)
-        return
+    assert isinstance(press, buttons.ConfidentialPress)  # the handler's pattern decoded it
     who = person(query.from_user)
     message = query.message
     # Only the acknowledgement in the presser's own chat is rewritten.
