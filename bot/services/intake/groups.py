@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.buttons import PromptAnswer
-from bot.domain import ChatKind, EventKind, Role
+from bot.domain import ChatKind, EventKind, PromptStatus, Role
 from bot.errors import Refusal
 from bot.intents import Earlier, GroupAnswer, Key, Notice, Removal, keyboard
 from bot.services import gate
@@ -277,7 +277,7 @@ def prompt_key(prompt_id: int) -> str:
     return f"gprompt:{prompt_id}"
 
 
-async def remove_prompt(session: AsyncSession, prompt: GroupPrompt, status: str) -> None:
+async def remove_prompt(session: AsyncSession, prompt: GroupPrompt, status: PromptStatus) -> None:
     """Close a prompt (`status` says why): a group's question is deleted, a private one's
     buttons go."""
     if prompt.chat_id > 0:  # a question in a private chat: its buttons go, it stays
@@ -306,7 +306,7 @@ async def answer_prompt(
             return ButtonAnswer(str(no), alert=True)
         prompt = claim.prompt
         if choice == "no":
-            await remove_prompt(session, prompt, "dismissed")
+            await remove_prompt(session, prompt, PromptStatus.DISMISSED)
             await questions.record_no(session, prompt, person.id, now)
             answer = ButtonAnswer(texts.ALERT_DISMISSED)
         else:
@@ -323,7 +323,7 @@ async def answer_prompt(
                 worker_id=person.id if claim.by_worker else None,
             )
             extraction = services.extractor.extract(prompt.text)
-            await remove_prompt(session, prompt, "submitted")
+            await remove_prompt(session, prompt, PromptStatus.SUBMITTED)
             await file_in_thread(
                 services,
                 session,
@@ -346,14 +346,14 @@ async def expire_prompts(services: Services) -> int:
         due = (
             await session.execute(
                 select(GroupPrompt)
-                .where(GroupPrompt.status == "open", GroupPrompt.expires_at < now)
+                .where(GroupPrompt.status == PromptStatus.OPEN, GroupPrompt.expires_at < now)
                 .limit(500)
                 .with_for_update(skip_locked=True)
             )
         ).scalars()
         count = 0
         for prompt in due:
-            await remove_prompt(session, prompt, "expired")
+            await remove_prompt(session, prompt, PromptStatus.EXPIRED)
             count += 1
     if count:
         services.wake()

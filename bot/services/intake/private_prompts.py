@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.buttons import QuestionAnswer
+from bot.domain import AttachmentKind, PromptStatus
 from bot.errors import Refusal
 from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
 from bot.services.context import Person, Services
@@ -75,7 +76,7 @@ async def ask(
     return True
 
 
-async def close(session: AsyncSession, prompt: GroupPrompt, status: str) -> None:
+async def close(session: AsyncSession, prompt: GroupPrompt, status: PromptStatus) -> None:
     """Mark the question answered (or expired) and take its buttons off."""
     prompt.status = status
     await enqueue(
@@ -96,7 +97,7 @@ async def answer(services: Services, person: Person, prompt_id: int, file: bool)
             return ButtonAnswer(str(no), alert=True)
         prompt = claim.prompt
         if not file:
-            await close(session, prompt, "dismissed")
+            await close(session, prompt, PromptStatus.DISMISSED)
             await reply(
                 session,
                 chat_id=prompt.chat_id,
@@ -121,13 +122,13 @@ async def answer(services: Services, person: Person, prompt_id: int, file: bool)
                     prompt.chat_id,
                     prompt.source_message_id,
                     now,
-                    kind="photo",
+                    kind=AttachmentKind.PHOTO,
                     file_id=prompt.photo_file_id,
                 )
             if kind == "limited":
                 outcome = ButtonAnswer(texts.TOO_MANY_REPORTS, alert=True)
             else:
-                await close(session, prompt, "submitted")
+                await close(session, prompt, PromptStatus.SUBMITTED)
                 outcome = ButtonAnswer(texts.ALERT_FILED)
     services.wake()
     return outcome

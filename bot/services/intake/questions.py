@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import ChatKind
+from bot.domain import ChatKind, PromptStatus
 from bot.errors import NotAllowed, NotFound, Stale
 from bot.services.handling import learning
 from storage.models import BoundChat, GridWorker, GroupPrompt
@@ -43,7 +43,7 @@ async def store(
             "source_message_id": message_id,
             "author_id": author_id,
             "text": text,
-            "status": "open",
+            "status": PromptStatus.OPEN,
             "expires_at": expires_at,
             "created_at": now,
             "photo_file_id": photo_file_id,
@@ -88,7 +88,7 @@ async def claim(
         if await session.get(GridWorker, (prompt.chat_id, person_id)) is None:
             raise NotAllowed(texts.ALERT_PROMPT_NOT_YOURS)
         by_worker = True
-    if prompt.status != "open" or prompt.expires_at < now:
+    if prompt.status != PromptStatus.OPEN or prompt.expires_at < now:
         raise Stale(texts.ALERT_PROMPT_GONE)
     return Claim(prompt, by_worker)
 
