@@ -25,7 +25,7 @@ from bot.services.tickets import (
     post_cards,
     tell_chats,
 )
-from storage.models import BoundChat, PendingInput, StaffMember, Ticket
+from storage.models import PendingInput, StaffMember, Ticket
 from storage.outbox import enqueue
 
 CATEGORY_TO = "category_to"  # the pending question: the staff member's next message names it
@@ -157,10 +157,9 @@ async def apply(
     if category == ticket.category:
         raise InvalidInput(texts.CATEGORY_SAME.format(number=ticket.number, category=category))
     old = ticket.category
-    grid = await session.get(BoundChat, ticket.grid_chat_id) if ticket.grid_chat_id else None
-    target = services.directory.get(
-        services.directory.route(category, grid.name if grid else None)
-    )
+    # 属地 sends a grid's report to its community first; a corrected category is the
+    # category rules' business, so the grid is not asked again.
+    target = services.directory.get(services.directory.route(category))
     moved = (target.code if target else None) != ticket.department
     reroute = Action.REROUTE if target else Action.REROUTE_DISPATCH
     if moved:
