@@ -26,7 +26,8 @@ from bot.services.tickets import (
     post_cards,
     tell_chats,
 )
-from storage.models import BoundChat, PendingInput, StaffMember, Ticket
+from storage.chats import Place, grid_binding
+from storage.models import PendingInput, StaffMember, Ticket
 from storage.outbox import enqueue
 
 CATEGORY_TO = "category_to"  # the pending question: the staff member's next message names it
@@ -55,7 +56,7 @@ async def ask(
     services: Services,
     session: AsyncSession,
     person: Person,
-    chat_id: int,
+    chat_id: int | Place,
     ticket: Ticket,
     now: datetime,
 ) -> None:
@@ -158,7 +159,7 @@ async def apply(
     if category == ticket.category:
         raise InvalidInput(texts.CATEGORY_SAME.format(number=ticket.number, category=category))
     old = ticket.category
-    grid = await session.get(BoundChat, ticket.grid_chat_id) if ticket.grid_chat_id else None
+    grid = await grid_binding(session, ticket.grid_chat_id) if ticket.grid_chat_id else None
     target = services.directory.get(
         services.directory.route(category, grid.name if grid else None)
     )
