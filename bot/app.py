@@ -27,9 +27,10 @@ from bot.intake import handled
 from bot.intake.chatter import GRIDS_CHANNEL, Chatter
 from bot.intake.poller import Intake, Poller
 from bot.intake.worker import INBOX_CHANNEL, Worker
-from bot.menus import publish_menus
+from bot.menus import publish_chat_menus, publish_menus
 from bot.metrics import COUNTERS
 from bot.services.administration import people, personal_data
+from bot.services.administration.chats import bound_chat_kinds
 from bot.services.context import Services
 from bot.services.intake import groups
 from bot.services.supervision import calendar_notice
@@ -296,6 +297,7 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
     await app.initialize()
     runtime.services.bot_username = app.bot.username
     await publish_menus(app.bot)
+    await publish_chat_menus(app.bot, await bound_chat_kinds(runtime.services))
     await app.start()
     await runtime.intake.chatter.refresh()
     runtime.worker.start()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from bot import texts
+from bot.domain import ChatKind
 from bot.intents import Notice
 from bot.services.context import Services
 from bot.services.handling import routing
@@ -84,3 +85,20 @@ async def chat_migrated(services: Services, old: int, new: int) -> int:
         log.info("chat %s became supergroup %s: %s rows moved", old, new, moved)
         services.wake()
     return moved
+
+
+async def chat_kinds(services: Services, chat_ids: list[int]) -> dict[int, ChatKind | None]:
+    """What each chat is bound as now (a staff chat or a grid group), None for unbound."""
+    async with services.sessions() as session:
+        rows = await session.execute(
+            select(BoundChat.chat_id, BoundChat.kind).where(BoundChat.chat_id.in_(chat_ids))
+        )
+        bound: dict[int, ChatKind] = {chat_id: kind for chat_id, kind in rows.all()}
+    return {chat_id: bound.get(chat_id) for chat_id in chat_ids}
+
+
+async def bound_chat_kinds(services: Services) -> dict[int, ChatKind | None]:
+    """Every bound chat and what it is bound as (for their menus at start-up)."""
+    async with services.sessions() as session:
+        rows = await session.execute(select(BoundChat.chat_id, BoundChat.kind))
+        return {chat_id: kind for chat_id, kind in rows.all()}
