@@ -58,7 +58,9 @@ async def test_each_bound_chat_gets_its_own_menu_set_at_bind_and_start(
     def menu(kind: str, chat_id: int) -> list[str]:
         return [c["command"] for c in commands.get(_chat_scope(kind, chat_id), [])]
 
-    # The staff chat (bound by the fixture) has a staff menu; its administrators also theirs.
+    # The staff chat (bound by the fixture) has a staff menu; its administrators also theirs
+    # (set right after the binding is answered).
+    await sim.wait_until(lambda: bool(menu("chat_administrators", STAFF_CHAT_ID)))
     assert {"queue", "stats", "ticket", "help"} <= set(menu("chat", STAFF_CHAT_ID))
     assert "report" not in menu("chat", STAFF_CHAT_ID)
     assert "bind_staff" not in menu("chat", STAFF_CHAT_ID)
@@ -67,7 +69,7 @@ async def test_each_bound_chat_gets_its_own_menu_set_at_bind_and_start(
     sim.add_group(GRID, "幸福社区第三网格群")
     sim.send_text(ADMIN_ID, "/bind_grid 幸福社区第三网格", chat_id=GRID)
     await expect(sim, GRID, lambda m: "网格群「幸福社区第三网格」" in m["text"])
-    await sim.wait_until(lambda: bool(menu("chat", GRID)))
+    await sim.wait_until(lambda: bool(menu("chat_administrators", GRID)))
     assert {"report", "split", "help"} <= set(menu("chat", GRID))
     assert "stats" not in menu("chat", GRID)
     assert {"report", "add_worker"} <= set(menu("chat_administrators", GRID))
