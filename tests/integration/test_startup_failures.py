@@ -153,6 +153,7 @@ async def test_wrong_token_is_named_but_never_printed(tmp_path: Path) -> None:
         ({"HUIYIN_GROUP_CONFIDENCE": "2"}, "HUIYIN_GROUP_CONFIDENCE", "不能大于 1"),
         ({"HUIYIN_REPORTS_PER_HOUR": "lots"}, "HUIYIN_REPORTS_PER_HOUR", "应为整数"),
         ({"HUIYIN_ADMIN_IDS": "12,abc"}, "HUIYIN_ADMIN_IDS", "用户 ID"),
+        ({"HUIYIN_OPS_LISTEN": "8080"}, "HUIYIN_OPS_LISTEN", "off"),
     ],
 )
 async def test_bad_settings_in_chinese(env: dict[str, str], named: str, why: str) -> None:
