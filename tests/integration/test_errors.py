@@ -80,6 +80,7 @@ def test_a_bad_rule_file_stops_start_up_with_one_line(tmp_path: Path) -> None:
         "TELEGRAM_BOT_TOKEN": "1:x",
         "HUIYIN_TELEGRAM_API_URL": "http://127.0.0.1:9",
         "HUIYIN_NLP_RULES_DIR": str(rules),
+        "HUIYIN_OPS_LISTEN": "off",
     }
 
     def huiyin(*args: str) -> subprocess.CompletedProcess[str]:

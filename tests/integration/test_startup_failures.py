@@ -24,6 +24,7 @@ TOKEN = "424242:SECRET-token-that-must-never-be-printed"
 async def huiyin(*args: str, env: dict[str, str]) -> tuple[int, str]:
     """Run `huiyin` in a child process (asynchronously: a simulator may be serving here)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("HUIYIN_", "TELEGRAM_"))}
+    base["HUIYIN_OPS_LISTEN"] = "off"  # a port of its own only where a test asks for one
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", *args,
         cwd=ROOT, env={**base, **env},
@@ -80,7 +81,8 @@ async def test_postgres_unreachable_is_one_clear_line_while_the_bot_waits(
     """An outage at start is waited out (the bot starts when the database returns); each
     retry says in one line what is wrong and what to check, never a traceback."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("HUIYIN_", "TELEGRAM_"))}
-    env = {**base, "HUIYIN_DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": TOKEN}
+    env = {**base, "HUIYIN_DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": TOKEN,
+           "HUIYIN_OPS_LISTEN": "off"}  # fmt: skip
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "run", cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
