@@ -55,16 +55,18 @@ async def _run_polling(settings: Settings, *, poll: bool = True) -> int:
     from bot.app import build_runtime, start_runtime, stop_runtime
 
     runtime = await build_runtime(settings, token=settings.require_token())
-    await start_runtime(runtime, polling=poll)
     ops = None
     if settings.ops_listen != "off":
         from bot.web.ops import serve_ops
 
-        try:
-            ops = await serve_ops(runtime.services, settings.ops_listen)
-        except BaseException:
-            await stop_runtime(runtime)
-            raise
+        # Bound before the bot starts: a taken port is one line, not a started-then-stopped bot.
+        ops = await serve_ops(runtime.services, settings.ops_listen)
+    try:
+        await start_runtime(runtime, polling=poll)
+    except BaseException:
+        if ops is not None:
+            await ops.cleanup()
+        raise
     if poll:
         log.info("huiyin 已启动（长轮询），按 Ctrl+C 停止")
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import secrets
 from datetime import datetime
@@ -158,8 +159,10 @@ async def serve_ops(services: Services, listen: str) -> web.AppRunner:
         await web.TCPSite(runner, host, int(port)).start()
     except OSError as exc:
         await runner.cleanup()
+        why = {errno.EADDRINUSE: "端口已被占用", errno.EACCES: "没有权限使用该端口"}.get(
+            exc.errno or 0, "地址不可用"
+        )
         raise SettingsError(
-            f"HUIYIN_OPS_LISTEN：无法在 {listen} 上提供健康检查（{exc.strerror or exc}）；"
-            "请换一个端口，或设为 off"
+            f"HUIYIN_OPS_LISTEN：无法在 {listen} 上提供健康检查（{why}）；请换一个端口，或设为 off"
         ) from exc
     return runner

@@ -161,4 +161,4 @@ async def test_ops_port_taken_is_one_clear_line(tmp_path: Path) -> None:
             code, output = await huiyin("run", env=env)
     assert code == 2
     line = one_line(output)
-    assert "HUIYIN_OPS_LISTEN" in line and f"127.0.0.1:{port}" in line and "off" in line
+    assert "HUIYIN_OPS_LISTEN" in line and f"127.0.0.1:{port}" in line and "端口已被占用" in line
