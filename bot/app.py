@@ -178,6 +178,11 @@ async def build_runtime(
     # The outbox sends stored payloads through do_api_request on purpose.
     warnings.filterwarnings("ignore", message="Please use 'Bot", category=PTBUserWarning)
     warnings.filterwarnings("ignore", message=".*retry_after", category=PTBDeprecationWarning)
+    # The operators' data files first: a bad one stops start-up before anything connects.
+    calendar = WorkCalendar.load(settings.holidays_file)
+    policy = DeadlinePolicy.load(settings.deadline_policy_file)
+    directory = Directory.load(settings.departments_file)
+    indicators = Indicators.load(settings.indicators_file)
     engine = make_engine(settings.database_url)
     try:
         if check_schema and not await _up_to_date_when_reachable(engine, settings):
@@ -192,10 +197,6 @@ async def build_runtime(
     except BaseException:
         await engine.dispose()
         raise
-    calendar = WorkCalendar.load(settings.holidays_file)
-    policy = DeadlinePolicy.load(settings.deadline_policy_file)
-    directory = Directory.load(settings.departments_file)
-    indicators = Indicators.load(settings.indicators_file)
     sessions = make_sessionmaker(engine)
     services = Services(
         sessions=sessions,
