@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
@@ -30,7 +30,7 @@ from bot.intake.worker import INBOX_CHANNEL, Worker
 from bot.menus import publish_chat_menus, publish_menus
 from bot.metrics import COUNTERS
 from bot.services.administration import people, personal_data
-from bot.services.administration.chats import bound_chat_kinds
+from bot.services.administration.chats import bound_chat_kinds, chat_kinds
 from bot.services.context import Services
 from bot.services.intake import groups
 from bot.services.supervision import calendar_notice
@@ -233,6 +233,7 @@ async def build_runtime(
         lease_seconds=lease_seconds,
     )
     services.wake = _waker(services.coordinator, sender)
+    services.chat_changed = _menu_refresher(services, application.bot)
     services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services
     application.add_handler(TypeHandler(Update, count_update), group=-2)
@@ -254,6 +255,25 @@ async def build_runtime(
         heartbeat=settings.heartbeat_file,
         retention_days=settings.retention_days,
     )
+
+
+def _menu_refresher(services: Services, bot: Bot) -> Callable[[int], None]:
+    """Bring a chat's own command menu up to date in the background after its bindings
+    changed (off the handler's path: Telegram's answers never hold an update up)."""
+    pending: set[asyncio.Task[None]] = set()
+
+    async def refresh(chat_id: int) -> None:
+        try:
+            await publish_chat_menus(bot, await chat_kinds(services, [chat_id]))
+        except Exception:  # a menu is a convenience: log it, never fail the update for it
+            log.exception("could not refresh the menu of chat %s", chat_id)
+
+    def changed(chat_id: int) -> None:
+        task = asyncio.get_running_loop().create_task(refresh(chat_id))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    return changed
 
 
 def _inbox_waker(coordinator: Coordinator) -> Callable[[], None]:

@@ -8,8 +8,6 @@ from typing import Any
 from telegram import Update, User
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.menus import publish_chat_menus
-from bot.services.administration import chats
 from bot.services.context import Person, Services
 from bot.services.intake.reports import clean_text
 from storage.chats import Place
@@ -32,11 +30,6 @@ class HuiyinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
         services = self.bot_data["services"]
         assert isinstance(services, Services)
         return services
-
-
-async def refresh_chat_menus(context: HuiyinContext, *chat_ids: int) -> None:
-    """Give these chats the menu of what they are bound as now (none when unbound)."""
-    await publish_chat_menus(context.bot, await chats.chat_kinds(context.services, [*chat_ids]))
 
 
 def place(update: Update) -> Place:

@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot import buttons, texts
 from bot.services.administration import grids
 from bot.services.intake import groups, handover, reports
-from handlers.context import HuiyinContext, on_replied_author, person, refresh_chat_menus
+from handlers.context import HuiyinContext, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
 PRIVATE = filters.ChatType.PRIVATE
@@ -20,10 +20,9 @@ async def bind_grid(update: Update, context: HuiyinContext) -> None:
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
     name = " ".join(context.args or [])
-    if await grids.bind_grid(
+    await grids.bind_grid(
         context.services, person(user), chat.id, chat.title or "", name, msg.message_id
-    ):
-        await refresh_chat_menus(context, chat.id)
+    )
 
 
 add_worker = on_replied_author(

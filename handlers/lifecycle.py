@@ -6,7 +6,7 @@ from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.ext import BaseHandler, ChatMemberHandler, MessageHandler, filters
 
 from bot.services.administration import chats
-from handlers.context import HuiyinContext, refresh_chat_menus
+from handlers.context import HuiyinContext
 
 PRESENT = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.RESTRICTED, ChatMember.OWNER}
 
@@ -33,7 +33,6 @@ async def membership(update: Update, context: HuiyinContext) -> None:
         )
     elif was and not now:
         await chats.bot_removed(context.services, chat.id, chat.title or "", update.update_id)
-        await refresh_chat_menus(context, chat.id)
 
 
 async def migrated(update: Update, context: HuiyinContext) -> None:
@@ -41,13 +40,9 @@ async def migrated(update: Update, context: HuiyinContext) -> None:
     msg = update.effective_message
     assert msg is not None
     if msg.migrate_to_chat_id is not None:
-        old, new = msg.chat.id, msg.migrate_to_chat_id
+        await chats.chat_migrated(context.services, msg.chat.id, msg.migrate_to_chat_id)
     elif msg.migrate_from_chat_id is not None:
-        old, new = msg.migrate_from_chat_id, msg.chat.id
-    else:
-        return
-    if await chats.chat_migrated(context.services, old, new):
-        await refresh_chat_menus(context, new)
+        await chats.chat_migrated(context.services, msg.migrate_from_chat_id, msg.chat.id)
 
 
 HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [

@@ -10,13 +10,7 @@ from bot.domain import HuiyinError, parse_ticket_number
 from bot.services.administration import staff as staff_admin
 from bot.services.handling import corrections, queues, staff
 from bot.services.statistics import access, report
-from handlers.context import (
-    HuiyinContext,
-    on_replied_author,
-    person,
-    place,
-    refresh_chat_menus,
-)
+from handlers.context import HuiyinContext, on_replied_author, person, place
 
 GROUPS = filters.ChatType.GROUPS
 
@@ -25,7 +19,7 @@ async def bind_staff(update: Update, context: HuiyinContext) -> None:
     """Bind this group: /bind_staff 部门名称, or /bind_staff alone for the dispatch chat."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
-    bound = await staff_admin.bind_staff_chat(
+    await staff_admin.bind_staff_chat(
         context.services,
         person(user),
         chat.id,
@@ -34,8 +28,6 @@ async def bind_staff(update: Update, context: HuiyinContext) -> None:
         " ".join(context.args or []),
         thread_id=msg.message_thread_id if msg.is_topic_message else None,
     )
-    if bound:
-        await refresh_chat_menus(context, chat.id)
 
 
 add_staff = on_replied_author(

@@ -72,6 +72,7 @@ async def bot_removed(services: Services, chat_id: int, title: str, update_id: i
             )  # fmt: skip
     log.warning("removed from bound chat %s; its binding ended", chat_id)
     services.wake()
+    services.chat_changed(chat_id)
     return True
 
 
@@ -84,6 +85,7 @@ async def chat_migrated(services: Services, old: int, new: int) -> int:
     if moved:
         log.info("chat %s became supergroup %s: %s rows moved", old, new, moved)
         services.wake()
+        services.chat_changed(new)
     return moved
 
 

@@ -55,6 +55,8 @@ async def bind_grid(
             bound_now = True
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
+    if bound_now:
+        services.chat_changed(chat_id)
     return bound_now
 
 

@@ -232,6 +232,8 @@ async def unbind(
             text = texts.UNBOUND
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
+    if text == texts.UNBOUND:
+        services.chat_changed(place_of(chat_id).chat_id)
     return text == texts.UNBOUND
 
 

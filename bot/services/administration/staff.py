@@ -69,6 +69,8 @@ async def bind_staff_chat(
             )
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
+    if allowed:
+        services.chat_changed(chat_id)
     return allowed
 
 
