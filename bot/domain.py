@@ -152,6 +152,34 @@ class Solved(enum.StrEnum):
     UNRESOLVED = "unresolved"
 
 
+class Appeal(enum.StrEnum):
+    """What a report asks for (诉求类型), as the extractor reads it (`nlp.INTENTS`)."""
+
+    COMPLAINT = "投诉"
+    HELP = "求助"
+    QUESTION = "咨询"
+    SUGGESTION = "建议"
+    PRAISE = "表扬"
+    OTHER = "其他"
+
+
+class AttachmentKind(enum.StrEnum):
+    """What a ticket's attachment is."""
+
+    PHOTO = "photo"  # the reporter's evidence
+    LOCATION = "location"  # a map pin the reporter sent
+    RESULT_PHOTO = "result_photo"  # staff's photo of the result (办结)
+
+
+class PromptStatus(enum.StrEnum):
+    """Where a question the bot asked about a message (is it a report?) stands."""
+
+    OPEN = "open"
+    SUBMITTED = "submitted"  # answered 登记: the message was filed
+    DISMISSED = "dismissed"  # answered no
+    EXPIRED = "expired"  # nobody answered in time
+
+
 class Urgency(enum.StrEnum):
     """How soon a ticket must be handled."""
 
@@ -224,6 +252,33 @@ TRANSITIONS: tuple[Transition, ...] = (
 
 _TABLE: dict[tuple[Status, Action], Transition] = {(t.source, t.action): t for t in TRANSITIONS}
 
+
+class Timing(enum.StrEnum):
+    """What an action does to a ticket's deadlines; the gate applies it with the status."""
+
+    KEEP = "keep"  # the deadlines stand (the sweeper's next look still follows the status)
+    NEW_HOLDER = "new_holder"  # a new holder gets its own 签收 time; the resolve deadline stands
+    ASK_EXTENSION = "ask_extension"  # the date asked for waits for the dispatcher's decision
+    EXTEND = "extend"  # an approved 延期: a fresh resolve deadline on the date asked for
+    RATING = "rating"  # 办结: the rating period starts (a reminder, then auto-close)
+    REOPEN = "reopen"  # 重办: a fresh resolve deadline from now
+
+
+TIMINGS: dict[Action, Timing] = {
+    **{a: Timing.KEEP for a in Action},
+    Action.ASSIGN: Timing.NEW_HOLDER,
+    Action.TRANSFER: Timing.NEW_HOLDER,
+    Action.SEND_BACK: Timing.NEW_HOLDER,
+    Action.ESCALATE: Timing.NEW_HOLDER,
+    Action.REROUTE: Timing.NEW_HOLDER,
+    Action.REROUTE_DISPATCH: Timing.NEW_HOLDER,
+    Action.REQUEST_EXTENSION: Timing.ASK_EXTENSION,
+    Action.APPROVE_EXTENSION: Timing.EXTEND,
+    Action.RESOLVE: Timing.RATING,
+    Action.RATE_REOPEN: Timing.REOPEN,
+}
+"""Per action, what the gate does to the deadlines (every action has a row)."""
+
 OPEN_STATUSES = frozenset(
     {Status.NEW, Status.DISPATCHING, Status.ACCEPTED, Status.REOPENED, Status.EXTENDING}
 )
@@ -240,9 +295,7 @@ def check_transition(status: Status, action: Action, role: Role) -> Transition:
     return check_any(status, action, frozenset({role}))[0]
 
 
-def check_any(
-    status: Status, action: Action, roles: frozenset[Role]
-) -> tuple[Transition, Role]:
+def check_any(status: Status, action: Action, roles: frozenset[Role]) -> tuple[Transition, Role]:
     """Return the transition and the first of `roles` it allows (STAFF before DISPATCHER)."""
     t = _TABLE.get((status, action))
     if t is None:

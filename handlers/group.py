@@ -6,6 +6,7 @@ from telegram import MessageOriginHiddenUser, MessageOriginUser, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import buttons, texts
+from bot.domain import AttachmentKind
 from bot.services.administration import grids
 from bot.services.intake import groups, handover, reports
 from handlers.context import HuiyinContext, on_replied_author, person
@@ -111,7 +112,7 @@ async def forwarded(update: Update, context: HuiyinContext) -> None:
             context.services,
             person(user),
             msg.message_id,
-            kind="photo" if msg.photo else "location",
+            kind=AttachmentKind.PHOTO if msg.photo else AttachmentKind.LOCATION,
             file_id=msg.photo[-1].file_id if msg.photo else None,
             latitude=msg.location.latitude if msg.location else None,
             longitude=msg.location.longitude if msg.location else None,
@@ -130,7 +131,7 @@ async def forwarded(update: Update, context: HuiyinContext) -> None:
             context.services,
             person(user),
             msg.message_id,
-            kind="photo",
+            kind=AttachmentKind.PHOTO,
             file_id=msg.photo[-1].file_id,
         )
 

@@ -12,7 +12,7 @@ from telegram.ext import (
 )
 
 from bot import buttons, texts
-from bot.domain import parse_ticket_number
+from bot.domain import AttachmentKind, parse_ticket_number
 from bot.services.administration import personal_data
 from bot.services.intake import private_prompts, reports
 from bot.services.tickets import reply_now
@@ -125,7 +125,7 @@ async def photo(update: Update, context: HuiyinContext) -> None:
         context.services,
         person(update.effective_user),
         msg.message_id,
-        kind="photo",
+        kind=AttachmentKind.PHOTO,
         file_id=msg.photo[-1].file_id,
         caption=msg.caption,
     )
@@ -139,7 +139,7 @@ async def location(update: Update, context: HuiyinContext) -> None:
         context.services,
         person(update.effective_user),
         msg.message_id,
-        kind="location",
+        kind=AttachmentKind.LOCATION,
         latitude=msg.location.latitude,
         longitude=msg.location.longitude,
     )

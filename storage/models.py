@@ -25,7 +25,19 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.domain import ChatKind, DueKind, EventKind, Rating, Role, Status, Urgency
+from bot.domain import (
+    Appeal,
+    AttachmentKind,
+    ChatKind,
+    DueKind,
+    EventKind,
+    PromptStatus,
+    Rating,
+    Role,
+    Status,
+    Urgency,
+)
+from bot.intents import Kind
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -197,7 +209,7 @@ class Ticket(Base):
     source_message_id: Mapped[int] = mapped_column(BigInteger)
     text: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(128))
-    intent: Mapped[str] = mapped_column(String(8))
+    intent: Mapped[Appeal] = mapped_column(EnumText(Appeal, 8))
     urgency: Mapped[Urgency] = mapped_column(EnumText(Urgency, 8))
     urgent_words: Mapped[str] = mapped_column(String(255), default="")
     location: Mapped[str | None] = mapped_column(String(255))
@@ -289,7 +301,9 @@ class GroupPrompt(Base):
     source_message_id: Mapped[int] = mapped_column(BigInteger)
     author_id: Mapped[int] = mapped_column(BigInteger)
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[PromptStatus] = mapped_column(
+        EnumText(PromptStatus, 16), default=PromptStatus.OPEN
+    )
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A private question about a captioned photo: attached when the resident taps 登记.
@@ -340,7 +354,7 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[AttachmentKind] = mapped_column(EnumText(AttachmentKind, 16))
     file_id: Mapped[str | None] = mapped_column(String(255))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
@@ -437,7 +451,7 @@ class OutboxMessage(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     # The forum topic to post in (0: the chat's own, or where the replied-to post is).
     thread_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    kind: Mapped[str] = mapped_column(String(16), default="notice")  # bot.intents.Kind
+    kind: Mapped[Kind] = mapped_column(EnumText(Kind, 16), default=Kind.NOTICE)
     payload: Mapped[str] = mapped_column(Text)  # the intent's fields (bot.intents.dumps)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     status: Mapped[str] = mapped_column(String(16), default="pending")

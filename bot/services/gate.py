@@ -1,9 +1,10 @@
 """The one gate every change of a ticket's status goes through, and the audit trail it writes.
 
 `move` checks the state machine (`bot.domain.TRANSITIONS`) with the actor's roles, sets the
-status the table names, writes the typed audit row, reschedules the sweeper's next look and
-refreshes the ticket's cards. `note` records an event that keeps the status; `file` gives a new
-ticket its first status and its first audit row. Nothing else writes `Ticket.status` (a test
+status the table names, writes the typed audit row, reschedules the deadlines as the action's
+`Timing` says (`bot.domain.TIMINGS`) and the sweeper's next look, and refreshes the cards.
+`note` records an event that keeps the status; `file` gives a new ticket its first status and
+its first audit row. Nothing else writes `Ticket.status` (a test
 over the source fails the build otherwise).
 """
 
@@ -11,25 +12,44 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.deadlines import DeadlinePolicy
 from bot.domain import (
+    TIMINGS,
     Action,
     EventKind,
     IllegalTransition,
     NotAllowed,
     Role,
     Status,
+    Timing,
     Transition,
     check_any,
 )
 from bot.services.supervision import supervision
 from bot.services.tickets import refresh_cards
+from bot.workdays import WorkCalendar
 from storage.models import Ticket, TicketEvent
 
 _ACTION_KINDS = frozenset(EventKind.of(a) for a in Action)
+
+
+class Timetable(Protocol):
+    """What rescheduling needs: the deadline policy and the working-day calendar."""
+
+    @property
+    def policy(self) -> DeadlinePolicy:
+        """The deadline rules."""
+        ...
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        """The working days."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +93,53 @@ async def move(
     actor_id: int | None,
     note: str | None,
     at: datetime,
+    timetable: Timetable,
+    until: datetime | None = None,
 ) -> Step:
     """Take `action` on the ticket as one of `roles`, or raise IllegalTransition/NotAllowed
-    (nothing changed); on success the status is the table's target and the cards show it."""
+    (nothing changed); on success the status is the table's target, the deadlines follow the
+    action's timing (`until`: the date a 延期 asks for) and the cards show it."""
     allowed = frozenset({roles}) if isinstance(roles, Role) else roles
     transition, role = authorise(ticket, action, allowed)
+    timing = TIMINGS[action]
+    if timing == Timing.ASK_EXTENSION and until is None:
+        raise ValueError(f"{action} needs the date asked for")
+    if timing == Timing.EXTEND and ticket.extension_to is None:
+        raise ValueError(f"{action} on ticket {ticket.number}: no date was asked for")
+    _reschedule(ticket, timing, transition.target, timetable, at, until)
     event = await _write(
         session, ticket, EventKind.of(action), role, actor_id, note, at, transition.target
     )
     await refresh_cards(session, ticket, event.id)
     return Step(transition, role, event)
+
+
+def _reschedule(
+    ticket: Ticket,
+    timing: Timing,
+    target: Status,
+    timetable: Timetable,
+    at: datetime,
+    until: datetime | None,
+) -> None:
+    policy, calendar = timetable.policy, timetable.calendar
+    if timing == Timing.NEW_HOLDER:
+        supervision.restart_acceptance(ticket, policy, calendar, at)
+    elif timing == Timing.ASK_EXTENSION:
+        ticket.extension_to = until
+    elif timing == Timing.EXTEND:
+        assert ticket.extension_to is not None
+        accepted_by = ticket.accept_by  # it was accepted already: the 签收 time stands
+        supervision.plan(ticket, policy, calendar, start=at, resolve_by=ticket.extension_to)
+        ticket.accept_by = accepted_by
+    elif timing == Timing.RATING:
+        supervision.start_rating_period(ticket, policy, at)
+    elif timing == Timing.REOPEN:
+        reopen_by = policy.reopen_deadline(at, calendar)
+        supervision.plan(ticket, policy, calendar, start=at, resolve_by=reopen_by)
+        ticket.base_deadline_at = ticket.deadline_at
+    if target != Status.EXTENDING:
+        ticket.extension_to = None  # a request is pending only while the ticket waits on it
 
 
 async def note(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,23 +14,39 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.deadlines import DeadlinePolicy
 from bot.domain import (
     OPEN_STATUSES,
+    TIMINGS,
     Action,
     EventKind,
     IllegalTransition,
     NotAllowed,
     Role,
     Status,
+    Timing,
     transition_for,
 )
 from bot.services import gate
+from bot.workdays import WorkCalendar
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Ticket, TicketEvent, User
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 REPORTER = 3001
+ASKED = NOW + timedelta(days=10)  # the date a 延期 asks for
 _numbers = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The deadline policy and calendar the product loads, for the gate's rescheduling."""
+
+    policy: DeadlinePolicy
+    calendar: WorkCalendar
+
+
+RULES = Rules(DeadlinePolicy.load(), WorkCalendar.load())
 
 
 @pytest.fixture
@@ -59,6 +76,8 @@ async def _ticket(session: AsyncSession, status: Status) -> Ticket:
         deadline_at=NOW + timedelta(days=3),
         remind_at=NOW + timedelta(days=2),
         escalate_at=NOW + timedelta(days=4),
+        base_deadline_at=NOW + timedelta(days=3),
+        extension_to=ASKED if status == Status.EXTENDING else None,
         created_at=NOW,
         updated_at=NOW,
     )
@@ -86,15 +105,34 @@ async def test_every_action_in_every_status_by_every_role(
                 expected = IllegalTransition if row is None else NotAllowed
                 with pytest.raises(expected):
                     await gate.move(
-                        session, ticket, action, roles=role, actor_id=1, note=None, at=NOW
+                        session,
+                        ticket,
+                        action,
+                        roles=role,
+                        actor_id=1,
+                        note=None,
+                        at=NOW,
+                        timetable=RULES,
+                        until=ASKED,
                     )
                 assert ticket.status == status, (status, action, role)
+                assert ticket.deadline_at == NOW + timedelta(days=3)  # nothing rescheduled
                 assert await _events(session, ticket) == []
                 refused += 1
                 continue
+            before = (ticket.accept_by, ticket.deadline_at, ticket.escalate_at)
             step = await gate.move(
-                session, ticket, action, roles=role, actor_id=1, note="n", at=NOW
+                session,
+                ticket,
+                action,
+                roles=role,
+                actor_id=1,
+                note="n",
+                at=NOW,
+                timetable=RULES,
+                until=ASKED,
             )
+            _check_timing(ticket, action, before)
             assert ticket.status == row.target == step.transition.target, (status, action, role)
             assert step.role == role
             (event,) = await _events(session, ticket)
@@ -111,6 +149,58 @@ async def test_every_action_in_every_status_by_every_role(
             moved += 1
         await session.rollback()
     assert moved > 30 and refused > 500  # the table is neither empty nor everything
+
+
+def _check_timing(
+    ticket: Ticket, action: Action, before: tuple[datetime, datetime, datetime | None]
+) -> None:
+    """The deadlines after a move are what the action's timing says, and only that."""
+    accept_by, deadline, _ = before
+    timing = TIMINGS[action]
+    rule = RULES.policy.rule(ticket.intent, ticket.urgency)
+    if timing == Timing.NEW_HOLDER:
+        assert ticket.accept_by == rule.accept_within.after(NOW, RULES.calendar), action
+        assert ticket.deadline_at == deadline, action
+    elif timing == Timing.ASK_EXTENSION:
+        assert ticket.extension_to == ASKED and ticket.deadline_at == deadline, action
+    elif timing == Timing.EXTEND:
+        assert ticket.deadline_at == ASKED and ticket.accept_by == accept_by, action
+        assert ticket.overdue_at is None and ticket.supervision == 0, action
+    elif timing == Timing.RATING:
+        assert ticket.resolved_at == NOW, action
+        assert ticket.escalate_at == RULES.policy.rating_autoclose_at(NOW), action
+    elif timing == Timing.REOPEN:
+        reopen_by = RULES.policy.reopen_deadline(NOW, RULES.calendar)
+        assert ticket.deadline_at == ticket.base_deadline_at == reopen_by, action
+    else:
+        assert (ticket.accept_by, ticket.deadline_at, ticket.escalate_at) == before, action
+    if ticket.status != Status.EXTENDING:
+        assert ticket.extension_to is None, action
+
+
+def test_every_action_has_a_timing() -> None:
+    assert set(TIMINGS) == set(Action)
+    assert {TIMINGS[a] for a in Action} == set(Timing)  # and every timing is used
+
+
+async def test_a_move_that_needs_a_date_refuses_without_one(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        ticket = await _ticket(session, Status.ACCEPTED)
+        with pytest.raises(ValueError):
+            await gate.move(
+                session,
+                ticket,
+                Action.REQUEST_EXTENSION,
+                roles=Role.STAFF,
+                actor_id=1,
+                note=None,
+                at=NOW,
+                timetable=RULES,
+            )
+        assert ticket.status == Status.ACCEPTED and ticket.extension_to is None
+        assert await _events(session, ticket) == []
 
 
 _steps = st.lists(
@@ -139,7 +229,15 @@ async def test_random_walks_follow_the_table_and_leave_a_chained_audit_trail(
             legal = row is not None and bool(row.roles & roles)
             try:
                 await gate.move(
-                    session, ticket, action, roles=roles, actor_id=None, note=None, at=NOW
+                    session,
+                    ticket,
+                    action,
+                    roles=roles,
+                    actor_id=None,
+                    note=None,
+                    at=NOW,
+                    timetable=RULES,
+                    until=ASKED,
                 )
             except (IllegalTransition, NotAllowed):
                 assert not legal, (expected, action, roles)

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date
+from typing import Any
 
 import pytest
+from sqlalchemy.dialects import sqlite
 
+import nlp
+from bot import deadlines
 from bot.domain import (
     Action,
+    Appeal,
+    AttachmentKind,
+    ChatKind,
     IllegalTransition,
     NotAllowed,
+    PromptStatus,
     Role,
     Status,
+    Urgency,
     check_transition,
     format_ticket_number,
     parse_ticket_number,
 )
+from bot.intents import Kind
+from storage import models
 
 
 @pytest.mark.parametrize(
@@ -62,3 +74,26 @@ def test_ticket_numbers() -> None:
     assert parse_ticket_number("20261123-12345") == "20261123-12345"
     assert parse_ticket_number("2026-11-23") is None
     assert parse_ticket_number("") is None
+
+
+def test_the_appeal_enum_is_the_extractors_intents() -> None:
+    assert [a.value for a in Appeal] == list(nlp.INTENTS) == list(deadlines.INTENTS)
+
+
+@pytest.mark.parametrize(
+    ("column", "kind"),
+    [
+        (models.Ticket.intent, Appeal),
+        (models.Ticket.status, Status),
+        (models.Ticket.urgency, Urgency),
+        (models.GroupPrompt.status, PromptStatus),
+        (models.Attachment.kind, AttachmentKind),
+        (models.OutboxMessage.kind, Kind),
+        (models.BoundChat.kind, ChatKind),
+    ],
+)
+def test_enum_columns_are_typed(column: Any, kind: type[enum.StrEnum]) -> None:
+    column_type = column.property.columns[0].type
+    assert isinstance(column_type, models.EnumText) and column_type.kind is kind
+    with pytest.raises(ValueError):  # a value outside the enum is never stored
+        column_type.process_bind_param("no-such-value", sqlite.dialect())

@@ -16,7 +16,7 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import OPEN_STATUSES, Role, Status
+from bot.domain import OPEN_STATUSES, PromptStatus, Role, Status
 from bot.intents import Notice, dumps
 from bot.privacy import mask_text
 from bot.services.context import Person, Services
@@ -129,22 +129,26 @@ async def prune(services: Services, now: datetime, retention_days: int) -> Prune
             )
         )
         done.outbox_rows = sent.rowcount or 0  # type: ignore[attr-defined]
-        old_prompts = (GroupPrompt.status != "open", GroupPrompt.created_at < cutoff)
+        old_prompts = (GroupPrompt.status != PromptStatus.OPEN, GroupPrompt.created_at < cutoff)
         prompts = await session.execute(delete(GroupPrompt).where(*old_prompts))
         done.prompts = prompts.rowcount or 0  # type: ignore[attr-defined]
     while True:  # in batches: one transaction never holds the whole table
         async with services.sessions.begin() as session:
             batch = (
-                await session.execute(
-                    select(Ticket)
-                    .where(
-                        Ticket.status.in_(FINISHED),
-                        Ticket.updated_at < cutoff,
-                        Ticket.reporter_id != ANONYMOUS,
+                (
+                    await session.execute(
+                        select(Ticket)
+                        .where(
+                            Ticket.status.in_(FINISHED),
+                            Ticket.updated_at < cutoff,
+                            Ticket.reporter_id != ANONYMOUS,
+                        )
+                        .limit(200)
                     )
-                    .limit(200)
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             for ticket in batch:
                 await deidentify_ticket(session, ticket)
             done.tickets += len(batch)

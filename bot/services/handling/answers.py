@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, EventKind, HuiyinError, Role
+from bot.domain import Action, AttachmentKind, EventKind, HuiyinError, Role
 from bot.intents import Notice, Photo
 from bot.privacy import mask_text
 from bot.services import gate
@@ -16,7 +16,6 @@ from bot.services.context import Person, Services
 from bot.services.handling import contact, corrections, dispatch, routing
 from bot.services.handling.prompts import answers_prompt, remember
 from bot.services.rating import followup
-from bot.services.supervision import supervision
 from bot.services.tickets import (
     notify_reporter,
     reply,
@@ -110,12 +109,19 @@ async def take_answer(
         ticket.resolution_round += 1
         ticket.resolution_note = body
         ticket.reopen_reason = None
-        ticket.extension_to = None
-        supervision.start_rating_period(ticket, services.policy, now)
     else:
         ticket.return_reason = body
     event = (
-        await gate.move(session, ticket, action, roles=role, actor_id=person.id, note=body, at=now)
+        await gate.move(
+            session,
+            ticket,
+            action,
+            roles=role,
+            actor_id=person.id,
+            note=body,
+            at=now,
+            timetable=services,
+        )
     ).event
     if action == Action.RESOLVE:
         await notify_reporter(
@@ -158,7 +164,7 @@ async def _result_photo(
     session.add(
         Attachment(
             ticket_id=ticket.id,
-            kind="result_photo",
+            kind=AttachmentKind.RESULT_PHOTO,
             file_id=file_id,
             source_chat_id=chat_id,
             source_message_id=message_id,

@@ -19,7 +19,6 @@ from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import learning, prompts, routing
 from bot.services.handling.dispatch import Outcome
-from bot.services.supervision import supervision
 from bot.services.tickets import (
     load_ticket,
     notify_reporter,
@@ -177,11 +176,11 @@ async def apply(
         actor_id=person.id,
         note=f"{old} → {category}",
         at=now,
+        timetable=services,
     )
     if moved:
         ticket.department = target.code if target else None
         ticket.department_name = target.name if target else None
-        supervision.restart_acceptance(ticket, services.policy, services.calendar, now)
         step = await gate.move(
             session,
             ticket,
@@ -190,6 +189,7 @@ async def apply(
             actor_id=person.id,
             note=ticket.department_name or texts.DISPATCH_NAME,
             at=now,
+            timetable=services,
         )
         chats = await routing.holder_chats(session, ticket)
         await tell_chats(
@@ -221,11 +221,23 @@ async def apply(
 
 
 async def not_report(
-    session: AsyncSession, person: Person, ticket: Ticket, role: Role, now: datetime
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    ticket: Ticket,
+    role: Role,
+    now: datetime,
 ) -> str:
     """非诉求: close a grid-group ticket that is not a report, tell its reporters politely."""
     step = await gate.move(
-        session, ticket, Action.NOT_REPORT, roles=role, actor_id=person.id, note=None, at=now
+        session,
+        ticket,
+        Action.NOT_REPORT,
+        roles=role,
+        actor_id=person.id,
+        note=None,
+        at=now,
+        timetable=services,
     )
     await notify_reporter(
         session,

@@ -28,7 +28,6 @@ from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import routing
-from bot.services.supervision import supervision
 from bot.services.tickets import (
     deadline_text,
     format_time,
@@ -134,12 +133,9 @@ def _find(services: Services, name: str) -> Department:
     return department
 
 
-def _hand_over(
-    services: Services, ticket: Ticket, department: Department | None, now: datetime
-) -> None:
+def _hand_over(ticket: Ticket, department: Department | None) -> None:
     ticket.department = department.code if department else None
     ticket.department_name = department.name if department else None
-    supervision.restart_acceptance(ticket, services.policy, services.calendar, now)
 
 
 async def _move(
@@ -164,10 +160,19 @@ async def _move(
             texts.SAME_DEPARTMENT.format(number=ticket.number, name=department.name)
         )
     source = _holder_name(ticket)
-    _hand_over(services, ticket, department, now)
+    _hand_over(ticket, department)
     note = department.name + (f"：{reason.strip()}" if reason.strip() else "")
     event = (
-        await gate.move(session, ticket, action, roles=role, actor_id=person.id, note=note, at=now)
+        await gate.move(
+            session,
+            ticket,
+            action,
+            roles=role,
+            actor_id=person.id,
+            note=note,
+            at=now,
+            timetable=services,
+        )
     ).event
     chats = await routing.holder_chats(session, ticket)
     if action == Action.TRANSFER:
@@ -196,10 +201,17 @@ async def _send_back(
 ) -> Outcome:
     """退单: the department gives the ticket back to the dispatch chat, with its reason."""
     source = _holder_name(ticket)
-    _hand_over(services, ticket, None, now)
+    _hand_over(ticket, None)
     event = (
         await gate.move(
-            session, ticket, Action.SEND_BACK, roles=role, actor_id=person.id, note=reason, at=now
+            session,
+            ticket,
+            Action.SEND_BACK,
+            roles=role,
+            actor_id=person.id,
+            note=reason,
+            at=now,
+            timetable=services,
         )
     ).event
     chats = await routing.dispatch_chat_ids(session)
@@ -244,7 +256,14 @@ async def _assist(
     names = "、".join(d.name for d in added)
     event = (
         await gate.move(
-            session, ticket, Action.ASSIST, roles=role, actor_id=person.id, note=names, at=now
+            session,
+            ticket,
+            Action.ASSIST,
+            roles=role,
+            actor_id=person.id,
+            note=names,
+            at=now,
+            timetable=services,
         )
     ).event
     for department in added:
@@ -306,7 +325,6 @@ async def _request_extension(
                 day=f"{day:%Y-%m-%d}", next=f"{services.calendar.next_workday(day):%Y-%m-%d}"
             )
         )
-    ticket.extension_to = to
     event = (
         await gate.move(
             session,
@@ -316,6 +334,8 @@ async def _request_extension(
             actor_id=person.id,
             note=f"{format_time(to)}：{reason.strip()}",
             at=now,
+            timetable=services,
+            until=to,
         )
     ).event
     buttons = keyboard(
@@ -365,15 +385,17 @@ async def decide_extension(
             )
         )
     ).scalar_one()
-    if approve:
-        accepted_by = ticket.accept_by  # it was accepted already: the 签收 time stands
-        supervision.plan(ticket, services.policy, services.calendar, start=now, resolve_by=to)
-        ticket.accept_by = accepted_by
-    ticket.extension_to = None
     action = Action.APPROVE_EXTENSION if approve else Action.REFUSE_EXTENSION
     event = (
         await gate.move(
-            session, ticket, action, roles=role, actor_id=person.id, note=format_time(to), at=now
+            session,
+            ticket,
+            action,
+            roles=role,
+            actor_id=person.id,
+            note=format_time(to),
+            at=now,
+            timetable=services,
         )
     ).event
     if approve:
@@ -418,9 +440,8 @@ async def escalate(
         raise InvalidInput(texts.NO_PARENT.format(name=_holder_name(ticket)))
     source = _holder_name(ticket)
     gate.authorise(ticket, Action.ESCALATE, frozenset({role}))  # refuse before any change
-    _hand_over(services, ticket, parent, now)
+    _hand_over(ticket, parent)
     ticket.escalations += 1
-    ticket.extension_to = None
     event = (
         await gate.move(
             session,
@@ -430,6 +451,7 @@ async def escalate(
             actor_id=actor_id,
             note=f"{parent.name}：{reason}",
             at=now,
+            timetable=services,
         )
     ).event
     chats = await routing.holder_chats(session, ticket)

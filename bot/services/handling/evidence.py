@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.domain import AttachmentKind
 from bot.intents import Location, Photo
 from bot.privacy import mask_text
 from bot.services.handling import routing
@@ -13,8 +14,8 @@ from storage.chats import Place
 from storage.models import Attachment, Ticket
 from storage.outbox import enqueue
 
-PHOTO, LOCATION = "photo", "location"
-FROM_REPORTER = (PHOTO, LOCATION)  # the 办结 photo ("result_photo") goes to residents instead
+PHOTO, LOCATION = AttachmentKind.PHOTO, AttachmentKind.LOCATION
+FROM_REPORTER = (PHOTO, LOCATION)  # the 办结 photo goes to residents instead
 
 
 async def reporter_evidence(session: AsyncSession, ticket_id: int) -> list[Attachment]:
@@ -76,7 +77,7 @@ async def show_evidence(
 
 
 def summary(attachments: list[Attachment]) -> str:
-    """"照片 2 张、位置 1 处", for the card and /ticket."""
+    """ "照片 2 张、位置 1 处", for the card and /ticket."""
     photos = sum(a.kind == PHOTO for a in attachments)
     places = sum(a.kind == LOCATION for a in attachments)
     parts = []

@@ -60,7 +60,14 @@ async def press(
         if action == Action.ACCEPT:
             event = (
                 await gate.move(
-                    session, ticket, action, roles=role, actor_id=person.id, note=None, at=now
+                    session,
+                    ticket,
+                    action,
+                    roles=role,
+                    actor_id=person.id,
+                    note=None,
+                    at=now,
+                    timetable=services,
                 )
             ).event
             await notify_reporter(
@@ -73,7 +80,7 @@ async def press(
         elif action == Action.NOT_REPORT:
             if ticket.grid_chat_id is None:
                 return ButtonAnswer(texts.ALERT_INVALID, alert=True)
-            text = await corrections.not_report(session, person, ticket, role, now)
+            text = await corrections.not_report(services, session, person, ticket, role, now)
             answer = ButtonAnswer(text)
         elif action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION):
             text = await dispatch.decide_extension(
@@ -192,8 +199,10 @@ async def ask_contact(
         if not await is_staff(session, person.id):
             refused: str | None = texts.ALERT_NOT_STAFF
         elif ticket is None:
-            refused = texts.CONTACT_USAGE if number is None else texts.TICKET_NOT_VISIBLE.format(
-                number=number
+            refused = (
+                texts.CONTACT_USAGE
+                if number is None
+                else texts.TICKET_NOT_VISIBLE.format(number=number)
             )
         else:
             refused = await contact.refusal(session, ticket, person.id, chat_id)

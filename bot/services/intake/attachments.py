@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import EventKind, Role
+from bot.domain import AttachmentKind, EventKind, Role
 from bot.services import gate
 from bot.services.handling.evidence import handling_chats, show_evidence
 from bot.services.tickets import reply
@@ -24,7 +24,7 @@ async def add_evidence(
     message_id: int,
     now: datetime,
     *,
-    kind: str,
+    kind: AttachmentKind,
     file_id: str | None = None,
     latitude: float | None = None,
     longitude: float | None = None,
@@ -45,7 +45,7 @@ async def add_evidence(
         },
         ["source_chat_id", "source_message_id"],
     )
-    template = texts.ATTACHED_PHOTO if kind == "photo" else texts.ATTACHED_LOCATION
+    template = texts.ATTACHED_PHOTO if kind == AttachmentKind.PHOTO else texts.ATTACHED_LOCATION
     await reply(
         session,
         chat_id=chat_id,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.buttons import PromptAnswer
-from bot.domain import ChatKind, EventKind, Role
+from bot.domain import ChatKind, EventKind, PromptStatus, Role
 from bot.intents import Earlier, GroupAnswer, Key, Notice, Removal, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
@@ -288,7 +288,7 @@ def prompt_key(prompt_id: int) -> str:
     return f"gprompt:{prompt_id}"
 
 
-async def remove_prompt(session: AsyncSession, prompt: GroupPrompt, status: str) -> None:
+async def remove_prompt(session: AsyncSession, prompt: GroupPrompt, status: PromptStatus) -> None:
     """Close a prompt (`status` says why): a group's question is deleted, a private one's
     buttons go."""
     if prompt.chat_id > 0:  # a question in a private chat: its buttons go, it stays
@@ -314,13 +314,13 @@ async def answer_prompt(
         prompt = await session.get(GroupPrompt, prompt_id, with_for_update=True)
         if prompt is None or await grid_of(session, prompt.chat_id) is None:
             return ButtonAnswer(texts.ALERT_INVALID, alert=True)
-        if prompt.status != "open" or prompt.expires_at < now:
+        if prompt.status != PromptStatus.OPEN or prompt.expires_at < now:
             return ButtonAnswer(texts.ALERT_PROMPT_GONE, alert=True)
         worker = await is_worker(session, prompt.chat_id, person.id)
         if person.id != prompt.author_id and not worker:
             return ButtonAnswer(texts.ALERT_PROMPT_NOT_YOURS, alert=True)
         if choice == "no":
-            await remove_prompt(session, prompt, "dismissed")
+            await remove_prompt(session, prompt, PromptStatus.DISMISSED)
             await learning.record(
                 session,
                 source=learning.GROUP_NO,
@@ -344,7 +344,7 @@ async def answer_prompt(
                 worker_id=person.id if worker and person.id != prompt.author_id else None,
             )
             extraction = services.extractor.extract(prompt.text)
-            await remove_prompt(session, prompt, "submitted")
+            await remove_prompt(session, prompt, PromptStatus.SUBMITTED)
             await file_in_thread(
                 services,
                 session,
@@ -367,14 +367,14 @@ async def expire_prompts(services: Services) -> int:
         due = (
             await session.execute(
                 select(GroupPrompt)
-                .where(GroupPrompt.status == "open", GroupPrompt.expires_at < now)
+                .where(GroupPrompt.status == PromptStatus.OPEN, GroupPrompt.expires_at < now)
                 .limit(500)
                 .with_for_update(skip_locked=True)
             )
         ).scalars()
         count = 0
         for prompt in due:
-            await remove_prompt(session, prompt, "expired")
+            await remove_prompt(session, prompt, PromptStatus.EXPIRED)
             count += 1
     if count:
         services.wake()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import texts
+from bot.domain import PromptStatus
 from bot.intents import Notice
 from bot.services.context import Person, Services
 from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
@@ -82,15 +83,14 @@ async def worker_report(
                         select(GroupPrompt).where(
                             GroupPrompt.chat_id == chat_id,
                             GroupPrompt.source_message_id == message_id,
-                            GroupPrompt.status == "open",
+                            GroupPrompt.status == PromptStatus.OPEN,
                         )
                     )
                 ).scalar_one_or_none()
                 if prompt is not None:
-                    await remove_prompt(session, prompt, "submitted")
+                    await remove_prompt(session, prompt, PromptStatus.SUBMITTED)
     services.wake()
     return heard
-
 
 
 async def forwarded(
@@ -169,4 +169,3 @@ async def forwarded(
                 heard = Heard("ticket", ticket.number)
     services.wake()
     return heard
-

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.buttons import QuestionAnswer
+from bot.domain import AttachmentKind, PromptStatus
 from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
 from bot.services.context import Person, Services
 from bot.services.handling import learning
@@ -87,7 +88,7 @@ async def ask(
     return True
 
 
-async def close(session: AsyncSession, prompt: GroupPrompt, status: str) -> None:
+async def close(session: AsyncSession, prompt: GroupPrompt, status: PromptStatus) -> None:
     """Mark the question answered (or expired) and take its buttons off."""
     prompt.status = status
     await enqueue(
@@ -98,9 +99,7 @@ async def close(session: AsyncSession, prompt: GroupPrompt, status: str) -> None
     )
 
 
-async def answer(
-    services: Services, person: Person, prompt_id: int, file: bool
-) -> ButtonAnswer:
+async def answer(services: Services, person: Person, prompt_id: int, file: bool) -> ButtonAnswer:
     """登记 / 不用了 under a private question: only the resident asked may answer, once."""
     now = services.clock()
     async with services.sessions.begin() as session:
@@ -109,10 +108,10 @@ async def answer(
             return ButtonAnswer(texts.ALERT_INVALID, alert=True)
         if person.id != prompt.author_id:
             return ButtonAnswer(texts.ALERT_NOT_YOUR_QUESTION, alert=True)
-        if prompt.status != "open" or prompt.expires_at < now:
+        if prompt.status != PromptStatus.OPEN or prompt.expires_at < now:
             return ButtonAnswer(texts.ALERT_PROMPT_GONE, alert=True)
         if not file:
-            await close(session, prompt, "dismissed")
+            await close(session, prompt, PromptStatus.DISMISSED)
             await reply(
                 session,
                 chat_id=prompt.chat_id,
@@ -144,13 +143,13 @@ async def answer(
                     prompt.chat_id,
                     prompt.source_message_id,
                     now,
-                    kind="photo",
+                    kind=AttachmentKind.PHOTO,
                     file_id=prompt.photo_file_id,
                 )
             if kind == "limited":
                 outcome = ButtonAnswer(texts.TOO_MANY_REPORTS, alert=True)
             else:
-                await close(session, prompt, "submitted")
+                await close(session, prompt, PromptStatus.SUBMITTED)
                 outcome = ButtonAnswer(texts.ALERT_FILED)
     services.wake()
     return outcome

@@ -11,7 +11,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, EventKind, Role, Status, parse_ticket_number, transition_for
+from bot.domain import (
+    Action,
+    AttachmentKind,
+    EventKind,
+    Role,
+    Status,
+    parse_ticket_number,
+    transition_for,
+)
 from bot.privacy import mask_text
 from bot.services import gate
 from bot.services.context import Person, Services
@@ -207,7 +215,7 @@ async def attach(
     person: Person,
     message_id: int,
     *,
-    kind: str,
+    kind: AttachmentKind,
     file_id: str | None = None,
     latitude: float | None = None,
     longitude: float | None = None,
@@ -215,7 +223,7 @@ async def attach(
 ) -> ReportOutcome:
     """Attach a photo or location to the reporter's ticket of the last 10 minutes."""
     if caption and clean_text(caption):
-        photo = file_id if kind == "photo" else None
+        photo = file_id if kind == AttachmentKind.PHOTO else None
         outcome = await handle_private_text(
             services, person, message_id, caption, photo_file_id=photo
         )
@@ -357,6 +365,7 @@ async def cancel(services: Services, person: Person, message_id: int, arg: str) 
                 actor_id=person.id,
                 note=None,
                 at=now,
+                timetable=services,
             )
             text = texts.CANCELLED.format(number=ticket.number)
         await reply(session, chat_id=person.id, message_id=message_id, text=text)

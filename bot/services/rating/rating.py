@@ -15,7 +15,6 @@ from bot.services.context import Person, Services
 from bot.services.handling import answers, routing
 from bot.services.handling.staff import ButtonAnswer
 from bot.services.rating import followup
-from bot.services.supervision import supervision
 from bot.services.tickets import (
     format_time,
     load_ticket,
@@ -226,6 +225,7 @@ async def _conclude(
             actor_id=person.id,
             note=texts.RATING_NAMES[score],
             at=now,
+            timetable=services,
         )
 
 
@@ -238,14 +238,6 @@ async def _reopen(
     now: datetime,
 ) -> None:
     """不满意: reopen the ticket (重办), post it back to staff and ask the rater why."""
-    supervision.plan(
-        ticket,
-        services.policy,
-        services.calendar,
-        start=now,
-        resolve_by=services.policy.reopen_deadline(now, services.calendar),
-    )
-    ticket.base_deadline_at = ticket.deadline_at
     event = (
         await gate.move(
             session,
@@ -255,6 +247,7 @@ async def _reopen(
             actor_id=person.id,
             note=texts.RATING_NAMES[Rating.DISSATISFIED],
             at=now,
+            timetable=services,
         )
     ).event
     await post_cards(session, ticket, tag=f"reopen{round_}")

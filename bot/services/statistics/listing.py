@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.departments import Directory
-from bot.domain import Action, Rating, Status
+from bot.domain import Action, AttachmentKind, Rating, Status
 from bot.periods import Period
 from bot.privacy import mask_id, mask_name, mask_text
 from bot.services.statistics.access import Scope
@@ -268,7 +268,7 @@ async def detail(session: AsyncSession, ticket: Ticket, directory: Directory) ->
         if att.latitude is not None and att.longitude is not None:
             evidence.append(("位置", f"{att.latitude:.5f}, {att.longitude:.5f}"))
         else:
-            kind = "办理结果照片" if att.kind == "result_photo" else "照片"
+            kind = "办理结果照片" if att.kind == AttachmentKind.RESULT_PHOTO else "照片"
             evidence.append((kind, format_time(att.created_at)))
     return TicketDetail(
         number=ticket.number,

@@ -96,7 +96,7 @@ async def _advance(
         elif kind == supervision.RATE_REMIND:
             await _rate_remind(session, ticket, now)
         elif kind == supervision.AUTOCLOSE:
-            await _autoclose(session, ticket, now)
+            await _autoclose(services, session, ticket, now)
         else:
             kind = "skipped"
         supervision.schedule(ticket)
@@ -219,7 +219,9 @@ async def _rate_remind(session: AsyncSession, ticket: Ticket, now: datetime) -> 
         )
 
 
-async def _autoclose(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+async def _autoclose(
+    services: Services, session: AsyncSession, ticket: Ticket, now: datetime
+) -> None:
     """No rating within the period: close as 未评价, which never counts as satisfied."""
     for user_id in await reporter_ids(session, ticket):
         await insert_ignore(
@@ -242,6 +244,7 @@ async def _autoclose(session: AsyncSession, ticket: Ticket, now: datetime) -> No
         actor_id=None,
         note=texts.RATING_NAMES[Rating.UNRATED],
         at=now,
+        timetable=services,
     )
     await notify_reporter(
         session,
