@@ -3,15 +3,19 @@
 # Migrations are not run here: `huiyin db upgrade` is a one-off step (docker-compose.yml has a
 # `migrate` service the bot waits for), so several replicas never migrate at once.
 # The console's charts: Apache ECharts from its npm package (not kept in git), built here.
-FROM node:20-slim AS echarts
+# The base images can be swapped for a mirror or a local copy (`--build-arg PYTHON_IMAGE=…`).
+ARG NODE_IMAGE=node:20-slim
+ARG PYTHON_IMAGE=python:3.11-slim
+
+FROM ${NODE_IMAGE} AS echarts
 WORKDIR /assets
 COPY bot/web/vendor_echarts.sh web/vendor_echarts.sh
 RUN mkdir -p web/static && sh web/vendor_echarts.sh
 
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
     HUIYIN_DATABASE_URL=sqlite+aiosqlite:////data/huiyin.db \
     HUIYIN_OPS_LISTEN=0.0.0.0:8080 \
     HUIYIN_HEARTBEAT_FILE=/tmp/huiyin.heartbeat
