@@ -56,6 +56,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     help="rewrite the weights in --rules-dir (default: print the changes)")
     ft.set_defaults(func=cmd_fit)
 
+    fc = sub.add_parser("fit-cues", help="fit the weights of the report cues (cues.txt) on a "
+                        "file with channel and kind columns (offline)")
+    fc.add_argument("file", type=Path, help="CSV in the dev_colloquial format")
+    fc.add_argument("--split", choices=("even", "odd"), help="fit only even or odd ids")
+    fc.add_argument("--negatives", type=Path, help="CSV of chit-chat (column 'text'), as chatter")
+    fc.add_argument("--l2", type=float, default=0.01, help="pull towards the current weights")
+    fc.add_argument("--chatter-weight", type=float, default=2.0,
+                    help="weight of a chatter row against a report (chit-chat counts 0.5)")
+    fc.add_argument("--write", action="store_true",
+                    help="rewrite the weights in --rules-dir (default: print the changes)")
+    _rule_options(fc)
+    fc.set_defaults(func=cmd_fit_cues)
+
 
 def _rule_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rules-dir", type=Path, help="rule directory (default: shipped rules)")
@@ -210,6 +223,45 @@ def cmd_fit(args: argparse.Namespace) -> int:
     fitted = fit(extractor, rows, negatives, args.l2, args.cap, args.epochs)
     for (name, number), old, new in fitted.changes():
         print(f"{name}:{number}: {old:g} -> {new:g}")
+    if args.write:
+        n = write(fitted, args.rules_dir or SHIPPED_RULES)
+        print(f"rewrote {n} lines", file=sys.stderr)
+    return 0
+
+
+def cmd_fit_cues(args: argparse.Namespace) -> int:
+    """Fit the report-cue weights on reports and chatter; print or write the changed lines."""
+    import csv
+
+    from nlp.dataset import _in_split
+    from nlp.fit import CueExample, cue_example, cue_weights, fit_cues, write
+    from nlp.rulefiles import SHIPPED_RULES
+
+    extractor = _load(args)
+    before = cue_weights(extractor)
+    examples: list[CueExample] = []
+    with args.file.open(encoding="utf-8-sig", newline="") as f:
+        for number, record in enumerate(csv.DictReader(f), start=2):
+            kind = record.get("kind") or ""
+            if kind not in ("report", "chatter"):
+                continue
+            if args.split and not _in_split(record.get("id") or "", number, args.split):
+                continue
+            weight = 1.0 if kind == "report" else args.chatter_weight
+            x = cue_example(extractor, record.get("text") or "", kind == "report", weight, before)
+            if x is not None:
+                examples.append(x)
+    if args.negatives:
+        for row in read_rows(args.negatives, ["text"], None, args.split)[0]:
+            if (x := cue_example(extractor, row.text, False, 0.5, before)) is not None:
+                examples.append(x)
+    if not examples:
+        print("error: no report or chatter row fires a cue", file=sys.stderr)
+        return 2
+    fitted = fit_cues(extractor, examples, GROUP_TICKET_AT, GROUP_ASK_AT, args.l2)
+    for (name, line), old, new in fitted.changes():
+        print(f"{name}:{line}: {old:g} -> {new:g}")
+    print(f"{len(examples)} messages fire a cue", file=sys.stderr)
     if args.write:
         n = write(fitted, args.rules_dir or SHIPPED_RULES)
         print(f"rewrote {n} lines", file=sys.stderr)

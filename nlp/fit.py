@@ -12,6 +12,9 @@ weights of words common in chat low. No keyword is added or removed: the result 
 same rule lines with new weights, written back as `keyword weight` and rounded to 0.1.
 
 Run on the even ids only; check on the odd ids (docs/NLP.md).
+
+`fit_cues` does the same for the report cues (`cues.txt`) against the bot's group decision:
+reports should reach the ticket score, chatter should stay below the question score.
 """
 
 from __future__ import annotations
@@ -23,11 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlp.dataset import Row
+from nlp.decision import report_score
 from nlp.extractor import (
     _FULL_STOP,
     BODY_FACTOR,
     CAT,
     CATEGORY_MINIMUM,
+    CUE,
+    PROBLEM_CUE,
+    QUESTION_CUE,
+    REPORT_THRESHOLD,
     Extractor,
     _first_of_each,
     _nested_topics,
@@ -35,6 +43,7 @@ from nlp.extractor import (
 from nlp.matcher import utf8
 
 NONE = ""  # the "no category" class
+_BLOCKED = 0.8  # the confidence of a non-report decided by a negation, question or praise
 _LINE = re.compile(r"^(?P<key>\S+)(?:\s+(?P<weight>[-+]?\d+(?:\.\d+)?))?(?P<rest>\s*#.*)?$")
 
 Line = tuple[str, int]  # (category file name, line number)
@@ -132,13 +141,16 @@ def fit(
 
 
 def write(fitted: Fitted, rules_dir: Path, step: float = 0.1) -> int:
-    """Rewrite the weights of the changed lines in rules_dir/categories; return how many."""
+    """Rewrite the weights of the changed lines in rules_dir (categories/ or its top level,
+    for cues.txt); return how many."""
     by_file: dict[str, dict[int, float]] = {}
     for (name, number), _, new in fitted.changes(step):
         by_file.setdefault(name, {})[number] = new
     changed = 0
     for name, lines in by_file.items():
         path = rules_dir / "categories" / name
+        if not path.exists():
+            path = rules_dir / name
         text = path.read_text(encoding="utf-8").split("\n")
         for number, new in lines.items():
             m = _LINE.match(text[number - 1])
@@ -161,3 +173,116 @@ def _rounded(w: float, before: float, step: float) -> float:
 def _line(source: str) -> Line:
     name, _, number = source.partition(" ")[0].rpartition(":")
     return name, int(number)
+
+
+# --- report cues -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CueExample:
+    """One message for the cue fit: its cue lines, the rest of its detection, what it is."""
+
+    lines: dict[Line, int]
+    rest: float  # detection without the fitted cue lines (topic, place, urgency, bonuses)
+    report: bool
+    named: bool  # a category is named, so a grid group could be asked about it
+    weight: float
+
+
+def cue_features(extractor: Extractor, text: str) -> dict[Line, int]:
+    """The report-cue lines (cues.txt) a message fires, each counted once."""
+    c = extractor._compiled
+    out: dict[Line, int] = {}
+    for _, info in _first_of_each(c.automaton.ends(utf8(extractor.normalise(text)))):
+        for a in info.actions:
+            if a.kind == CUE and " via " not in a.source:
+                line = _line(a.source)
+                out[line] = out.get(line, 0) + 1
+    return out
+
+
+def cue_weights(extractor: Extractor) -> dict[Line, float]:
+    """The current weight of every report-cue line."""
+    out: dict[Line, float] = {}
+    for info in extractor._compiled.automaton.values():
+        for a in info.actions:
+            if a.kind == CUE and " via " not in a.source:
+                out[_line(a.source)] = a.weight
+    return out
+
+
+def cue_example(
+    extractor: Extractor, text: str, report: bool, weight: float, before: dict[Line, float]
+) -> CueExample | None:
+    """The fit's view of one message (None when no cue fires or a blocker decides it)."""
+    lines = cue_features(extractor, text)
+    if not lines:
+        return None
+    e = extractor.extract(text)
+    if e.small_talk or (not e.is_report and e.confidence == _BLOCKED):
+        return None  # small talk, or a negation/resolution/question/praise decides it
+    score = report_score(e)
+    if score >= 1.0:
+        return None
+    detection = REPORT_THRESHOLD * score / (1.0 - score)
+    rest = detection - sum(before.get(line, 0.0) * n for line, n in lines.items())
+    return CueExample(lines, rest, report, bool(e.category), weight)
+
+
+def _cue_bounds(before: float, cap: float) -> tuple[float, float]:
+    """A fitted cue keeps its sign and its side of PROBLEM_CUE and QUESTION_CUE."""
+    if before < 0:
+        return -max(cap, -before), -0.1
+    if before >= QUESTION_CUE:
+        return QUESTION_CUE, max(cap, before)
+    if before >= PROBLEM_CUE:
+        return PROBLEM_CUE, QUESTION_CUE - 0.1
+    return 0.1, PROBLEM_CUE - 0.1
+
+
+def fit_cues(
+    extractor: Extractor,
+    examples: Sequence[CueExample],
+    ticket_at: float,
+    ask_at: float,
+    l2: float = 0.01,
+    cap: float = 3.0,
+    sharpness: float = 1.5,
+    epochs: int = 300,
+    rate: float = 0.01,
+) -> Fitted:
+    """Fit the cue weights so reports reach the ticket score and chatter stays silent.
+
+    Loss per message (logistic, `sharpness` per unit of detection): a report pays for
+    falling short of the ticket score and of the question score; chatter pays for reaching
+    the question score (the ticket score when no category is named, as no question is asked
+    then). L2 pulls every weight towards the hand weight; a weight keeps its sign and its
+    side of PROBLEM_CUE and QUESTION_CUE, so the other rules read the same words as before.
+    """
+    before = cue_weights(extractor)
+    ticket = REPORT_THRESHOLD * ticket_at / (1.0 - ticket_at)
+    ask = REPORT_THRESHOLD * ask_at / (1.0 - ask_at)
+    w = dict(before)
+    bounds = {line: _cue_bounds(b, cap) for line, b in before.items()}
+    n = len(examples)
+    s = sharpness
+    for _ in range(epochs):
+        grad: dict[Line, float] = {}
+        for x in examples:
+            d = x.rest + sum(w.get(line, 0.0) * k for line, k in x.lines.items())
+            if x.report:
+                g = -s * (_sigmoid(s * (ticket - d)) + _sigmoid(s * (ask - d)))
+            else:
+                g = s * _sigmoid(s * (d - (ask if x.named else ticket)))
+            for line, k in x.lines.items():
+                if line in w:
+                    grad[line] = grad.get(line, 0.0) + x.weight * g * k
+        for line, old in w.items():
+            new = old - rate * (grad.get(line, 0.0) + l2 * n * (old - before[line]))
+            lo, hi = bounds[line]
+            w[line] = min(hi, max(lo, new))
+    return Fitted(w, before, dict.fromkeys(before, ""))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))

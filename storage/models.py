@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from datetime import UTC, date, datetime
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -18,10 +19,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
     text,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -539,3 +541,194 @@ class LabelledExample(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# -- statistics rollups (bot.services.statistics.rollup) -------------------------------------
+# Database triggers note every ticket whose statistics may have changed in `stats_dirty`; the
+# rollup folds those tickets in (their old contribution out, the new one in) before figures
+# are read, so the rolled-up figures are always those of the rows themselves.
+
+
+class StatsDirty(Base):
+    """A ticket whose contribution to the statistics rollups must be recomputed."""
+
+    __tablename__ = "stats_dirty"
+
+    ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class StatsTicket(Base):
+    """One ticket's contribution to the rollups, as last folded in (the clock left out).
+
+    The `pending_*` columns hold what depends on the time of reading: a deadline to accept
+    by (not yet accepted) or to resolve by (open, not marked overdue); both are added when the
+    figures are read.
+    """
+
+    __tablename__ = "stats_tickets"
+    __table_args__ = (
+        Index(
+            "ix_stats_tickets_pending",
+            "day",
+            postgresql_where=text("pending_accept_by IS NOT NULL OR pending_deadline IS NOT NULL"),
+            sqlite_where=text("pending_accept_by IS NOT NULL OR pending_deadline IS NOT NULL"),
+        ),
+    )
+
+    ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date)  # filed, Beijing
+    department: Mapped[str] = mapped_column(String(48))
+    grid_chat_id: Mapped[int] = mapped_column(BigInteger)  # 0 = not from a grid group
+    category: Mapped[str] = mapped_column(String(128))
+    intent: Mapped[str] = mapped_column(String(8))
+    counted: Mapped[bool] = mapped_column(Boolean)  # not cancelled
+    voices: Mapped[int] = mapped_column(Integer)
+    merged: Mapped[int] = mapped_column(Integer)
+    accept_due: Mapped[int] = mapped_column(Integer)
+    accepted_on_time: Mapped[int] = mapped_column(Integer)
+    overdue: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    resolved_day: Mapped[date | None] = mapped_column(Date)
+    resolve_due: Mapped[int] = mapped_column(Integer)
+    resolved_on_time: Mapped[int] = mapped_column(Integer)
+    pending_accept_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pending_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verdict_day: Mapped[date | None] = mapped_column(Date)  # the counted 回访's, Beijing
+    unrated: Mapped[bool] = mapped_column(Boolean)
+    answer: Mapped[str] = mapped_column(String(40))  # "contacted|solved|satisfaction" or ""
+
+
+class StatsDaily(Base):
+    """Per filing day, department, grid and category: the tickets' counts (clock left out)."""
+
+    __tablename__ = "stats_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    department: Mapped[str] = mapped_column(String(48), primary_key=True)
+    grid_chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    category: Mapped[str] = mapped_column(String(128), primary_key=True)
+    filed: Mapped[int] = mapped_column(Integer)
+    voices: Mapped[int] = mapped_column(Integer)
+    merged: Mapped[int] = mapped_column(Integer)
+    accept_due: Mapped[int] = mapped_column(Integer)
+    accepted_on_time: Mapped[int] = mapped_column(Integer)
+    overdue: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    resolve_due: Mapped[int] = mapped_column(Integer)
+    resolved_on_time: Mapped[int] = mapped_column(Integer)
+
+
+class StatsResolveDays(Base):
+    """Resolved tickets per filing day and resolution day (working days are counted on read)."""
+
+    __tablename__ = "stats_resolve_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    resolved_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    department: Mapped[str] = mapped_column(String(48), primary_key=True)
+    grid_chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    category: Mapped[str] = mapped_column(String(128), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class StatsFollowupDaily(Base):
+    """Concluded 回访 per day (`basis` "filed": the filing day, "closed": the verdict's).
+
+    `valid` counts the complete 回访, and one column per question and answer how many of
+    them gave that answer.
+    """
+
+    __tablename__ = "stats_followup_daily"
+
+    basis: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    department: Mapped[str] = mapped_column(String(48), primary_key=True)
+    grid_chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    category: Mapped[str] = mapped_column(String(128), primary_key=True)
+    intent: Mapped[str] = mapped_column(String(8), primary_key=True)
+    concluded: Mapped[int] = mapped_column(Integer)
+    unrated: Mapped[int] = mapped_column(Integer)
+    valid: Mapped[int] = mapped_column(Integer)
+    contacted_yes: Mapped[int] = mapped_column(Integer)
+    contacted_no: Mapped[int] = mapped_column(Integer)
+    solved_resolved: Mapped[int] = mapped_column(Integer)
+    solved_partial: Mapped[int] = mapped_column(Integer)
+    solved_unresolved: Mapped[int] = mapped_column(Integer)
+    satisfaction_satisfied: Mapped[int] = mapped_column(Integer)
+    satisfaction_basic: Mapped[int] = mapped_column(Integer)
+    satisfaction_dissatisfied: Mapped[int] = mapped_column(Integer)
+
+
+# Every write that can change a ticket's statistics notes the ticket, in the same transaction.
+_WATCHED = {
+    "tickets": "id",
+    "ticket_events": "ticket_id",
+    "ratings": "ticket_id",
+    "followups": "ticket_id",
+    "ticket_reporters": "ticket_id",
+}
+
+
+def stats_trigger_ddl(dialect: str) -> list[str]:
+    """The statements creating the triggers that fill `stats_dirty` on this dialect."""
+    out: list[str] = []
+    if dialect == "postgresql":
+        # Statement triggers over transition tables: one insert per statement, so COPY and
+        # bulk updates stay cheap. An update notes the old ticket too (a row moved on merge).
+        for table, column in _WATCHED.items():
+            for op, refs, source in (
+                ("INSERT", "NEW TABLE AS new_rows", "new_rows"),
+                ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                 f"(SELECT {column} FROM new_rows UNION SELECT {column} FROM old_rows) AS rows"),
+                ("DELETE", "OLD TABLE AS old_rows", "old_rows"),
+            ):  # fmt: skip
+                fn = f"stats_mark_{table}_{op.lower()}"
+                out.append(
+                    f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                    f"BEGIN INSERT INTO stats_dirty (ticket_id) SELECT DISTINCT {column} "
+                    f"FROM {source} ORDER BY 1 ON CONFLICT DO NOTHING; RETURN NULL; END $$"
+                )
+                out.append(f"DROP TRIGGER IF EXISTS {fn} ON {table}")
+                out.append(
+                    f"CREATE TRIGGER {fn} AFTER {op} ON {table} REFERENCING {refs} "
+                    f"FOR EACH STATEMENT EXECUTE FUNCTION {fn}()"
+                )
+    else:
+        for table, column in _WATCHED.items():
+            for op, rows in (
+                ("INSERT", ("NEW",)),
+                ("UPDATE", ("NEW", "OLD")),
+                ("DELETE", ("OLD",)),
+            ):
+                body = " ".join(
+                    f"INSERT OR IGNORE INTO stats_dirty (ticket_id) VALUES ({r}.{column});"
+                    for r in rows
+                )
+                out.append(
+                    f"CREATE TRIGGER IF NOT EXISTS stats_mark_{table}_{op.lower()} "
+                    f"AFTER {op} ON {table} "
+                    f"FOR EACH ROW BEGIN {body} END"
+                )
+    return out
+
+
+def stats_trigger_drop_ddl(dialect: str) -> list[str]:
+    """The statements dropping those triggers."""
+    out: list[str] = []
+    for table in _WATCHED:
+        for op in ("insert", "update", "delete"):
+            name = f"stats_mark_{table}_{op}"
+            if dialect == "postgresql":
+                out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+                out.append(f"DROP FUNCTION IF EXISTS {name}()")
+            else:
+                out.append(f"DROP TRIGGER IF EXISTS {name}")
+    return out
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _create_stats_triggers(target: MetaData, connection: Connection, **kw: Any) -> None:
+    for statement in stats_trigger_ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot import texts
 from bot.periods import KINDS, Period, beijing_day, current, custom
 from bot.services.context import Services
-from bot.services.statistics import access, export, figures, listing, report
+from bot.services.statistics import access, export, figures, listing, report, rollup
 from bot.services.statistics.access import Scope
 from bot.services.statistics.figures import Row
 from bot.web.auth import SCOPE
@@ -100,14 +100,19 @@ def _common(view: View, **more: Any) -> dict[str, Any]:
     }
 
 
-async def _facts(
-    view: View, period: Period, departments: frozenset[str] | None = None
-) -> list[figures.TicketFacts]:
+def _scope(view: View, departments: frozenset[str] | None = None) -> frozenset[str] | None:
     limit = view.scope.limit()
     if departments is not None:
         limit = departments if limit is None else departments & limit
-    async with view.services.sessions() as session:
-        return await figures.load_facts(session, period, departments=limit)
+    return limit
+
+
+async def _total(view: View, departments: frozenset[str] | None = None) -> figures.Figures:
+    """The period's figures over every ticket in scope (from the rollups)."""
+    (total,) = await rollup.figures_for(
+        view.services, [view.period], None, view.now, departments=_scope(view, departments)
+    )
+    return total[""]
 
 
 async def _trend(view: View, departments: frozenset[str] | None = None) -> dict[str, Any]:
@@ -120,16 +125,12 @@ async def _trend(view: View, departments: frozenset[str] | None = None) -> dict[
     series: dict[str, list[float | None]] = {"score": []}
     for rate in services.indicators.rates:
         series[rate.key] = []
-    # One read for the whole span: each period's figures pick their own tickets from it.
-    span = await _facts(view, Period("custom", periods[0].start, periods[-1].end), departments)
-    for period in periods:
-        f = figures.figures(
-            span,
-            period,
-            services.indicators,
-            services.calendar,
-            view.now,
-        )
+    points = await rollup.figures_for(
+        services, periods, None, view.now, departments=_scope(view, departments),
+        followups_only=True,
+    )  # fmt: skip
+    for point in points:
+        f = point[""]
         series["score"].append(f.score)
         for rate in services.indicators.rates:
             value = f.rates[rate.key]
@@ -145,9 +146,7 @@ async def _trend(view: View, departments: frozenset[str] | None = None) -> dict[
 async def overview(request: web.Request) -> web.Response:
     """The three rates and 综合成绩 for the period, the process indicators and the trend."""
     view = view_of(request)
-    services = view.services
-    facts = await _facts(view, view.period)
-    total = figures.figures(facts, view.period, services.indicators, services.calendar, view.now)
+    total = await _total(view)
     trend = await _trend(view)
     return aiohttp_jinja2.render_template(
         "overview.html",
@@ -158,15 +157,8 @@ async def overview(request: web.Request) -> web.Response:
 
 async def _ranking_rows(view: View, by: str) -> list[Row]:
     services = view.services
-    facts = await _facts(view, view.period)
-    groups = figures.grouped(
-        facts,
-        by,
-        view.period,
-        services.indicators,
-        services.directory,
-        services.calendar,
-        view.now,
+    (groups,) = await rollup.figures_for(
+        services, [view.period], by, view.now, departments=_scope(view)
     )
 
     def name(key: str) -> str:
@@ -203,8 +195,7 @@ async def department(request: web.Request) -> web.Response:
     if not known or not view.scope.sees("" if code == "-" else code):
         raise _not_found(request, "未找到该部门，或您无权查看。")
     only = frozenset({"" if code == "-" else code})
-    facts = await _facts(view, view.period, only)
-    total = figures.figures(facts, view.period, services.indicators, services.calendar, view.now)
+    total = await _total(view, only)
     name = texts.DISPATCH_NAME if code == "-" else services.directory.name(code)
     return aiohttp_jinja2.render_template(
         "department.html",

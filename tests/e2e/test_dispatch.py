@@ -23,7 +23,7 @@ NEIGHBOUR = 2002
 
 GARBAGE = "小区门口垃圾堆了好几天没人清理，臭气熏天"  # 城乡建设/城市建设和市政管理 → 区城管委
 WAGES = "公司拖欠我三个月工资不给，老板跑了"  # 劳动和社会保障 → 区人社局
-FARMLAND = "我们村的耕地被非法占用盖房子了，没人管"  # 农村农业: no rule routes it
+UNSORTED = "我要投诉，这个事情拖了好几个月也没人给个说法"  # no category (其他): no rule routes it
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ async def test_new_tickets_go_to_their_departments_and_only_they_may_act(
 
 
 async def test_unrouted_ticket_is_dispatched_by_the_dispatcher(depts: LocalStack) -> None:
-    number = await report(depts, RESIDENT_ID, FARMLAND)
+    number = await report(depts, RESIDENT_ID, UNSORTED)
     card = await card_in(depts, STAFF_CHAT_ID, number, "待派单")
     assert set(buttons(card)) == {"派单", "受理", "办结", "退回", "改分类", "联系方式"}
     # A department member cannot dispatch.

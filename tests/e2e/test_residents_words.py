@@ -34,6 +34,7 @@ CONFIDENT = "幸福小区3栋楼道的灯坏了一个星期了，晚上漆黑一
 CG_CHAT, CG_ID = -1002000000011, 1101
 ZJ_CHAT, ZJ_ID = -1002000000012, 1102
 RS_CHAT, RS_ID = -1002000000013, 1103
+SQ_CHAT, SQ_ID = -1002000000014, 1104
 GRID, WORKER, NEIGHBOUR = -1002000000021, 5001, 5003
 STRANGER = 4444
 
@@ -314,6 +315,36 @@ async def test_only_the_holder_may_correct_and_forged_taps_change_nothing(
         assert (await answered(depts, n))["text"] == "按钮无效或已过期。"
     ticket = await the_ticket(depts, number)
     assert ticket.department == "district_cg" and not await rows(depts, LabelledExample)
+
+
+async def test_correcting_a_grid_ticket_held_by_its_community_reroutes_by_category(
+    stack: LocalStack,
+) -> None:
+    """属地 sends a listed grid's report to its community first; a correction follows the
+    category rules, as a new private report of that category would."""
+    sim = stack.sim
+    await stack.setup_staff(SQ_ID, SQ_CHAT, "社区小周", department="幸福社区居委会")
+    await stack.setup_staff(RS_ID, RS_CHAT, "人社小钱", department="区人力资源和社会保障局")
+    sim.add_group(GRID, "幸福社区第一网格群")
+    sim.add_user(RESIDENT_ID, "张阿姨")
+    sim.send_text(ADMIN_ID, "/bind_grid 幸福社区第一网格", chat_id=GRID)
+    await expect(sim, GRID, lambda m: "网格群「幸福社区第一网格」" in m["text"])
+    sim.send_text(RESIDENT_ID, "/start")
+    await expect(sim, RESIDENT_ID, lambda m: "件件有回音" in m["text"])
+    sim.send_text(RESIDENT_ID, CONFIDENT, chat_id=GRID)
+    await expect(sim, GRID, lambda m: "已登记为工单" in m["text"])
+    [ticket] = await rows(stack, Ticket)
+    assert ticket.department == "community_xingfu"
+    card = await card_in(stack, SQ_CHAT, ticket.number)
+    asked = await ask_category(stack, SQ_ID, card)
+    since = mark(sim, SQ_CHAT)
+    sim.send_text(
+        SQ_ID, "劳动和社会保障", chat_id=SQ_CHAT, reply_to_message_id=asked["message_id"]
+    )
+    await expect(sim, SQ_CHAT, lambda m: "区人力资源和社会保障局" in m["text"], after=since)
+    moved = await the_ticket(stack, ticket.number)
+    assert (moved.category, moved.department) == ("劳动和社会保障", "district_rs")
+    await card_in(stack, RS_CHAT, ticket.number, "劳动和社会保障")
 
 
 # --- Grid groups: 非诉求, 不是, the limit ----------------------------------------------------

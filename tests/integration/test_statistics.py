@@ -20,6 +20,7 @@ from bot.departments import Directory
 from bot.indicators import Indicators
 from bot.periods import BEIJING, Period, custom, cycle_of, month_of, week_of
 from bot.services.statistics import figures as statistics
+from bot.services.statistics import rollup
 from bot.services.statistics.figures import Figures
 from bot.workdays import WorkCalendar
 from storage.db import make_engine, make_sessionmaker
@@ -286,46 +287,64 @@ BY_CATEGORY: Expected = {
 }
 
 
-async def compute(
-    sessions: async_sessionmaker[AsyncSession], period: Period, by: str | None
-) -> dict[str, tuple[object, ...]]:
+@pytest.fixture(params=["plain", "rollup"])
+def path(request: pytest.FixtureRequest) -> str:
+    """Every figure is checked both from the tickets' rows and from the per-day rollups."""
+    return str(request.param)
+
+
+async def figures_by(
+    sessions: async_sessionmaker[AsyncSession], period: Period, by: str | None, path: str
+) -> dict[str, Figures]:
+    """The figures per group (one group "" when by is None), by the plain or the rollup path."""
+    ind, directory, cal, now = Indicators.load(), Directory.load(), WorkCalendar.load(), at(NOW)
+    if path == "rollup":
+        (tallies,) = await rollup.tallies(
+            sessions, [period], by, by_filing=ind.followup_basis == "filed", calendar=cal,
+            directory=directory, now=now,
+        )  # fmt: skip
+        if by is None:
+            return {"": statistics.figures_of(tallies.get("", statistics.Tally()), ind)}
+        return {k: statistics.figures_of(t, ind) for k, t in tallies.items()}
     async with sessions() as session:
         facts = await statistics.load_facts(session, period)
-    ind, directory, cal, now = Indicators.load(), Directory.load(), WorkCalendar.load(), at(NOW)
     if by is None:
-        return {"": row(statistics.figures(facts, period, ind, cal, now))}
-    groups = statistics.grouped(facts, by, period, ind, directory, cal, now)
-    return {k: row(v) for k, v in groups.items()}
+        return {"": statistics.figures(facts, period, ind, cal, now)}
+    return statistics.grouped(facts, by, period, ind, directory, cal, now)
+
+
+async def compute(
+    sessions: async_sessionmaker[AsyncSession], period: Period, by: str | None, path: str
+) -> dict[str, tuple[object, ...]]:
+    return {k: row(v) for k, v in (await figures_by(sessions, period, by, path)).items()}
 
 
 async def test_overall_figures_for_two_weeks(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], path: str
 ) -> None:
-    assert await compute(sessions, W1, None) == {"": WEEK1}
-    assert await compute(sessions, W2, None) == {"": WEEK2}
+    assert await compute(sessions, W1, None, path) == {"": WEEK1}
+    assert await compute(sessions, W2, None, path) == {"": WEEK2}
 
 
 @pytest.mark.parametrize("week", [W1, W2], ids=["week1", "week2"])
 async def test_figures_by_every_grouping(
-    sessions: async_sessionmaker[AsyncSession], week: Period
+    sessions: async_sessionmaker[AsyncSession], week: Period, path: str
 ) -> None:
-    assert await compute(sessions, week, "department") == BY_DEPARTMENT[week]
+    assert await compute(sessions, week, "department", path) == BY_DEPARTMENT[week]
     by_level = {LEVELS[k]: v for k, v in BY_DEPARTMENT[week].items()}
-    assert await compute(sessions, week, "level") == by_level
-    assert await compute(sessions, week, "grid") == BY_GRID[week]
-    assert await compute(sessions, week, "category") == BY_CATEGORY[week]
+    assert await compute(sessions, week, "level", path) == by_level
+    assert await compute(sessions, week, "grid", path) == BY_GRID[week]
+    assert await compute(sessions, week, "category", path) == BY_CATEGORY[week]
 
 
-async def test_rankings_with_bands(sessions: async_sessionmaker[AsyncSession]) -> None:
-    ind, directory, cal, now = Indicators.load(), Directory.load(), WorkCalendar.load(), at(NOW)
+async def test_rankings_with_bands(sessions: async_sessionmaker[AsyncSession], path: str) -> None:
+    ind, directory = Indicators.load(), Directory.load()
     expected = {
         W1: [(1, B, "green"), (2, A, "yellow"), (3, C, "red")],
         W2: [(1, A, "green"), (2, B, "red"), (None, C, "")],
     }
     for week, want in expected.items():
-        async with sessions() as session:
-            facts = await statistics.load_facts(session, week)
-        groups = statistics.grouped(facts, "department", week, ind, directory, cal, now)
+        groups = await figures_by(sessions, week, "department", path)
         rows = statistics.ranking(groups, ind, directory.name)
         assert [(r.rank, r.key, r.figures.band) for r in rows] == want
         assert rows[0].name == directory.name(want[0][1])
@@ -340,10 +359,10 @@ async def test_a_department_sees_only_its_own_tickets(
 
 
 async def test_the_whole_fortnight_as_a_custom_period(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], path: str
 ) -> None:
     both = custom(date(2026, 11, 16), date(2026, 11, 29))
-    (figures,) = (await compute(sessions, both, None)).values()
+    (figures,) = (await compute(sessions, both, None, path)).values()
     # Filed: 12 not cancelled; 10 回访 concluded (T3 once, its final round), 8 valid.
     assert figures[:2] == (12, 8) and figures[-1] == 0.2
 

@@ -19,7 +19,7 @@ async def test_upgrade_keeps_bindings_and_their_topics(database_url: str) -> Non
         await conn.run_sync(Base.metadata.drop_all)
         await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     await engine.dispose()
-    await upgrade(database_url, "0015")
+    await upgrade(database_url, "0016")
     engine = make_engine(database_url)
     async with engine.begin() as conn:
         for chat_id, thread_id, kind, name in [

@@ -96,3 +96,17 @@ def test_explanation_is_written_when_read_and_kept(extractor: Extractor) -> None
     assert got.explanation[0] == lines[0] and tuple(got.explanation) == lines
     assert got.as_dict()["explanation"] == list(lines)
     assert got == extractor.extract("幸福小区3栋楼道里的路灯坏了一个星期了，没人修")
+
+
+def test_a_problem_described_at_length_counts_more_unless_it_is_talk(
+    extractor: Extractor,
+) -> None:
+    short = "小区东门旁边的路灯坏了"
+    long = short + "，晚上走路黑乎乎的，老人孩子出门都很不方便，希望物业尽快安排人来修一修"
+    notice = "物业通知：" + long
+    marked = [
+        any("described at length" in line for line in extractor.extract(t).explanation)
+        for t in (short, long, notice)
+    ]
+    assert marked == [False, True, False]
+    assert extractor.extract(long).confidence > extractor.extract(short).confidence

@@ -134,3 +134,17 @@ def test_every_shipped_category_is_a_leaf_of_the_official_taxonomy() -> None:
     x = Extractor.load()
     paths = set(x._compiled.path_names)
     assert paths and paths <= leaves, sorted(paths - leaves)
+
+
+def test_every_first_level_class_has_a_department_in_the_shipped_routes() -> None:
+    """A ticket of any first level reaches a department, not only the dispatcher."""
+    import csv
+
+    from bot.departments import Directory
+    from nlp.rulefiles import SHIPPED_RULES
+
+    with (SHIPPED_RULES / "taxonomy.csv").open(encoding="utf-8") as f:
+        firsts = {row[0] for row in list(csv.reader(f))[1:]}
+    directory = Directory.load()
+    unrouted = sorted(c for c in firsts if directory.route(c) is None)
+    assert len(firsts) == 15 and not unrouted, unrouted

@@ -25,7 +25,7 @@ from bot.services.tickets import (
     post_cards,
     tell_chats,
 )
-from storage.chats import Place, grid_binding
+from storage.chats import Place
 from storage.models import PendingInput, StaffMember, Ticket
 from storage.outbox import enqueue
 
@@ -158,10 +158,9 @@ async def apply(
     if category == ticket.category:
         raise InvalidInput(texts.CATEGORY_SAME.format(number=ticket.number, category=category))
     old = ticket.category
-    grid = await grid_binding(session, ticket.grid_chat_id) if ticket.grid_chat_id else None
-    target = services.directory.get(
-        services.directory.route(category, grid.name if grid else None)
-    )
+    # 属地 sends a grid's report to its community first; a corrected category is the
+    # category rules' business, so the grid is not asked again.
+    target = services.directory.get(services.directory.route(category))
     moved = (target.code if target else None) != ticket.department
     reroute = Action.REROUTE if target else Action.REROUTE_DISPATCH
     if moved:

@@ -20,12 +20,13 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Result, Select, func, or_, select
+from sqlalchemy import BigInteger, Result, Select, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.departments import Directory
 from bot.domain import Action, Rating, Status
-from bot.indicators import Indicators
+from bot.indicators import QUESTIONS, Indicators
 from bot.periods import Period, beijing_day
 from bot.workdays import WorkCalendar
 from storage.models import (
@@ -80,6 +81,7 @@ class TicketFacts:
     verdict: str | None = None  # the counted round's Rating (unrated included), or None
     verdict_at: datetime | None = None
     answers: Answers | None = None  # set only for a valid follow-up
+    grid_chat_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,83 @@ def _ratio(num: Fraction | int, den: int) -> float | None:
     return None if den == 0 else round(float(Fraction(num) / den), 4)
 
 
+@dataclass
+class Tally:
+    """The additive counts every indicator is computed from (one set of tickets, one period).
+
+    `followups` counts valid 回访 by (intent, category), `answers` by (intent, category,
+    question, answer): which rates a ticket is assessed on, and what each answer weighs, are
+    applied when figures are computed, so tallies can be kept (rolled up) without knowing the
+    indicators file.
+    """
+
+    filed: int = 0
+    voices: int = 0
+    merged: int = 0
+    accept_due: int = 0
+    accepted_on_time: int = 0
+    overdue: int = 0
+    resolved: int = 0
+    reopened: int = 0
+    days_total: int = 0
+    days_count: int = 0
+    resolve_due: int = 0
+    resolved_on_time: int = 0
+    concluded: int = 0
+    unrated: int = 0
+    followups: dict[tuple[str, str], int] = field(default_factory=dict)
+    answers: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+
+    def count(self, intent: str, category: str, answers: Answers, n: int = 1) -> None:
+        """Count `n` valid 回访 of this intent and category with these answers."""
+        key = (intent, category)
+        self.followups[key] = self.followups.get(key, 0) + n
+        for question in QUESTIONS:
+            akey = (intent, category, question, answers.answer(question))
+            self.answers[akey] = self.answers.get(akey, 0) + n
+
+
+def tally(
+    facts: Iterable[TicketFacts],
+    period: Period,
+    by_filing: bool,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> Tally:
+    """Count the facts for one period (`by_filing`: 回访 dated by filing, else by verdict)."""
+    t = Tally()
+    workday = functools.cache(calendar.is_workday)  # the calendar library is slow per call
+    low, high = period.bounds()  # a ticket is in a period by its filing or 回访 date
+    for fact in facts:
+        when = fact.filed_at if by_filing else fact.verdict_at
+        if fact.verdict is not None and when is not None and low <= when < high:
+            t.concluded += 1
+            if fact.verdict == Rating.UNRATED:
+                t.unrated += 1
+            if fact.answers is not None:
+                t.count(fact.intent, fact.category, fact.answers)
+        if not low <= fact.filed_at < high or fact.status == Status.CANCELLED:
+            continue
+        t.filed += 1
+        t.voices += 1 + fact.merged
+        t.merged += fact.merged
+        if fact.accepted_at is not None or fact.accept_by <= now:
+            t.accept_due += 1
+            if fact.accepted_at is not None and fact.accepted_at <= fact.accept_by:
+                t.accepted_on_time += 1
+        late = fact.overdue or (fact.status in _OPEN and fact.deadline_at <= now)
+        t.overdue += late
+        if fact.resolved_at is not None:
+            t.resolved += 1
+            t.reopened += fact.reopens > 0
+            t.days_total += _workdays_between(workday, fact.filed_at, fact.resolved_at)
+            t.days_count += 1
+        if fact.resolved_at is not None or late:
+            t.resolve_due += 1
+            t.resolved_on_time += fact.resolved_at is not None and not late
+    return t
+
+
 def figures(
     facts: Iterable[TicketFacts],
     period: Period,
@@ -124,68 +203,42 @@ def figures(
     now: datetime,
 ) -> Figures:
     """Compute every indicator over the facts for one period."""
+    return figures_of(tally(facts, period, ind.followup_basis == "filed", calendar, now), ind)
+
+
+def figures_of(t: Tally, ind: Indicators) -> Figures:
+    """Every indicator from a tally."""
     rate_num: dict[str, Fraction] = defaultdict(Fraction)
     rate_den: dict[str, int] = defaultdict(int)
-    filed = followups = concluded = unrated = 0
-    accept_due = accepted_on_time = resolve_due = resolved_on_time = overdue = 0
-    resolved = reopened = voices = merged = days_total = days_count = 0
-    workday = functools.cache(calendar.is_workday)  # the calendar library is slow per call
-    low, high = period.bounds()  # a ticket is in a period by its filing or 回访 date
-    by_filing = ind.followup_basis == "filed"
-    for fact in facts:
-        when = fact.filed_at if by_filing else fact.verdict_at
-        if fact.verdict is not None and when is not None and low <= when < high:
-            concluded += 1
-            if fact.verdict == Rating.UNRATED:
-                unrated += 1
-            if fact.answers is not None:
-                followups += 1
-                assessed = ind.assessed_on(fact.intent, fact.category)
-                for rate in ind.rates:
-                    if rate.key in assessed:
-                        rate_den[rate.key] += 1
-                        answer = fact.answers.answer(rate.question)
-                        rate_num[rate.key] += rate.weights.get(answer, Fraction(0))
-        if not low <= fact.filed_at < high or fact.status == Status.CANCELLED:
-            continue
-        filed += 1
-        voices += 1 + fact.merged
-        merged += fact.merged
-        if fact.accepted_at is not None or fact.accept_by <= now:
-            accept_due += 1
-            if fact.accepted_at is not None and fact.accepted_at <= fact.accept_by:
-                accepted_on_time += 1
-        late = fact.overdue or (fact.status in _OPEN and fact.deadline_at <= now)
-        overdue += late
-        if fact.resolved_at is not None:
-            resolved += 1
-            reopened += fact.reopens > 0
-            days_total += _workdays_between(workday, fact.filed_at, fact.resolved_at)
-            days_count += 1
-        if fact.resolved_at is not None or late:
-            resolve_due += 1
-            resolved_on_time += fact.resolved_at is not None and not late
+    for (intent, category), n in sorted(t.followups.items()):
+        assessed = ind.assessed_on(intent, category)
+        for rate in ind.rates:
+            if rate.key in assessed:
+                rate_den[rate.key] += n
+                for answer, weight in rate.weights.items():
+                    given = t.answers.get((intent, category, rate.question, answer), 0)
+                    rate_num[rate.key] += given * weight
     rates = {r.key: _ratio(rate_num[r.key], rate_den[r.key]) for r in ind.rates}
     score = _score(rate_num, rate_den, ind)
     return Figures(
-        tickets=filed,
-        followups=followups,
+        tickets=t.filed,
+        followups=sum(t.followups.values()),
         rates=rates,
         score=score,
-        on_time_accept=_ratio(accepted_on_time, accept_due),
-        on_time_resolve=_ratio(resolved_on_time, resolve_due),
-        overdue=overdue,
-        reopen_rate=_ratio(reopened, resolved),
-        repeat_rate=_ratio(merged, voices),
-        avg_days=None if days_count == 0 else round(days_total / days_count, 2),
-        unrated_rate=_ratio(unrated, concluded),
-        unrated=unrated,
+        on_time_accept=_ratio(t.accepted_on_time, t.accept_due),
+        on_time_resolve=_ratio(t.resolved_on_time, t.resolve_due),
+        overdue=t.overdue,
+        reopen_rate=_ratio(t.reopened, t.resolved),
+        repeat_rate=_ratio(t.merged, t.voices),
+        avg_days=None if t.days_count == 0 else round(t.days_total / t.days_count, 2),
+        unrated_rate=_ratio(t.unrated, t.concluded),
+        unrated=t.unrated,
         band=ind.band(score),
         counts={
-            "concluded": concluded,
-            "resolved": resolved,
-            "reopened": reopened,
-            "merged": merged,
+            "concluded": t.concluded,
+            "resolved": t.resolved,
+            "reopened": t.reopened,
+            "merged": t.merged,
         },
     )
 
@@ -230,11 +283,17 @@ def grouped(
     calendar: WorkCalendar,
     now: datetime,
 ) -> dict[str, Figures]:
-    """Figures per group (department, level, grid or category)."""
+    """Figures per group (department, level, grid or category) that has any in the period."""
     groups: dict[str, list[TicketFacts]] = defaultdict(list)
     for fact in facts:
         groups[group_key(fact, by, directory)].append(fact)
-    return {k: figures(v, period, ind, calendar, now) for k, v in sorted(groups.items())}
+    by_filing = ind.followup_basis == "filed"
+    out = {}
+    for key, members in sorted(groups.items()):
+        t = tally(members, period, by_filing, calendar, now)
+        if t.filed or t.concluded:  # a group with nothing counted in the period is not shown
+            out[key] = figures_of(t, ind)
+    return out
 
 
 def ranking(groups: dict[str, Figures], ind: Indicators, name: Callable[[str], str]) -> list[Row]:
@@ -286,24 +345,35 @@ async def load_facts(
         )
     )
     # The selection stays in SQL (a semi-join per read), never a long list of ids.
-    return await _facts_of(session, ids_query, grids)
+    return await facts_of(session, ids_query, grids)
 
 
-async def _facts_of(
-    session: AsyncSession, ids: Select[Any], grids: dict[int, str]
+def among(session: AsyncSession, column: Any, ids: Select[Any] | list[int]) -> Any:
+    """`column IN ids`; a list goes to PostgreSQL as one array parameter, not one per id."""
+    if isinstance(ids, list) and session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
+    return column.in_(ids)
+
+
+async def facts_of(
+    session: AsyncSession, ids: Select[Any] | list[int], grids: dict[int, str]
 ) -> list[TicketFacts]:
+    """The facts of these tickets (a query of their ids, or the ids), grids named by `grids`."""
     columns = (
         Ticket.id, Ticket.number, Ticket.reporter_id, Ticket.department, Ticket.grid_chat_id,
         Ticket.category, Ticket.intent, Ticket.status, Ticket.created_at, Ticket.accept_by,
         Ticket.deadline_at, Ticket.resolved_at, Ticket.overdue_at,
     )  # fmt: skip
     tickets: list[Any] = list(
-        (await session.execute(select(*columns).where(Ticket.id.in_(ids)))).all()
+        (await session.execute(select(*columns).where(among(session, Ticket.id, ids)))).all()
     )
     accepted = _pairs(
         await session.execute(
             select(TicketEvent.ticket_id, func.min(TicketEvent.created_at))
-            .where(TicketEvent.ticket_id.in_(ids), TicketEvent.action == Action.ACCEPT.value)
+            .where(
+                among(session, TicketEvent.ticket_id, ids),
+                TicketEvent.action == Action.ACCEPT.value,
+            )
             .group_by(TicketEvent.ticket_id)
         )
     )
@@ -311,7 +381,7 @@ async def _facts_of(
         await session.execute(
             select(TicketEvent.ticket_id, func.count())
             .where(
-                TicketEvent.ticket_id.in_(ids),
+                among(session, TicketEvent.ticket_id, ids),
                 TicketEvent.action == Action.RATE_REOPEN.value,
             )
             .group_by(TicketEvent.ticket_id)
@@ -320,7 +390,7 @@ async def _facts_of(
     merged = _pairs(
         await session.execute(
             select(TicketReporter.ticket_id, func.count())
-            .where(TicketReporter.ticket_id.in_(ids))
+            .where(among(session, TicketReporter.ticket_id, ids))
             .group_by(TicketReporter.ticket_id)
         )
     )
@@ -331,7 +401,9 @@ async def _facts_of(
         TicketRating.score, TicketRating.created_at,
     )  # fmt: skip
     for rating in (
-        await session.execute(select(*rating_columns).where(TicketRating.ticket_id.in_(ids)))
+        await session.execute(
+            select(*rating_columns).where(among(session, TicketRating.ticket_id, ids))
+        )
     ).all():
         verdicts[rating.ticket_id].append(rating)
     answers: dict[tuple[int, int, int], Any] = {}
@@ -340,7 +412,9 @@ async def _facts_of(
         Followup.solved, Followup.satisfaction,
     )  # fmt: skip
     for row in (
-        await session.execute(select(*answer_columns).where(Followup.ticket_id.in_(ids)))
+        await session.execute(
+            select(*answer_columns).where(among(session, Followup.ticket_id, ids))
+        )
     ).all():
         answers[(row.ticket_id, row.round, row.rater_id)] = row
     facts = []
@@ -368,6 +442,7 @@ async def _facts_of(
                 verdict=verdict,
                 verdict_at=verdict_at,
                 answers=valid,
+                grid_chat_id=t.grid_chat_id,
             )
         )
     return facts

@@ -14,14 +14,12 @@ import base64
 import logging
 from datetime import datetime, time
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot import texts
 from bot.intents import Document, Notice
 from bot.periods import BEIJING, Period, beijing_day, cycle_of, week_of
 from bot.services.context import Person, Services
 from bot.services.handling import routing
-from bot.services.statistics import export, figures
+from bot.services.statistics import export, figures, rollup
 from bot.services.statistics.figures import Figures, Row
 from bot.services.tickets import reply
 from storage.chats import Place
@@ -82,18 +80,19 @@ def department_name(services: Services, code: str) -> str:
 
 async def department_ranking(
     services: Services,
-    session: AsyncSession,
     period: Period,
     now: datetime,
     departments: frozenset[str] | None = None,
 ) -> tuple[Figures, list[Row]]:
-    """The overall figures and the department ranking for a period."""
-    facts = await figures.load_facts(session, period, departments=departments)
-    ind, cal = services.indicators, services.calendar
-    overall = figures.figures(facts, period, ind, cal, now)
-    groups = figures.grouped(facts, "department", period, ind, services.directory, cal, now)
-    rows = figures.ranking(groups, ind, lambda code: department_name(services, code))
-    return overall, rows
+    """The overall figures and the department ranking for a period (from the rollups)."""
+    (overall,) = await rollup.figures_for(services, [period], None, now, departments=departments)
+    (groups,) = await rollup.figures_for(
+        services, [period], "department", now, departments=departments
+    )
+    rows = figures.ranking(
+        groups, services.indicators, lambda code: department_name(services, code)
+    )
+    return overall[""], rows
 
 
 def report_week(now: datetime) -> Period | None:
@@ -189,11 +188,11 @@ async def weekly(services: Services, *, force: bool = False) -> int:
     if not force and not await services.coordinator.first_seen(key, 8 * 24 * 3600):
         return 0  # this instance already built it this week (outbox keys guard the rest)
     told = 0
+    overall, rows = await department_ranking(services, week, now)
+    if overall.tickets == 0 and overall.counts["concluded"] == 0:
+        return 0  # a week with nothing filed or followed up: nothing to report
+    prior, prior_rows = await department_ranking(services, week.previous(), now)
     async with services.sessions.begin() as session:
-        overall, rows = await department_ranking(services, session, week, now)
-        if overall.tickets == 0 and overall.counts["concluded"] == 0:
-            return 0  # a week with nothing filed or followed up: nothing to report
-        prior, prior_rows = await department_ranking(services, session, week.previous(), now)
         by_code = {r.key: r for r in rows}
         before = {r.key: r for r in prior_rows}
         ranked = sum(1 for r in rows if r.rank is not None)
@@ -243,9 +242,10 @@ async def answer_stats(
 ) -> None:
     """Answer /stats in a staff chat: its department's figures for the current cycle so far."""
     now = services.clock()
-    async with services.sessions.begin() as session:
+    async with services.sessions() as session:
         department = await routing.chat_department(session, chat_id)
         member_of = await routing.memberships(session, person.id)
+    async with services.sessions.begin() as session:
         if department is None:
             text = texts.NOT_A_STAFF_CHAT
         elif department not in member_of and routing.DISPATCH not in member_of:
@@ -253,7 +253,7 @@ async def answer_stats(
         else:
             period = cycle_of(beijing_day(now), services.indicators.cycle_start_day)
             only = None if department == routing.DISPATCH else frozenset({department})
-            overall, _ = await department_ranking(services, session, period, now, only)
+            overall, _ = await department_ranking(services, period, now, only)
             text = texts.STATS.format(
                 name=department_name(services, department),
                 first=period.start.isoformat(),
