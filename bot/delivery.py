@@ -6,7 +6,8 @@ first. A row is leased before it is sent; a process that dies mid-send leaves th
 expire and the row is sent again after restart (at-least-once).
 
 Pacing is shared by every instance through the coordinator (Redis, or in process for one
-instance): one schedule of slots for the overall rate, a window per private chat and per group.
+instance): one schedule of slots for the overall rate, given only where no second of arrivals
+can exceed the limit (`Pacer.turn`), and a window per private chat and per group.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import logging
 import math
 import random
 import warnings
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,6 +78,7 @@ HEADS_MAX = 200
 MARGIN_STEP = 0.02  # each 429 leaves 2% more of the overall limit unused…
 MARGIN_MAX = 0.12  # …up to 12% (26.4/s)…
 MARGIN_DECAY = 60.0  # …and each calm minute gives 2% back
+_GLOBAL = "pace:global"  # the overall schedule and its places, shared by every instance
 
 # Each waiting chat's oldest row, found by walking the partial index `ix_outbox_waiting` from
 # one waiting chat to the next (a loose index scan): one probe per chat, however many rows
@@ -103,16 +104,19 @@ class Limits:
     """Telegram's published pacing (overall, per private chat, per group) and our margins."""
 
     per_second: float = 30
-    # Telegram counts a message when it arrives; requests leave evenly spaced but travel for
-    # different times. Spacing them for 2.5% less than the limit (29.25/s) leaves ~0.9 ms per
-    # message, ~26 ms a second, against that jitter while the rate stays within 29-30/s.
-    global_margin: float = 0.025
+    # Requests leave evenly spaced at the limit: what keeps Telegram from counting more is the
+    # arrival guard in `Pacer.turn` (it leaves each request's time on the way unused), so no
+    # margin is kept for that. After a 429 the spacing leaves more room (see `Pacer.pause`).
+    global_margin: float = 0.0
     private_interval: float = 1.0
     group_per_minute: int = 20
-    # The same reason for groups: 20 per 62 s as sent stays under 20 per minute as received.
+    # 20 per 62 s as sent stays under 20 per minute as received, however late they arrive.
     group_window: float = 62.0
     quiet_per_minute: int = 6  # the bot's own answers in a grid group, batched beyond this
     quiet_window: float = 60.0
+    # How long a request with no answer yet may keep its place under the overall limit (a
+    # process that dies mid-request leaves its places to expire).
+    flight_seconds: float = 10.0
 
     @property
     def interval(self) -> float:
@@ -127,11 +131,10 @@ class Pacer:
         self.limits = limits
         self.coordinator = coordinator or MemoryCoordinator()
         self._paused: dict[int, float] = {}
-        self._departures = asyncio.Lock()
-        self._last_departure = 0.0
+        self._booking = asyncio.Lock()
         self._extra_margin = 0.0
         self._extra_since = 0.0
-        self._recent: dict[int, deque[float]] = {}  # this instance's recent sends per group
+        self._group_counts: dict[int, int] = {}  # each group's sends (all instances), last looked
 
     def _windows(self, chat_id: int, quiet: bool) -> list[tuple[str, float, int]]:
         limits, windows = self.limits, []
@@ -148,56 +151,69 @@ class Pacer:
         """Seconds until each (chat, quiet) may receive a message (0 when it may now)."""
         per_chat = [self._windows(chat_id, quiet) for chat_id, quiet in chats]
         flat = [w for windows in per_chat for w in windows]
-        found = iter(await self.coordinator.peek_many(flat))
-        return [
-            max(0.0, self._paused.get(chat_id, 0.0) - now, *(next(found) for _ in windows))
-            for (chat_id, _), windows in zip(chats, per_chat, strict=True)
-        ]
+        found = iter(await self.coordinator.peek_counts(flat))
+        if len(self._group_counts) > 10_000:
+            self._group_counts = {}
+        result = []
+        for (chat_id, _), windows in zip(chats, per_chat, strict=True):
+            wait = self._paused.get(chat_id, 0.0) - now
+            for key, _, _ in windows:
+                seconds, count = next(found)
+                wait = max(wait, seconds)
+                if key.startswith("pace:group:"):
+                    self._group_counts[chat_id] = count
+            result.append(max(0.0, wait))
+        return result
 
     async def record(self, chat_id: int, *, quiet: bool) -> None:
         """Note a message leaving for `chat_id` now (shared with every instance)."""
         for key, seconds, limit in self._windows(chat_id, quiet):
             await self.coordinator.hit(key, seconds, limit)
-        if chat_id < 0:
-            sent = self._recent.setdefault(chat_id, deque())
-            sent.append(asyncio.get_running_loop().time())
-            while len(sent) > self.limits.group_per_minute:
-                sent.popleft()
 
     def busy(self, chat_id: int) -> bool:
-        """Whether this instance sent a group half its per-minute ceiling in the last window
-        (then new cards share a message rather than queue behind the ceiling)."""
-        sent = self._recent.get(chat_id)
+        """Whether all instances together sent a group half its per-minute ceiling within the
+        last window, as of the last `waits` (then new cards share a message rather than queue
+        behind the ceiling)."""
         half = max(1, self.limits.group_per_minute // 2)
-        if not sent or len(sent) < half:
-            return False
-        return sent[-half] > asyncio.get_running_loop().time() - self.limits.group_window
+        return self._group_counts.get(chat_id, 0) >= half
 
-    async def global_turn(self) -> None:
-        """Wait for this message's slot under the overall limit (shared by every instance)."""
+    async def turn(self) -> str | None:
+        """Wait for this message's slot under the overall limit (one schedule for every
+        instance); return its place, for `landed` once Telegram answers."""
         rate = self.limits.per_second * (1.0 - self.margin())
         interval = 1.0 / rate
         if interval < 1e-4:  # pacing lifted (benchmarks)
-            return
-        delay = await self.coordinator.reserve("pace:global", interval)
-        if delay > 0:
-            await asyncio.sleep(delay)
-        # Sleepers woken late together (a busy event loop) would leave in a burst and arrive as
-        # one. So this instance's requests leave at least 3/4 of an interval apart (a late
-        # schedule catches up, without a burst), and each also needs room, as it leaves, in a
-        # window of real departures shared by every instance: fewer than the limit a second.
-        window = max(1, math.floor(rate))
-        loop = asyncio.get_running_loop()
-        async with self._departures:
-            gap = self._last_departure + interval * 0.75 - loop.time()
-            if gap > 0:
-                await asyncio.sleep(gap)
+            return None
+        # Telegram counts a message when it arrives, and requests are delayed on the way by
+        # different amounts (a busy machine, a slow network), so even spacing alone cannot keep
+        # arrivals under the limit. A message arrives before its answer comes back: so a slot
+        # is only given where fewer than the limit (all instances together) are in flight or
+        # were answered within the second before it. Then no second of arrivals holds more
+        # than the limit, whatever the delays; slow answers only slow the rate.
+        limit = max(1, math.floor(self.limits.per_second))
+        async with self._booking:  # one booking at a time per instance: no crowd of retries
             while True:
-                room = await self.coordinator.hit("pace:departures", 1.0, window)
-                if room.allowed:
+                booking = await self.coordinator.book(
+                    _GLOBAL, interval, limit, self.limits.flight_seconds, horizon=1.0
+                )
+                if booking.token is not None:
                     break
-                await asyncio.sleep(max(room.retry_after, 0.001))
-            self._last_departure = loop.time()
+                # Every slot within a second is taken, or held by requests still in flight
+                # (free a second after their answer): look again shortly.
+                await asyncio.sleep(interval)
+        # The wait counts from the coordinator's answer, later than the slot was given: a
+        # message never leaves before its slot.
+        if booking.wait > 0:
+            await asyncio.sleep(booking.wait)
+        return booking.token
+
+    async def landed(self, place: str | None, answered_at: float) -> None:
+        """Telegram answered the message holding `place` at `answered_at` (loop time): it
+        arrived before then, so it counts for one second from then at most."""
+        if place is None:
+            return
+        age = asyncio.get_running_loop().time() - answered_at
+        await self.coordinator.settle(_GLOBAL, place, max(1e-6, 1.0 - age))
 
     def pause(self, chat_id: int, until: float) -> None:
         """Hold a chat until `until` after a 429, and leave more room under the overall limit:
@@ -467,15 +483,21 @@ class OutboxSender:
                 await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
                 return 0.0
             return await self._next_due_in(now)
-        waits = await self.pacer.waits([(r.chat_id, _quiet(r.kind)) for r in rows], loop.time())
         room = self._max_inflight - len(self._inflight)
         ready: list[OutboxMessage] = []
         soonest = 1.0
-        for row, wait in zip(rows, waits, strict=True):
-            if wait > 0:
-                soonest = min(soonest, wait)
-            elif len(ready) < room:
-                ready.append(row)
+        # The chats' pacing is looked up a part at a time, only until there is enough to send.
+        part = max(32, 2 * room)
+        for start in range(0, len(rows), part):
+            chunk = rows[start : start + part]
+            chats = [(r.chat_id, _quiet(r.kind)) for r in chunk]
+            for row, wait in zip(chunk, await self.pacer.waits(chats, loop.time()), strict=True):
+                if wait > 0:
+                    soonest = min(soonest, wait)
+                elif len(ready) < room:
+                    ready.append(row)
+            if len(ready) >= room:
+                break
         if not ready:
             if self._inflight:
                 with contextlib.suppress(TimeoutError):
@@ -746,10 +768,17 @@ class OutboxSender:
                 thread = await self._topic(row)
                 if thread:
                     call.params["message_thread_id"] = thread
-            await self.pacer.global_turn()
-            await self.pacer.record(row.chat_id, quiet=_quiet(row.kind))
-            async with self._slots:  # requests in flight; waits and writes happen outside
-                result = await self.bot.do_api_request(call.method, api_kwargs=call.params)
+            place = await self.pacer.turn()
+            # Noted as it leaves, alongside the request (the chat's next message is looked at
+            # only after this one is done).
+            noted = asyncio.ensure_future(self.pacer.record(row.chat_id, quiet=_quiet(row.kind)))
+            try:
+                async with self._slots:  # requests in flight; waits and writes happen outside
+                    result = await self.bot.do_api_request(call.method, api_kwargs=call.params)
+            finally:
+                answered = asyncio.get_running_loop().time()
+                await noted
+                await self.pacer.landed(place, answered)
         except IntentError as exc:
             log.error("outbox %s: %s", row.id, exc)
             await self._finish(row, FAILED, error=str(exc))

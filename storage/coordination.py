@@ -15,6 +15,13 @@ Semantics common to both:
 - ``reserve``: a shared schedule of slots `interval` apart (a leaky bucket): each call takes
   the next free slot and returns how long to wait for it, so callers on every instance
   together keep to one slot per `interval`.
+- ``book``/``settle``: a shared schedule of slots `interval` apart that also holds places
+  among requests that may still count at the other end. A slot is given only where fewer than
+  ``limit`` places are held; a place is held from its booking while the request is in flight
+  (up to ``flight_seconds`` after its slot), then, once ``settle`` says it was answered, for a
+  window after the answer. A receiver that counts a request on arrival saw it before its answer
+  came back, so no window of arrivals holds more than ``limit``, however requests are delayed
+  on the way.
 - ``first_seen``: SET NX with expiry; True once per key per ``ttl_seconds``.
 - leases: one holder per name; a lease is a random token, so only the holder can renew or
   release it; an expired lease is gone (renew fails, anyone may acquire).
@@ -24,11 +31,11 @@ Semantics common to both:
   put on a queue). Messages published while an instance is disconnected are lost to it.
 
 Redis outage policy (the bot must keep running): ``hit``/``peek_wait`` fail open (allowed / 0),
-``first_seen`` fails open (True), ``reserve`` falls back to this process's own schedule,
-``acquire`` returns None, ``renew`` returns False, ``release`` and ``publish`` do nothing.
-Each kind of failure is logged at most once per minute on the ``huiyin.coordination`` logger;
-after a connection failure Redis is not retried for ``breaker_seconds`` so a dead server costs
-no time per call.
+``first_seen`` fails open (True), ``reserve`` and ``book`` fall back to this process's own
+schedule and places, ``acquire`` returns None, ``renew`` returns False, ``release`` and
+``publish`` do nothing. Each kind of failure is logged at most once per minute on the
+``huiyin.coordination`` logger; after a connection failure Redis is not retried for
+``breaker_seconds`` so a dead server costs no time per call.
 """
 
 from __future__ import annotations
@@ -68,6 +75,15 @@ class HitResult:
     allowed: bool
     count: int
     retry_after: float
+
+
+@dataclass(frozen=True)
+class Booking:
+    """Outcome of `book`: the place's token and seconds until its slot, or None when no slot
+    is free within the horizon (and `wait` how far off the first one is, if known)."""
+
+    token: str | None
+    wait: float
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,21 @@ class Coordinator(abc.ABC):
     @abc.abstractmethod
     async def reserve(self, key: str, interval: float) -> float:
         """Take the next slot of a schedule spaced `interval` apart; return seconds until it."""
+
+    async def peek_counts(self, windows: list[tuple[str, float, int]]) -> list[tuple[float, int]]:
+        """For several (key, window_seconds, limit) at once: the wait and the hits counted."""
+        return [(await self.peek_wait(key, seconds, limit), 0) for key, seconds, limit in windows]
+
+    @abc.abstractmethod
+    async def book(
+        self, key: str, interval: float, limit: int, flight_seconds: float, horizon: float
+    ) -> Booking:
+        """Take the next slot, `interval` after the last one, at which fewer than `limit`
+        places are held, with a place of its own; none if that is over `horizon` away."""
+
+    @abc.abstractmethod
+    async def settle(self, key: str, token: str, hold_seconds: float) -> None:
+        """Hold the place `token` for `hold_seconds` from now (0 or less frees it now)."""
 
     @abc.abstractmethod
     async def first_seen(self, key: str, ttl_seconds: float) -> bool:
@@ -174,6 +205,7 @@ class MemoryStore:
         self.seen_expiry: list[tuple[float, str]] = []
         self.leases: dict[str, tuple[str, float]] = {}
         self.schedules: dict[str, float] = {}
+        self.places: dict[str, dict[str, float]] = {}
         self.members: set[MemoryCoordinator] = set()
         self.ops = 0
 
@@ -255,6 +287,45 @@ class MemoryCoordinator(Coordinator):
         start = max(now, self.store.schedules.get(key, 0.0))
         self.store.schedules[key] = start + interval
         return start - now
+
+    async def peek_counts(self, windows: list[tuple[str, float, int]]) -> list[tuple[float, int]]:
+        """For several (key, window_seconds, limit) at once: the wait and the hits counted."""
+        found = []
+        for key, seconds, limit in windows:
+            wait = await self.peek_wait(key, seconds, limit)
+            window = self.store.windows.get(key)
+            found.append((wait, 0 if window is None else len(window.times)))
+        return found
+
+    async def book(
+        self, key: str, interval: float, limit: int, flight_seconds: float, horizon: float
+    ) -> Booking:
+        """Take the next slot, `interval` after the last one, at which fewer than `limit`
+        places are held, with a place of its own; none if that is over `horizon` away."""
+        _check_window(flight_seconds, limit)
+        now = self._now()
+        places = self.store.places.setdefault(key, {})
+        for token in [t for t, until in places.items() if until <= now]:
+            del places[token]
+        start = max(now, self.store.schedules.get(key, 0.0))
+        if len(places) >= limit:
+            start = max(start, sorted(places.values())[len(places) - limit])
+        if start - now > horizon:
+            return Booking(None, start - now)
+        token = secrets.token_hex(8)
+        places[token] = start + flight_seconds
+        self.store.schedules[key] = start + interval
+        return Booking(token, start - now)
+
+    async def settle(self, key: str, token: str, hold_seconds: float) -> None:
+        """Hold the place `token` for `hold_seconds` from now (0 or less frees it now)."""
+        places = self.store.places.get(key, {})
+        if token not in places:
+            return
+        if hold_seconds <= 0:
+            del places[token]
+        else:
+            places[token] = self._now() + hold_seconds
 
     async def first_seen(self, key: str, ttl_seconds: float) -> bool:
         """Return True the first time `key` is seen within `ttl_seconds`, else False."""
@@ -365,6 +436,43 @@ redis.call('SET', KEYS[1], string.format('%d', after), 'PX', ttl)
 return start - now
 """
 
+# KEYS[1] the next free slot of the schedule, KEYS[2] sorted set of places: token -> the time
+# it is free again (microseconds, server clock). ARGV: interval_us, limit, flight_us,
+# horizon_us, token. The slot is the first one after the schedule's last at which fewer than
+# `limit` places are still held. Returns {booked, wait_us}.
+_BOOK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local start = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local held = redis.call('ZCARD', KEYS[2])
+if held >= limit then
+  local edge = redis.call('ZRANGE', KEYS[2], held - limit, held - limit, 'WITHSCORES')
+  start = math.max(start, tonumber(edge[2]))
+end
+if start - now > tonumber(ARGV[4]) then
+  return {0, start - now}
+end
+local flight = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[2], start + flight, ARGV[5])
+redis.call('PEXPIRE', KEYS[2], math.ceil((start + flight - now) / 1000) + 1000)
+local after = start + tonumber(ARGV[1])
+local ttl = math.ceil((after - now) / 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%d', after), 'PX', ttl)
+return {1, start - now}
+"""
+
+# KEYS[1] as above; ARGV: token, hold_us (0 or less: free it).
+_SETTLE = """
+if tonumber(ARGV[2]) <= 0 then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+return redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+"""
+
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -421,6 +529,8 @@ class RedisCoordinator(Coordinator):
         self._renew_script = self._redis.register_script(_RENEW)
         self._release_script = self._redis.register_script(_RELEASE)
         self._reserve_script = self._redis.register_script(_RESERVE)
+        self._book_script = self._redis.register_script(_BOOK)
+        self._settle_script = self._redis.register_script(_SETTLE)
         self._local = MemoryCoordinator()  # the schedule kept while Redis is unreachable
         self._breaker_seconds = breaker_seconds
         self._backoff_initial = backoff_initial
@@ -489,6 +599,10 @@ class RedisCoordinator(Coordinator):
 
     async def peek_many(self, windows: list[tuple[str, float, int]]) -> list[float]:
         """`peek_wait` for several (key, window_seconds, limit) at once, in one round trip."""
+        return [wait for wait, _ in await self.peek_counts(windows)]
+
+    async def peek_counts(self, windows: list[tuple[str, float, int]]) -> list[tuple[float, int]]:
+        """For several (key, window_seconds, limit) at once: the wait and the hits counted."""
         if not windows:
             return []
         if self._available():
@@ -499,12 +613,12 @@ class RedisCoordinator(Coordinator):
                         args: list[int | str] = [max(1, math.ceil(seconds * 1e6)), limit, "", 0]
                         await self._hit_script(keys=[self._key("rl", key)], args=args, client=pipe)
                     results = await pipe.execute()
-                return [int(retry_us) / 1_000_000 for _, _, retry_us in results]
+                return [(int(retry_us) / 1_000_000, int(count)) for _, count, retry_us in results]
             except _OUTAGE_ERRORS as exc:
                 self._failed("peek_wait", exc)
         else:
             self._failed("peek_wait", None)
-        return [0.0] * len(windows)
+        return [(0.0, 0)] * len(windows)
 
     async def reserve(self, key: str, interval: float) -> float:
         """Take the next slot of a schedule spaced `interval` apart; return seconds until it."""
@@ -520,6 +634,43 @@ class RedisCoordinator(Coordinator):
         else:
             self._failed("reserve", None)
         return await self._local.reserve(key, interval)
+
+    async def book(
+        self, key: str, interval: float, limit: int, flight_seconds: float, horizon: float
+    ) -> Booking:
+        """Take the next slot, `interval` after the last one, at which fewer than `limit`
+        places are held, with a place of its own; none if that is over `horizon` away."""
+        _check_window(flight_seconds, limit)
+        if self._available():
+            try:
+                token = secrets.token_hex(8)
+                args: list[int | str] = [
+                    max(1, math.ceil(interval * 1e6)),
+                    limit,
+                    max(1, math.ceil(flight_seconds * 1e6)),
+                    max(0, math.floor(horizon * 1e6)),
+                    token,
+                ]
+                keys = [self._key("slot", key), self._key("places", key)]
+                booked, wait_us = await self._book_script(keys=keys, args=args)
+                return Booking(token if booked else None, int(wait_us) / 1_000_000)
+            except _OUTAGE_ERRORS as exc:
+                self._failed("book", exc)
+        else:
+            self._failed("book", None)
+        return await self._local.book(key, interval, limit, flight_seconds, horizon)
+
+    async def settle(self, key: str, token: str, hold_seconds: float) -> None:
+        """Hold the place `token` for `hold_seconds` from now (0 or less frees it now)."""
+        await self._local.settle(key, token, hold_seconds)  # a place taken during an outage
+        if not self._available():
+            self._failed("settle", None)
+            return
+        try:
+            hold_us = math.ceil(hold_seconds * 1e6) if hold_seconds > 0 else 0
+            await self._settle_script(keys=[self._key("places", key)], args=[token, hold_us])
+        except _OUTAGE_ERRORS as exc:
+            self._failed("settle", exc)
 
     async def first_seen(self, key: str, ttl_seconds: float) -> bool:
         """Return True the first time `key` is seen within `ttl_seconds`, else False."""

@@ -7,21 +7,24 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import insert, select
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.buttons import CardPress
 from bot.delivery import Limits, OutboxSender
-from bot.intents import Notice, dumps
+from bot.domain import Action
+from bot.intents import Card, Key, Notice, dumps
 from bot.simulator import BotAPISimulator
 from bot.simulator.limits import FloodLimits
 from bot.simulator.world import ChatState
 from nlp import Extractor
 from storage.coordination import Coordinator, MemoryCoordinator, MemoryStore, RedisCoordinator
 from storage.db import make_engine, make_sessionmaker
-from storage.models import Base, OutboxMessage, utcnow
+from storage.models import Base, OutboxMessage, Ticket, User, utcnow
 from tests.conftest import REDIS_URL
 from tests.e2e.helpers import press, report, texts_in, the_ticket
 from tests.harness import RESIDENT_ID, STAFF_CHAT_ID, STAFF_ID, LocalStack, expect
@@ -62,11 +65,16 @@ def _peak(times: list[float]) -> int:
     return best
 
 
-async def test_two_instances_together_stay_under_the_overall_limit(
+async def test_two_instances_together_stay_under_the_overall_limit_however_requests_are_delayed(
     sqlite_url: str, shared: list[Coordinator]
 ) -> None:
     sim = BotAPISimulator(enforce_limits=True)
     sim.limits = FloodLimits(global_per_second=PER_SECOND)
+    # Every fourth request is held 0.3 s on the way, before Telegram counts it: evenly spaced
+    # departures then arrive bunched (the held one lands among the next ten).
+    for _ in range(10):
+        sim.delay_next("sendMessage", seconds=0.0, times=3)
+        sim.delay_next("sendMessage", seconds=0.3, times=1)
     arrivals: list[float] = []
     check = sim.methods.before_post
 
@@ -126,7 +134,8 @@ async def test_two_instances_together_stay_under_the_overall_limit(
         await sim.stop()
         await engine.dispose()
     # Each resident heard once, both instances sent, and Telegram never refused a message:
-    # alone, each instance would have sent PER_SECOND a second.
+    # alone, each instance would have sent PER_SECOND a second; spaced evenly without the
+    # arrival guard, the held requests would have made 11 arrive within a second.
     assert Counter(chat for chat, _ in sim.feed) == Counter(people)
     assert all(sender.sent_count > 0 for sender in senders)
     assert sim.limit_hits == []
@@ -229,10 +238,17 @@ async def test_a_staff_chat_that_refuses_for_a_while_gets_its_card_once_it_works
     await expect(sim, STAFF_CHAT_ID, lambda m: number in m.get("text", ""), timeout=20)
 
 
-async def test_a_deactivated_reporter_is_final_and_the_card_says_so(stack: LocalStack) -> None:
+@pytest.mark.parametrize(
+    ("code", "description"),
+    [(403, "Forbidden: user is deactivated"), (400, "Bad Request: chat not found")],
+    ids=["deactivated", "chat-not-found"],
+)
+async def test_a_deactivated_or_vanished_reporter_is_final_and_the_card_says_so(
+    stack: LocalStack, code: int, description: str
+) -> None:
     sim = stack.sim
     sim.add_user(RESIDENT_ID, "张阿姨")
-    sim.fail_next("sendMessage", 403, "Forbidden: user is deactivated", chat_id=RESIDENT_ID)
+    sim.fail_next("sendMessage", code, description, chat_id=RESIDENT_ID)
     sim.send_text(RESIDENT_ID, REPORTS[1].format(n=8))
     card = await expect(sim, STAFF_CHAT_ID, lambda m: "光明路" in m.get("text", ""))
     number = card["text"].split("【工单 ", 1)[1].split("】")[0]
@@ -244,3 +260,95 @@ async def test_a_deactivated_reporter_is_final_and_the_card_says_so(stack: Local
     )
     assert (await the_ticket(stack, number)).reporter_unreachable
     assert not [t for t in texts_in(stack, RESIDENT_ID) if "工单编号：" in t]
+
+
+async def test_a_staff_chat_kept_busy_by_one_instance_gets_a_digest_from_the_other(
+    sqlite_url: str, shared: list[Coordinator]
+) -> None:
+    # A small ceiling (4 a window, so "busy" from 2) keeps the busy staff chat quick to play.
+    limits = Limits(group_per_minute=4, group_window=30.0)
+    group = -100_555_0001
+    sim = BotAPISimulator()
+    sim.add_group(group, "接单群")
+    engine = make_engine(sqlite_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    sessions = make_sessionmaker(engine)
+    now = utcnow()
+    numbers = [f"20261201-{n:04d}" for n in range(1, 7)]
+    ids: dict[str, int] = {}
+    async with sessions.begin() as s:
+        s.add(User(id=RESIDENT_ID, first_name="张阿姨"))
+        await s.flush()
+        for n, number in enumerate(numbers):
+            ticket = Ticket(
+                number=number,
+                reporter_id=RESIDENT_ID,
+                source_chat_id=RESIDENT_ID,
+                source_message_id=n + 1,
+                text="楼道灯坏了",
+                category="市容环境",
+                intent="求助",
+                urgency="一般",
+                status="new",
+                accept_by=now + timedelta(hours=2),
+                deadline_at=now + timedelta(days=3),
+            )
+            s.add(ticket)
+            await s.flush()
+            ids[number] = ticket.id
+
+    async def queue(batch: list[str]) -> None:
+        async with sessions.begin() as s:
+            for number in batch:
+                press = CardPress(Action.ACCEPT, ids[number])
+                card = Card(f"【工单 {number}】楼道灯坏了", ((Key("受理", press),),), number)
+                s.add(
+                    OutboxMessage(
+                        idempotency_key=f"card:{number}",
+                        chat_id=group,
+                        ticket_id=ids[number],
+                        kind=card.kind.value,
+                        payload=dumps(card),
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=utcnow(),
+                        created_at=utcnow(),
+                    )
+                )
+
+    await sim.start()
+    bots = [Bot(sim.token, base_url=f"{sim.root_url}/bot") for _ in shared]
+    first, second = (
+        OutboxSender(bot, sessions, limits=limits, coordinator=c)
+        for bot, c in zip(bots, shared, strict=True)
+    )
+    try:
+        for bot, coordinator in zip(bots, shared, strict=True):
+            await bot.initialize()
+            await coordinator.start()
+        # One instance posts two cards: the chat is at half its ceiling…
+        await queue(numbers[:2])
+        first.start()
+        await sim.wait_until(lambda: len(sim.bot_messages(group)) == 2, timeout=10)
+        await first.stop()
+        # …so the other instance, which has posted nothing there itself, sends a digest.
+        await queue(numbers[2:])
+        second.start()
+        await sim.wait_until(lambda: len(sim.bot_messages(group)) >= 3, timeout=10)
+        await asyncio.sleep(0.5)
+    finally:
+        await first.stop()
+        await second.stop()
+        for bot in bots:
+            await bot.shutdown()
+        await sim.stop()
+        await engine.dispose()
+    posted = sim.bot_messages(group)
+    assert [m["text"] for m in posted[:2]] == [f"【工单 {n}】楼道灯坏了" for n in numbers[:2]]
+    assert len(posted) == 3, [m["text"] for m in posted]
+    digest = posted[2]
+    assert "新工单汇总" in digest["text"]
+    assert all(n in digest["text"] for n in numbers[2:])
+    labels = [b["text"] for row in digest["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == [f"{n}·受理" for n in numbers[2:]]

@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from storage.coordination import (
+    Booking,
     Coordinator,
     Lease,
     MemoryCoordinator,
@@ -279,6 +280,48 @@ class TestCoordinatorContract:
         assert await coord.peek_many(windows) == pytest.approx(first, abs=0.05)
         assert await coord.peek_many([]) == []
 
+    async def test_peek_counts_gives_the_hits_in_each_window(self, make: Factory) -> None:
+        one, two = make(), make()
+        await one.hit("group:1", 10, 3)
+        await two.hit("group:1", 10, 3)  # another instance's send counts too
+        found = await one.peek_counts([("group:1", 10.0, 3), ("group:2", 10.0, 3)])
+        assert found == [(0.0, 2), (0.0, 0)]
+        await two.hit("group:1", 10, 3)
+        [(wait, count)] = await one.peek_counts([("group:1", 10.0, 3)])
+        assert count == 3 and wait > 9
+
+    async def test_book_spaces_slots_and_holds_places_until_a_while_after_the_answer(
+        self, make: Factory
+    ) -> None:
+        one, two = make(), make()
+
+        async def book(coord: Coordinator) -> Booking:
+            return await coord.book("arrivals", 0.05, 2, 5.0, horizon=1.0)
+
+        first, second = await book(one), await book(two)
+        assert first.token is not None and second.token is not None
+        assert first.wait <= 0.001 and 0.02 <= second.wait <= 0.05  # one schedule for both
+        refused = await book(one)
+        assert refused.token is None
+        assert refused.wait > 4.0  # both places held while their requests are in flight
+        await two.settle("arrivals", first.token, 0.3)  # answered: held 0.3 s more
+        third = await book(two)
+        assert third.token is not None
+        assert 0.2 < third.wait <= 0.3  # the slot where the first place is free
+        await one.settle("arrivals", second.token, 0)  # freed at once
+        await one.settle("arrivals", "no-such-place", 5.0)  # settling adds no place
+        fourth = await book(one)
+        assert fourth.token is not None
+        assert third.wait < fourth.wait <= third.wait + 0.06  # after the third, spaced
+        assert (await book(one)).token is None
+
+    async def test_a_place_never_settled_is_free_after_its_flight(self, make: Factory) -> None:
+        coord = make()
+        assert (await coord.book("arrivals", 0.01, 1, 0.2, horizon=0.0)).token is not None
+        refused = await coord.book("arrivals", 0.01, 1, 0.2, horizon=0.0)
+        assert refused.token is None
+        await asyncio.sleep(refused.wait + 0.02)
+        assert (await coord.book("arrivals", 0.01, 1, 0.2, horizon=0.0)).token is not None
 
 class TestRedisOutage:
     """A RedisCoordinator whose server is gone keeps the bot running."""
@@ -305,6 +348,12 @@ class TestRedisOutage:
             assert await coord.peek_many([("chat:1", 1, 1)]) == [0.0]
             # The overall schedule falls back to this process's own, so pacing goes on.
             assert [await coord.reserve("global", 10.0) for _ in range(2)][1] > 5.0
+            place = await coord.book("arrivals", 0.01, 1, 10.0, 1.0)  # and so are the places
+            assert place.token is not None
+            assert (await coord.book("arrivals", 0.01, 1, 10.0, 1.0)).token is None
+            await coord.settle("arrivals", place.token, 0)
+            assert (await coord.book("arrivals", 0.01, 1, 10.0, 1.0)).token is not None
+            assert await coord.peek_counts([("chat:1", 1, 1)]) == [(0.0, 0)]
             assert await coord.first_seen("update:1", 60) is True
             assert await coord.first_seen("update:1", 60) is True
             assert await coord.acquire("sweeper", 5) is None
