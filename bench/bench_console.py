@@ -165,6 +165,7 @@ PAGES = [
     ("month", "period=month&at=2026-11-01"),
     ("cycle from the 19th", "period=cycle&at=2026-11-19"),
     ("custom (quarter)", "period=custom&from=2026-09-01&to=2026-11-29"),
+    ("custom (a year)", "period=custom&from=2025-12-01&to=2026-11-29"),
 ]
 
 

@@ -26,6 +26,7 @@ _PROMPT = re.compile(rf"g:(yes|no):{_NUMBER}")
 _QUESTION = re.compile(rf"p:(yes|no):{_NUMBER}")
 _CATEGORY = re.compile(rf"k:{_NUMBER}:([0-9])")
 _CONTACT = re.compile(rf"c:{_NUMBER}")
+_CONFIDENTIAL = re.compile(rf"h:(on|off):{_NUMBER}")
 _FOLLOWUP = re.compile(rf"f:{_NUMBER}:{_NUMBER}:(c:[01]|s:(?:resolved|partial|unresolved))")
 
 
@@ -89,6 +90,14 @@ class FollowupPress:
     answer: str
 
 
+@dataclass(frozen=True)
+class ConfidentialPress:
+    """保密处理 (`on`) or 取消保密 under a private acknowledgement of ticket `ticket_id`."""
+
+    ticket_id: int
+    on: bool
+
+
 Press = (
     CardPress
     | RatingPress
@@ -97,6 +106,7 @@ Press = (
     | CategoryPick
     | ContactPress
     | FollowupPress
+    | ConfidentialPress
 )
 
 
@@ -127,6 +137,8 @@ def encode(press: Press) -> str:
             data = f"f:{_check(ticket_id, ID_MAX)}:{_check(round_, ROUND_MAX)}:{question}:{answer}"
             if not _FOLLOWUP.fullmatch(data):
                 raise ButtonDataError(f"not a 回访 answer: {press!r}")
+        case ConfidentialPress(ticket_id, on):
+            data = f"h:{'on' if on else 'off'}:{_check(ticket_id, ID_MAX)}"
         case _:
             raise ButtonDataError(f"not a button: {press!r}")
     if len(data.encode()) > DATA_LIMIT:
@@ -181,6 +193,10 @@ def decode(data: object) -> Press | None:
             return None
         question, answer = pair.split(":")
         return FollowupPress(ticket_id, round_, question, answer)
+    if match := _CONFIDENTIAL.fullmatch(data):
+        choice, raw_id = match.groups()
+        ticket_id = _number(raw_id, ID_MAX)
+        return None if ticket_id is None else ConfidentialPress(ticket_id, choice == "on")
     return None
 
 
@@ -212,6 +228,11 @@ def is_prompt_answer(data: object) -> bool:
 def is_question_answer(data: object) -> bool:
     """Whether `data` answers the bot's question in a private chat (a handler pattern)."""
     return isinstance(decode(data), QuestionAnswer)
+
+
+def is_confidential_press(data: object) -> bool:
+    """Whether `data` is 保密处理 / 取消保密 under an acknowledgement (a handler pattern)."""
+    return isinstance(decode(data), ConfidentialPress)
 
 
 def is_category_pick(data: object) -> bool:

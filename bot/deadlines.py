@@ -3,7 +3,9 @@
 The policy lives in ``bot/data/deadline_policy.toml`` (see docs/DEADLINES.md). Rules:
 
 - ``N hours``: calendar hours, nights, weekends and holidays included (created_at + N h).
-  Used for 紧急 tickets: accept within 2 hours, resolve within 24 hours of the clock.
+  Used for 紧急 tickets: accept within 2 hours, resolve within 24 hours of the clock. A
+  resolve deadline (the promise) that falls on a statutory holiday is carried to the same
+  clock time of the first day after it (``WorkCalendar.past_statutory_holidays``).
 - ``N workdays``: 24:00 (stored 23:59:59 Asia/Shanghai) of the N-th working day after the start
   day; the start day never counts (see ``bot.workdays``).
 - ``N days``: calendar days, exact clock time (start + N × 24 h); used for rating periods.
@@ -253,10 +255,11 @@ class DeadlinePolicy:
         """Deadlines for a ticket (re)started at ``start`` that must be resolved by ``resolve_by``.
 
         Used when a deadline moves (重办, an approved 延期, 转派 or 提级): the 签收 time counts
-        from ``start``, 催办 and escalation from the given ``resolve_by``.
+        from ``start``, 催办 and escalation from the given ``resolve_by``, which is first carried
+        past a statutory holiday (the promise the resident reads never names one).
         """
         start = _shift(start, timedelta(0))
-        resolve_by = _shift(resolve_by, timedelta(0))
+        resolve_by = calendar.past_statutory_holidays(_shift(resolve_by, timedelta(0)))
         remind = rule.remind_before
         if remind.unit == "percent":
             remind_at = resolve_by - (resolve_by - start) * remind.amount / 100
@@ -274,11 +277,11 @@ class DeadlinePolicy:
 
     def reopen_deadline(self, at: datetime, calendar: WorkCalendar) -> datetime:
         """Return the resolve deadline for a ticket reopened (重办) at ``at``."""
-        return self.reopen_resolve_within.after(at, calendar)
+        return calendar.past_statutory_holidays(self.reopen_resolve_within.after(at, calendar))
 
     def max_extension(self, resolve_by: datetime, calendar: WorkCalendar) -> datetime:
         """Return the latest deadline an approved extension (延期) may set."""
-        return self.extension_max.after(resolve_by, calendar)
+        return calendar.past_statutory_holidays(self.extension_max.after(resolve_by, calendar))
 
     def rating_reminder_at(self, resolved_at: datetime) -> datetime:
         """Return when to remind a reporter who has not rated a resolution."""

@@ -111,6 +111,8 @@ class EventKind(enum.StrEnum):
     UNDELIVERABLE = "undeliverable"  # the reporter cannot be messaged
     REVEAL_CONTACT = "reveal_contact"  # staff saw who reported it (the note says why)
     SUPPLEMENT = "supplement"  # 补充: the reporter edited the message they reported
+    CONFIDENTIAL = "confidential"  # the reporter asked for 保密: only the dispatch chat reveals
+    NOT_CONFIDENTIAL = "confidential_off"  # the reporter took 保密 back before acceptance
 
     @classmethod
     def of(cls, action: Action) -> EventKind:

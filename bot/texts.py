@@ -239,6 +239,8 @@ EVENT_NAMES: dict[str, str] = {
     "attach": "补充材料",
     "merge": "合并反映",
     "supplement": "补充",
+    "confidential": "反映人要求保密",
+    "confidential_off": "反映人取消保密",
     "attach_photo": "补充照片",
     "attach_location": "补充位置",
     "reveal_contact": "查看反映人联系方式",
@@ -573,6 +575,13 @@ CONTACT_NOT_YOURS = "工单 {number} 不由本部门承办或协办，不能查�
 CONTACT_USAGE = "用法：/contact 工单编号，例如 /contact 20261123-0001（需说明原因，将记录在案）"
 CARD_CONFIDENTIAL = "\n🔒 反映人要求保密（仅总平台可查看联系方式）"
 ACK_CONFIDENTIAL = "\n🔒 已按您的要求保密：只有总平台可查看您的身份。"
+BUTTON_CONFIDENTIAL = "🔒 保密处理"
+BUTTON_NOT_CONFIDENTIAL = "取消保密"
+ALERT_CONFIDENTIAL_ON = "已为您保密：承办部门看不到您的身份，只有总平台可以查看。"
+ALERT_CONFIDENTIAL_OFF = "已取消保密：承办部门需要时可联系您（查看将记录在案）。"
+ALERT_CONFIDENTIAL_NOT_YOURS = "只有反映人本人可以设置保密。"
+ALERT_CONFIDENTIAL_LOCKED = "工单已受理，保密不能再取消。"
+ALERT_CONFIDENTIAL_CLOSED = "工单已结束，不能再更改保密设置。"
 # Intake: an update that failed for good (dead-lettered); operators see it in `huiyin inbox failed`
 INBOX_APOLOGY = (
     "抱歉，系统暂时没能处理您的这条消息。我们已记录下来，工作人员会尽快处理；"

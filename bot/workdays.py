@@ -208,6 +208,23 @@ class WorkCalendar:
             )
         return d.weekday() < 5 and d not in statutory_days_off(d.year)
 
+    def statutory_holiday(self, d: date | datetime) -> str | None:
+        """Return the name of the statutory holiday ``d`` is a day off of (元旦, 春节, …), or None.
+
+        Only the days the law itself fixes (``bot.statutory``), in any year: the days the State
+        Council joins to them by 调休 and ordinary weekends are days off, not statutory holidays.
+        """
+        d = local_date(d)
+        return statutory_days_off(d.year).get(d)
+
+    def past_statutory_holidays(self, moment: datetime) -> datetime:
+        """Return ``moment``, or the same clock time of the first day after the statutory
+        holiday its day falls on (a clock-hour deadline never names a holiday)."""
+        local = _require_aware(moment)
+        while self.statutory_holiday(local) is not None:
+            local = datetime.combine(local.date() + timedelta(days=1), local.timetz())
+        return local
+
     def next_workday(self, d: date) -> date:
         """Return the first working day strictly after ``d``."""
         d = local_date(d)

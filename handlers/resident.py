@@ -14,7 +14,7 @@ from telegram.ext import (
 from bot import buttons, texts
 from bot.domain import AttachmentKind, parse_ticket_number
 from bot.services.administration import personal_data
-from bot.services.intake import private_prompts, reports
+from bot.services.intake import confidential, private_prompts, reports
 from bot.services.tickets import reply_now
 from handlers.context import HuiyinContext, person
 
@@ -103,6 +103,20 @@ async def question_button(update: Update, context: HuiyinContext) -> None:
     await query.answer(answer.text, show_alert=answer.alert)
 
 
+async def confidential_button(update: Update, context: HuiyinContext) -> None:
+    """保密处理 / 取消保密 under the acknowledgement of a private report."""
+    query = update.callback_query
+    assert query is not None
+    press = buttons.decode(query.data)
+    assert isinstance(press, buttons.ConfidentialPress)  # the handler's pattern decoded it
+    who = person(query.from_user)
+    message = query.message
+    # Only the acknowledgement in the presser's own chat is rewritten.
+    ack = message.message_id if message is not None and message.chat.id == who.id else None
+    answer = await confidential.press(context.services, who, press.ticket_id, press.on, ack)
+    await query.answer(answer.text, show_alert=answer.alert)
+
+
 async def edited(update: Update, context: HuiyinContext) -> None:
     """An edited message: 补充 to its ticket, or a report when it now describes a problem."""
     msg = update.edited_message
@@ -166,6 +180,7 @@ HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [
     ),
     MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, text),
     CallbackQueryHandler(question_button, pattern=buttons.is_question_answer),
+    CallbackQueryHandler(confidential_button, pattern=buttons.is_confidential_press),
     MessageHandler(PRIVATE & filters.PHOTO, photo),
     MessageHandler(PRIVATE & filters.LOCATION, location),
     MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, other),

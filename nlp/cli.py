@@ -15,7 +15,7 @@ from nlp.extractor import Extractor
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `nlp` command with its explain / eval / suggest / fit sub-commands."""
-    nlp = subparsers.add_parser("nlp", help="complaint extraction: explain, evaluate, grow rules")
+    nlp = subparsers.add_parser("nlp", help="诉求识别规则：解释、评估、改进")
     sub = nlp.add_subparsers(dest="nlp_command", required=True)
 
     explain = sub.add_parser("explain", help="print the Extraction of a text and the rules fired")

@@ -45,8 +45,9 @@ URGENT_BONUS = 1.5
 QUESTION_BONUS = 0.3  # a question (？/吗) about a named topic
 QUESTION_CUE = 1.5  # a 请问…吗 question holding one cue this strong (拖欠, 违法…) is a report
 BODY_FACTOR = 0.3  # weight of topic words after the first sentence (fitted on even ids)
-LONG_CHARS = 40  # a message this long that names a topic and a problem describes one
-LONG_BONUS = 1.0  # ... and counts this much more (chosen on even ids of dev_colloquial)
+LONG_CHARS = 40  # a message this long that names a topic (and no talk marker) describes it
+LONG_BONUS = 1.0  # ... a described problem (a problem cue fired) counts this much more
+DESCRIBED_BONUS = 0.5  # ... a described topic without a problem cue, this much more
 SMALL_TALK_CHARS = 40  # a longer message is never taken for small talk
 MAX_HITS = 400  # distinct keywords read per message (a real one holds a few dozen at most)
 MAX_ALTERNATIVES = 2  # next best categories offered to staff after the first
@@ -431,14 +432,13 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
     if has_category and (asks or "?" in norm):
         detection += QUESTION_BONUS
     # A resident describing a problem writes sentences about it: a long message naming a
-    # topic and a problem, with no talk marker, is a report more surely than a short one.
-    # (Two keywords at least, so a one-keyword message never depends on its length.)
-    described = (
-        has_category and strongest_cue >= PROBLEM_CUE and not talk and len(hits) > 1
-        and len(norm) >= LONG_CHARS
-    )
-    if described:
-        detection += LONG_BONUS
+    # topic, with no talk marker, is a report more surely than a short one; more so when a
+    # problem word fired. (Two keywords at least, so a one-keyword message never depends on
+    # its length.)
+    described = 0.0
+    if has_category and not talk and len(hits) > 1 and len(norm) >= LONG_CHARS:
+        described = LONG_BONUS if strongest_cue >= PROBLEM_CUE else DESCRIBED_BONUS
+        detection += described
     evidence = cat_score > 0 or bool(urgent) or cue_score > 0 or bool(intents)
     location = None
     looked = False
@@ -482,7 +482,7 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
                 round(REPORT_THRESHOLD / (detection + REPORT_THRESHOLD), 3)
                 if detection > 0 else 1.0
             ),
-            Explanation(_explain_chat, (detection, hits)), alternatives,
+            Explanation(_explain_chat, (detection, hits, described)), alternatives,
         )
     if is_report and location is None:
         if loc_suffix and not looked:
@@ -558,12 +558,17 @@ def _known_place(c: Compiled, encoded: str) -> str | None:
     return max(c.gazetteer.found_values(encoded), key=len, default=None)
 
 
-def _explain_chat(detection: float, hits: list[tuple[int, KeyInfo]]) -> tuple[str, ...]:
-    """The one line explaining chit-chat in which a word or two fired."""
-    return (
+def _explain_chat(
+    detection: float, hits: list[tuple[int, KeyInfo]], described: float = 0.0
+) -> tuple[str, ...]:
+    """The line explaining chit-chat in which a word or two fired (and a topic described)."""
+    line = (
         f"detection {detection:.1f} < {REPORT_THRESHOLD:g}: not a report (fired: "
-        + " ".join([info.key for _, info in hits]) + ")",
+        + " ".join([info.key for _, info in hits]) + ")"
     )
+    if described:
+        return (f"a topic described at length (>= {LONG_CHARS} characters): +{described:g}", line)
+    return (line,)
 
 
 def _explain(
@@ -578,7 +583,7 @@ def _explain(
     intent: str,
     detection: float,
     is_report: bool,
-    described: bool = False,
+    described: float = 0.0,
 ) -> tuple[str, ...]:
     """List the rules that fired, with the file and line each came from.
 
@@ -622,7 +627,8 @@ def _explain(
     if praise:
         out.append("praise: not a report")
     if described:
-        out.append(f"a problem described at length (>= {LONG_CHARS} characters): +{LONG_BONUS:g}")
+        what = "a problem" if described == LONG_BONUS else "a topic"
+        out.append(f"{what} described at length (>= {LONG_CHARS} characters): +{described:g}")
     out.append(
         f"detection {detection:.1f} >= {REPORT_THRESHOLD:g}: report" if is_report
         else f"detection {detection:.1f} {'>=' if detection >= REPORT_THRESHOLD else '<'} "

@@ -12,6 +12,7 @@ from bot.buttons import (
     ROUND_MAX,
     CardPress,
     CategoryPick,
+    ConfidentialPress,
     PromptAnswer,
     QuestionAnswer,
     RatingPress,
@@ -45,6 +46,7 @@ presses = st.one_of(
     st.builds(PromptAnswer, ids, st.booleans()),
     st.builds(QuestionAnswer, ids, st.booleans()),
     st.builds(CategoryPick, ids, st.integers(0, 9)),
+    st.builds(ConfidentialPress, ids, st.booleans()),
 )
 
 
@@ -90,6 +92,9 @@ def test_truncated_data_never_decodes_to_a_different_button(
         "k:1:10",  # a category index is one digit
         "k:1:-1",
         "k:x:0",
+        "h:yes:1",
+        "h:on:-1",
+        "h:off:01",
         "t:accept:1\x00",
         "x" * 65,
         "",
@@ -115,6 +120,7 @@ def test_the_wire_form_of_buttons_already_sent_still_decodes() -> None:
     assert buttons.decode("t:extend_ok:12") == CardPress(Action.APPROVE_EXTENSION, 12)
     assert buttons.decode("r:5:1:dissatisfied") == RatingPress(5, 1, Rating.DISSATISFIED)
     assert buttons.decode("g:no:9") == PromptAnswer(9, submit=False)
+    assert buttons.decode("h:on:7") == ConfidentialPress(7, on=True)
 
 
 def test_handler_patterns_tell_the_kinds_apart() -> None:

@@ -56,11 +56,11 @@ SHORT = Deadlines(  # 3 workdays: 咨询, 建议, 表扬
     remind_at=eod(2026, 10, 9),
     escalate_at=eod(2026, 10, 13),
 )
-URGENT = Deadlines(  # 24 calendar hours, holiday or not
+URGENT = Deadlines(  # 24 hours of the clock, but never on a statutory holiday
     accept_by=at(2026, 9, 30, 17),
-    resolve_by=at(2026, 10, 1, 15),
-    remind_at=at(2026, 10, 1, 9),  # 25% of 24 h = 6 h before
-    escalate_at=at(2026, 10, 1, 19),
+    resolve_by=at(2026, 10, 4, 15),  # 10-01 15:00 is 国庆 (10-01..03): carried past it
+    remind_at=at(2026, 10, 3, 15),  # 25% of the 96 h window = 24 h before
+    escalate_at=at(2026, 10, 4, 19),
 )
 DEFAULTS = {
     ("投诉", "一般"): LONG,
@@ -117,16 +117,12 @@ def test_general_periods(policy: DeadlinePolicy) -> None:
 @pytest.mark.parametrize(
     ("created", "accept_by", "resolve_by"),
     [
-        # 24 hours means 24 hours of the clock: across midnight, into the 国庆 holiday
-        (at(2026, 9, 30, 22, 30), at(2026, 10, 1, 0, 30), at(2026, 10, 1, 22, 30)),
-        # reported on a holiday, due on a holiday
+        # 24 hours means 24 hours of the clock: across midnight, into a weekend
+        (at(2026, 12, 4, 22, 30), at(2026, 12, 5, 0, 30), at(2026, 12, 5, 22, 30)),
+        # reported on a holiday, due on a day off that the law does not fix (国庆 is 10-01..03)
         (at(2026, 10, 3, 8), at(2026, 10, 3, 10), at(2026, 10, 4, 8)),
-        # across Spring Festival's eve
-        (at(2026, 2, 16, 23, 15), at(2026, 2, 17, 1, 15), at(2026, 2, 17, 23, 15)),
         # an aware time in another zone; the answer comes back in Asia/Shanghai
-        (datetime(2026, 9, 30, 16, tzinfo=UTC), at(2026, 10, 1, 2), at(2026, 10, 2)),
-        # into 2027, which the library does not know: hours do not need a calendar
-        (at(2026, 12, 31, 20), at(2026, 12, 31, 22), at(2027, 1, 1, 20)),
+        (datetime(2026, 11, 30, 16, tzinfo=UTC), at(2026, 12, 1, 2), at(2026, 12, 2)),
     ],
 )
 def test_urgent_hours_are_calendar_hours(
@@ -140,6 +136,37 @@ def test_urgent_hours_are_calendar_hours(
     assert (got.accept_by, got.resolve_by) == (accept_by, resolve_by)
     assert got.resolve_by.tzinfo == SH
     assert got.resolve_by - got.remind_at == timedelta(hours=6)
+
+
+@pytest.mark.parametrize(
+    ("created", "resolve_by"),
+    [
+        # the hours before 国庆: 10-01 22:30 is a statutory day, so the same time on 10-04
+        (at(2026, 9, 30, 22, 30), at(2026, 10, 4, 22, 30)),
+        # an aware time in another zone: 10-01 00:00 in Shanghai, due 10-04 00:00
+        (datetime(2026, 9, 30, 16, tzinfo=UTC), at(2026, 10, 4)),
+        # the hours before 春节 2026: 除夕 02-16 to 初三 02-19
+        (at(2026, 2, 15, 9), at(2026, 2, 20, 9)),
+        (at(2026, 2, 16, 23, 15), at(2026, 2, 20, 23, 15)),
+        # the hours before 元旦 2027, a year the library does not know
+        (at(2026, 12, 31, 10), at(2027, 1, 2, 10)),
+        (at(2026, 12, 31, 23, 59, 59), at(2027, 1, 2, 23, 59, 59)),
+        # before 春节 2027 (除夕 02-05 to 初三 02-08) and 国庆 2027 (10-01..03)
+        (at(2027, 2, 4, 18), at(2027, 2, 9, 18)),
+        (at(2027, 9, 30, 8), at(2027, 10, 4, 8)),
+        # 24 hours ending just before a statutory day stay where they are
+        (at(2026, 12, 30, 23, 59), at(2026, 12, 31, 23, 59)),
+    ],
+)
+def test_urgent_deadline_is_carried_past_a_statutory_holiday(
+    policy: DeadlinePolicy, cal: WorkCalendar, created: datetime, resolve_by: datetime
+) -> None:
+    got = policy.deadlines(created, "投诉", "紧急", cal)
+    assert got.resolve_by == resolve_by
+    assert got.resolve_by.tzinfo == SH
+    assert cal.statutory_holiday(got.resolve_by) is None
+    assert got.accept_by == created.astimezone(SH) + timedelta(hours=2)  # 签收 is not moved
+    assert created <= got.remind_at <= got.resolve_by < got.escalate_at
 
 
 def test_deadline_into_unknown_year_skips_statutory_days(
@@ -185,6 +212,28 @@ def test_reopen_and_extension(policy: DeadlinePolicy, cal: WorkCalendar) -> None
     latest = policy.max_extension(LONG.resolve_by, cal)
     assert latest == eod(2026, 12, 15)
     assert cal.workdays_between(LONG.resolve_by, latest) == 30
+
+
+def test_hour_reopen_extension_and_moved_deadlines_skip_statutory_holidays(
+    tmp_path: Path, cal: WorkCalendar
+) -> None:
+    text = DEFAULT_POLICY_FILE.read_text(encoding="utf-8")
+    text = text.replace('extension_max = "30 workdays"', 'extension_max = "48 hours"')
+    text = text.replace(
+        'reopen_resolve_within = "10 workdays"', 'reopen_resolve_within = "24 hours"'
+    )
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    hourly = DeadlinePolicy.load(path)
+    # 重办 on 除夕 2027 morning: 24 hours later is 初一, so the same time on 02-09 (初四)
+    assert hourly.reopen_deadline(at(2027, 2, 5, 9), cal) == at(2027, 2, 9, 9)
+    # 延期 at most 48 hours past 2026-12-30 12:00 would be 元旦: 2027-01-02 12:00
+    assert hourly.max_extension(at(2026, 12, 30, 12), cal) == at(2027, 1, 2, 12)
+    # A deadline moved onto 国庆 (a 转派, an approval) is carried past it too.
+    rule = hourly.rule("投诉", "紧急")
+    moved = hourly.around(at(2027, 9, 30, 9), at(2027, 10, 2, 9), rule, cal)
+    assert moved.resolve_by == at(2027, 10, 4, 9)
+    assert moved.escalate_at == at(2027, 10, 4, 13)
 
 
 def test_rating_periods_are_calendar_days(policy: DeadlinePolicy) -> None:

@@ -110,3 +110,10 @@ def test_a_problem_described_at_length_counts_more_unless_it_is_talk(
     ]
     assert marked == [False, True, False]
     assert extractor.extract(long).confidence > extractor.extract(short).confidence
+    # without a problem word, a described topic counts half as much
+    topic = "小区南门外面那条马路上的共享单车越来越多，早上上班的时候人行道上几乎没地方下脚了"
+    lines = extractor.extract(topic).explanation
+    assert "a topic described at length (>= 40 characters): +0.5" in lines
+    assert "a problem described at length (>= 40 characters): +1" in extractor.extract(
+        long
+    ).explanation

@@ -11,7 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Urgency
+from bot.buttons import ConfidentialPress
+from bot.domain import OPEN_STATUSES, Status, Urgency
+from bot.intents import Key, Keyboard, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling.contact import wants_confidential
@@ -157,6 +159,7 @@ async def file_private(
         message_id=message_id,
         suffix=suffix,
         text=acknowledgement(ticket) + (f"\n{note}" if note else ""),
+        buttons=ack_buttons(ticket),
         ticket_id=ticket.id,
     )
     return "ticket", ticket
@@ -167,6 +170,22 @@ def category_choices(extraction: Extraction) -> str | None:
     paths = [extraction.category, *extraction.alternatives]
     labels = list(dict.fromkeys("/".join(p) for p in paths if p))
     return "\n".join(labels) or None
+
+
+# 保密 may be asked for while staff can still reveal the reporter, and taken back only
+# before anyone accepted the ticket (a department may have planned its handling on it).
+CONFIDENTIAL_FROM = OPEN_STATUSES | {Status.RESOLVED}
+CONFIDENTIAL_UNDO = frozenset({Status.NEW, Status.DISPATCHING})
+
+
+def ack_buttons(ticket: Ticket) -> Keyboard:
+    """The 保密 button under a private acknowledgement: 保密处理, or 取消保密 before acceptance."""
+    status = Status(ticket.status)
+    if not ticket.confidential and status in CONFIDENTIAL_FROM:
+        return keyboard([Key(texts.BUTTON_CONFIDENTIAL, ConfidentialPress(ticket.id, True))])
+    if ticket.confidential and status in CONFIDENTIAL_UNDO:
+        return keyboard([Key(texts.BUTTON_NOT_CONFIDENTIAL, ConfidentialPress(ticket.id, False))])
+    return ()
 
 
 def acknowledgement(ticket: Ticket) -> str:

@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.buttons import PromptAnswer
 from bot.domain import ChatKind, EventKind, PromptStatus, Role
+from bot.errors import Refusal
 from bot.intents import Earlier, GroupAnswer, Key, Notice, Removal, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import learning, staff
+from bot.services.handling import staff
 from bot.services.handling.staff import ButtonAnswer
-from bot.services.intake import merge, private_prompts
+from bot.services.intake import merge, private_prompts, questions
 from bot.services.intake.abuse import is_flood, over_report_limit
 from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
 from bot.services.intake.merge import merged_into
@@ -37,7 +38,7 @@ from storage.models import (
     Ticket,
     User,
 )
-from storage.outbox import enqueue, insert_ignore
+from storage.outbox import enqueue
 
 GRID_CHAT = ChatKind.GRID
 
@@ -241,29 +242,17 @@ async def _ask(
     body: str,
     now: datetime,
 ) -> Heard:
-    inserted = await insert_ignore(
+    prompt = await questions.store(
         session,
-        GroupPrompt,
-        {
-            "chat_id": chat_id,
-            "source_message_id": message_id,
-            "author_id": author.id,
-            "text": body,
-            "status": "open",
-            "expires_at": now + timedelta(seconds=services.group_prompt_ttl_seconds),
-            "created_at": now,
-        },
-        ["chat_id", "source_message_id"],
+        chat_id=chat_id,
+        message_id=message_id,
+        author_id=author.id,
+        text=body,
+        expires_at=now + timedelta(seconds=services.group_prompt_ttl_seconds),
+        now=now,
     )
-    if not inserted:
+    if prompt is None:
         return Heard("duplicate")
-    prompt = (
-        await session.execute(
-            select(GroupPrompt).where(
-                GroupPrompt.chat_id == chat_id, GroupPrompt.source_message_id == message_id
-            )
-        )
-    ).scalar_one()
     await remember_user(session, author, started=None)
     await enqueue(
         session,
@@ -311,24 +300,14 @@ async def answer_prompt(
         return ButtonAnswer(texts.ALERT_INVALID, alert=True)
     now = services.clock()
     async with services.sessions.begin() as session:
-        prompt = await session.get(GroupPrompt, prompt_id, with_for_update=True)
-        if prompt is None or await grid_of(session, prompt.chat_id) is None:
-            return ButtonAnswer(texts.ALERT_INVALID, alert=True)
-        if prompt.status != PromptStatus.OPEN or prompt.expires_at < now:
-            return ButtonAnswer(texts.ALERT_PROMPT_GONE, alert=True)
-        worker = await is_worker(session, prompt.chat_id, person.id)
-        if person.id != prompt.author_id and not worker:
-            return ButtonAnswer(texts.ALERT_PROMPT_NOT_YOURS, alert=True)
+        try:
+            claim = await questions.claim(session, prompt_id, person.id, now, in_grid=True)
+        except Refusal as no:
+            return ButtonAnswer(str(no), alert=True)
+        prompt = claim.prompt
         if choice == "no":
             await remove_prompt(session, prompt, PromptStatus.DISMISSED)
-            await learning.record(
-                session,
-                source=learning.GROUP_NO,
-                channel=learning.GROUP,
-                text=prompt.text,
-                actor_id=person.id,
-                at=now,
-            )
+            await questions.record_no(session, prompt, person.id, now)
             answer = ButtonAnswer(texts.ALERT_DISMISSED)
         else:
             author = await session.get(User, prompt.author_id)
@@ -341,7 +320,7 @@ async def answer_prompt(
                 chat_id=prompt.chat_id,
                 message_id=prompt.source_message_id,
                 grid_chat_id=prompt.chat_id,
-                worker_id=person.id if worker and person.id != prompt.author_id else None,
+                worker_id=person.id if claim.by_worker else None,
             )
             extraction = services.extractor.extract(prompt.text)
             await remove_prompt(session, prompt, PromptStatus.SUBMITTED)

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.buttons import QuestionAnswer
 from bot.domain import AttachmentKind, PromptStatus
+from bot.errors import Refusal
 from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
 from bot.services.context import Person, Services
-from bot.services.handling import learning
 from bot.services.handling.staff import ButtonAnswer
+from bot.services.intake import questions
 from bot.services.intake.attachments import add_evidence
 from bot.services.intake.filing import Source, file_private
 from bot.services.tickets import reply
 from nlp import Extraction
 from storage.models import GroupPrompt
-from storage.outbox import enqueue, insert_ignore
+from storage.outbox import enqueue
 
 
 def question_key(prompt_id: int) -> str:
@@ -46,30 +46,18 @@ async def ask(
 ) -> bool:
     """Ask the resident whether to file this message (a photo's caption keeps its photo);
     False when it was already asked."""
-    inserted = await insert_ignore(
+    prompt = await questions.store(
         session,
-        GroupPrompt,
-        {
-            "chat_id": person.id,
-            "source_message_id": message_id,
-            "author_id": person.id,
-            "text": body,
-            "status": "open",
-            "expires_at": now + timedelta(seconds=services.private_prompt_ttl_seconds),
-            "created_at": now,
-            "photo_file_id": photo_file_id,
-        },
-        ["chat_id", "source_message_id"],
+        chat_id=person.id,
+        message_id=message_id,
+        author_id=person.id,
+        text=body,
+        expires_at=now + timedelta(seconds=services.private_prompt_ttl_seconds),
+        now=now,
+        photo_file_id=photo_file_id,
     )
-    if not inserted:
+    if prompt is None:
         return False
-    prompt = (
-        await session.execute(
-            select(GroupPrompt).where(
-                GroupPrompt.chat_id == person.id, GroupPrompt.source_message_id == message_id
-            )
-        )
-    ).scalar_one()
     await enqueue(
         session,
         key=question_key(prompt.id),
@@ -103,13 +91,11 @@ async def answer(services: Services, person: Person, prompt_id: int, file: bool)
     """登记 / 不用了 under a private question: only the resident asked may answer, once."""
     now = services.clock()
     async with services.sessions.begin() as session:
-        prompt = await session.get(GroupPrompt, prompt_id, with_for_update=True)
-        if prompt is None or prompt.chat_id <= 0:
-            return ButtonAnswer(texts.ALERT_INVALID, alert=True)
-        if person.id != prompt.author_id:
-            return ButtonAnswer(texts.ALERT_NOT_YOUR_QUESTION, alert=True)
-        if prompt.status != PromptStatus.OPEN or prompt.expires_at < now:
-            return ButtonAnswer(texts.ALERT_PROMPT_GONE, alert=True)
+        try:
+            claim = await questions.claim(session, prompt_id, person.id, now, in_grid=False)
+        except Refusal as no:
+            return ButtonAnswer(str(no), alert=True)
+        prompt = claim.prompt
         if not file:
             await close(session, prompt, PromptStatus.DISMISSED)
             await reply(
@@ -119,14 +105,7 @@ async def answer(services: Services, person: Person, prompt_id: int, file: bool)
                 suffix=":no",
                 text=texts.PRIVATE_NOT_FILED,
             )
-            await learning.record(
-                session,
-                source=learning.PRIVATE_NO,
-                channel=learning.PRIVATE,
-                text=prompt.text,
-                actor_id=person.id,
-                at=now,
-            )
+            await questions.record_no(session, prompt, person.id, now)
             outcome = ButtonAnswer(texts.ALERT_DISMISSED)
         else:
             source = Source(chat_id=prompt.chat_id, message_id=prompt.source_message_id)

@@ -12,7 +12,6 @@ holiday calendar needs no rebuild.
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
@@ -382,6 +381,7 @@ async def _ticket_counts(
         t = out[row[0]][key_of(row[1] if width else None)]
         for name, value in zip(names, row[1 + width :], strict=True):
             setattr(t, name, getattr(t, name) + int(value or 0))
+        t.days_count = t.resolved  # every resolved ticket has its working days counted
     # What the time of reading adds: deadlines to accept or to resolve by that have passed.
     s = StatsTicket
     group = _grouping(s, by)
@@ -413,34 +413,39 @@ async def _ticket_counts(
         t.overdue += late
         t.resolve_due += late - late_resolved
         t.resolved_on_time -= late_resolved
-    # Working days from filing to resolution, on today's calendar.
+    # Working days from filing to resolution, on today's calendar: with w(d) the working days
+    # after the first day of the span up to d, a ticket's are w(resolved) - w(filed), so the
+    # sums come from two narrow queries (per resolution day, per filing day), not every pair.
+    # A resolution before the filing day counts 0 days, as the plain path counts it.
     r = StatsResolveDays
     group = _grouping(r, by)
     bucket = _bucket(r.day, periods).label("bucket")
-    query = (
-        select(bucket, *group, r.day, r.resolved_day, func.sum(r.n))
-        .where(_span(r.day, periods), *_scope(r, departments))
-        .group_by(bucket, *group, r.day, r.resolved_day)
-    )
-    workdays = _workdays(calendar)
-    for row in (await session.execute(query)).all():
-        if row[0] < 0 or not row[-1]:
-            continue
-        t = out[row[0]][key_of(row[1] if width else None)]
-        n = int(row[-1])
-        t.days_count += n
-        t.days_total += n * workdays(row[-3], row[-2])
+    span = (_span(r.day, periods), r.resolved_day >= r.day, *_scope(r, departments))
+    worked = _cumulative_workdays(calendar, min(p.start for p in periods))
+    for day_column, sign in ((r.resolved_day, 1), (r.day, -1)):
+        query = (
+            select(bucket, *group, day_column, func.sum(r.n))
+            .where(*span)
+            .group_by(bucket, *group, day_column)
+        )
+        for row in (await session.execute(query)).all():
+            if row[0] < 0 or not row[-1]:
+                continue
+            t = out[row[0]][key_of(row[1] if width else None)]
+            t.days_total += sign * int(row[-1]) * worked(row[-2])
 
 
-def _workdays(calendar: WorkCalendar) -> Callable[[date, date], int]:
-    """Working days after the first day up to and including the last (cached per pair)."""
-    workday = functools.cache(calendar.is_workday)
+def _cumulative_workdays(calendar: WorkCalendar, origin: date) -> Callable[[date], int]:
+    """w(d): working days after `origin` up to and including d (d on or after `origin`)."""
+    totals = [0]
 
-    @functools.cache
-    def between(first: date, last: date) -> int:
-        return sum(workday(first + timedelta(days=n)) for n in range(1, (last - first).days + 1))
+    def at(day: date) -> int:
+        offset = (day - origin).days
+        while len(totals) <= offset:
+            totals.append(totals[-1] + calendar.is_workday(origin + timedelta(days=len(totals))))
+        return totals[offset]
 
-    return between
+    return at
 
 
 async def figures_for(

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.models
+from storage.migrations.tables import primary_key, row_id, ticket_ref
 
 revision: str = "0014"
 down_revision: str | None = "0013"
@@ -20,17 +21,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Apply this revision."""
+    ticket_id, ticket_fk = ticket_ref("followups")
     op.create_table(
         "followups",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column(
-            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        row_id(),
+        ticket_id,
         sa.Column("round", sa.Integer(), nullable=False),
         sa.Column("rater_id", sa.BigInteger(), nullable=False),
         sa.Column("contacted", sa.Boolean(), nullable=True),
@@ -39,10 +34,8 @@ def upgrade() -> None:
         sa.Column("completed_at", storage.models.UTCDateTime(), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
         sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["ticket_id"], ["tickets.id"], name=op.f("fk_followups_ticket_id_tickets")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_followups")),
+        ticket_fk,
+        primary_key("followups"),
         sa.UniqueConstraint("ticket_id", "round", "rater_id", name="uq_followups_once"),
     )
     with op.batch_alter_table("followups", schema=None) as batch_op:

@@ -17,15 +17,12 @@ down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-KEY = (
-    sa.Column("department", sa.String(length=48), nullable=False),
-    sa.Column("grid_chat_id", sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column("category", sa.String(length=128), nullable=False),
-)
-
-
 def _key() -> list[sa.Column[object]]:
-    return [c.copy() for c in KEY]
+    return [
+        sa.Column("department", sa.String(length=48), nullable=False),
+        sa.Column("grid_chat_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("category", sa.String(length=128), nullable=False),
+    ]
 
 
 def _counts(*names: str) -> list[sa.Column[object]]:
