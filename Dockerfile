@@ -17,6 +17,7 @@ FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
     HUIYIN_DATABASE_URL=sqlite+aiosqlite:////data/huiyin.db \
+    HUIYIN_OPS_LISTEN=0.0.0.0:8080 \
     HUIYIN_HEARTBEAT_FILE=/tmp/huiyin.heartbeat
 WORKDIR /app
 COPY requirements.lock ./
@@ -33,7 +34,8 @@ RUN pip install --no-deps . \
 VOLUME ["/data"]
 USER huiyin
 EXPOSE 8080
-# Polling: the heartbeat the bot touches every 30 s; webhook mode: GET /readyz on the listener.
+# GET /readyz on the bot's own server: in polling mode HUIYIN_OPS_LISTEN (which also serves
+# /healthz and /metrics), in webhook mode the webhook listener; both on port 8080 here.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["huiyin", "check"]
 STOPSIGNAL SIGTERM
 CMD ["huiyin", "run"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
@@ -27,9 +27,10 @@ from bot.intake import handled
 from bot.intake.chatter import GRIDS_CHANNEL, Chatter
 from bot.intake.poller import Intake, Poller
 from bot.intake.worker import INBOX_CHANNEL, Worker
-from bot.menus import publish_menus
+from bot.menus import publish_chat_menus, publish_menus
 from bot.metrics import COUNTERS
 from bot.services.administration import people, personal_data
+from bot.services.administration.chats import bound_chat_kinds, chat_kinds
 from bot.services.context import Services
 from bot.services.intake import group_prompts
 from bot.services.supervision import calendar_notice
@@ -177,6 +178,11 @@ async def build_runtime(
     # The outbox sends stored payloads through do_api_request on purpose.
     warnings.filterwarnings("ignore", message="Please use 'Bot", category=PTBUserWarning)
     warnings.filterwarnings("ignore", message=".*retry_after", category=PTBDeprecationWarning)
+    # The operators' data files first: a bad one stops start-up before anything connects.
+    calendar = WorkCalendar.load(settings.holidays_file)
+    policy = DeadlinePolicy.load(settings.deadline_policy_file)
+    directory = Directory.load(settings.departments_file)
+    indicators = Indicators.load(settings.indicators_file)
     engine = make_engine(settings.database_url)
     try:
         if check_schema and not await _up_to_date_when_reachable(engine, settings):
@@ -191,10 +197,6 @@ async def build_runtime(
     except BaseException:
         await engine.dispose()
         raise
-    calendar = WorkCalendar.load(settings.holidays_file)
-    policy = DeadlinePolicy.load(settings.deadline_policy_file)
-    directory = Directory.load(settings.departments_file)
-    indicators = Indicators.load(settings.indicators_file)
     sessions = make_sessionmaker(engine)
     services = Services(
         sessions=sessions,
@@ -231,6 +233,7 @@ async def build_runtime(
         lease_seconds=lease_seconds,
     )
     services.wake = _waker(services.coordinator, sender)
+    services.chat_changed = _menu_refresher(services, application.bot)
     services.coordinator.subscribe(WAKE_CHANNEL, lambda _message: sender.wake())
     application.bot_data["services"] = services
     application.add_handler(TypeHandler(Update, count_update), group=-2)
@@ -252,6 +255,25 @@ async def build_runtime(
         heartbeat=settings.heartbeat_file,
         retention_days=settings.retention_days,
     )
+
+
+def _menu_refresher(services: Services, bot: Bot) -> Callable[[int], None]:
+    """Bring a chat's own command menu up to date in the background after its bindings
+    changed (off the handler's path: Telegram's answers never hold an update up)."""
+    pending: set[asyncio.Task[None]] = set()
+
+    async def refresh(chat_id: int) -> None:
+        try:
+            await publish_chat_menus(bot, await chat_kinds(services, [chat_id]))
+        except Exception:  # a menu is a convenience: log it, never fail the update for it
+            log.exception("could not refresh the menu of chat %s", chat_id)
+
+    def changed(chat_id: int) -> None:
+        task = asyncio.get_running_loop().create_task(refresh(chat_id))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    return changed
 
 
 def _inbox_waker(coordinator: Coordinator) -> Callable[[], None]:
@@ -296,6 +318,7 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
     await app.initialize()
     runtime.services.bot_username = app.bot.username
     await publish_menus(app.bot)
+    await publish_chat_menus(app.bot, await bound_chat_kinds(runtime.services))
     await app.start()
     await runtime.intake.chatter.refresh()
     runtime.worker.start()

@@ -55,7 +55,18 @@ async def _run_polling(settings: Settings, *, poll: bool = True) -> int:
     from bot.app import build_runtime, start_runtime, stop_runtime
 
     runtime = await build_runtime(settings, token=settings.require_token())
-    await start_runtime(runtime, polling=poll)
+    ops = None
+    if settings.ops_listen != "off":
+        from bot.web.ops import serve_ops
+
+        # Bound before the bot starts: a taken port is one line, not a started-then-stopped bot.
+        ops = await serve_ops(runtime.services, settings.ops_listen)
+    try:
+        await start_runtime(runtime, polling=poll)
+    except BaseException:
+        if ops is not None:
+            await ops.cleanup()
+        raise
     if poll:
         log.info("huiyin 已启动（长轮询），按 Ctrl+C 停止")
     else:
@@ -64,6 +75,8 @@ async def _run_polling(settings: Settings, *, poll: bool = True) -> int:
         await _wait_for_signal()
     finally:
         await stop_runtime(runtime)
+        if ops is not None:
+            await ops.cleanup()
     return 0
 
 
@@ -108,13 +121,15 @@ HEARTBEAT_MAX_AGE = 120.0  # seconds: four missed housekeeping passes
 
 
 async def _check(settings: Settings) -> int:
-    """Health check for a container: webhook mode asks /readyz, polling reads the heartbeat."""
+    """Health check for a container: GET /readyz of the bot's own server (the webhook listener,
+    or in polling mode HUIYIN_OPS_LISTEN); the heartbeat file when polling serves none."""
     import time
 
-    if settings.webhook_url:
+    if settings.webhook_url or settings.ops_listen != "off":
         from aiohttp import ClientError, ClientSession, ClientTimeout
 
-        port = settings.webhook_listen.rpartition(":")[2]
+        listen = settings.webhook_listen if settings.webhook_url else settings.ops_listen
+        port = listen.rpartition(":")[2]
         async with ClientSession(timeout=ClientTimeout(total=5)) as http:
             for path in ("/readyz", "/healthz"):  # /healthz: servers without the console
                 try:
@@ -130,11 +145,15 @@ async def _check(settings: Settings) -> int:
                     reason = type(exc).__name__
                     print(f"未就绪：无法连接 127.0.0.1:{port}（{reason}）", file=sys.stderr)
                     return 1
-        print("未就绪：webhook 服务没有 /readyz 或 /healthz", file=sys.stderr)
+        print("未就绪：服务没有 /readyz 或 /healthz", file=sys.stderr)
         return 1
     beat = settings.heartbeat_file
     if beat is None:
-        print("无法检查：请设置 HUIYIN_HEARTBEAT_FILE（机器人运行时定期更新它）", file=sys.stderr)
+        print(
+            "无法检查：HUIYIN_OPS_LISTEN 为 off 时，请设置 HUIYIN_HEARTBEAT_FILE"
+            "（机器人运行时定期更新它）",
+            file=sys.stderr,
+        )
         return 1
     try:
         age = time.time() - beat.stat().st_mtime
@@ -258,7 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("webhook", help="以 webhook 方式运行（aiohttp），同一端口提供网页控制台")
     sub.add_parser("web", help="单独运行网页控制台（HUIYIN_WEB_LISTEN）")
-    sub.add_parser("check", help="健康检查：webhook 模式访问 /readyz，长轮询模式读取心跳文件")
+    sub.add_parser(
+        "check",
+        help="健康检查：访问机器人的 /readyz（webhook 端口或 HUIYIN_OPS_LISTEN），"
+        "HUIYIN_OPS_LISTEN=off 时读取心跳文件",
+    )
     db = sub.add_parser("db", help="数据库")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="迁移数据库到最新版本")

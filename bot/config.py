@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import SettingsError
@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     console_url: str | None = Field(None, alias="HUIYIN_CONSOLE_URL")
     console_secret: str | None = Field(None, alias="HUIYIN_CONSOLE_SECRET")
     web_listen: str = Field("127.0.0.1:8081", alias="HUIYIN_WEB_LISTEN")
+    # `huiyin run` (polling) serves /healthz, /readyz and /metrics here; "off": not at all.
+    ops_listen: str = Field("127.0.0.1:8080", alias="HUIYIN_OPS_LISTEN")
     nlp_rules_dir: Path | None = Field(None, alias="HUIYIN_NLP_RULES_DIR")
     nlp_user_dict: Path | None = Field(None, alias="HUIYIN_NLP_USER_DICT")
     log_level: str = Field("INFO", alias="HUIYIN_LOG_LEVEL")
@@ -129,12 +131,17 @@ class Settings(BaseSettings):
             raise ValueError(f"应为 {'、'.join(LOG_LEVELS)} 之一")
         return value.upper()
 
-    @field_validator("webhook_listen", "web_listen")
+    @field_validator("webhook_listen", "web_listen", "ops_listen")
     @classmethod
-    def _check_listen(cls, value: str) -> str:
+    def _check_listen(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "ops_listen" and value.strip().lower() in ("off", ""):
+            return "off"
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit():
-            raise ValueError("应为 主机:端口，例如 0.0.0.0:8080")
+            raise ValueError(
+                "应为 主机:端口，例如 0.0.0.0:8080"
+                + ("，或 off（不提供）" if info.field_name == "ops_listen" else "")
+            )
         return value
 
     def console_root(self) -> str:

@@ -124,24 +124,28 @@ def _shift(moment: datetime, delta: timedelta) -> datetime:
 def _parse_span(raw: object, path: Path, key: str, allowed: frozenset[Unit]) -> Span:
     names = ", ".join(sorted(allowed))
     if not isinstance(raw, str):
-        raise PolicyFileError(path, key, f'expected a string such as "3 workdays", got {raw!r}')
+        raise PolicyFileError(path, key, f'应为 "3 workdays" 这样的字符串，实际是 {raw!r}')
     match = _SPAN_RE.match(raw)
     unit = _UNITS.get(match.group(2).lower()) if match else None
     if match is None or unit is None:
-        raise PolicyFileError(path, key, f'{raw!r} is not "<whole number> <unit>" ({names})')
+        raise PolicyFileError(
+            path,
+            key,
+            f'{raw!r} 不是 "<整数> <单位>" 的写法（单位可用：{names}）',
+        )
     if unit not in allowed:
-        raise PolicyFileError(path, key, f"{raw!r}: unit {unit} not allowed here ({names})")
+        raise PolicyFileError(path, key, f"{raw!r}：此处不能用单位 {unit}（可用：{names}）")
     amount = int(match.group(1))
     if amount <= 0 or (unit == "percent" and amount >= 100):
-        limit = "between 1 and 99" if unit == "percent" else "at least 1"
-        raise PolicyFileError(path, key, f"{raw!r}: amount must be {limit}")
+        limit = "在 1 到 99 之间" if unit == "percent" else "至少为 1"
+        raise PolicyFileError(path, key, f"{raw!r}：数量须{limit}")
     return Span(amount, unit)
 
 
 def _table(doc: Mapping[str, object], key: str, path: Path, where: str) -> Mapping[str, object]:
     value = doc.get(key)
     if not isinstance(value, dict):
-        raise PolicyFileError(path, f"{where}{key}", "missing or not a table")
+        raise PolicyFileError(path, f"{where}{key}", "缺少这个表，或者它不是表")
     return value
 
 
@@ -151,7 +155,7 @@ def _check_keys(table: Mapping[str, object], allowed: set[str], path: Path, wher
         raise PolicyFileError(
             path,
             f"{where}{unknown[0]}",
-            f"unknown key (expected one of {', '.join(sorted(allowed))})",
+            f"不认识的键（可用：{'、'.join(sorted(allowed))}）",
         )
 
 
@@ -182,13 +186,13 @@ class DeadlinePolicy:
         doc = read_toml(path, PolicyFileError)
         _check_keys(doc, {"format", "general", "defaults", "rules"}, path, "")
         if doc.get("format", 1) != 1:
-            raise PolicyFileError(path, "format", f"unsupported value {doc['format']!r}")
+            raise PolicyFileError(path, "format", f"不支持的格式版本 {doc['format']!r}（应为 1）")
 
         general = _table(doc, "general", path, "")
         _check_keys(general, _GENERAL_KEYS, path, "general.")
         missing = sorted(_GENERAL_KEYS - set(general))
         if missing:
-            raise PolicyFileError(path, f"general.{missing[0]}", "missing")
+            raise PolicyFileError(path, f"general.{missing[0]}", "缺少这个键")
         clock_only = {"rating_reminder_after", "rating_autoclose_after"}
         spans = {
             key: _parse_span(
@@ -202,12 +206,12 @@ class DeadlinePolicy:
             raise PolicyFileError(
                 path,
                 "general.rating_autoclose_after",
-                f"{r_close} must be later than rating_reminder_after ({r_remind})",
+                f"{r_close} 须晚于 rating_reminder_after（{r_remind}）",
             )
 
         defaults = doc.get("defaults", {})
         if not isinstance(defaults, dict):
-            raise PolicyFileError(path, "defaults", "not a table")
+            raise PolicyFileError(path, "defaults", "应为一个表")
         _check_keys(defaults, {"remind_before", "escalate_after"}, path, "defaults.")
 
         table = _table(doc, "rules", path, "")
@@ -304,7 +308,7 @@ def _parse_rule(
             return _parse_span(raw[key], path, f"{where}.{key}", allowed)
         if key in defaults:
             return _parse_span(defaults[key], path, f"defaults.{key}", allowed)
-        raise PolicyFileError(path, f"{where}.{key}", "missing (and no default)")
+        raise PolicyFileError(path, f"{where}.{key}", "缺少这个键（也没有默认值）")
 
     rule = Rule(
         accept_within=field("accept_within", _TIMED),
@@ -317,8 +321,8 @@ def _parse_rule(
         raise PolicyFileError(
             path,
             key,
-            f"{rule.remind_before} before a deadline of "
-            f"{rule.resolve_within}: use hours or a percentage ({where})",
+            f"办结时限为 {rule.resolve_within} 时，提前 {rule.remind_before} 提醒无法计算："
+            f"请用小时或百分比（{where}）",
         )
     return rule
 

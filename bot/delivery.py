@@ -556,8 +556,8 @@ class OutboxSender:
             ).scalars()
             run: list[OutboxMessage] = []
             for row in queued:
-                if not joins(row) or row.next_attempt_at > now:
-                    break
+                if not joins(row) or row.next_attempt_at > now or row.thread_id != head.thread_id:
+                    break  # a message goes to one forum topic: another topic's rows wait
                 run.append(row)
         if not run:
             return []
@@ -626,7 +626,7 @@ class OutboxSender:
         if row.ticket_id is None:
             return None
         async with self.sessions() as session:
-            card = await session.get(StaffCard, (row.ticket_id, row.chat_id))
+            card = await session.get(StaffCard, (row.ticket_id, row.chat_id, row.thread_id))
         return None if card is None else card.message_id
 
     async def _digest_of(self, chat_id: int, message_id: int) -> OutboxMessage | None:
@@ -729,12 +729,18 @@ class OutboxSender:
                 return Call("editMessageReplyMarkup", target | {"reply_markup": _NO_BUTTONS})
         raise IntentError(f"no Bot API call for {intent!r}")
 
-    async def _topic(self, chat_id: int) -> int | None:
-        """The forum topic a group is bound to, if any (one primary-key read)."""
+    async def _topic(self, row: OutboxMessage) -> int:
+        """The forum topic a row goes to: its own, else its group's when the group has one
+        binding only (0: none, the group's General)."""
+        if row.thread_id:
+            return row.thread_id
         async with self.sessions() as session:
-            return await session.scalar(
-                select(BoundChat.thread_id).where(BoundChat.chat_id == chat_id)
-            )
+            threads = (
+                await session.execute(
+                    select(BoundChat.thread_id).where(BoundChat.chat_id == row.chat_id).limit(2)
+                )
+            ).scalars().all()
+        return threads[0] if len(threads) == 1 else 0
 
     async def _send(self, row: OutboxMessage, followers: list[OutboxMessage]) -> None:
         try:
@@ -758,9 +764,9 @@ class OutboxSender:
                 answers = [intent] + [loads(f.kind, f.payload) for f in followers]
                 _batch_answers(call.params, row.chat_id, answers)
             if call.method in _POSTS and row.chat_id < 0 and "reply_parameters" not in call.params:
-                # A reply lands in its post's topic; anything else in the bound topic.
-                thread = await self._topic(row.chat_id)
-                if thread is not None:
+                # A reply lands in its post's topic; anything else in its row's topic.
+                thread = await self._topic(row)
+                if thread:
                     call.params["message_thread_id"] = thread
             place = await self.pacer.turn()
             # Noted as it leaves, alongside the request (the chat's next message is looked at
@@ -835,11 +841,14 @@ class OutboxSender:
                 row.kind == Kind.CARD_UPDATE and method == "sendMessage"
             )
             if status == SENT and is_card and message_id and row.ticket_id:
-                card = await session.get(StaffCard, (row.ticket_id, row.chat_id))
+                card = await session.get(StaffCard, (row.ticket_id, row.chat_id, row.thread_id))
                 if card is None:
                     session.add(
                         StaffCard(
-                            ticket_id=row.ticket_id, chat_id=row.chat_id, message_id=message_id
+                            ticket_id=row.ticket_id,
+                            chat_id=row.chat_id,
+                            thread_id=row.thread_id,
+                            message_id=message_id,
                         )
                     )
                 else:

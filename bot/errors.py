@@ -87,27 +87,46 @@ class NotMigrated(StartupError, RuntimeError):
 
 
 class DataFileError(StartupError, ValueError):
-    """A data file is unreadable or malformed; the message names the file, the line when
-    known, the key when there is one, and why."""
+    """A data file is unreadable or malformed; the message (Chinese, one line) names the file,
+    the line and column when known, the key when there is one, and what is wrong."""
 
-    def __init__(self, path: Path, key: str, reason: str, *, line: int | None = None) -> None:
-        where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{where}: {key}: {reason}" if key else f"{where}: {reason}")
+    what = "数据文件"
+
+    def __init__(
+        self,
+        path: Path,
+        key: str,
+        reason: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        where = f"{self.what} {path}"
+        if line:
+            where += f" 第 {line} 行" + (f"第 {column} 列" if column else "")
+        if key:
+            where += f"（{key}）"
+        super().__init__(f"{where}：{reason}")
         self.path = path
         self.line = line
+        self.column = column
         self.key = key
         self.reason = reason
 
     @classmethod
-    def of_file(cls, path: Path, reason: str, *, line: int | None = None) -> Self:
+    def of_file(
+        cls, path: Path, reason: str, *, line: int | None = None, column: int | None = None
+    ) -> Self:
         """The error of this kind about the whole file (unreadable, or not valid syntax)."""
         err = cls.__new__(cls)
-        DataFileError.__init__(err, path, "", reason, line=line)
+        DataFileError.__init__(err, path, "", reason, line=line, column=column)
         return err
 
 
 class CalendarFileError(DataFileError):
     """A holidays data file is unreadable or malformed; the message names the file and why."""
+
+    what = "节假日数据文件"
 
     def __init__(self, path: Path, reason: str, *, line: int | None = None) -> None:
         super().__init__(path, "", reason, line=line)
@@ -116,17 +135,25 @@ class CalendarFileError(DataFileError):
 class PolicyFileError(DataFileError):
     """The deadline policy file is malformed; the message names the file and the key."""
 
+    what = "办理时限数据文件"
+
 
 class DepartmentsFileError(DataFileError):
     """The departments file is malformed; the message names the file and the key."""
+
+    what = "部门数据文件"
 
 
 class IndicatorsFileError(DataFileError):
     """The indicators file (how the figures are computed) is malformed; names the file and key."""
 
+    what = "考核指标数据文件"
+
 
 class RulesFileError(DataFileError):
     """An NLP rule file or user dictionary is malformed; names the file and line."""
+
+    what = "NLP 规则文件"
 
     @classmethod
     def of(cls, exc: RuleFileError) -> RulesFileError:

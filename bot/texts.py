@@ -350,6 +350,25 @@ MENU_GROUP: tuple[tuple[str, str], ...] = (
     ("overdue", "工作人员：本部门超期工单"),
     ("ticket", "工作人员：查看工单及办理过程"),
 )
+# A bound chat's own menu (the group-wide one names commands of every kind of group).
+MENU_STAFF_CHAT: tuple[tuple[str, str], ...] = (
+    ("help", "本群可用的命令"),
+    ("queue", "本部门待办工单"),
+    ("overdue", "本部门超期工单"),
+    ("ticket", "查看工单及办理过程：/ticket 编号"),
+    ("stats", "本部门本考核周期的成绩"),
+    ("contact", "查看反映人联系方式（须说明原因）：/contact 编号"),
+    ("console", "私信获取监督台登录链接"),
+    ("people", "本部门工作人员名单"),
+)
+MENU_GRID_CHAT: tuple[tuple[str, str], ...] = (
+    ("help", "本群可用的命令"),
+    ("report", "网格员：回复居民的消息，代为上报"),
+    ("split", "网格员：回复被合并的消息，拆分为单独工单"),
+    ("queue", "网格员：本网格待办工单"),
+    ("overdue", "网格员：本网格超期工单"),
+    ("people", "本网格网格员名单"),
+)
 MENU_ADMIN: tuple[tuple[str, str], ...] = (
     ("bind_staff", "管理员：设为工作群（/bind_staff 部门名称）"),
     ("bind_grid", "管理员：设为网格群（/bind_grid 网格名称）"),

@@ -78,7 +78,7 @@ def end_of_day(d: date) -> datetime:
 
 def _parse_day(raw: object, where: str, path: Path) -> date:
     if isinstance(raw, datetime):
-        raise CalendarFileError(path, f"{where}: {raw!r} has a time; give a date (YYYY-MM-DD)")
+        raise CalendarFileError(path, f"{where}：{raw!r} 带有时间，请只写日期（YYYY-MM-DD）")
     if isinstance(raw, date):
         return raw
     if isinstance(raw, str):
@@ -86,13 +86,13 @@ def _parse_day(raw: object, where: str, path: Path) -> date:
             return date.fromisoformat(raw.strip())
         except ValueError:
             pass
-    raise CalendarFileError(path, f"{where}: {raw!r} is not a date (YYYY-MM-DD)")
+    raise CalendarFileError(path, f"{where}：{raw!r} 不是日期（应为 YYYY-MM-DD）")
 
 
 def _parse_days(raw: object, year: int, where: str, path: Path) -> list[date]:
     """Parse a list of dates and 'YYYY-MM-DD..YYYY-MM-DD' ranges, all inside ``year``."""
     if not isinstance(raw, list):
-        raise CalendarFileError(path, f"{where}: expected a list of dates, got {raw!r}")
+        raise CalendarFileError(path, f"{where}：应为日期的列表，实际是 {raw!r}")
     days: list[date] = []
     for i, item in enumerate(raw):
         at = f"{where}[{i}]"
@@ -101,13 +101,13 @@ def _parse_days(raw: object, year: int, where: str, path: Path) -> list[date]:
             first = _parse_day(first_raw, at, path)
             last = _parse_day(last_raw, at, path)
             if last < first:
-                raise CalendarFileError(path, f"{at}: range {item!r} ends before it starts")
+                raise CalendarFileError(path, f"{at}：日期范围 {item!r} 的结束早于开始")
             span = [first + timedelta(days=k) for k in range((last - first).days + 1)]
         else:
             span = [_parse_day(item, at, path)]
         for d in span:
             if d.year != year:
-                raise CalendarFileError(path, f"{at}: {d.isoformat()} is not in year {year}")
+                raise CalendarFileError(path, f"{at}：{d.isoformat()} 不在 {year} 年内")
         days.extend(span)
     return days
 
@@ -117,24 +117,24 @@ def _read_file(path: Path) -> tuple[dict[date, bool], set[int]]:
     doc = read_toml(path, CalendarFileError)
     unknown = sorted(set(doc) - {"format", "years"})
     if unknown:
-        raise CalendarFileError(path, f"{unknown[0]}: unknown key (expected 'format', 'years')")
+        raise CalendarFileError(path, f"{unknown[0]}：不认识的键（可用：format、years）")
     if doc.get("format", 1) != 1:
-        raise CalendarFileError(path, f"format: unsupported value {doc['format']!r} (expected 1)")
+        raise CalendarFileError(path, f"format：不支持的格式版本 {doc['format']!r}（应为 1）")
     years = doc.get("years", {})
     if not isinstance(years, dict):
-        raise CalendarFileError(path, "years: expected a table of [years.YYYY] sections")
+        raise CalendarFileError(path, "years：应为 [years.YYYY] 形式的表")
     status: dict[date, bool] = {}
     listed: set[int] = set()
     for key, section in years.items():
         where = f"years.{key}"
         if not (key.isdigit() and len(key) == 4):
-            raise CalendarFileError(path, f"{where}: year must be four digits, e.g. 2027")
+            raise CalendarFileError(path, f"{where}：年份须是四位数字，例如 2027")
         if not isinstance(section, dict):
-            raise CalendarFileError(path, f"{where}: expected a table with holidays/workdays")
+            raise CalendarFileError(path, f"{where}：应为含 holidays、workdays 的表")
         extra = sorted(set(section) - {"holidays", "workdays", "source"})
         if extra:
             raise CalendarFileError(
-                path, f"{where}.{extra[0]}: unknown key (expected holidays, workdays, source)"
+                path, f"{where}.{extra[0]}：不认识的键（可用：holidays、workdays、source）"
             )
         year = int(key)
         listed.add(year)
@@ -143,7 +143,7 @@ def _read_file(path: Path) -> tuple[dict[date, bool], set[int]]:
         both = sorted(set(off) & set(on))
         if both:
             raise CalendarFileError(
-                path, f"{where}: {both[0].isoformat()} is listed as both holiday and workday"
+                path, f"{where}：{both[0].isoformat()} 同时列为放假日和调休上班日"
             )
         status.update(dict.fromkeys(off, False))
         status.update(dict.fromkeys(on, True))

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.services.administration import people
-from handlers.context import HuiyinContext, on_replied_author, person
+from handlers.context import HuiyinContext, on_replied_author, person, place
 
 GROUPS = filters.ChatType.GROUPS
 BY_REPLY = ("remove_staff", "remove_worker", "unblock", "add_admin", "remove_admin")
@@ -18,14 +18,14 @@ async def unbind(update: Update, context: HuiyinContext) -> None:
     """End this group's binding as a staff or grid chat (admins only)."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
-    await people.unbind(context.services, person(user), chat.id, msg.message_id)
+    await people.unbind(context.services, person(user), place(update), msg.message_id)
 
 
 async def show_people(update: Update, context: HuiyinContext) -> None:
     """List this chat's staff or grid workers (and, for admins, the admins and blocks)."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
-    await people.show_people(context.services, person(user), chat.id, msg.message_id)
+    await people.show_people(context.services, person(user), place(update), msg.message_id)
 
 
 HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [

@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 from bot import texts
 from bot.services.administration import guide
 from bot.services.tickets import reply_now
-from handlers.context import HuiyinContext, person
+from handlers.context import HuiyinContext, person, place
 
 
 async def help_command(update: Update, context: HuiyinContext) -> None:
@@ -18,7 +18,7 @@ async def help_command(update: Update, context: HuiyinContext) -> None:
     if chat.type == chat.PRIVATE:
         await guide.private_help(context.services, person(user), msg.message_id)
         return
-    await guide.group_help(context.services, person(user), chat.id, msg.message_id)
+    await guide.group_help(context.services, person(user), place(update), msg.message_id)
 
 
 async def group_command_in_private(update: Update, context: HuiyinContext) -> None:

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.services.context import Person, Services
 from bot.services.intake.reports import clean_text
+from storage.chats import Place
 
 
 class HuiyinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -31,6 +32,14 @@ class HuiyinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
         return services
 
 
+def place(update: Update) -> Place:
+    """Where an update happened: its chat, and the forum topic when it was in one."""
+    chat, msg = update.effective_chat, update.effective_message
+    assert chat is not None
+    topic = getattr(msg, "is_topic_message", False) and getattr(msg, "message_thread_id", None)
+    return Place(chat.id, topic or 0)
+
+
 def person(user: User) -> Person:
     """Turn a Telegram user into the plain value services take (names cleaned of NUL, lone
     surrogates and other characters a database refuses)."""
@@ -41,8 +50,9 @@ def person(user: User) -> Person:
     )
 
 
-# An admin command given as a reply: (services, admin, the replied post's author, chat, message)
-ReplyCommand = Callable[[Services, Person, Person | None, int, int], Awaitable[object]]
+# An admin command given as a reply: (services, admin, the replied post's author, the chat or
+# forum topic, message)
+ReplyCommand = Callable[[Services, Person, Person | None, Place, int], Awaitable[object]]
 
 
 def on_replied_author(
@@ -58,7 +68,7 @@ def on_replied_author(
             context.services,
             person(user),
             person(target) if target is not None and not target.is_bot else None,
-            chat.id,
+            place(update),
             msg.message_id,
         )
 

@@ -10,7 +10,7 @@ from bot.domain import HuiyinError, parse_ticket_number
 from bot.services.administration import staff as staff_admin
 from bot.services.handling import corrections, queues, staff
 from bot.services.statistics import access, report
-from handlers.context import HuiyinContext, on_replied_author, person
+from handlers.context import HuiyinContext, on_replied_author, person, place
 
 GROUPS = filters.ChatType.GROUPS
 
@@ -46,7 +46,7 @@ async def card_button(update: Update, context: HuiyinContext) -> None:
         return
     try:
         answer = await staff.press(
-            context.services, person(query.from_user), chat.id, press.action, press.ticket_id
+            context.services, person(query.from_user), place(update), press.action, press.ticket_id
         )
     except HuiyinError as exc:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
@@ -90,7 +90,7 @@ async def contact_button(update: Update, context: HuiyinContext) -> None:
         return
     try:
         answer = await staff.ask_contact(
-            context.services, person(query.from_user), chat.id, ticket_id=press.ticket_id
+            context.services, person(query.from_user), place(update), ticket_id=press.ticket_id
         )
     except HuiyinError as exc:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
@@ -104,7 +104,7 @@ async def contact(update: Update, context: HuiyinContext) -> None:
     assert msg is not None and chat is not None and user is not None
     number = parse_ticket_number(" ".join(context.args or []))
     await staff.ask_contact(
-        context.services, person(user), chat.id, number=number, message_id=msg.message_id
+        context.services, person(user), place(update), number=number, message_id=msg.message_id
     )
 
 
@@ -112,14 +112,16 @@ async def queue(update: Update, context: HuiyinContext) -> None:
     """List this chat's department's open tickets by deadline (/queue)."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
-    await queues.show_queue(context.services, person(user), chat.id, msg.message_id)
+    await queues.show_queue(context.services, person(user), place(update), msg.message_id)
 
 
 async def overdue(update: Update, context: HuiyinContext) -> None:
     """List this chat's department's overdue tickets (/overdue)."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
-    await queues.show_queue(context.services, person(user), chat.id, msg.message_id, overdue=True)
+    await queues.show_queue(
+        context.services, person(user), place(update), msg.message_id, overdue=True
+    )
 
 
 async def ticket(update: Update, context: HuiyinContext) -> None:
@@ -127,7 +129,7 @@ async def ticket(update: Update, context: HuiyinContext) -> None:
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
     await queues.show_ticket(
-        context.services, person(user), chat.id, msg.message_id, " ".join(context.args or [])
+        context.services, person(user), place(update), msg.message_id, " ".join(context.args or [])
     )
 
 
@@ -142,7 +144,7 @@ async def stats(update: Update, context: HuiyinContext) -> None:
     """Answer with this chat's department's figures for the current cycle (/stats)."""
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert msg is not None and chat is not None and user is not None
-    await report.answer_stats(context.services, person(user), chat.id, msg.message_id)
+    await report.answer_stats(context.services, person(user), place(update), msg.message_id)
 
 
 HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [

@@ -10,4 +10,4 @@ class RuleFileError(Exception):
         self.file = file
         self.line = line
         self.reason = reason
-        super().__init__(f"{file}:{line}: {reason}")
+        super().__init__(f"{file} 第 {line} 行：{reason}" if line else f"{file}：{reason}")

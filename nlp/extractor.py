@@ -696,7 +696,7 @@ def _compile(
     for e in rules.section("synonyms.txt", "同义词"):
         target = e.target or ""
         if target not in table:
-            raise RuleFileError(e.file, e.line, f"'{target}' is not a keyword of any rule file")
+            raise RuleFileError(e.file, e.line, f"「{target}」不是任何规则文件中的关键词")
         for variant in {e.key, e.key.lower(), e.key.upper()}:
             table.setdefault(variant, []).extend(
                 Action(a.kind, a.target, a.weight, f"{a.source} via {e.key}=>{target}")
@@ -707,7 +707,7 @@ def _compile(
     building_suffixes = [e.key for e in rules.section("location.txt", "楼栋后缀")]
     if not place_suffixes or not building_suffixes:
         raise RuleFileError(
-            "location.txt", 0, "needs non-empty [地名后缀] and [楼栋后缀] sections"
+            "location.txt", 0, "须有非空的 [地名后缀] 和 [楼栋后缀] 分节"
         )
     negators = [e.key for e in rules.section("urgency.txt", "否定词")]
     question_ends = [e.key for e in rules.section("negation.txt", "问句结尾")]
@@ -747,7 +747,7 @@ def _neighbours(
     for e in entries:
         for path in (e.key, e.target or ""):
             if path not in taxonomy:
-                raise RuleFileError(e.file, e.line, f"'{path}' is not a leaf of the taxonomy")
+                raise RuleFileError(e.file, e.line, f"「{path}」不是分类表中最末一级的分类")
         out.setdefault(tuple(e.key.split("/")), []).append(tuple((e.target or "").split("/")))
     return {k: tuple(v) for k, v in out.items()}
 

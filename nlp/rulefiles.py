@@ -68,11 +68,11 @@ def load_taxonomy(path: Path) -> frozenset[str]:
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
     if not rows or len(rows[0]) < 3:
-        raise RuleFileError(str(path), 1, "expected a header 一级分类,二级分类,三级分类")
+        raise RuleFileError(str(path), 1, "第一行应为表头：一级分类,二级分类,三级分类")
     firsts = set()
     for row_number, row in enumerate(rows[1:], start=2):
         if len(row) != 3 or not all(cell.strip() for cell in row):
-            raise RuleFileError(str(path), row_number, "expected three non-empty columns")
+            raise RuleFileError(str(path), row_number, "应为三列，且都不能为空")
         firsts.add(row[0].strip())
     return frozenset(firsts)
 
@@ -88,12 +88,13 @@ def _lines(path: Path) -> Iterable[tuple[int, str]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise RuleFileError(str(path), 0, f"cannot read: {exc.strerror}") from exc
+        why = "文件不存在" if isinstance(exc, FileNotFoundError) else exc.strerror
+        raise RuleFileError(str(path), 0, f"无法读取：{why}") from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         bad_line = raw[: exc.start].count(b"\n") + 1
-        raise RuleFileError(str(path), bad_line, "not UTF-8 text") from exc
+        raise RuleFileError(str(path), bad_line, "不是 UTF-8 编码的文本") from exc
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.split("#", 1)[0].strip()
         if stripped:
@@ -113,7 +114,7 @@ def parse_file(path: Path, allowed: Sequence[str] | None, taxonomy: frozenset[st
             _check_section(name, number, section, allowed, taxonomy)
             continue
         if section is None:
-            raise RuleFileError(name, number, "keyword before any [section] header")
+            raise RuleFileError(name, number, "关键词前面缺少 [分节] 标题")
         weighted = allowed is None or section in WEIGHTED
         entry = _parse_line(name, number, section, line, weighted)
         # a neighbours line may repeat its left side (one line per neighbour)
@@ -122,7 +123,11 @@ def parse_file(path: Path, allowed: Sequence[str] | None, taxonomy: frozenset[st
         )
         if key in seen:
             first = seen[key]
-            raise RuleFileError(name, number, f"'{entry.key}' repeats line {first} in [{section}]")
+            raise RuleFileError(
+                name,
+                number,
+                f"「{entry.key}」在 [{section}] 中与第 {first} 行重复",
+            )
         seen[key] = number
         entries.append(entry)
     return entries
@@ -134,16 +139,16 @@ def _check_section(
     if allowed is not None:
         if section not in allowed:
             expected = " ".join(f"[{a}]" for a in allowed)
-            raise RuleFileError(name, number, f"unknown section [{section}]; expected {expected}")
+            raise RuleFileError(name, number, f"不认识的分节 [{section}]（可用：{expected}）")
         return
     parts = section.split("/")
     if any(not p.strip() for p in parts):
-        raise RuleFileError(name, number, f"empty level in category path [{section}]")
+        raise RuleFileError(name, number, f"分类路径 [{section}] 中有空的一级")
     if len(parts) > MAX_DEPTH:
-        raise RuleFileError(name, number, f"category path deeper than {MAX_DEPTH} levels")
+        raise RuleFileError(name, number, f"分类路径超过 {MAX_DEPTH} 级")
     if parts[0] not in taxonomy:
         raise RuleFileError(
-            name, number, f"first level '{parts[0]}' is not in the official taxonomy"
+            name, number, f"一级分类「{parts[0]}」不在官方分类表中"
         )
 
 
@@ -151,18 +156,18 @@ def _parse_line(name: str, number: int, section: str, line: str, weighted: bool)
     if section in ("同义词", "相近类别"):
         alias = _ALIAS.match(line)
         if not alias:
-            expected = "local word => standard word" if section == "同义词" else "path => path"
-            raise RuleFileError(name, number, f"expected '{expected}'")
+            expected = "本地说法 => 标准说法" if section == "同义词" else "分类路径 => 分类路径"
+            raise RuleFileError(name, number, f"应写成「{expected}」")
         return Entry(name, number, section, alias.group("key"), 1.0, alias.group("target"))
     match = _WEIGHTED.match(line)
     if not match:
-        raise RuleFileError(name, number, f"expected 'keyword [weight]', got '{line}'")
+        raise RuleFileError(name, number, f"应写成「关键词 [权重]」，实际是「{line}」")
     weight_text = match.group("weight")
     weight = float(weight_text) if weight_text else 1.0
     if weight_text and not weighted:
-        raise RuleFileError(name, number, f"section [{section}] takes no weights")
+        raise RuleFileError(name, number, f"[{section}] 分节的关键词不带权重")
     if abs(weight) > MAX_WEIGHT or weight == 0:
-        raise RuleFileError(name, number, f"weight must be non-zero, within ±{MAX_WEIGHT:g}")
+        raise RuleFileError(name, number, f"权重须非零，且在 ±{MAX_WEIGHT:g} 以内")
     return Entry(name, number, section, match.group("key"), weight)
 
 
@@ -174,7 +179,7 @@ def read_rules(dirs: Sequence[Path], taxonomy_file: Path | None = None) -> RuleS
     )
     for directory in dirs:
         if not directory.is_dir():
-            raise RuleFileError(str(directory), 0, "rule directory does not exist")
+            raise RuleFileError(str(directory), 0, "规则目录不存在")
         for path in sorted(directory.iterdir()):
             _read_one(path, rules)
         category_dir = directory / CATEGORY_DIR
@@ -190,8 +195,8 @@ def _read_one(path: Path, rules: RuleSet) -> None:
         return
     allowed = CONCERNS.get(path.name)
     if allowed is None:
-        known = ", ".join(sorted(CONCERNS))
-        raise RuleFileError(str(path), 0, f"unknown rule file; expected one of {known}")
+        known = "、".join(sorted(CONCERNS))
+        raise RuleFileError(str(path), 0, f"不认识的规则文件（可用的文件名：{known}）")
     rules.by_concern.setdefault(path.name, []).extend(parse_file(path, allowed, rules.taxonomy))
     rules.files.append(str(path))
 
@@ -202,7 +207,7 @@ def read_user_dict(path: Path) -> list[tuple[str, str | None]]:
     for number, line in _lines(path):
         parts = line.split()
         if len(parts) > 3:
-            raise RuleFileError(str(path), number, "expected 'word [frequency] [tag]'")
+            raise RuleFileError(str(path), number, "应写成「词语 [词频] [词性]」")
         tag: str | None = None
         if len(parts) >= 2:
             if parts[1].isdigit():
@@ -210,6 +215,6 @@ def read_user_dict(path: Path) -> list[tuple[str, str | None]]:
             elif len(parts) == 2:
                 tag = parts[1]
             else:
-                raise RuleFileError(str(path), number, f"frequency '{parts[1]}' is not a number")
+                raise RuleFileError(str(path), number, f"词频「{parts[1]}」不是数字")
         words.append((parts[0], tag))
     return words

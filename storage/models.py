@@ -131,18 +131,22 @@ class StaffMember(Base):
 
 
 class BoundChat(Base):
-    """A group chat bound to a role: a staff chat, or a grid group with its grid's name."""
+    """A group chat (or one forum topic of it) bound to a role: a department's staff chat, or
+    a grid group with its grid's name. One forum group may hold several departments, each
+    in its own topic."""
 
     __tablename__ = "bound_chats"
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The forum topic the binding was made in (the bot posts there); 0: the chat itself.
+    thread_id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, default=0, server_default="0"
+    )
     kind: Mapped[ChatKind] = mapped_column(EnumText(ChatKind, 16), index=True)
     title: Mapped[str] = mapped_column(String(255), default="")
     name: Mapped[str] = mapped_column(String(64), default="")
     bound_by: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # In a group with topics: the topic the binding was made in; the bot posts there.
-    thread_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class GridWorker(Base):
@@ -150,9 +154,7 @@ class GridWorker(Base):
 
     __tablename__ = "grid_workers"
 
-    grid_chat_id: Mapped[int] = mapped_column(
-        ForeignKey("bound_chats.chat_id"), primary_key=True, autoincrement=False
-    )
+    grid_chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     display_name: Mapped[str] = mapped_column(String(128), default="")
     added_by: Mapped[int | None] = mapped_column(BigInteger)
@@ -370,6 +372,10 @@ class StaffCard(Base):
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The forum topic of the department's binding (0: none): departments may share a group.
+    thread_id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, default=0, server_default="0"
+    )
     message_id: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -445,6 +451,8 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
+    # The forum topic to post in (0: the chat's own, or where the replied-to post is).
+    thread_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     kind: Mapped[Kind] = mapped_column(EnumText(Kind, 16), default=Kind.NOTICE)
     payload: Mapped[str] = mapped_column(Text)  # the intent's fields (bot.intents.dumps)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.intents import Intent, dumps
+from storage.chats import Place, place_of
 from storage.models import Base, OutboxMessage, utcnow
 
 
@@ -30,18 +31,21 @@ async def enqueue(
     session: AsyncSession,
     *,
     key: str,
-    chat_id: int,
+    chat_id: int | Place,
     intent: Intent,
     ticket_id: int | None = None,
 ) -> bool:
-    """Queue `intent` for `chat_id`; a second call with the same key adds nothing."""
+    """Queue `intent` for a chat (or one forum topic of it); a second call with the same key
+    adds nothing."""
+    place = place_of(chat_id)
     now = utcnow()
     return await insert_ignore(
         session,
         OutboxMessage,
         {
             "idempotency_key": key[:128],
-            "chat_id": chat_id,
+            "chat_id": place.chat_id,
+            "thread_id": place.thread_id,
             "kind": intent.kind.value,
             "payload": dumps(intent),
             "ticket_id": ticket_id,

@@ -21,6 +21,10 @@ def _nothing() -> None:
     return None
 
 
+def _no_chat(_chat_id: int) -> None:
+    return None
+
+
 @dataclass
 class Services:
     """The dependencies of the use cases, built once by the composition root."""
@@ -34,6 +38,9 @@ class Services:
     admin_ids: frozenset[int] = frozenset()
     clock: Callable[[], datetime] = utcnow
     wake: Callable[[], None] = field(default=_nothing)
+    # Called after a chat's bindings changed (bound, unbound, left, moved): the composition
+    # root brings the chat's own command menu up to date in the background.
+    chat_changed: Callable[[int], None] = field(default=_no_chat)
     max_text_length: int = 4096  # longer reports are filed cut, and the reporter is told
     attach_window_seconds: int = 600
     prompt_ttl_seconds: int = 3600

@@ -28,6 +28,7 @@ from bot.intents import Card, CardUpdate, Key, Keyboard, Kind, Notice, keyboard
 from bot.privacy import mask_id, mask_name, mask_text
 from bot.services.context import Person, Services
 from bot.services.handling import evidence, routing
+from storage.chats import Place, place_of
 from storage.models import (
     DayCounter,
     OutboxMessage,
@@ -130,7 +131,7 @@ async def find_by_number(session: AsyncSession, number: str) -> Ticket | None:
     ).scalar_one_or_none()
 
 
-async def staff_chat_ids(session: AsyncSession) -> list[int]:
+async def staff_chat_ids(session: AsyncSession) -> list[Place]:
     """Return the dispatch chats (总平台): where unrouted tickets and replies to them go."""
     return await routing.dispatch_chat_ids(session)
 
@@ -147,7 +148,9 @@ CARD_ROWS: tuple[tuple[Action, ...], ...] = (
 )
 
 
-async def chat_roles(session: AsyncSession, ticket: Ticket, chat_id: int) -> frozenset[Role]:
+async def chat_roles(
+    session: AsyncSession, ticket: Ticket, chat_id: int | Place
+) -> frozenset[Role]:
     """The roles whose buttons a chat's card shows: the holder's chat acts, others watch."""
     department = await routing.chat_department(session, chat_id)
     if department is None:
@@ -292,11 +295,11 @@ def _dispatch_lines(ticket: Ticket, assists: list[str]) -> str:
 async def tell_chats(
     session: AsyncSession,
     ticket: Ticket,
-    chats: list[int],
+    chats: list[Place],
     key: str,
     text: str,
 ) -> None:
-    """Queue one notice about `ticket` to each chat (keyed `{key}:{chat_id}`)."""
+    """Queue one notice about `ticket` to each chat or topic (keyed `{key}:{place}`)."""
     for chat_id in chats:
         await enqueue(
             session,
@@ -312,7 +315,7 @@ async def post_cards(
     ticket: Ticket,
     *,
     tag: str,
-    chats: list[int] | None = None,
+    chats: list[Place] | None = None,
     fresh: bool = False,
 ) -> None:
     """Post the ticket's card as a new message (the card to edit later) to `chats`, by default
@@ -332,7 +335,7 @@ async def post_cards(
                 ticket_id=ticket.id,
             )
             continue
-        if await session.get(StaffCard, (ticket.id, chat_id)) is not None:
+        if await session.get(StaffCard, (ticket.id, *chat_id)) is not None:
             # Sent before the new card (each chat's messages go out in order), this edits the
             # old card: it keeps what it said, loses its buttons and points to the new one.
             await enqueue(
@@ -355,15 +358,15 @@ async def post_cards(
 async def refresh_cards(session: AsyncSession, ticket: Ticket, event_id: int) -> None:
     """Edit the ticket's card in every chat it was posted to, to show its current state."""
     posted = await session.execute(
-        select(OutboxMessage.chat_id).where(
+        select(OutboxMessage.chat_id, OutboxMessage.thread_id).where(
             OutboxMessage.ticket_id == ticket.id, OutboxMessage.kind == Kind.CARD.value
         )
     )
-    chats = set(posted.scalars())
+    chats = {Place(chat_id, thread_id) for chat_id, thread_id in posted.all()}
     cards = await session.execute(
-        select(StaffCard.chat_id).where(StaffCard.ticket_id == ticket.id)
+        select(StaffCard.chat_id, StaffCard.thread_id).where(StaffCard.ticket_id == ticket.id)
     )
-    chats.update(cards.scalars())
+    chats.update(Place(chat_id, thread_id) for chat_id, thread_id in cards.all())
     for chat_id in sorted(chats):
         text, buttons = await render_card(
             session, ticket, await chat_roles(session, ticket, chat_id)
@@ -419,19 +422,21 @@ def deadline_text(ticket: Ticket) -> str:
 async def reply(
     session: AsyncSession,
     *,
-    chat_id: int,
+    chat_id: int | Place,
     message_id: int,
     text: str,
     suffix: str = "",
     buttons: Keyboard = (),
     ticket_id: int | None = None,
 ) -> None:
-    """Queue the answer to one incoming message (a duplicate delivery answers nothing new)."""
+    """Queue the answer to one incoming message (a duplicate delivery answers nothing new).
+    In a group it answers the message itself, so it lands in that message's forum topic."""
+    place = place_of(chat_id)
     await enqueue(
         session,
-        key=f"reply:{chat_id}:{message_id}{suffix}",
-        chat_id=chat_id,
-        intent=Notice(text, buttons),
+        key=f"reply:{place.chat_id}:{message_id}{suffix}",
+        chat_id=place.chat_id,
+        intent=Notice(text, buttons, reply_to=message_id if place.chat_id < 0 else None),
         ticket_id=ticket_id,
     )
 

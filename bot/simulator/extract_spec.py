@@ -24,6 +24,7 @@ METHODS = (
     "getWebhookInfo",
     "sendMessage",
     "sendPhoto",
+    "sendDocument",
     "sendLocation",
     "sendVenue",
     "editMessageText",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import mimetypes
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
@@ -30,6 +31,9 @@ CHAT_ACTIONS = frozenset({
     "upload_document", "choose_sticker", "find_location", "record_video_note",
     "upload_video_note",
 })
+
+
+MAX_UPLOAD = 50 * 1024 * 1024  # Telegram: a bot uploads files of at most 50 MB
 
 
 class Methods:
@@ -88,6 +92,53 @@ class Methods:
                 raise BadRequest("Bad Request: wrong file identifier/HTTP URL specified")
             sizes = found
         body: dict[str, Any] = {"photo": sizes}
+        self._caption(p, body)
+        markup = self._markup(p.get("reply_markup"))
+        self.world.check_can_send(state)
+        self._topic(state, p, body)
+        self._reply(state, p, body)
+        return self._post("sendPhoto", state, body, markup)
+
+    def m_sendDocument(self, p: Params) -> Any:
+        """sendDocument: an upload (multipart, at most 50 MB), a known file_id or a URL."""
+        state = self.world.resolve_chat(p["chat_id"])
+        document = p["document"]
+        if isinstance(document, UploadedFile):
+            if not document.data:
+                raise BadRequest("Bad Request: file must be non-empty")
+            if len(document.data) > MAX_UPLOAD:
+                raise BadRequest("Request Entity Too Large", error_code=413)
+            name = document.filename or "document"
+            ext = name.rsplit(".", 1)[1] if "." in name else "bin"
+            record = self.world.new_file(document.data, "documents", ext)
+            mime = document.content_type
+            if not mime or mime == "application/octet-stream":
+                mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            sent = {"file_name": name, "mime_type": mime}
+        elif _is_url(document):
+            record = self.world.new_file(TINY_JPEG, "documents", "jpg")
+            sent = {"file_name": urlparse(document).path.rsplit("/", 1)[-1] or "file"}
+        else:
+            found = self.world.files.get(document)
+            if found is None:
+                raise BadRequest("Bad Request: wrong file identifier/HTTP URL specified")
+            record, sent = found, self.world.document_names.get(document, {})
+        self.world.document_names[record.file_id] = sent
+        body: dict[str, Any] = {"document": {
+            "file_id": record.file_id,
+            "file_unique_id": record.file_unique_id,
+            **sent,
+            "file_size": len(record.data),
+        }}
+        self._caption(p, body)
+        markup = self._markup(p.get("reply_markup"))
+        self.world.check_can_send(state)
+        self._topic(state, p, body)
+        self._reply(state, p, body)
+        return self._post("sendDocument", state, body, markup)
+
+    @staticmethod
+    def _caption(p: Params, body: dict[str, Any]) -> None:
         if p.get("caption"):
             caption, entities = parse(p["caption"], p.get("parse_mode"),
                                       p.get("caption_entities"))
@@ -97,11 +148,6 @@ class Methods:
                 body["caption"] = caption
             if entities:
                 body["caption_entities"] = entities
-        markup = self._markup(p.get("reply_markup"))
-        self.world.check_can_send(state)
-        self._topic(state, p, body)
-        self._reply(state, p, body)
-        return self._post("sendPhoto", state, body, markup)
 
     def m_sendLocation(self, p: Params) -> Any:
         """sendLocation."""

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import ClientSession, ClientTimeout, web
 
@@ -571,7 +572,9 @@ class BotAPISimulator:
         form = await request.post()
         for key, value in form.items():
             if isinstance(value, web.FileField):
-                raw[key] = UploadedFile(value.filename, value.content_type, value.file.read())
+                # A non-ASCII name may arrive RFC 5987-encoded (filename*=utf-8''…).
+                name = unquote(value.filename or "")
+                raw[key] = UploadedFile(name, value.content_type, value.file.read())
             else:
                 raw[key] = value
         return raw

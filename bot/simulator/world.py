@@ -109,6 +109,8 @@ class World:
         self.chats: dict[int, ChatState] = {}
         self.callbacks: dict[str, CallbackRecord] = {}
         self.files: dict[str, FileRecord] = {}
+        # A document's name and type as first sent (a resend by file_id shows them again).
+        self.document_names: dict[str, dict[str, str]] = {}
         self._ids = itertools.count(1)
 
     # --- people and chats ---------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import secrets
 from datetime import datetime
@@ -9,6 +10,7 @@ from datetime import datetime
 from aiohttp import web
 from sqlalchemy import func, select, text
 
+from bot.errors import SettingsError
 from bot.metrics import COUNTERS
 from bot.services.context import Services
 from storage.coordination import MemoryCoordinator
@@ -143,3 +145,24 @@ def add_ops(app: web.Application, services: Services) -> None:
         app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+
+
+async def serve_ops(services: Services, listen: str) -> web.AppRunner:
+    """Serve /healthz, /readyz and /metrics on `listen` (host:port), for `huiyin run` in
+    polling mode, which has no other server; return the runner to clean up."""
+    app = web.Application()
+    add_ops(app, services)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    host, _, port = listen.rpartition(":")
+    try:
+        await web.TCPSite(runner, host, int(port)).start()
+    except OSError as exc:
+        await runner.cleanup()
+        why = {errno.EADDRINUSE: "端口已被占用", errno.EACCES: "没有权限使用该端口"}.get(
+            exc.errno or 0, "地址不可用"
+        )
+        raise SettingsError(
+            f"HUIYIN_OPS_LISTEN：无法在 {listen} 上提供健康检查（{why}）；请换一个端口，或设为 off"
+        ) from exc
+    return runner

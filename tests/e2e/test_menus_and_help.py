@@ -32,13 +32,63 @@ async def test_menus_and_descriptions_are_set_once_per_scope(stack: LocalStack) 
     assert descriptions["short_description|"] == texts.BOT_SHORT_DESCRIPTION
     assert len(texts.BOT_SHORT_DESCRIPTION) <= 120 and len(texts.BOT_DESCRIPTION) <= 512
 
-    sets = [name for name, _ in stack.sim.calls if name.startswith("setMy")]
+    sets = [
+        name
+        for name, params in stack.sim.calls
+        if name.startswith("setMy") and "chat_id" not in str(params.get("scope"))
+    ]
     assert len(sets) == 6  # four scopes, the description and the short description
     await stack.stop_bot()
     before = len(stack.sim.calls)
     await stack.start_bot()
     again = [name for name, _ in stack.sim.calls[before:] if name.startswith("setMy")]
     assert again == [], "a restart with unchanged menus must not set them again"
+
+
+def _chat_scope(kind: str, chat_id: int) -> str:
+    return f"{[('chat_id', chat_id), ('type', kind)]}|"
+
+
+async def test_each_bound_chat_gets_its_own_menu_set_at_bind_and_start(
+    stack: LocalStack,
+) -> None:
+    sim = stack.sim
+    commands = sim.methods.commands
+
+    def menu(kind: str, chat_id: int) -> list[str]:
+        return [c["command"] for c in commands.get(_chat_scope(kind, chat_id), [])]
+
+    # The staff chat (bound by the fixture) has a staff menu; its administrators also theirs
+    # (set right after the binding is answered).
+    await sim.wait_until(lambda: bool(menu("chat_administrators", STAFF_CHAT_ID)))
+    assert {"queue", "stats", "ticket", "help"} <= set(menu("chat", STAFF_CHAT_ID))
+    assert "report" not in menu("chat", STAFF_CHAT_ID)
+    assert "bind_staff" not in menu("chat", STAFF_CHAT_ID)
+    assert {"queue", "bind_staff", "unbind"} <= set(menu("chat_administrators", STAFF_CHAT_ID))
+    # A grid group bound now gets the grid menu at once.
+    sim.add_group(GRID, "幸福社区第三网格群")
+    sim.send_text(ADMIN_ID, "/bind_grid 幸福社区第三网格", chat_id=GRID)
+    await expect(sim, GRID, lambda m: "网格群「幸福社区第三网格」" in m["text"])
+    await sim.wait_until(lambda: bool(menu("chat_administrators", GRID)))
+    assert {"report", "split", "help"} <= set(menu("chat", GRID))
+    assert "stats" not in menu("chat", GRID)
+    assert {"report", "add_worker"} <= set(menu("chat_administrators", GRID))
+
+    # At start-up: nothing is set again where Telegram holds the menu already; a menu
+    # Telegram lost is set again.
+    await stack.stop_bot()
+    del commands[_chat_scope("chat", GRID)]
+    before = len(sim.calls)
+    await stack.start_bot()
+    again = [params for name, params in sim.calls[before:] if name == "setMyCommands"]
+    assert [p["scope"] for p in again] == [{"type": "chat", "chat_id": GRID}]
+    assert {"report", "split"} <= set(menu("chat", GRID))
+
+    # Unbound: the chat's own menus are taken off (the group-wide one shows again).
+    sim.send_text(ADMIN_ID, "/unbind", chat_id=GRID)
+    await expect(sim, GRID, lambda m: "解除" in m["text"])
+    await sim.wait_until(lambda: not menu("chat", GRID) and not menu("chat_administrators", GRID))
+    assert menu("chat", STAFF_CHAT_ID)
 
 
 async def test_help_in_private_says_what_each_role_may_do(stack: LocalStack) -> None:

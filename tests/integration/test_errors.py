@@ -55,18 +55,19 @@ def test_invalid_toml_names_the_file_and_line(tmp_path: Path, body: bytes, line:
     with pytest.raises(CalendarFileError) as err:
         WorkCalendar.load(bad)
     assert (err.value.path, err.value.line) == (bad, line)
-    assert str(err.value).startswith(f"{bad}:{line}: not ")
+    assert str(err.value).startswith(f"节假日数据文件 {bad} 第 {line} ")
+    assert "不是" in str(err.value)
 
 
 def test_unreadable_file_is_a_data_file_error(tmp_path: Path) -> None:
-    with pytest.raises(DataFileError, match="cannot read"):
+    with pytest.raises(DataFileError, match="无法读取：文件不存在"):
         read_toml(tmp_path / "missing.toml")
 
 
 def test_rule_file_error_keeps_file_and_line() -> None:
     mapped = RulesFileError.of(RuleFileError("rules/urgency.txt", 3, "unknown section [x]"))
     assert (mapped.path, mapped.line) == (Path("rules/urgency.txt"), 3)
-    assert str(mapped) == "rules/urgency.txt:3: unknown section [x]"
+    assert str(mapped) == "NLP 规则文件 rules/urgency.txt 第 3 行：unknown section [x]"
 
 
 def test_a_bad_rule_file_stops_start_up_with_one_line(tmp_path: Path) -> None:
@@ -79,6 +80,7 @@ def test_a_bad_rule_file_stops_start_up_with_one_line(tmp_path: Path) -> None:
         "TELEGRAM_BOT_TOKEN": "1:x",
         "HUIYIN_TELEGRAM_API_URL": "http://127.0.0.1:9",
         "HUIYIN_NLP_RULES_DIR": str(rules),
+        "HUIYIN_OPS_LISTEN": "off",
     }
 
     def huiyin(*args: str) -> subprocess.CompletedProcess[str]:
@@ -96,4 +98,4 @@ def test_a_bad_rule_file_stops_start_up_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith("启动失败：") and "urgency.txt:1:" in line, result.stderr
+    assert line.startswith("启动失败：") and "urgency.txt 第 1 行：" in line, result.stderr

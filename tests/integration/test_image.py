@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from bot.simulator import BotAPISimulator
+from tests.integration.test_health_check import _free_port
 
 pytestmark = [pytest.mark.timeout(1200)]
 
@@ -91,6 +92,8 @@ async def test_the_image_answers_a_resident_as_pid_1_and_stops_cleanly() -> None
             "-e", f"TELEGRAM_BOT_TOKEN={sim.token}",
             "-e", f"HUIYIN_TELEGRAM_API_URL={sim.root_url}",
             "-e", f"HUIYIN_ADMIN_IDS={ADMIN}",
+            # The host's network: /readyz (the health check) on a port free here, not 8080.
+            "-e", f"HUIYIN_OPS_LISTEN=127.0.0.1:{_free_port()}",
             "--health-interval", "2s", "--health-start-period", "2s", "--health-retries", "5",
             tag,
         )

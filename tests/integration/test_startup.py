@@ -25,7 +25,7 @@ def huiyin(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**base, **(env or {})},
+        env={**base, "HUIYIN_OPS_LISTEN": "off", **(env or {})},
         timeout=120,
     )
 

@@ -24,6 +24,7 @@ TOKEN = "424242:SECRET-token-that-must-never-be-printed"
 async def huiyin(*args: str, env: dict[str, str]) -> tuple[int, str]:
     """Run `huiyin` in a child process (asynchronously: a simulator may be serving here)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("HUIYIN_", "TELEGRAM_"))}
+    base["HUIYIN_OPS_LISTEN"] = "off"  # a port of its own only where a test asks for one
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", *args,
         cwd=ROOT, env={**base, **env},
@@ -80,7 +81,8 @@ async def test_postgres_unreachable_is_one_clear_line_while_the_bot_waits(
     """An outage at start is waited out (the bot starts when the database returns); each
     retry says in one line what is wrong and what to check, never a traceback."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("HUIYIN_", "TELEGRAM_"))}
-    env = {**base, "HUIYIN_DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": TOKEN}
+    env = {**base, "HUIYIN_DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": TOKEN,
+           "HUIYIN_OPS_LISTEN": "off"}  # fmt: skip
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "run", cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -153,6 +155,7 @@ async def test_wrong_token_is_named_but_never_printed(tmp_path: Path) -> None:
         ({"HUIYIN_GROUP_CONFIDENCE": "2"}, "HUIYIN_GROUP_CONFIDENCE", "不能大于 1"),
         ({"HUIYIN_REPORTS_PER_HOUR": "lots"}, "HUIYIN_REPORTS_PER_HOUR", "应为整数"),
         ({"HUIYIN_ADMIN_IDS": "12,abc"}, "HUIYIN_ADMIN_IDS", "用户 ID"),
+        ({"HUIYIN_OPS_LISTEN": "8080"}, "HUIYIN_OPS_LISTEN", "off"),
     ],
 )
 async def test_bad_settings_in_chinese(env: dict[str, str], named: str, why: str) -> None:
@@ -175,4 +178,62 @@ async def test_a_bad_rule_file(tmp_path: Path) -> None:
     code, output = await huiyin("run", env=env)
     assert code == 2
     line = one_line(output)
-    assert "urgency.txt:1" in line and "section" in line
+    assert "urgency.txt 第 1 行" in line and "缺少 [分节] 标题" in line
+
+
+SHIPPED_DATA = ROOT / "bot" / "data"
+
+
+def _edited(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    text = (SHIPPED_DATA / name).read_text(encoding="utf-8")
+    assert old in text, old
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    lines = path.read_text("utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if needle in line)
+
+
+async def test_each_bad_data_file_stops_start_up_with_one_chinese_line(tmp_path: Path) -> None:
+    """Departments, holidays, indicators and NLP rule files: one Chinese line naming the file,
+    the line (and column where the parser knows it) and what is wrong; no parser English."""
+    departments = _edited(
+        tmp_path, "departments.toml", 'name = "区城市管理委员会"', 'name "区城市管理委员会"'
+    )
+    routes = tmp_path / "routes" / "departments.toml"
+    routes.parent.mkdir()
+    routes.write_text(
+        (SHIPPED_DATA / "departments.toml").read_text("utf-8")
+        + '\n[[routes]]\ncategory = "治安"\ndepartment = "district_nope"\n',
+        encoding="utf-8",
+    )
+    holidays = tmp_path / "holidays.toml"
+    holidays.write_text("format = 1\n\n[years.2027]\nholidays = ['2027-02-30']\n", "utf-8")
+    indicators = tmp_path / "indicators.toml"
+    indicators.write_text("format = 1\n[rates.contact\nname = '响应率'\n", "utf-8")
+    rules = tmp_path / "rules"
+    (rules / "categories").mkdir(parents=True)
+    (rules / "categories" / "local.txt").write_text("[城乡建设/路灯]\n路灯 很重要\n", "utf-8")
+    base = {"HUIYIN_DATABASE_URL": await migrated_sqlite(tmp_path), "TELEGRAM_BOT_TOKEN": TOKEN,
+            "HUIYIN_TELEGRAM_API_URL": "http://127.0.0.1:9"}  # fmt: skip
+    cases = [
+        ({"HUIYIN_DEPARTMENTS_FILE": str(departments)}, str(departments),
+         f"第 {_line_of(departments, '区城市管理委员会')} 行第 ", "键后面缺少等号"),
+        ({"HUIYIN_DEPARTMENTS_FILE": str(routes)}, str(routes), "routes[", "没有代码为"),
+        ({"HUIYIN_HOLIDAYS_FILE": str(holidays)}, str(holidays), "years.2027.holidays[0]",
+         "不是日期"),
+        ({"HUIYIN_INDICATORS_FILE": str(indicators)}, str(indicators), "第 2 行第 ",
+         "表头缺少右方括号"),
+        ({"HUIYIN_NLP_RULES_DIR": str(rules)}, "local.txt 第 2 行", "权重", "关键词 [权重]"),
+    ]  # fmt: skip
+    results = await asyncio.gather(*(huiyin("run", env=base | env) for env, *_ in cases))
+    for (_env, *needles), (code, output) in zip(cases, results, strict=True):
+        assert code == 2, output
+        line = one_line(output)
+        assert all(needle in line for needle in needles), (needles, line)
+        english = line.split("：", 1)[1].replace(str(tmp_path), "")
+        for word in ("Expected", "Invalid", "expected", "unknown", "not a", "line", "column"):
+            assert word not in english, (word, line)

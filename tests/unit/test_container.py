@@ -72,7 +72,10 @@ def test_dockerfile_runs_the_bot_as_pid_1_with_a_health_check() -> None:
     assert len(cmd) == 1 and cmd[0].startswith("["), "CMD must be the exec form (no sh -c)"
     assert "sh" not in cmd[0] and "db upgrade" not in cmd[0]
     health = [rest for kw, rest in steps if kw == "HEALTHCHECK"]
-    assert len(health) == 1 and '"huiyin", "check"' in health[0]
+    assert len(health) == 1 and health[0].endswith('CMD ["huiyin", "check"]'), health
+    options = dict(re.findall(r"--([a-z-]+)=(\S+)", health[0]))
+    assert set(options) <= {"interval", "timeout", "start-period", "start-interval", "retries"}
+    assert all(re.fullmatch(r"\d+(ms|s|m|h)", v) for k, v in options.items() if k != "retries")
     user = [rest for kw, rest in steps if kw == "USER"]
     assert user and user[-1] not in ("root", "0")
     env = " ".join(rest for kw, rest in steps if kw == "ENV")
@@ -80,9 +83,32 @@ def test_dockerfile_runs_the_bot_as_pid_1_with_a_health_check() -> None:
     match = re.search(r"HUIYIN_DATABASE_URL=sqlite\+aiosqlite:///(\S+)", env)
     assert match is not None and match.group(1).startswith("/data/") and "/data" in volume
     assert "chown huiyin" in runs and "/data" in runs, "the data volume must be writable"
-    assert "HUIYIN_HEARTBEAT_FILE=" in env
+    # `huiyin check` asks /readyz of the ops server polling mode serves on the exposed port.
+    ops = re.search(r"HUIYIN_OPS_LISTEN=(\S+)", env)
+    exposed = " ".join(rest for kw, rest in steps if kw == "EXPOSE").split()
+    assert ops is not None and ops.group(1).rpartition(":")[2] in exposed, ops
+    assert ops.group(1).startswith("0.0.0.0:"), "reachable by Prometheus from other containers"
     copied = " ".join(rest for kw, rest in steps if kw == "COPY")
     assert "tests" not in shlex.split(copied)
+
+
+def test_dockerfile_copies_what_exists_and_sets_only_real_settings() -> None:
+    from bot.config import Settings
+
+    aliases = {f.alias for f in Settings.model_fields.values() if f.alias}
+    stage = ""
+    for keyword, rest in _instructions():
+        if keyword == "FROM":
+            stage = rest
+        if keyword == "COPY" and "--from=" not in rest:
+            *sources, _target = shlex.split(rest)
+            for source in sources:
+                assert (ROOT / source).exists(), f"COPY {source} ({stage}): no such file"
+        if keyword == "ENV":
+            for name in re.findall(r"(HUIYIN_\w+)=", rest):
+                assert name in aliases, f"ENV {name} is not a setting"
+    for name in _compose()["x-huiyin-env"]:
+        assert name in aliases, f"compose sets {name}, which is not a setting"
 
 
 def test_compose_migrates_once_and_the_bot_waits_for_it() -> None:
@@ -99,6 +125,12 @@ def test_compose_migrates_once_and_the_bot_waits_for_it() -> None:
     assert bot["image"] == migrate["image"], "both run the same image"
     for name in ("db", "redis"):
         assert "healthcheck" in services[name]
+    health = bot["healthcheck"]
+    assert health["test"] == ["CMD", "huiyin", "check"], "the bot's health: /readyz"
+    for key in ("interval", "timeout", "start_period"):
+        assert re.fullmatch(r"\d+(ms|s|m|h)", health[key]), (key, health[key])
+    assert isinstance(health["retries"], int) and health["retries"] >= 1
+    assert "HUIYIN_OPS_LISTEN" not in bot.get("environment", {}), "keep the image's 0.0.0.0"
 
 
 def test_docs_describe_backup_restore_and_webhook_behind_a_proxy() -> None:

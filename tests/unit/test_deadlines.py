@@ -286,67 +286,67 @@ CONSULT = (
             'resolve_within = "3 workdays"',
             'resolve_within = "3 weeks"',
             "rules.咨询.一般.resolve_within",
-            "not",
+            "不是",
         ),
         (
             'resolve_within = "3 workdays"',
             "resolve_within = 3",
             "rules.咨询.一般.resolve_within",
-            "expected a string",
+            "应为",
         ),
         (
             'resolve_within = "3 workdays"',
             'resolve_within = "0 workdays"',
             "rules.咨询.一般.resolve_within",
-            "at least 1",
+            "至少为 1",
         ),
         (
             'resolve_within = "3 workdays"',
             'resolve_within = "50%"',
             "rules.咨询.一般.resolve_within",
-            "not allowed",
+            "此处不能用单位",
         ),
         (
             'resolve_within = "3 workdays"',
             'resolve_within = "3 workdays"\nremind_before = "100%"',
             "rules.咨询.一般.remind_before",
-            "between 1 and 99",
+            "在 1 到 99 之间",
         ),
         (
             'resolve_within = "3 workdays"',
             'resolve_within = "3 workdays"\ndue = "1 day"',
             "rules.咨询.一般.due",
-            "unknown key",
+            "不认识的键",
         ),
-        (CONSULT, "", "rules.咨询.一般", "missing"),
-        ('[rules."其他"."紧急"]', '[rules."其它"."紧急"]', "rules.其它", "unknown key"),
+        (CONSULT, "", "rules.咨询.一般", "缺少"),
+        ('[rules."其他"."紧急"]', '[rules."其它"."紧急"]', "rules.其它", "不认识的键"),
         (
             'remind_before = "25%"           # 24',
             'remind_before = "1 workday"  #',
             "rules.投诉.紧急.remind_before",
-            "use hours or a percentage",
+            "请用小时或百分比",
         ),
         (
             'rating_reminder_after = "3 days"',
             'rating_reminder_after = "3 workdays"',
             "general.rating_reminder_after",
-            "not allowed",
+            "此处不能用单位",
         ),
         (
             'rating_autoclose_after = "7 days"',
             'rating_autoclose_after = "72 hours"',
             "general.rating_autoclose_after",
-            "later than",
+            "须晚于",
         ),
-        ('extension_max = "30 workdays"', "", "general.extension_max", "missing"),
+        ('extension_max = "30 workdays"', "", "general.extension_max", "缺少"),
         (
             'escalate_after = "2 workdays"',
             'escalate_after = "2 weekdays"',
             "defaults.escalate_after",
-            "not",
+            "不是",
         ),
-        ("format = 1", "format = 1\nversion = 2", "version", "unknown key"),
-        ("[general]", "[general", "", "not valid TOML"),
+        ("format = 1", "format = 1\nversion = 2", "version", "不认识的键"),
+        ("[general]", "[general", "", "不是有效的 TOML：表头缺少右方括号"),
     ],
 )
 def test_bad_policy_names_file_and_key(
@@ -375,5 +375,5 @@ def test_chinese_units_accepted(tmp_path: Path, cal: WorkCalendar) -> None:
 
 
 def test_missing_policy_file(tmp_path: Path) -> None:
-    with pytest.raises(PolicyFileError, match="cannot read"):
+    with pytest.raises(PolicyFileError, match="无法读取：文件不存在"):
         DeadlinePolicy.load(tmp_path / "nope.toml")

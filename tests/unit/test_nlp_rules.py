@@ -23,12 +23,12 @@ def _copy_rules(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("content", "line", "reason"),
     [
-        ("路灯 3\n", 1, "before any [section]"),
-        ("[城乡建设/路灯]\n路灯 abc\n", 2, "keyword [weight]"),
-        ("[城乡建设/路灯]\n路灯 3\n路灯 2\n", 3, "repeats line 2"),
-        ("[不存在的分类/路灯]\n路灯\n", 1, "official taxonomy"),
-        ("[城乡建设/路灯]\n路灯 99\n", 2, "weight"),
-        ("[城乡建设//路灯]\n", 1, "empty level"),
+        ("路灯 3\n", 1, "缺少 [分节] 标题"),
+        ("[城乡建设/路灯]\n路灯 abc\n", 2, "关键词 [权重]"),
+        ("[城乡建设/路灯]\n路灯 3\n路灯 2\n", 3, "与第 2 行重复"),
+        ("[不存在的分类/路灯]\n路灯\n", 1, "不在官方分类表中"),
+        ("[城乡建设/路灯]\n路灯 99\n", 2, "权重"),
+        ("[城乡建设//路灯]\n", 1, "有空的一级"),
     ],
 )
 def test_bad_category_file_names_file_line_reason(
@@ -42,18 +42,18 @@ def test_bad_category_file_names_file_line_reason(
     assert err.value.file.endswith("local.txt")
     assert err.value.line == line
     assert reason in err.value.reason
-    assert f"local.txt:{line}:" in str(err.value)
+    assert f"local.txt 第 {line} 行：" in str(err.value)
 
 
 def test_unknown_section_and_unknown_file(tmp_path: Path) -> None:
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "urgency.txt").write_text("[很急]\n着火\n", encoding="utf-8")
-    with pytest.raises(RuleFileError, match="unknown section"):
+    with pytest.raises(RuleFileError, match="不认识的分节"):
         Extractor.load(extra_dirs=[extra])
     (extra / "urgency.txt").unlink()
     (extra / "misc.txt").write_text("[x]\n", encoding="utf-8")
-    with pytest.raises(RuleFileError, match="unknown rule file"):
+    with pytest.raises(RuleFileError, match="不认识的规则文件"):
         Extractor.load(extra_dirs=[extra])
 
 

@@ -385,3 +385,54 @@ async def test_wait_for_bot_message(api: Client, sim: BotAPISimulator) -> None:
     mark = sim.seq
     with pytest.raises(TimeoutError):
         await sim.wait_for_bot_message(ALICE, timeout=0.1, since=mark)
+
+
+async def test_send_document_uploads_resends_and_refuses_like_telegram(
+    api: Client, sim: BotAPISimulator
+) -> None:
+    async def upload(data: bytes, name: str, **params: Any) -> tuple[int, dict[str, Any]]:
+        form = aiohttp.FormData()
+        form.add_field("chat_id", str(GROUP))
+        for key, value in params.items():
+            form.add_field(key, str(value))
+        form.add_field("document", data, filename=name,
+                       content_type="application/octet-stream")  # fmt: skip
+        url = f"{sim.root_url}/bot{sim.token}/sendDocument"
+        async with api.session.post(url, data=form) as resp:
+            return resp.status, await resp.json()
+
+    xlsx = b"PK\x03\x04" + b"x" * 2000
+    status, body = await upload(xlsx, "周报.xlsx", caption="本周报表")
+    assert status == 200, body
+    validate_result(sim._methods_by_lower["senddocument"], body["result"])
+    sent = body["result"]["document"]
+    assert sent["file_name"] == "周报.xlsx" and sent["file_size"] == len(xlsx)
+    assert sent["mime_type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert body["result"]["caption"] == "本周报表"
+    # The bytes come back through getFile and the file URL, as from Telegram.
+    info = await api.ok("getFile", file_id=sent["file_id"])
+    url = f"{sim.root_url}/file/bot{sim.token}/{info['file_path']}"
+    async with api.session.get(url) as resp:
+        assert await resp.read() == xlsx
+    assert sim.bot_messages(GROUP)[-1]["document"]["file_id"] == sent["file_id"]
+    again = await api.ok("sendDocument", chat_id=GROUP, document=sent["file_id"])
+    assert again["document"]["file_name"] == "周报.xlsx"
+    # Telegram's limits: 50 MB per upload, nothing empty, a known file id, a short caption.
+    status, body = await upload(b"\0" * (50 * 1024 * 1024 + 1), "big.xlsx")
+    assert (status, body["description"]) == (413, "Request Entity Too Large")
+    status, body = await upload(b"", "empty.xlsx")
+    assert status == 400 and "empty" in body["description"]
+    assert "wrong file identifier" in await api.fails(
+        "sendDocument", 400, chat_id=GROUP, document="nope"
+    )
+    status, body = await upload(xlsx, "a.xlsx", caption="长" * 1025)
+    assert status == 400 and "caption is too long" in body["description"]
+    # In a forum, the document goes to the topic named.
+    sim.add_group(-1009, "话题群", forum=True)
+    topic = sim.add_topic(-1009, "周报", ALICE)
+    placed = await api.ok(
+        "sendDocument", chat_id=-1009, document=sent["file_id"], message_thread_id=topic
+    )
+    assert placed["message_thread_id"] == topic and placed["is_topic_message"] is True

@@ -230,14 +230,17 @@ def test_shipped_file_loads() -> None:
     ("text", "reason"),
     [
         ("[years.2027]\nholidays = ['2027-13-01']\n", "years.2027.holidays[0]"),
-        ("[years.2027]\nholidays = ['2028-01-01']\n", "not in year 2027"),
-        ("[years.2027]\nworkdays = '2027-02-14'\n", "years.2027.workdays: expected a list"),
-        ("[years.2027]\nholidays = ['2027-02-10..2027-02-01']\n", "ends before it starts"),
-        ("[years.2027]\nholidays = ['2027-02-14']\nworkdays = ['2027-02-14']\n", "both"),
-        ("[years.2027]\nholiday = ['2027-02-14']\n", "years.2027.holiday: unknown key"),
-        ("[years.27]\n", "years.27: year must be four digits"),
+        ("[years.2027]\nholidays = ['2028-01-01']\n", "不在 2027 年内"),
+        ("[years.2027]\nworkdays = '2027-02-14'\n", "years.2027.workdays：应为日期的列表"),
+        ("[years.2027]\nholidays = ['2027-02-10..2027-02-01']\n", "结束早于开始"),
+        (
+            "[years.2027]\nholidays = ['2027-02-14']\nworkdays = ['2027-02-14']\n",
+            "同时列为放假日和调休上班日",
+        ),
+        ("[years.2027]\nholiday = ['2027-02-14']\n", "years.2027.holiday：不认识的键"),
+        ("[years.27]\n", "years.27：年份须是四位数字"),
         ("format = 2\n", "format"),
-        ("[years.2027\n", "not valid TOML"),
+        ("[years.2027\n", "不是有效的 TOML"),
     ],
 )
 def test_bad_file_names_file_and_reason(tmp_path: Path, text: str, reason: str) -> None:
@@ -251,5 +254,5 @@ def test_bad_file_names_file_and_reason(tmp_path: Path, text: str, reason: str) 
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(CalendarFileError, match="cannot read"):
+    with pytest.raises(CalendarFileError, match="无法读取：文件不存在"):
         WorkCalendar.load(tmp_path / "nope.toml")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from bot import texts
+from bot.domain import ChatKind
 from bot.intents import Notice
 from bot.services.context import Services
 from bot.services.handling import routing
 from bot.services.intake.groups import GRID_CHAT
-from storage.chats import move_chat
+from storage.chats import Place, bindings_of, move_chat
 from storage.models import BoundChat, GridWorker, OutboxMessage
 from storage.outbox import enqueue
 
@@ -34,38 +35,44 @@ async def bot_added(
 
 
 async def bot_removed(services: Services, chat_id: int, title: str, update_id: int) -> bool:
-    """End the binding of a group the bot was removed from, drop what waits to be sent there,
-    and tell the dispatch chat (or the admins, when it was the dispatch chat); return whether
-    the group was bound."""
+    """End every binding of a group the bot was removed from (each department's topic, or
+    its grid), drop what waits to be sent there, and tell the dispatch chat (or the admins,
+    when it was the dispatch chat); return whether the group was bound."""
     async with services.sessions.begin() as session:
-        bound = await session.get(BoundChat, chat_id)
+        bindings = await bindings_of(session, chat_id)
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == "pending")
             .values(status="undeliverable", last_error="the bot was removed from the group")
         )
-        if bound is None:
+        if not bindings:
             return False
-        if bound.kind == GRID_CHAT:
-            what = texts.REMOVED_GRID.format(name=bound.name)
-        else:
-            department = services.directory.get(bound.name)
-            what = texts.REMOVED_STAFF.format(
-                name=department.name if department else texts.DISPATCH_NAME
-            )
+        what = []
+        for bound in bindings:
+            if bound.kind == GRID_CHAT:
+                what.append(texts.REMOVED_GRID.format(name=bound.name))
+            else:
+                department = services.directory.get(bound.name)
+                what.append(
+                    texts.REMOVED_STAFF.format(
+                        name=department.name if department else texts.DISPATCH_NAME
+                    )
+                )
         await session.execute(delete(GridWorker).where(GridWorker.grid_chat_id == chat_id))
-        await session.delete(bound)
-        await session.flush()
+        await session.execute(delete(BoundChat).where(BoundChat.chat_id == chat_id))
         routing.forget_chats(session)
-        notice = texts.BOT_REMOVED_NOTICE.format(title=title or bound.title, what=what)
-        targets = [c for c in await routing.dispatch_chat_ids(session) if c != chat_id]
-        for target in targets or sorted(services.admin_ids):
+        notice = texts.BOT_REMOVED_NOTICE.format(
+            title=title or bindings[0].title, what="、".join(dict.fromkeys(what))
+        )
+        targets = [c for c in await routing.dispatch_chat_ids(session) if c.chat_id != chat_id]
+        for target in targets or [Place(admin) for admin in sorted(services.admin_ids)]:
             await enqueue(
                 session, key=f"removed:{chat_id}:{update_id}:{target}", chat_id=target,
                 intent=Notice(notice),
             )  # fmt: skip
     log.warning("removed from bound chat %s; its binding ended", chat_id)
     services.wake()
+    services.chat_changed(chat_id)
     return True
 
 
@@ -78,4 +85,22 @@ async def chat_migrated(services: Services, old: int, new: int) -> int:
     if moved:
         log.info("chat %s became supergroup %s: %s rows moved", old, new, moved)
         services.wake()
+        services.chat_changed(new)
     return moved
+
+
+async def chat_kinds(services: Services, chat_ids: list[int]) -> dict[int, ChatKind | None]:
+    """What each chat is bound as now (a staff chat or a grid group), None for unbound."""
+    async with services.sessions() as session:
+        rows = await session.execute(
+            select(BoundChat.chat_id, BoundChat.kind).where(BoundChat.chat_id.in_(chat_ids))
+        )
+        bound: dict[int, ChatKind] = {chat_id: kind for chat_id, kind in rows.all()}
+    return {chat_id: bound.get(chat_id) for chat_id in chat_ids}
+
+
+async def bound_chat_kinds(services: Services) -> dict[int, ChatKind | None]:
+    """Every bound chat and what it is bound as (for their menus at start-up)."""
+    async with services.sessions() as session:
+        rows = await session.execute(select(BoundChat.chat_id, BoundChat.kind))
+        return {chat_id: kind for chat_id, kind in rows.all()}

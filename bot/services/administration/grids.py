@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
@@ -12,6 +13,7 @@ from bot.services.context import Person, Services
 from bot.services.intake.groups import GRID_CHAT, grid_of
 from bot.services.intake.reports import clean_text
 from bot.services.tickets import remember_user, reply
+from storage.chats import Place, place_of
 from storage.models import BlockedUser, BoundChat, GridWorker
 from storage.outbox import insert_ignore
 
@@ -28,33 +30,45 @@ async def bind_grid(
         elif not name:
             text = texts.BIND_GRID_USAGE
         else:
+            # A grid group is bound as a whole: it ends any staff binding of the group.
+            await session.execute(
+                delete(BoundChat).where(BoundChat.chat_id == chat_id, BoundChat.thread_id != 0)
+            )
             await insert_ignore(
                 session,
                 BoundChat,
                 {
                     "chat_id": chat_id,
+                    "thread_id": 0,
                     "kind": GRID_CHAT,
                     "title": title[:255],
                     "name": name,
                     "bound_by": admin.id,
                     "created_at": services.clock(),
                 },
-                ["chat_id"],
+                ["chat_id", "thread_id"],
             )
-            bound = await session.get(BoundChat, chat_id)
+            bound = await session.get(BoundChat, (chat_id, 0))
             assert bound is not None
             bound.kind, bound.name, bound.title = GRID_CHAT, name, title[:255]
             text = texts.GRID_BOUND.format(name=name)
             bound_now = True
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
+    if bound_now:
+        services.chat_changed(chat_id)
     return bound_now
 
 
 async def add_worker(
-    services: Services, admin: Person, target: Person | None, chat_id: int, message_id: int
+    services: Services,
+    admin: Person,
+    target: Person | None,
+    chat_id: int | Place,
+    message_id: int,
 ) -> bool:
     """Register `target` as a grid worker of this grid group (admins only)."""
+    chat_id = place_of(chat_id).chat_id
     added = False
     async with services.sessions.begin() as session:
         grid = await grid_of(session, chat_id)
@@ -93,7 +107,11 @@ async def register_worker(
 
 
 async def block_user(
-    services: Services, admin: Person, target: Person | None, chat_id: int, message_id: int
+    services: Services,
+    admin: Person,
+    target: Person | None,
+    chat_id: int | Place,
+    message_id: int,
 ) -> bool:
     """Block `target` from filing reports (admins only)."""
     async with services.sessions.begin() as session:

@@ -10,7 +10,8 @@ from bot.services.context import Person, Services
 from bot.services.handling.routing import DISPATCH, STAFF_CHAT
 from bot.services.intake.groups import GRID_CHAT
 from bot.services.tickets import remember_user, reply
-from storage.models import BoundChat, GridWorker, StaffMember
+from storage.chats import Place, binding_for, place_of
+from storage.models import GridWorker, StaffMember
 from storage.outbox import enqueue
 
 
@@ -32,10 +33,14 @@ async def private_help(services: Services, who: Person, message_id: int) -> None
     services.wake()
 
 
-async def group_help(services: Services, who: Person, chat_id: int, message_id: int) -> None:
-    """Answer /help in a group: what this chat is for and what this person may do in it."""
+async def group_help(
+    services: Services, who: Person, where: int | Place, message_id: int
+) -> None:
+    """Answer /help in a group: what this chat (or forum topic) is for and what this person
+    may do in it."""
+    chat_id = place_of(where).chat_id
     async with services.sessions.begin() as session:
-        bound = await session.get(BoundChat, chat_id)
+        bound = await binding_for(session, where)
         if bound is not None and bound.kind == STAFF_CHAT:
             department = services.directory.get(bound.name) if bound.name != DISPATCH else None
             name = department.name if department else texts.DISPATCH_NAME

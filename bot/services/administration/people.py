@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
@@ -13,6 +13,7 @@ from bot.services.context import Person, Services
 from bot.services.handling import routing
 from bot.services.intake.groups import GRID_CHAT
 from bot.services.tickets import remember_user, reply
+from storage.chats import Place, binding_for, place_of
 from storage.models import (
     Admin,
     BlockedUser,
@@ -125,7 +126,10 @@ async def list_workers(session: AsyncSession, grid_chat_id: int | None = None) -
     """Grid workers (of one grid group when given) with their grid's name."""
     stmt = (
         select(GridWorker.user_id, GridWorker.display_name, BoundChat.name)
-        .join(BoundChat, BoundChat.chat_id == GridWorker.grid_chat_id)
+        .join(
+            BoundChat,
+            and_(BoundChat.chat_id == GridWorker.grid_chat_id, BoundChat.kind == GRID_CHAT),
+        )
         .order_by(GridWorker.grid_chat_id, GridWorker.user_id)
     )
     if grid_chat_id is not None:
@@ -160,7 +164,7 @@ async def unblock(session: AsyncSession, user_id: int) -> bool:
 # --- from chat --------------------------------------------------------------------------
 
 
-async def _answer(services: Services, chat_id: int, message_id: int, text: str) -> None:
+async def _answer(services: Services, chat_id: int | Place, message_id: int, text: str) -> None:
     async with services.sessions.begin() as session:
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
@@ -170,7 +174,7 @@ async def remove_by_reply(
     services: Services,
     admin: Person,
     target: Person | None,
-    chat_id: int,
+    chat_id: int | Place,
     message_id: int,
     *,
     what: str,
@@ -188,7 +192,7 @@ async def remove_by_reply(
             department = await routing.chat_department(session, chat_id)
             changed = await remove_staff(session, target.id, department)
         elif what == "remove_worker":
-            changed = await remove_worker(session, chat_id, target.id)
+            changed = await remove_worker(session, place_of(chat_id).chat_id, target.id)
         elif what == "unblock":
             changed = await unblock(session, target.id)
         elif what == "add_admin":
@@ -207,32 +211,42 @@ async def remove_by_reply(
     return changed
 
 
-async def unbind(services: Services, admin: Person, chat_id: int, message_id: int) -> bool:
-    """An admin sends /unbind in a bound group: it is no longer a staff or grid chat."""
+async def unbind(
+    services: Services, admin: Person, chat_id: int | Place, message_id: int
+) -> bool:
+    """An admin sends /unbind in a bound group (or in a department's forum topic): that
+    binding ends; the group's other departments keep theirs."""
     async with services.sessions.begin() as session:
-        bound = await session.get(BoundChat, chat_id)
+        bound = await binding_for(session, chat_id)
         if not services.is_admin(admin.id):
             text = texts.ADMIN_ONLY
         elif bound is None:
             text = texts.NOT_BOUND
         else:
-            await session.execute(delete(GridWorker).where(GridWorker.grid_chat_id == chat_id))
+            if bound.kind == GRID_CHAT:
+                await session.execute(
+                    delete(GridWorker).where(GridWorker.grid_chat_id == bound.chat_id)
+                )
             await session.delete(bound)
             routing.forget_chats(session)
             text = texts.UNBOUND
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
+    if text == texts.UNBOUND:
+        services.chat_changed(place_of(chat_id).chat_id)
     return text == texts.UNBOUND
 
 
-async def show_people(services: Services, person: Person, chat_id: int, message_id: int) -> None:
-    """/people in a group: this chat's staff or grid workers (admins also see admins and
-    blocked people)."""
+async def show_people(
+    services: Services, person: Person, chat_id: int | Place, message_id: int
+) -> None:
+    """/people in a group: this chat's (or forum topic's) staff or grid workers (admins also
+    see admins and blocked people)."""
     async with services.sessions.begin() as session:
-        bound = await session.get(BoundChat, chat_id)
+        bound = await binding_for(session, chat_id)
         groups: list[tuple[str, list[Someone]]] = []
         if bound is not None and bound.kind == GRID_CHAT:
-            workers = await list_workers(session, chat_id)
+            workers = await list_workers(session, bound.chat_id)
             groups.append((texts.PEOPLE_WORKERS.format(name=bound.name), workers))
         elif bound is not None:
             name = services.directory.name(bound.name)

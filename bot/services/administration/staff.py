@@ -3,6 +3,7 @@ chat, 总平台) and register its members; admins only, or `huiyin staff add`.""
 
 from __future__ import annotations
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
@@ -10,6 +11,7 @@ from bot.services.context import Person, Services
 from bot.services.handling import routing
 from bot.services.handling.routing import STAFF_CHAT
 from bot.services.tickets import remember_user, reply
+from storage.chats import Place
 from storage.models import BoundChat, DepartmentMember, StaffMember
 from storage.outbox import insert_ignore
 
@@ -25,7 +27,8 @@ async def bind_staff_chat(
 ) -> bool:
     """Bind this group as a department's staff chat, or as the dispatch chat (总平台) when no
     department is named (admins only); return whether it was bound. Sent inside a forum
-    topic, the binding is that topic: the bot posts there."""
+    topic, the binding is that topic (the bot posts there): one forum group may hold several
+    departments, each in its own topic."""
     allowed = services.is_admin(person.id)
     department = services.directory.find(department_name) if department_name.strip() else None
     async with services.sessions.begin() as session:
@@ -36,24 +39,28 @@ async def bind_staff_chat(
             text = texts.UNKNOWN_DEPARTMENT.format(name=department_name.strip()[:40])
         else:
             code = department.code if department else routing.DISPATCH
+            # A group is a grid group or staff chats, not both: binding it here ends the other.
+            await session.execute(
+                delete(BoundChat).where(BoundChat.chat_id == chat_id, BoundChat.kind != STAFF_CHAT)
+            )
             await insert_ignore(
                 session,
                 BoundChat,
                 {
                     "chat_id": chat_id,
+                    "thread_id": thread_id or 0,
                     "kind": STAFF_CHAT,
                     "title": title[:255],
                     "name": code,
                     "bound_by": person.id,
                     "created_at": services.clock(),
                 },
-                ["chat_id"],
+                ["chat_id", "thread_id"],
             )
-            bound = await session.get(BoundChat, chat_id)
+            bound = await session.get(BoundChat, (chat_id, thread_id or 0))
             assert bound is not None
             bound.kind = STAFF_CHAT
             bound.name = code
-            bound.thread_id = thread_id
             routing.forget_chats(session)
             text = (
                 texts.DEPT_CHAT_BOUND.format(name=department.name, level=department.level)
@@ -62,13 +69,20 @@ async def bind_staff_chat(
             )
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
+    if allowed:
+        services.chat_changed(chat_id)
     return allowed
 
 
 async def add_staff(
-    services: Services, admin: Person, target: Person | None, chat_id: int, message_id: int
+    services: Services,
+    admin: Person,
+    target: Person | None,
+    chat_id: int | Place,
+    message_id: int,
 ) -> bool:
-    """Register `target` as staff (admins only); return whether it was added."""
+    """Register `target` as staff of the department bound to this chat or forum topic (admins
+    only); return whether it was added."""
     added = False
     async with services.sessions.begin() as session:
         if not services.is_admin(admin.id):

@@ -19,6 +19,7 @@ from bot.intents import Notice
 from bot.services import gate
 from bot.services.context import Person
 from bot.services.handling import routing
+from storage.chats import Place
 from storage.models import Ticket, User
 from storage.outbox import enqueue
 
@@ -32,7 +33,7 @@ def wants_confidential(text: str) -> bool:
 
 
 async def refusal(
-    session: AsyncSession, ticket: Ticket, person_id: int, chat_id: int
+    session: AsyncSession, ticket: Ticket, person_id: int, chat_id: int | Place
 ) -> str | None:
     """Why this person may not see the reporter from this chat, or None when they may."""
     department = await routing.chat_department(session, chat_id)

@@ -25,6 +25,7 @@ from bot.services.tickets import (
     post_cards,
     tell_chats,
 )
+from storage.chats import Place
 from storage.models import PendingInput, StaffMember, Ticket
 from storage.outbox import enqueue
 
@@ -54,7 +55,7 @@ async def ask(
     services: Services,
     session: AsyncSession,
     person: Person,
-    chat_id: int,
+    chat_id: int | Place,
     ticket: Ticket,
     now: datetime,
 ) -> None:

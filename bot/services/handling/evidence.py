@@ -10,6 +10,7 @@ from bot.domain import AttachmentKind
 from bot.intents import Location, Photo
 from bot.privacy import mask_text
 from bot.services.handling import routing
+from storage.chats import Place
 from storage.models import Attachment, Ticket
 from storage.outbox import enqueue
 
@@ -27,7 +28,7 @@ async def reporter_evidence(session: AsyncSession, ticket_id: int) -> list[Attac
     return list(rows.scalars())
 
 
-async def handling_chats(session: AsyncSession, ticket: Ticket) -> list[int]:
+async def handling_chats(session: AsyncSession, ticket: Ticket) -> list[Place]:
     """The chats working on a ticket: its holder's and those of the departments assisting."""
     chats = list(await routing.holder_chats(session, ticket))
     for code in await routing.assisting(session, ticket.id):
@@ -38,7 +39,7 @@ async def handling_chats(session: AsyncSession, ticket: Ticket) -> list[int]:
 async def show_evidence(
     session: AsyncSession,
     ticket: Ticket,
-    chats: list[int],
+    chats: list[Place],
     *,
     attachments: list[Attachment] | None = None,
     tag: str = "",

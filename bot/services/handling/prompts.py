@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.intents import Prompt
 from bot.services.context import Person, Services
+from storage.chats import Place, place_of
 from storage.models import OutboxMessage, PendingInput, Ticket
 from storage.outbox import enqueue
 
@@ -18,7 +19,7 @@ async def remember(
     services: Services,
     session: AsyncSession,
     person_id: int,
-    chat_id: int,
+    chat_id: int | Place,
     kind: str,
     ticket: Ticket,
     now: datetime,
@@ -26,6 +27,7 @@ async def remember(
     prompt_key: str | None,
 ) -> None:
     """Store the question this person owes an answer to in this chat (one at a time)."""
+    chat_id = place_of(chat_id).chat_id
     await session.execute(
         delete(PendingInput).where(
             PendingInput.user_id == person_id, PendingInput.chat_id == chat_id
@@ -49,7 +51,7 @@ async def ask_staff(
     session: AsyncSession,
     *,
     person: Person,
-    chat_id: int,
+    chat_id: int | Place,
     kind: str,
     ticket: Ticket,
     question: str,
@@ -59,7 +61,9 @@ async def ask_staff(
     """Ask this person, in this group, for what `kind` needs; only their reply will answer.
     The same question already waiting (a double click, on one instance or two) is not asked
     again."""
-    waiting = await session.get(PendingInput, (person.id, chat_id), with_for_update=True)
+    waiting = await session.get(
+        PendingInput, (person.id, place_of(chat_id).chat_id), with_for_update=True
+    )
     if (
         waiting is not None
         and (waiting.kind, waiting.ticket_id, waiting.round)

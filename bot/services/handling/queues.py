@@ -8,11 +8,12 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import OPEN_STATUSES, ChatKind, Status, parse_ticket_number
+from bot.domain import OPEN_STATUSES, Status, parse_ticket_number
 from bot.privacy import mask_name, mask_text
 from bot.services.context import Person, Services
 from bot.services.handling import evidence, routing
 from bot.services.tickets import find_by_number, format_time, render_card, reply
+from storage.chats import Place, grid_binding, place_of
 from storage.models import (
     BoundChat,
     DepartmentMember,
@@ -29,7 +30,7 @@ _OPEN = [s.value for s in OPEN_STATUSES]
 
 
 async def _where(
-    services: Services, session: AsyncSession, person: Person, chat_id: int
+    services: Services, session: AsyncSession, person: Person, chat_id: int | Place
 ) -> tuple[str | None, str]:
     """The department this chat works for, if the person may see it, and the refusal if not."""
     department = await routing.chat_department(session, chat_id)
@@ -85,13 +86,20 @@ async def _lines(session: AsyncSession, stmt: Select[Ticket], now_at: datetime) 
 
 
 async def show_queue(
-    services: Services, person: Person, chat_id: int, message_id: int, *, overdue: bool = False
+    services: Services,
+    person: Person,
+    chat_id: int | Place,
+    message_id: int,
+    *,
+    overdue: bool = False,
 ) -> None:
     """Answer /queue (or /overdue): a staff chat's department's open tickets, a grid group's."""
     now = services.clock()
     async with services.sessions.begin() as session:
         department, refusal = await _where(services, session, person, chat_id)
-        grid = await _grid_view(services, session, person, chat_id, now, overdue=overdue)
+        grid = await _grid_view(
+            services, session, person, place_of(chat_id).chat_id, now, overdue=overdue
+        )
         if department is None and grid is not None:
             text = grid
         elif department is None:
@@ -140,8 +148,8 @@ async def _grid_view(
 ) -> str | None:
     """/queue in a grid group: the grid's open tickets (numbers, categories, deadlines only,
     no personal data) for its grid workers; None when the chat is not a grid group."""
-    grid = await session.get(BoundChat, chat_id)
-    if grid is None or grid.kind != ChatKind.GRID:
+    grid = await grid_binding(session, chat_id)
+    if grid is None:
         return None
     worker = await session.get(GridWorker, (chat_id, person.id))
     if worker is None and not services.is_admin(person.id):
@@ -179,7 +187,7 @@ async def _visible(session: AsyncSession, ticket: Ticket, department: str) -> bo
 
 
 async def show_ticket(
-    services: Services, person: Person, chat_id: int, message_id: int, arg: str
+    services: Services, person: Person, chat_id: int | Place, message_id: int, arg: str
 ) -> None:
     """Answer /ticket 编号 in a staff chat: the card and the full timeline."""
     async with services.sessions.begin() as session:
@@ -196,7 +204,9 @@ async def show_ticket(
             card, _ = await render_card(session, ticket)
             text = card + texts.TIMELINE_HEADER + "\n" + "\n".join(await timeline(session, ticket))
             # The evidence follows the answer, so staff looking the ticket up see it here too.
-            await evidence.show_evidence(session, ticket, [chat_id], tag=f":t{message_id}")
+            await evidence.show_evidence(
+                session, ticket, [place_of(chat_id)], tag=f":t{message_id}"
+            )
         await reply(session, chat_id=chat_id, message_id=message_id, text=text[:4000])
     services.wake()
 

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.departments import Directory
 from bot.domain import ChatKind, Role
+from storage.chats import Place, binding_for
 from storage.models import BoundChat, DepartmentMember, Ticket, TicketAssist
 
 STAFF_CHAT = ChatKind.STAFF
@@ -16,18 +17,19 @@ DISPATCH = ""  # the department key of the dispatch chat (总平台) and of its 
 _CACHE = "huiyin_staff_chats"
 
 
-async def _staff_chats(session: AsyncSession) -> dict[str, list[int]]:
-    """Every staff chat by department, read once per transaction (a sweep batch asks often)."""
+async def _staff_chats(session: AsyncSession) -> dict[str, list[Place]]:
+    """Every staff chat (or topic) by department, read once per transaction (a sweep batch
+    asks often)."""
     cached = session.info.get(_CACHE)
     if cached is None:
         rows = await session.execute(
-            select(BoundChat.name, BoundChat.chat_id)
+            select(BoundChat.name, BoundChat.chat_id, BoundChat.thread_id)
             .where(BoundChat.kind == STAFF_CHAT)
-            .order_by(BoundChat.chat_id)
+            .order_by(BoundChat.chat_id, BoundChat.thread_id)
         )
         cached = {}
-        for name, chat_id in rows.all():
-            cached.setdefault(name, []).append(chat_id)
+        for name, chat_id, thread_id in rows.all():
+            cached.setdefault(name, []).append(Place(chat_id, thread_id))
         session.info[_CACHE] = cached
     return dict(cached)
 
@@ -37,17 +39,17 @@ def forget_chats(session: AsyncSession) -> None:
     session.info.pop(_CACHE, None)
 
 
-async def staff_chats(session: AsyncSession) -> dict[str, list[int]]:
-    """Every bound staff chat, by department ("" is the dispatch chat)."""
+async def staff_chats(session: AsyncSession) -> dict[str, list[Place]]:
+    """Every bound staff chat (or topic), by department ("" is the dispatch chat)."""
     return await _staff_chats(session)
 
 
-async def department_chats(session: AsyncSession, code: str) -> list[int]:
-    """Return the staff chats bound to a department ("" is the dispatch chat)."""
+async def department_chats(session: AsyncSession, code: str) -> list[Place]:
+    """Return the staff chats (or topics) bound to a department ("" is the dispatch chat)."""
     return list((await _staff_chats(session)).get(code, []))
 
 
-async def dispatch_chat_ids(session: AsyncSession) -> list[int]:
+async def dispatch_chat_ids(session: AsyncSession) -> list[Place]:
     """Return the dispatch chats (总平台)."""
     return await department_chats(session, DISPATCH)
 
@@ -63,7 +65,7 @@ async def dispatcher_holds(session: AsyncSession, ticket: Ticket) -> bool:
     return ticket.department is None or not await department_chats(session, ticket.department)
 
 
-async def holder_chats(session: AsyncSession, ticket: Ticket) -> list[int]:
+async def holder_chats(session: AsyncSession, ticket: Ticket) -> list[Place]:
     """Return the chats of whoever handles the ticket now."""
     if ticket.department is not None:
         chats = await department_chats(session, ticket.department)
@@ -74,7 +76,7 @@ async def holder_chats(session: AsyncSession, ticket: Ticket) -> list[int]:
 
 async def supervisor_chats(
     session: AsyncSession, directory: Directory, ticket: Ticket
-) -> list[int]:
+) -> list[Place]:
     """Return the chats that supervise the holder: its parent department's, else 总平台's."""
     parent = directory.parent(ticket.department)
     while parent is not None:
@@ -124,9 +126,8 @@ async def roles_for(session: AsyncSession, user_id: int, ticket: Ticket) -> froz
     return frozenset(roles)
 
 
-async def chat_department(session: AsyncSession, chat_id: int) -> str | None:
-    """Return the department a staff chat is bound to ("" for 总平台), or None."""
-    for code, chats in (await _staff_chats(session)).items():
-        if chat_id in chats:
-            return code
-    return None
+async def chat_department(session: AsyncSession, where: int | Place) -> str | None:
+    """Return the department a staff chat (or the topic `where` names) is bound to ("" for
+    总平台), or None."""
+    bound = await binding_for(session, where)
+    return bound.name if bound is not None and bound.kind == STAFF_CHAT else None

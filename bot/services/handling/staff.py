@@ -19,7 +19,8 @@ from bot.services.tickets import (
     notify_reporter,
     reply,
 )
-from storage.models import BoundChat, StaffMember, Ticket
+from storage.chats import Place, binding_for
+from storage.models import StaffMember, Ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ async def is_staff(session: AsyncSession, user_id: int) -> bool:
 
 
 async def press(
-    services: Services, person: Person, chat_id: int, action_name: str, ticket_id: int
+    services: Services, person: Person, chat_id: int | Place, action_name: str, ticket_id: int
 ) -> ButtonAnswer:
     """Handle a staff button: act at once (受理, 延期审批) or ask for what the action needs."""
     try:
@@ -180,7 +181,7 @@ async def handle_staff_chat_text(
 async def ask_contact(
     services: Services,
     person: Person,
-    chat_id: int,
+    chat_id: int | Place,
     *,
     ticket_id: int | None = None,
     number: str | None = None,
@@ -230,5 +231,5 @@ async def ask_contact(
 async def is_staff_chat(services: Services, chat_id: int) -> bool:
     """Tell whether this chat is bound as a staff chat."""
     async with services.sessions() as session:
-        bound = await session.get(BoundChat, chat_id)
+        bound = await binding_for(session, chat_id)
         return bound is not None and bound.kind == STAFF_CHAT

@@ -27,7 +27,8 @@ from bot.services.tickets import (
     reply,
 )
 from nlp import Extraction
-from storage.models import BoundChat, Ticket
+from storage.chats import grid_binding
+from storage.models import Ticket
 
 log = logging.getLogger("huiyin.filing")
 
@@ -69,7 +70,7 @@ async def open_ticket(
         now, extraction.intent, extraction.urgency, services.calendar
     )
     number = await next_number(session, local_day(now))
-    grid = await session.get(BoundChat, source.grid_chat_id) if source.grid_chat_id else None
+    grid = await grid_binding(session, source.grid_chat_id) if source.grid_chat_id else None
     department = services.directory.get(
         services.directory.route(extraction.category_label, grid.name if grid else None)
     )

@@ -18,6 +18,7 @@ from bot.services.intake.filing import Source, acknowledgement, open_ticket
 from bot.services.supervision.unreachable import ticket_link
 from bot.services.tickets import deadline_text
 from nlp import Extraction
+from storage.chats import grid_binding
 from storage.models import BlockedUser, BoundChat, GridWorker, Ticket, User
 from storage.outbox import enqueue
 
@@ -46,8 +47,7 @@ async def grid_chat_ids(services: Services) -> frozenset[int]:
 
 async def grid_of(session: AsyncSession, chat_id: int) -> BoundChat | None:
     """Return the grid bound to this group chat, or None."""
-    bound = await session.get(BoundChat, chat_id)
-    return bound if bound is not None and bound.kind == GRID_CHAT else None
+    return await grid_binding(session, chat_id)
 
 
 async def is_worker(session: AsyncSession, grid_chat_id: int, user_id: int) -> bool:

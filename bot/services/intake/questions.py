@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import ChatKind, PromptStatus
+from bot.domain import PromptStatus
 from bot.errors import NotAllowed, NotFound, Stale
 from bot.services.handling import learning
-from storage.models import BoundChat, GridWorker, GroupPrompt
+from storage.chats import grid_binding
+from storage.models import GridWorker, GroupPrompt
 from storage.outbox import insert_ignore
 
 
@@ -77,10 +78,8 @@ async def claim(
     prompt = await session.get(GroupPrompt, prompt_id, with_for_update=True)
     if prompt is None or (prompt.chat_id < 0) != in_grid:
         raise NotFound(texts.ALERT_INVALID)
-    if in_grid:
-        bound = await session.get(BoundChat, prompt.chat_id)
-        if bound is None or bound.kind != ChatKind.GRID:
-            raise NotFound(texts.ALERT_INVALID)
+    if in_grid and await grid_binding(session, prompt.chat_id) is None:
+        raise NotFound(texts.ALERT_INVALID)
     by_worker = False
     if person_id != prompt.author_id:
         if not in_grid:

@@ -22,6 +22,7 @@ from bot.services.handling import routing
 from bot.services.statistics import export, figures, rollup
 from bot.services.statistics.figures import Figures, Row
 from bot.services.tickets import reply
+from storage.chats import Place
 from storage.outbox import enqueue
 
 log = logging.getLogger("huiyin.report")
@@ -236,7 +237,9 @@ async def weekly(services: Services, *, force: bool = False) -> int:
     return told
 
 
-async def answer_stats(services: Services, person: Person, chat_id: int, message_id: int) -> None:
+async def answer_stats(
+    services: Services, person: Person, chat_id: int | Place, message_id: int
+) -> None:
     """Answer /stats in a staff chat: its department's figures for the current cycle so far."""
     now = services.clock()
     async with services.sessions() as session:
