@@ -75,3 +75,67 @@ def test_the_check_catches_each_way_round_the_gate() -> None:
         "bot/x.py:6 sets a status through setattr",
         "bot/x.py:7 updates tickets' status in bulk",
     ]
+
+
+# A ticket's deadlines: the gate sets them with the status (each action's `Timing`), through
+# bot.services.supervision.supervision; the sweeper marks its own steps (督办, the top reached).
+DEADLINES = {
+    "accept_by",
+    "deadline_at",
+    "remind_at",
+    "escalate_at",
+    "extension_to",
+    "base_deadline_at",
+    "resolved_at",
+}
+RESCHEDULERS = {"plan", "restart_acceptance", "start_rating_period"}
+MAY_RESCHEDULE = {
+    "bot/services/supervision/supervision.py",  # what the gate calls
+    "bot/services/supervision/sweeper.py",  # only `escalate_at = None`: nothing above the top
+}
+
+
+def _reschedules(rel: str, source: str) -> list[str]:
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        for t in targets:
+            if isinstance(t, ast.Attribute) and t.attr in DEADLINES and rel not in MAY_RESCHEDULE:
+                found.append(f"{rel}:{node.lineno} sets {t.attr} by hand")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in RESCHEDULERS
+            and ast.unparse(node.func.value) == "supervision"
+        ):
+            found.append(f"{rel}:{node.lineno} reschedules outside the gate")
+    return found
+
+
+def test_only_the_gate_reschedules_a_tickets_deadlines() -> None:
+    offences = [
+        o
+        for p in _sources()
+        for o in _reschedules(p.relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8"))
+    ]
+    assert not offences, "\n".join(offences)
+
+
+def test_the_deadline_check_catches_each_way_round_the_gate() -> None:
+    source = (
+        "def f(ticket, services, now):\n"
+        "    ticket.deadline_at = now\n"
+        "    ticket.extension_to = None\n"
+        "    supervision.plan(ticket, services.policy, services.calendar, start=now)\n"
+        "    supervision.restart_acceptance(ticket, services.policy, services.calendar, now)\n"
+    )
+    assert sorted(_reschedules("bot/x.py", source)) == [
+        "bot/x.py:2 sets deadline_at by hand",
+        "bot/x.py:3 sets extension_to by hand",
+        "bot/x.py:4 reschedules outside the gate",
+        "bot/x.py:5 reschedules outside the gate",
+    ]
