@@ -86,6 +86,7 @@ class Worker:
         self._chats: dict[int, bool] = {}  # chats in hand → more was stored for them meanwhile
         self._task: asyncio.Task[None] | None = None
         self._last_prune = float("-inf")
+        self._asked = concurrency  # chats the last claim asked for
         coordinator.subscribe(INBOX_CHANNEL, self.wake)
         handled.install()
 
@@ -120,7 +121,8 @@ class Worker:
     async def claim_into(self, session: AsyncSession, now: datetime) -> list[inbox.Claimed]:
         """Claim what this worker has room for, inside the caller's transaction (the intake
         stores a batch and claims it in one commit); pass the rows to `dispatch` after it."""
-        return await inbox.claim(session, now, limit=self.free, lease=self.lease)
+        self._asked = self.free
+        return await inbox.claim(session, now, limit=self._asked, lease=self.lease)
 
     def wants(self, chat_keys: set[int]) -> bool:
         """Whether any of these chats is not in hand here (so a claim may find work)."""
@@ -142,8 +144,10 @@ class Worker:
             task = asyncio.create_task(self._run_chat(rows), name=f"huiyin-chat-{chat_key}")
             self._running.add(task)
             task.add_done_callback(self._finished)
-        if claimed and len(chats) >= self.concurrency:
-            self._dirty = True  # full: more may be waiting
+        if claimed and len(chats) >= self._asked:
+            # As many chats as were asked for: more may be waiting (a refill of one free place
+            # is full too, and nothing else would look before the next idle poll).
+            self._dirty = True
 
     async def run(self) -> None:
         """Claim when told there is work (and every `idle_poll` seconds), forever."""
@@ -176,6 +180,7 @@ class Worker:
             self._wake.set()
 
     async def _claim(self, limit: int) -> list[inbox.Claimed]:
+        self._asked = limit
         async with self.sessions.begin() as session:
             return await inbox.claim(session, utcnow(), limit=limit, lease=self.lease)
 
