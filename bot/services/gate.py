@@ -169,8 +169,12 @@ def first_status(*, routed: bool) -> Status:
 
 
 def open_as(ticket: Ticket, *, routed: bool) -> None:
-    """Give a ticket not yet stored its first status (before the insert that numbers it)."""
+    """Give a ticket not yet stored its first status and sweeper step (both go into the
+    insert that numbers it: no UPDATE right after it)."""
     ticket.status = first_status(routed=routed)
+    if ticket.supervision is None:
+        ticket.supervision = 0
+    supervision.schedule(ticket)
 
 
 async def file(
@@ -187,7 +191,6 @@ async def file(
         note=note,
         created_at=at,
     )
-    supervision.schedule(ticket)
     session.add(event)
     await session.flush()
     return event
