@@ -58,17 +58,20 @@ def format_time(at: datetime) -> str:
     return f"{at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}"
 
 
-async def next_number(session: AsyncSession, day: date) -> str:
-    """Take the next ticket number of `day` atomically (safe across instances)."""
-    key = f"{day:%Y%m%d}"
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
+def count_up(dialect: str, day: date) -> Any:
+    """The statement that takes `day`'s next sequence number (returns it)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
         insert(DayCounter)
-        .values(day=key, last_seq=1)
+        .values(day=f"{day:%Y%m%d}", last_seq=1)
         .on_conflict_do_update(index_elements=["day"], set_={"last_seq": DayCounter.last_seq + 1})
         .returning(DayCounter.last_seq)
     )
-    seq = (await session.execute(stmt)).scalar_one()
+
+
+async def next_number(session: AsyncSession, day: date) -> str:
+    """Take the next ticket number of `day` atomically (safe across instances)."""
+    seq = (await session.execute(count_up(session.get_bind().dialect.name, day))).scalar_one()
     return format_ticket_number(day, seq)
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import texts
 from bot.buttons import ConfidentialPress
-from bot.domain import OPEN_STATUSES, Status, Urgency
+from bot.domain import OPEN_STATUSES, Status, Urgency, format_ticket_number
 from bot.intents import Key, Keyboard, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
@@ -20,6 +20,7 @@ from bot.services.handling.contact import wants_confidential
 from bot.services.handling.routing import holder_chats
 from bot.services.intake.abuse import over_report_limit
 from bot.services.tickets import (
+    count_up,
     deadline_text,
     local_day,
     next_number,
@@ -56,6 +57,20 @@ async def existing_ticket(session: AsyncSession, source: Source) -> Ticket | Non
     ).scalar_one_or_none()
 
 
+async def take_number(session: AsyncSession, day: date) -> str:
+    """Take `day`'s next ticket number. On PostgreSQL it commits at once on a connection of its
+    own: the day's counter row is locked only for that statement, not until the report's
+    transaction commits (which made every report of the day wait for the one before it). A
+    report whose transaction then fails leaves its number unused."""
+    engine = session.bind
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
+        return await next_number(session, day)
+    async with engine.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        seq = (await auto.execute(count_up(engine.dialect.name, day))).scalar_one()
+    return format_ticket_number(day, seq)
+
+
 async def open_ticket(
     services: Services,
     session: AsyncSession,
@@ -69,7 +84,7 @@ async def open_ticket(
     deadlines = services.policy.deadlines(
         now, extraction.intent, extraction.urgency, services.calendar
     )
-    number = await next_number(session, local_day(now))
+    number = await take_number(session, local_day(now))
     grid = await grid_binding(session, source.grid_chat_id) if source.grid_chat_id else None
     department = services.directory.get(
         services.directory.route(extraction.category_label, grid.name if grid else None)
