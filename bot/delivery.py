@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, column, or_, select, text, update
+from sqlalchemy import BigInteger, Table, column, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InputFile
 from telegram.error import (
@@ -242,6 +244,40 @@ def _quiet(kind: str) -> bool:
 _NO_BUTTONS: dict[str, Any] = {"inline_keyboard": []}
 
 
+@dataclass(slots=True)
+class _Sent:
+    """A row Telegram accepted, waiting for its "sent" record."""
+
+    row: OutboxMessage
+    message_id: int | None
+    method: str = ""
+    done: asyncio.Future[None] | None = None
+
+
+def _posts_card(row: OutboxMessage, method: str) -> bool:
+    """Whether sending this row posted a ticket's card (the message later edits go to)."""
+    return row.kind == Kind.CARD or (row.kind == Kind.CARD_UPDATE and method == "sendMessage")
+
+
+async def upsert_cards(session: AsyncSession, cards: dict[tuple[int, int, int], int]) -> None:
+    """Remember each card's message, (ticket, chat, topic) → message id, in one statement."""
+    table = StaffCard.__table__
+    assert isinstance(table, Table)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table).values(
+        [
+            {"ticket_id": t, "chat_id": c, "thread_id": th, "message_id": m}
+            for (t, c, th), m in cards.items()
+        ]
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["ticket_id", "chat_id", "thread_id"],
+            set_={"message_id": stmt.excluded.message_id},
+        )
+    )
+
+
 def _is_card(row: OutboxMessage) -> bool:
     return row.kind == Kind.CARD and row.ticket_id is not None
 
@@ -415,6 +451,10 @@ class OutboxSender:
         )
         self._inflight: set[asyncio.Task[None]] = set()
         self.sent_count = 0
+        # Sends answered while the last "sent" record was being written: recorded together in
+        # the next transaction (a group commit), not one transaction each.
+        self._sent: list[_Sent] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Tell the sender new rows were committed."""
@@ -806,15 +846,67 @@ class OutboxSender:
             await self._network_failure(row, repr(exc))
         else:
             message_id = result.get("message_id") if isinstance(result, dict) else None
-            await self._finish(row, SENT, message_id=message_id, method=call.method)
-            for follower in followers:
-                await self._finish(follower, SENT, message_id=message_id)
+            await self._record_sent(
+                [_Sent(row, message_id, call.method)]
+                + [_Sent(follower, message_id) for follower in followers]
+            )
             if call.digest is not None and call.digest_row is not None:
                 await self._keep_digest(call.digest_row, call.digest)
             self.sent_count += 1
             return
         for follower in followers:
             await self._release(follower)
+
+    async def _record_sent(self, sent: list[_Sent]) -> None:
+        """Record these rows as sent, in one transaction with whatever else was answered
+        meanwhile; return once that transaction committed (raise if it failed: the leases
+        then expire and the rows are sent again, as after a crash)."""
+        done = asyncio.get_running_loop().create_future()
+        for item in sent:
+            item.done = done
+        self._sent.extend(sent)
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._write_sent(), name="huiyin-outbox-sent")
+        await asyncio.shield(done)
+
+    async def _write_sent(self) -> None:
+        while self._sent:
+            batch, self._sent = self._sent, []
+            try:
+                await self._write_sent_batch(batch)
+            except Exception as exc:
+                for item in batch:
+                    if item.done is not None and not item.done.done():
+                        item.done.set_exception(exc)
+            else:
+                for item in batch:
+                    if item.done is not None and not item.done.done():
+                        item.done.set_result(None)
+
+    async def _write_sent_batch(self, batch: list[_Sent]) -> None:
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage),
+                [
+                    {
+                        "id": item.row.id,
+                        "status": SENT,
+                        "last_error": None,
+                        "message_id": item.message_id,
+                        "sent_at": now,
+                        "locked_until": None,
+                    }
+                    for item in batch
+                ],
+            )
+            cards = {
+                (item.row.ticket_id, item.row.chat_id, item.row.thread_id): item.message_id
+                for item in batch
+                if item.message_id and item.row.ticket_id and _posts_card(item.row, item.method)
+            }
+            if cards:
+                await upsert_cards(session, cards)
 
     async def _finish(
         self,
