@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Table, column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot, InputFile
 from telegram.error import (
     BadRequest,
@@ -254,6 +254,18 @@ class _Sent:
     done: asyncio.Future[None] | None = None
 
 
+def single_statements(
+    sessions: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for work that is one statement (a read, a claim): on PostgreSQL each statement
+    commits on its own, without the BEGIN and ROLLBACK round trips around it."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+        return sessions
+    auto = bind.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(**{**sessions.kw, "bind": auto})
+
+
 def _posts_card(row: OutboxMessage, method: str) -> bool:
     """Whether sending this row posted a ticket's card (the message later edits go to)."""
     return row.kind == Kind.CARD or (row.kind == Kind.CARD_UPDATE and method == "sendMessage")
@@ -435,6 +447,7 @@ class OutboxSender:
     ) -> None:
         self.bot = bot
         self.sessions = sessions
+        self.reads = single_statements(sessions)
         self.pacer = Pacer(limits or Limits(), coordinator)
         self.lease = timedelta(seconds=lease_seconds)
         self.max_network_attempts = max_network_attempts
@@ -581,7 +594,7 @@ class OutboxSender:
         most: int,
     ) -> list[OutboxMessage]:
         """Rows queued right behind `head` in its chat that go out in the same message."""
-        async with self.sessions() as session:
+        async with self.reads() as session:
             queued = (
                 await session.execute(
                     select(OutboxMessage)
@@ -617,11 +630,11 @@ class OutboxSender:
             .order_by(OutboxMessage.id)
             .limit(HEADS_MAX)
         )
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return list((await session.execute(stmt)).scalars())
 
     async def _next_due_in(self, now: datetime) -> float:
-        async with self.sessions() as session:
+        async with self.reads() as session:
             due = (
                 await session.execute(
                     select(OutboxMessage.next_attempt_at)
@@ -635,7 +648,7 @@ class OutboxSender:
         return min(5.0, max(0.05, (due - now).total_seconds()))
 
     async def _claim(self, ids: list[int], now: datetime) -> set[int]:
-        async with self.sessions.begin() as session:
+        async with self.reads.begin() as session:  # one statement (no BEGIN on PostgreSQL)
             result = await session.execute(
                 update(OutboxMessage)
                 .where(
@@ -652,7 +665,7 @@ class OutboxSender:
         """The Telegram id of a message sent before (None if it never went out)."""
         if target.message_id is not None:
             return target.message_id
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return (
                 await session.execute(
                     select(OutboxMessage.message_id).where(
@@ -665,13 +678,13 @@ class OutboxSender:
     async def _card_message(self, row: OutboxMessage) -> int | None:
         if row.ticket_id is None:
             return None
-        async with self.sessions() as session:
+        async with self.reads() as session:
             card = await session.get(StaffCard, (row.ticket_id, row.chat_id, row.thread_id))
         return None if card is None else card.message_id
 
     async def _digest_of(self, chat_id: int, message_id: int) -> OutboxMessage | None:
         """The digest row that sent `message_id`, if that message is a digest."""
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return (
                 await session.execute(
                     select(OutboxMessage).where(
@@ -774,7 +787,7 @@ class OutboxSender:
         binding only (0: none, the group's General)."""
         if row.thread_id:
             return row.thread_id
-        async with self.sessions() as session:
+        async with self.reads() as session:
             threads = (
                 await session.execute(
                     select(BoundChat.thread_id).where(BoundChat.chat_id == row.chat_id).limit(2)

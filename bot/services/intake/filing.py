@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import texts
@@ -80,7 +79,7 @@ async def open_ticket(
     extraction: Extraction,
     now: datetime,
 ) -> Ticket | None:
-    """Open a ticket and post its card; None when a concurrent delivery already opened it."""
+    """Open a ticket and post its card (never None now; callers still handle a lost race)."""
     deadlines = services.policy.deadlines(
         now, extraction.intent, extraction.urgency, services.calendar
     )
@@ -118,12 +117,11 @@ async def open_ticket(
     )
     gate.open_as(ticket, routed=department is not None)
     session.add(ticket)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        # A concurrent delivery of the same message won the race: answer nothing new.
-        return None
+    # No savepoint (two round trips on every report) for a race that cannot answer twice: a
+    # message is handled by one worker at a time, and its handling commits with its "handled"
+    # mark; if two deliveries of one message still meet here, the later one fails on the
+    # unique source and its retry finds this ticket (`existing_ticket`).
+    await session.flush()
     await gate.file(
         session,
         ticket,
