@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Table, column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InputFile
 from telegram.error import (
     BadRequest,
@@ -68,6 +68,7 @@ from bot.metrics import COUNTERS
 from bot.services.supervision import unreachable
 from storage.chats import move_chat
 from storage.coordination import Coordinator, MemoryCoordinator
+from storage.db import single_statements
 from storage.models import BoundChat, OutboxMessage, StaffCard, utcnow
 
 log = logging.getLogger("huiyin.delivery")
@@ -252,18 +253,6 @@ class _Sent:
     message_id: int | None
     method: str = ""
     done: asyncio.Future[None] | None = None
-
-
-def single_statements(
-    sessions: async_sessionmaker[AsyncSession],
-) -> async_sessionmaker[AsyncSession]:
-    """Sessions for work that is one statement (a read, a claim): on PostgreSQL each statement
-    commits on its own, without the BEGIN and ROLLBACK round trips around it."""
-    bind = sessions.kw.get("bind")
-    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
-        return sessions
-    auto = bind.execution_options(isolation_level="AUTOCOMMIT")
-    return async_sessionmaker(**{**sessions.kw, "bind": auto})
 
 
 def _posts_card(row: OutboxMessage, method: str) -> bool:

@@ -116,3 +116,15 @@ async def upgrade(url: str, revision: str = "head") -> None:
     from alembic import command
 
     await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
+
+
+def single_statements(
+    sessions: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for work that is one statement (a read, a claim): on PostgreSQL each statement
+    commits on its own, without the BEGIN and COMMIT or ROLLBACK round trips around it."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+        return sessions
+    auto = bind.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(**{**sessions.kw, "bind": auto})

@@ -30,6 +30,7 @@ from bot.intake.raw import apology_target
 from bot.intents import Notice
 from storage import inbox
 from storage.coordination import Coordinator
+from storage.db import single_statements
 from storage.models import utcnow
 from storage.outbox import enqueue
 
@@ -71,6 +72,7 @@ class Worker:
     ) -> None:
         self.application = application
         self.sessions = sessions
+        self._single = single_statements(sessions)
         self.coordinator = coordinator
         self.chatter = chatter
         self.concurrency = concurrency
@@ -181,7 +183,7 @@ class Worker:
 
     async def _claim(self, limit: int) -> list[inbox.Claimed]:
         self._asked = limit
-        async with self.sessions.begin() as session:
+        async with self._single.begin() as session:  # one statement
             return await inbox.claim(session, utcnow(), limit=limit, lease=self.lease)
 
     async def _run_chat(self, rows: list[inbox.Claimed]) -> None:
