@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.common import (
@@ -256,6 +258,24 @@ async def measure_reports(
         )
 
 
+def figures(run: ReportRun) -> dict[str, Any]:
+    """One report run's figures, as `--json` writes them (for `bench.bench_report`)."""
+    lat, per = run.latencies_ms, max(run.reports, 1)
+    return {
+        "kind": run.kind,
+        "reports": run.reports,
+        "p50": percentile(lat, 50),
+        "p99": percentile(lat, 99),
+        "max": max(lat),
+        "rate": run.reports / run.wall_s,
+        "cpu": run.cpu_share,
+        "statements": sum(run.statements.values()) / per,
+        "commits": run.commits / per,
+        "load": list(run.load),
+        "by_kind": {k: v / per for k, v in run.statements.most_common()},
+    }
+
+
 # --- report -------------------------------------------------------------------------------------
 
 
@@ -348,6 +368,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--only", default="read,latency,lifted", help="comma list of phases")
     ap.add_argument("--quick", action="store_true", help="a small smoke run (no doc)")
     ap.add_argument("--no-write", action="store_true", help="print, do not write the doc")
+    ap.add_argument("--json", default="", help="also write the report runs' figures here")
     return ap.parse_args(argv)
 
 
@@ -405,6 +426,8 @@ async def amain(args: argparse.Namespace) -> int:
                  f"{sum(run.statements.values()) / run.reports:.1f} statements and "
                  f"{run.commits / run.reports:.2f} commits per report")
         runs.append(run)
+    if args.json:
+        await asyncio.to_thread(Path(args.json).write_text, json.dumps([figures(r) for r in runs]))
     notes = [f"Report texts: {source}. Code measured: {code_version()}. Whole run "
              f"{time.perf_counter() - t0:.0f} s."]
     publish("intake", "Intake: updates read, stored and decided; report → acknowledgement",

@@ -550,6 +550,9 @@ class OutboxSender:
                     )
                 return 0.0
             return max(soonest, 0.01)
+        # People first: a resident waits for their answer; a group's card is not awaited by
+        # anyone at this very moment (and a digest's extra claim would delay what follows it).
+        ready.sort(key=lambda r: (r.chat_id < 0, r.id))
         claimed = await self._claim([r.id for r in ready], now)
         for row in (r for r in ready if r.id in claimed):
             followers: list[OutboxMessage] = []

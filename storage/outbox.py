@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import Table
@@ -27,6 +29,38 @@ async def insert_ignore(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+_GATHERED = "huiyin_outbox_gathered"
+
+
+@contextlib.asynccontextmanager
+async def together(session: AsyncSession) -> AsyncIterator[None]:
+    """Queue every row enqueued inside the block in one statement as it ends (nothing if it
+    raises). Only for code that reads nothing back from the outbox meanwhile: inside, `enqueue`
+    cannot tell whether its key was already taken and answers True."""
+    rows: list[dict[str, Any]] = []
+    outer = session.info.get(_GATHERED)
+    session.info[_GATHERED] = rows
+    try:
+        yield
+    finally:
+        if outer is None:
+            session.info.pop(_GATHERED, None)
+        else:
+            session.info[_GATHERED] = outer
+    if outer is not None:
+        outer.extend(rows)
+    elif rows:
+        await _insert_ignore_many(session, rows)
+
+
+async def _insert_ignore_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    table = OutboxMessage.__table__
+    assert isinstance(table, Table)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    await session.execute(stmt)
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -39,20 +73,20 @@ async def enqueue(
     adds nothing."""
     place = place_of(chat_id)
     now = utcnow()
-    return await insert_ignore(
-        session,
-        OutboxMessage,
-        {
-            "idempotency_key": key[:128],
-            "chat_id": place.chat_id,
-            "thread_id": place.thread_id,
-            "kind": intent.kind.value,
-            "payload": dumps(intent),
-            "ticket_id": ticket_id,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        },
-        ["idempotency_key"],
-    )
+    values: dict[str, Any] = {
+        "idempotency_key": key[:128],
+        "chat_id": place.chat_id,
+        "thread_id": place.thread_id,
+        "kind": intent.kind.value,
+        "payload": dumps(intent),
+        "ticket_id": ticket_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    gathered = session.info.get(_GATHERED)
+    if gathered is not None:
+        gathered.append(values)
+        return True
+    return await insert_ignore(session, OutboxMessage, values, ["idempotency_key"])

@@ -29,6 +29,7 @@ from bot.services.tickets import (
 from nlp import Extraction
 from storage.chats import grid_binding
 from storage.models import Ticket
+from storage.outbox import together
 
 log = logging.getLogger("huiyin.filing")
 
@@ -164,18 +165,19 @@ async def file_private(
             text=texts.TOO_MANY_REPORTS,
         )
         return "limited", None
-    ticket = await open_ticket(services, session, reporter, source, body, extraction, now)
-    if ticket is None:
-        return "duplicate", await existing_ticket(session, source)
-    await reply(
-        session,
-        chat_id=chat_id,
-        message_id=message_id,
-        suffix=suffix,
-        text=acknowledgement(ticket) + (f"\n{note}" if note else ""),
-        buttons=ack_buttons(ticket),
-        ticket_id=ticket.id,
-    )
+    async with together(session):  # the card and the acknowledgement: one INSERT
+        ticket = await open_ticket(services, session, reporter, source, body, extraction, now)
+        if ticket is None:
+            return "duplicate", await existing_ticket(session, source)
+        await reply(
+            session,
+            chat_id=chat_id,
+            message_id=message_id,
+            suffix=suffix,
+            text=acknowledgement(ticket) + (f"\n{note}" if note else ""),
+            buttons=ack_buttons(ticket),
+            ticket_id=ticket.id,
+        )
     return "ticket", ticket
 
 
