@@ -21,6 +21,7 @@ from statistics import median
 from typing import Any
 
 from bench.common import REPO, code_version
+from bench.data import data_dir
 from bench.report import log_line, publish
 
 
@@ -38,12 +39,22 @@ def checkout(commit: str, into: Path) -> str:
     return short
 
 
+def snapshot(into: Path) -> None:
+    """Copy this tree's code into `into`, so edits made while the bench runs are not measured."""
+    skip = shutil.ignore_patterns("__pycache__", ".venv", ".git", "*.egg-info", "node_modules")
+    for name in ("bench", "bot", "handlers", "nlp", "storage", "tests"):
+        shutil.copytree(REPO / name, into / name, ignore=skip)
+    for name in ("pyproject.toml",):
+        shutil.copy2(REPO / name, into / name)
+
+
 def one_run(where: Path, args: argparse.Namespace, out: Path) -> list[dict[str, Any]]:
     """Run the report phases of the intake bench in `where` (its code first on the path)."""
     cmd = [sys.executable, "-m", "bench.bench_intake", "--only", "latency,lifted",
            "--latency-reports", str(args.latency_reports), "--reports", str(args.reports),
            "--no-write", "--json", str(out)]
-    subprocess.run(cmd, cwd=where, check=True, stdout=subprocess.DEVNULL)
+    env = os.environ | {"HUIYIN_DATA_DIR": str(data_dir())}  # the same texts for both
+    subprocess.run(cmd, cwd=where, check=True, stdout=subprocess.DEVNULL, env=env)
     result: list[dict[str, Any]] = json.loads(out.read_text())
     return result
 
@@ -119,9 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         base.mkdir()
         before = checkout(args.before, base)
         after = code_version()
+        now = Path(tmp) / "now"
+        now.mkdir()
+        snapshot(now)
         rows: list[tuple[str, int, list[dict[str, Any]]]] = []
         for i in range(1, args.rounds + 1):
-            order = [("before", base), ("after", REPO)]
+            order = [("before", base), ("after", now)]
             if i % 2 == 0:
                 order.reverse()  # neither side always runs first
             for label, where in order:

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import texts
@@ -58,17 +58,22 @@ async def existing_ticket(session: AsyncSession, source: Source) -> Ticket | Non
 
 
 async def take_number(session: AsyncSession, day: date) -> str:
-    """Take `day`'s next ticket number. On PostgreSQL it commits at once on a connection of its
-    own: the day's counter row is locked only for that statement, not until the report's
-    transaction commits (which made every report of the day wait for the one before it). A
-    report whose transaction then fails leaves its number unused."""
+    """Take `day`'s next ticket number. On PostgreSQL it commits at once, on a connection of
+    its own: the day's counter row is locked for that short transaction only, not until the
+    report's transaction commits (which made every report of the day wait for the one before
+    it). That commit does not wait for the disk: the report's own commit comes later in the
+    log, so when the report is durable its number is too. A report whose transaction fails
+    leaves its number unused."""
     engine = session.bind
     if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
         return await next_number(session, day)
-    async with engine.connect() as conn:
-        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        seq = (await auto.execute(count_up(engine.dialect.name, day))).scalar_one()
+    async with engine.connect() as conn, conn.begin():
+        await conn.execute(_NO_WAIT)
+        seq = (await conn.execute(count_up(engine.dialect.name, day))).scalar_one()
     return format_ticket_number(day, seq)
+
+
+_NO_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 async def open_ticket(
