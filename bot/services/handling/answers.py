@@ -15,12 +15,9 @@ from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import contact, corrections, dispatch, routing
 from bot.services.handling.prompts import answers_prompt, remember
+from bot.services.notices.messages import notify_reporter, reply
 from bot.services.rating import followup
-from bot.services.tickets import (
-    notify_reporter,
-    reply,
-    reporter_ids,
-)
+from bot.services.tickets import reporter_ids
 from storage.models import Attachment, PendingInput, Ticket, TicketRating
 from storage.outbox import enqueue
 

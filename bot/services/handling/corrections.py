@@ -19,12 +19,9 @@ from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import learning, prompts, routing
 from bot.services.handling.dispatch import Outcome
-from bot.services.tickets import (
-    load_ticket,
-    notify_reporter,
-    post_cards,
-    tell_chats,
-)
+from bot.services.notices.cards import post_cards
+from bot.services.notices.messages import notify_reporter, tell_chats
+from bot.services.tickets import load_ticket
 from storage.chats import Place
 from storage.models import PendingInput, StaffMember, Ticket
 from storage.outbox import enqueue

@@ -28,14 +28,9 @@ from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import routing
-from bot.services.tickets import (
-    deadline_text,
-    format_time,
-    notify_reporter,
-    post_cards,
-    reply,
-    tell_chats,
-)
+from bot.services.notices.cards import post_cards
+from bot.services.notices.messages import deadline_text, notify_reporter, reply, tell_chats
+from bot.services.tickets import format_time
 from bot.workdays import end_of_day, local_date
 from storage.models import Ticket, TicketAssist, TicketEvent
 from storage.outbox import enqueue, insert_ignore

@@ -12,13 +12,8 @@ from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers, contact, corrections, dispatch, prompts, routing
 from bot.services.handling.routing import STAFF_CHAT
-from bot.services.tickets import (
-    deadline_text,
-    find_by_number,
-    load_ticket,
-    notify_reporter,
-    reply,
-)
+from bot.services.notices.messages import deadline_text, notify_reporter, reply
+from bot.services.tickets import find_by_number, load_ticket
 from storage.chats import Place, binding_for
 from storage.models import StaffMember, Ticket
 
