@@ -12,6 +12,7 @@ from bot.domain import OPEN_STATUSES, Action, Role, Status, Urgency, allowed_act
 from bot.intents import Card, CardUpdate, Key, Keyboard, Kind, keyboard
 from bot.privacy import mask_id, mask_name, mask_text
 from bot.services.handling import evidence, routing
+from bot.services.notices.messages import tell_chats
 from bot.services.tickets import format_time, reporter_ids
 from storage.chats import Place
 from storage.models import OutboxMessage, StaffCard, Ticket, TicketEvent, TicketRating, User
@@ -192,16 +193,7 @@ async def post_cards(
         text, buttons = await render_card(
             session, ticket, await chat_roles(session, ticket, chat_id), fresh=fresh
         )
-        if fresh:
-            await enqueue(
-                session,
-                key=f"card:{ticket.id}:{chat_id}:{tag}",
-                chat_id=chat_id,
-                intent=Card(text, buttons, title=ticket.number),
-                ticket_id=ticket.id,
-            )
-            continue
-        if await session.get(StaffCard, (ticket.id, *chat_id)) is not None:
+        if not fresh and await session.get(StaffCard, (ticket.id, *chat_id)) is not None:
             # Sent before the new card (each chat's messages go out in order), this edits the
             # old card: it keeps what it said, loses its buttons and points to the new one.
             await enqueue(
@@ -218,7 +210,8 @@ async def post_cards(
             intent=Card(text, buttons, title=ticket.number),
             ticket_id=ticket.id,
         )
-        await evidence.show_evidence(session, ticket, [chat_id])
+        if not fresh:
+            await evidence.show_evidence(session, ticket, [chat_id])
 
 
 async def refresh_cards(session: AsyncSession, ticket: Ticket, event_id: int) -> None:
@@ -244,3 +237,11 @@ async def refresh_cards(session: AsyncSession, ticket: Ticket, event_id: int) ->
             intent=CardUpdate(text, buttons, title=ticket.number),
             ticket_id=ticket.id,
         )
+
+
+async def announce(
+    session: AsyncSession, ticket: Ticket, chats: list[Place], *, key: str, text: str, tag: str
+) -> None:
+    """Tell `chats` why the ticket reached them, then post its live card there."""
+    await tell_chats(session, ticket, chats, key, text)
+    await post_cards(session, ticket, tag=tag, chats=chats)
