@@ -10,7 +10,7 @@ from telegram import Update, User
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot import buttons, texts
-from bot.domain import HuiyinError
+from bot.domain import Refusal
 from bot.services.context import Person, Services
 from bot.services.intake.reports import clean_text
 from storage.chats import Place
@@ -122,7 +122,7 @@ def on_press(kind: type[P], act: Pressed[P], doc: str) -> Handler:
                 press,
                 message.message_id if message is not None else None,
             )
-        except HuiyinError as exc:
+        except Refusal as exc:
             await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
             return
         await query.answer(answer.text, show_alert=answer.alert)
