@@ -168,9 +168,14 @@ def decide_hits(
     question = asks and bool(flags & ASK_BIT) and strongest_cue < QUESTION_CUE
 
     detection = cue_score
+    passing = False
     if cat_score > 0:
-        # a topic counts more when something is said to be wrong with it (a problem cue)
-        factor = CATEGORY_FACTOR if strongest_cue < PROBLEM_CUE else PROBLEM_TOPIC_FACTOR
+        # a topic counts more when something is said to be wrong with it (a problem cue),
+        # unless a talk marker (通知, 哈哈, 谢谢 …) says the problem word is used in passing
+        passing = talk and strongest_cue >= PROBLEM_CUE
+        factor = (
+            CATEGORY_FACTOR if strongest_cue < PROBLEM_CUE or passing else PROBLEM_TOPIC_FACTOR
+        )
         detection += factor * min(cat_score, CATEGORY_CAP)
     if urgent:
         detection += URGENT_BONUS
@@ -223,7 +228,7 @@ def decide_hits(
                 round(REPORT_THRESHOLD / (detection + REPORT_THRESHOLD), 3)
                 if detection > 0 else 1.0
             ),
-            Explanation(_explain_chat, (detection, hits, described)), alternatives,
+            Explanation(_explain_chat, (detection, hits, described, passing)), alternatives,
         )
     if is_report and location is None:
         if loc_suffix and not looked:
@@ -240,7 +245,7 @@ def decide_hits(
     explanation = Explanation(_explain, (
         hits, dropped, (category, top_first, cat_score, len(firsts)), urgent, negated, blockers,
         question, praise_only and detection >= REPORT_THRESHOLD, intent, detection, is_report,
-        described,
+        described, passing,
     ))
     return _make(
         is_report, intent, category, URGENT if urgent else NORMAL, tuple(urgent), location,
@@ -257,16 +262,26 @@ def _known_place(c: Compiled, encoded: str) -> str | None:
 
 
 def _explain_chat(
-    detection: float, hits: list[tuple[int, KeyInfo]], described: float = 0.0
+    detection: float,
+    hits: list[tuple[int, KeyInfo]],
+    described: float = 0.0,
+    passing: bool = False,
 ) -> tuple[str, ...]:
     """The line explaining chit-chat in which a word or two fired (and a topic described)."""
     line = (
         f"detection {detection:.1f} < {REPORT_THRESHOLD:g}: not a report (fired: "
         + " ".join([info.key for _, info in hits]) + ")"
     )
+    out = [PASSING_LINE] if passing else []
     if described:
-        return (f"a topic described at length (>= {LONG_CHARS} characters): +{described:g}", line)
-    return (line,)
+        out.append(f"a topic described at length (>= {LONG_CHARS} characters): +{described:g}")
+    return (*out, line)
+
+
+PASSING_LINE = (
+    f"talk marker with a problem word: the problem is mentioned in passing, the topic counts"
+    f" {CATEGORY_FACTOR:g}"
+)
 
 
 def _explain(
@@ -282,6 +297,7 @@ def _explain(
     detection: float,
     is_report: bool,
     described: float = 0.0,
+    passing: bool = False,
 ) -> tuple[str, ...]:
     """List the rules that fired, with the file and line each came from.
 
@@ -324,6 +340,8 @@ def _explain(
                 out.append(f"negated by: '{b.key}' ({a.source})")
     if praise:
         out.append("praise: not a report")
+    if passing:
+        out.append(PASSING_LINE)
     if described:
         what = "a problem" if described == LONG_BONUS else "a topic"
         out.append(f"{what} described at length (>= {LONG_CHARS} characters): +{described:g}")
