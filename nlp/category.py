@@ -7,6 +7,15 @@ from nlp.compiled import Compiled, KeyInfo
 CATEGORY_MINIMUM = 1.0  # category score needed to name a category
 BODY_FACTOR = 0.3  # weight of topic words after the first sentence (fitted on even ids)
 MAX_ALTERNATIVES = 2  # next best categories offered to staff after the first
+# Category files that hold a first level's general vocabulary (学校, 医院, 工资 …) filed on
+# one default leaf: their words count fully for the first level, but a leaf is chosen by the
+# words of the leaf files (residents.txt, taxonomy_vocabulary.txt, a deployment's files);
+# the field words choose the leaf only when none of those fired for that first level.
+FIELD_FILES = frozenset({
+    "commerce.txt", "education.txt", "environment.txt", "health.txt", "labour.txt",
+    "transport.txt", "urban_construction.txt", "other_levels.txt",
+})
+FIELD_LEAF_FACTOR = 0.05  # a field word's weight when choosing the leaf
 
 
 def nested_topics(hits: list[tuple[int, KeyInfo]]) -> frozenset[str]:
@@ -76,31 +85,42 @@ def choose(
 
 
 def best_path(c: Compiled, path_scores: dict[int, float], first: str) -> tuple[str, ...]:
-    """The best-scoring path under the winning first level (deeper paths preferred)."""
+    """The best-scoring path under the winning first level (deeper paths preferred; field
+    words weigh FIELD_LEAF_FACTOR here)."""
     if len(path_scores) == 1:  # the common case: one path fired
         for i, v in path_scores.items():
             if v > 0 and c.path_first[i] == first:
                 return c.paths[i]
         return (first,)
-    best: tuple[bool, float, int, int] | None = None
+    merged: dict[tuple[str, ...], float] = {}
     for i, v in path_scores.items():
         if v > 0 and c.path_first[i] == first:
-            rank = (len(c.paths[i]) > 1, v, len(c.paths[i]), i)
-            if best is None or rank > best:
-                best = rank
-    return c.paths[best[-1]] if best is not None else (first,)
+            p = c.paths[i]
+            merged[p] = merged.get(p, 0.0) + v * c.path_leaf[i]
+    best: tuple[bool, float, int] | None = None
+    best_path: tuple[str, ...] = (first,)
+    for p, v in merged.items():
+        rank = (len(p) > 1, v, len(p))
+        if best is None or rank > best:
+            best, best_path = rank, p
+    return best_path
 
 
 def alternatives_of(
     c: Compiled, path_scores: dict[int, float], category: tuple[str, ...]
 ) -> tuple[tuple[str, ...], ...]:
     """The next best scoring leaf paths after category, best first (up to MAX_ALTERNATIVES)."""
-    ranked = sorted(
-        ((v, i) for i, v in path_scores.items() if v > 0 and c.paths[i] != category
-         and len(c.paths[i]) > 1),
-        reverse=True,
-    )
-    return tuple(c.paths[i] for _, i in ranked[:MAX_ALTERNATIVES])
+    merged: dict[tuple[str, ...], float] = {}
+    for i, v in path_scores.items():
+        p = c.paths[i]
+        if v > 0 and p != category and len(p) > 1:
+            merged[p] = merged.get(p, 0.0) + v * c.path_leaf[i]
+    ranked = sorted(merged.items(), key=_by_score, reverse=True)
+    return tuple(p for p, _ in ranked[:MAX_ALTERNATIVES])
+
+
+def _by_score(item: tuple[tuple[str, ...], float]) -> tuple[float, tuple[str, ...]]:
+    return item[1], item[0]
 
 
 def with_neighbours(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from nlp.category import FIELD_FILES, FIELD_LEAF_FACTOR
 from nlp.compiled import (
     ASK,
     ASK_BIT,
@@ -54,18 +55,23 @@ def compile_rules(
             rules.by_concern.setdefault("cues.txt", []).append(e)
     table: dict[str, list[Action]] = {}
     paths: list[tuple[str, ...]] = []
-    path_index: dict[tuple[str, ...], int] = {}
+    path_leaf: list[float] = []
+    path_index: dict[tuple[tuple[str, ...], bool], int] = {}
 
     def add(key: str, action: Action) -> None:
         for variant in {key, key.lower(), key.upper()}:
             table.setdefault(variant, []).append(action)
 
+    primary = rules_dir.resolve()
     for e in rules.categories:
         path = tuple(e.section.split("/"))
-        if path not in path_index:
-            path_index[path] = len(paths)
+        source = Path(e.file)
+        field = source.name in FIELD_FILES and source.parent.parent.resolve() == primary
+        if (path, field) not in path_index:
+            path_index[(path, field)] = len(paths)
             paths.append(path)
-        add(e.key, Action(CAT, path_index[path], e.weight, _where(e)))
+            path_leaf.append(FIELD_LEAF_FACTOR if field else 1.0)
+        add(e.key, Action(CAT, path_index[(path, field)], e.weight, _where(e)))
     simple = {
         ("urgency.txt", "紧急"): URGENT_WORD,
         ("negation.txt", "否定"): NOT_REPORT,
@@ -120,6 +126,7 @@ def compile_rules(
         gate_iter=gate.iterator(),
         prefilter=all(k.isalnum() for k, info in infos.items() if info.trigger),
         path_first=tuple(p[0] for p in paths),
+        path_leaf=tuple(path_leaf),
         path_names=tuple("/".join(p) for p in paths),
         place_pattern=compile_pattern(place_suffixes, building_suffixes),
         strip_prefixes=tuple(e.key for e in rules.section("location.txt", "去除前缀")),

@@ -79,6 +79,9 @@ class Compiled:
     prefilter: bool  # every trigger keyword is letters, digits and ideographs only
     paths: tuple[tuple[str, ...], ...]
     path_first: tuple[str, ...]  # first level of each path
+    # each path index's weight when choosing the leaf: FIELD_LEAF_FACTOR for the paths of
+    # field-vocabulary lines (FIELD_FILES), 1.0 otherwise; a path tuple can have one of each
+    path_leaf: tuple[float, ...]
     path_names: tuple[str, ...]  # each path joined with "/"
     place_pattern: PlacePattern
     strip_prefixes: tuple[str, ...]
