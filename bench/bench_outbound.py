@@ -47,7 +47,9 @@ from bot.delivery import _HEADS, Limits, OutboxSender
 from bot.intents import GroupAnswer, Notice, dumps
 from bot.simulator.server import BotAPISimulator
 from bot.simulator.world import ChatState
-from storage.coordination import Coordinator, MemoryCoordinator, RedisCoordinator
+from storage.coordination.base import Coordinator
+from storage.coordination.memory import MemoryCoordinator
+from storage.coordination.redis import RedisCoordinator
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Base, OutboxMessage, utcnow
 

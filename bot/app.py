@@ -40,7 +40,8 @@ from bot.workdays import WorkCalendar
 from handlers import admin, common, group, guard, lifecycle, rating, resident, staff
 from handlers.context import HuiyinContext
 from nlp import Extractor, RuleFileError
-from storage.coordination import Coordinator, RedisCoordinator, make_coordinator
+from storage.coordination.base import Coordinator
+from storage.coordination.redis import RedisCoordinator, make_coordinator
 from storage.db import is_up_to_date, make_engine, make_sessionmaker
 from storage.leader import make_leader
 

@@ -65,7 +65,8 @@ from bot.intents import (
 from bot.metrics import COUNTERS
 from bot.services.supervision import unreachable
 from storage.chats import move_chat
-from storage.coordination import Coordinator, MemoryCoordinator
+from storage.coordination.base import Coordinator
+from storage.coordination.memory import MemoryCoordinator
 from storage.models import BoundChat, OutboxMessage, StaffCard, utcnow
 
 log = logging.getLogger("huiyin.delivery")

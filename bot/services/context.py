@@ -13,7 +13,8 @@ from bot.departments import Directory
 from bot.indicators import Indicators
 from bot.workdays import WorkCalendar
 from nlp import GROUP_ASK_AT, GROUP_TICKET_AT, Extractor
-from storage.coordination import Coordinator, MemoryCoordinator
+from storage.coordination.base import Coordinator
+from storage.coordination.memory import MemoryCoordinator
 from storage.models import utcnow
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from bot.errors import SettingsError
 from bot.metrics import COUNTERS
 from bot.services.context import Services
-from storage.coordination import MemoryCoordinator
+from storage.coordination.memory import MemoryCoordinator
 from storage.models import OutboxMessage, Ticket
 
 OUTBOX_STALE_SECONDS = 600.0  # a message waiting this long means the sender is stuck

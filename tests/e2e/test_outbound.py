@@ -22,7 +22,9 @@ from bot.simulator import BotAPISimulator
 from bot.simulator.limits import FloodLimits
 from bot.simulator.world import ChatState
 from nlp import Extractor
-from storage.coordination import Coordinator, MemoryCoordinator, MemoryStore, RedisCoordinator
+from storage.coordination.base import Coordinator
+from storage.coordination.memory import MemoryCoordinator, MemoryStore
+from storage.coordination.redis import RedisCoordinator
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Base, OutboxMessage, Ticket, User, utcnow
 from tests.conftest import REDIS_URL

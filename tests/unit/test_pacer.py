@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.delivery import Limits, Pacer
-from storage.coordination import MemoryCoordinator, MemoryStore
+from storage.coordination.memory import MemoryCoordinator, MemoryStore
 
 
 class Clock:
