@@ -19,7 +19,8 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.config import Settings
 from bot.deadlines import DeadlinePolicy
-from bot.delivery import Limits, OutboxSender
+from bot.delivery.pacing import Limits
+from bot.delivery.sender import OutboxSender
 from bot.departments import Directory
 from bot.errors import NotMigrated, RulesFileError
 from bot.indicators import Indicators

@@ -12,7 +12,7 @@ from types import TracebackType
 
 from bot.app import Runtime, build_runtime, start_runtime, stop_runtime
 from bot.config import load_settings
-from bot.delivery import Limits
+from bot.delivery.pacing import Limits
 from bot.simulator import BotAPISimulator
 from bot.simulator.scene import (
     ADMIN_ID,

@@ -15,7 +15,8 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.buttons import CardPress
-from bot.delivery import Limits, OutboxSender
+from bot.delivery.pacing import Limits
+from bot.delivery.sender import OutboxSender
 from bot.domain import Action
 from bot.intents import Card, Key, Notice, dumps
 from bot.simulator import BotAPISimulator

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.delivery import Limits, Pacer
+from bot.delivery.pacing import Limits, Pacer
 from storage.coordination.memory import MemoryCoordinator, MemoryStore
 
 
