@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.intents import Digest, Earlier, Kind, dumps
 from storage.chats import move_chat
-from storage.models import BoundChat, OutboxMessage, StaffCard
+from storage.models import BoundChat, OutboxMessage, OutboxStatus, StaffCard
 
-PENDING, SENT, FAILED, UNDELIVERABLE = "pending", "sent", "failed", "undeliverable"
 HEADS_MAX = 200
 
 # Each waiting chat's oldest row, found by walking the partial index `ix_outbox_waiting` from
@@ -64,7 +63,7 @@ class OutboxRows:
                     select(OutboxMessage)
                     .where(
                         OutboxMessage.chat_id == head.chat_id,
-                        OutboxMessage.status == PENDING,
+                        OutboxMessage.status == OutboxStatus.PENDING,
                         OutboxMessage.id > head.id,
                     )
                     .order_by(OutboxMessage.id)
@@ -102,7 +101,7 @@ class OutboxRows:
             due = (
                 await session.execute(
                     select(OutboxMessage.next_attempt_at)
-                    .where(OutboxMessage.status == PENDING)
+                    .where(OutboxMessage.status == OutboxStatus.PENDING)
                     .order_by(OutboxMessage.next_attempt_at)
                     .limit(1)
                 )
@@ -117,7 +116,7 @@ class OutboxRows:
                 update(OutboxMessage)
                 .where(
                     OutboxMessage.id.in_(ids),
-                    OutboxMessage.status == PENDING,
+                    OutboxMessage.status == OutboxStatus.PENDING,
                     or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
                 )
                 .values(locked_until=now + self.lease, attempts=OutboxMessage.attempts + 1)
@@ -181,7 +180,7 @@ class OutboxRows:
     async def finish(
         self,
         row: OutboxMessage,
-        status: str,
+        status: OutboxStatus,
         *,
         error: str | None = None,
         message_id: int | None = None,
@@ -195,14 +194,14 @@ class OutboxRows:
                     status=status,
                     last_error=error,
                     message_id=message_id,
-                    sent_at=self.clock() if status == SENT else None,
+                    sent_at=self.clock() if status == OutboxStatus.SENT else None,
                     locked_until=None,
                 )
             )
             is_card = row.kind == Kind.CARD or (
                 row.kind == Kind.CARD_UPDATE and method == "sendMessage"
             )
-            if status == SENT and is_card and message_id and row.ticket_id:
+            if status == OutboxStatus.SENT and is_card and message_id and row.ticket_id:
                 card = await session.get(StaffCard, (row.ticket_id, row.chat_id, row.thread_id))
                 if card is None:
                     session.add(

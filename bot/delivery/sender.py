@@ -34,13 +34,13 @@ from telegram.error import (
 
 from bot.delivery import wire
 from bot.delivery.pacing import Limits, Pacer
-from bot.delivery.rows import FAILED, HEADS_MAX, SENT, UNDELIVERABLE, OutboxRows
+from bot.delivery.rows import HEADS_MAX, OutboxRows
 from bot.errors import IntentError
 from bot.intents import Card, Digest, DigestEntry, GroupAnswer, Kind, loads
 from bot.metrics import COUNTERS
 from bot.services.supervision import unreachable
 from storage.coordination.base import Coordinator
-from storage.models import OutboxMessage, utcnow
+from storage.models import OutboxMessage, OutboxStatus, utcnow
 
 log = logging.getLogger("huiyin.delivery")
 
@@ -214,7 +214,9 @@ class OutboxSender:
             intent = loads(row.kind, row.payload)
             call = await wire.request(self.rows, row, intent)
             if call is None:
-                await self.rows.finish(row, FAILED, error="the message it refers to was not sent")
+                await self.rows.finish(
+                    row, OutboxStatus.FAILED, error="the message it refers to was not sent"
+                )
                 return
             if followers and isinstance(intent, Card):
                 cards = [(row, intent)] + [(f, loads(f.kind, f.payload)) for f in followers]
@@ -252,7 +254,7 @@ class OutboxSender:
                 await self.pacer.landed(place, answered)
         except IntentError as exc:
             log.error("outbox %s: %s", row.id, exc)
-            await self.rows.finish(row, FAILED, error=str(exc))
+            await self.rows.finish(row, OutboxStatus.FAILED, error=str(exc))
         except RetryAfter as exc:
             COUNTERS.inc("telegram_429")
             retry = wire.retry_seconds(exc)
@@ -268,12 +270,12 @@ class OutboxSender:
             self.wake()
         except BadRequest as exc:
             if wire.already_done(exc.message):
-                await self.rows.finish(row, SENT)
+                await self.rows.finish(row, OutboxStatus.SENT)
             elif unreachable.is_final(exc.message):
                 await self._refused(row, exc.message)
             else:
                 log.error("outbox %s refused by Telegram: %s", row.id, exc.message)
-                await self.rows.finish(row, FAILED, error=exc.message)
+                await self.rows.finish(row, OutboxStatus.FAILED, error=exc.message)
         except (NetworkError, TelegramError) as exc:
             await self._network_failure(row, str(exc))
         except Exception as exc:
@@ -281,9 +283,11 @@ class OutboxSender:
             await self._network_failure(row, repr(exc))
         else:
             message_id = result.get("message_id") if isinstance(result, dict) else None
-            await self.rows.finish(row, SENT, message_id=message_id, method=call.method)
+            await self.rows.finish(
+                row, OutboxStatus.SENT, message_id=message_id, method=call.method
+            )
             for follower in followers:
-                await self.rows.finish(follower, SENT, message_id=message_id)
+                await self.rows.finish(follower, OutboxStatus.SENT, message_id=message_id)
             if call.digest is not None and call.digest_row is not None:
                 await self.rows.keep_digest(call.digest_row, call.digest)
             self.sent_count += 1
@@ -298,7 +302,7 @@ class OutboxSender:
         attempts = row.attempts + 1
         if attempts >= self.max_network_attempts:
             log.error("outbox %s gave up after %s attempts: %s", row.id, attempts, error)
-            await self.rows.finish(row, FAILED, error=error)
+            await self.rows.finish(row, OutboxStatus.FAILED, error=error)
             return
         delay = self._backoff(attempts)
         log.warning("outbox %s: %s; retry in %.1fs", row.id, error, delay)
@@ -321,7 +325,9 @@ class OutboxSender:
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row.id)
-                .values(status=UNDELIVERABLE, last_error=description, locked_until=None)
+                .values(
+                    status=OutboxStatus.UNDELIVERABLE, last_error=description, locked_until=None
+                )
             )
             await unreachable.chat_refused(
                 session,

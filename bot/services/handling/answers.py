@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, AttachmentKind, EventKind, HuiyinError, Role
+from bot.domain import Action, AttachmentKind, EventKind, HuiyinError, PendingKind, Role
 from bot.intents import Notice, Photo
 from bot.privacy import mask_text
 from bot.services import gate
@@ -24,10 +24,6 @@ from bot.services.tickets import (
 from storage.models import Attachment, PendingInput, Ticket, TicketRating
 from storage.outbox import enqueue
 
-RESOLVE_NOTE = "resolve_note"
-RETURN_REASON = "return_reason"
-REOPEN_REASON = "reopen_reason"
-
 
 async def ask(
     services: Services,
@@ -35,7 +31,7 @@ async def ask(
     *,
     person_id: int,
     chat_id: int,
-    kind: str,
+    kind: PendingKind,
     ticket: Ticket,
     now: datetime,
 ) -> None:
@@ -82,13 +78,13 @@ async def take_answer(
     await session.delete(pending)
     if ticket is None:
         return False
-    if pending.kind == REOPEN_REASON:
+    if pending.kind == PendingKind.REOPEN_REASON:
         await _reopen_reason(session, ticket, person, chat_id, message_id, body, now, pending)
         return True
-    if pending.kind == contact.REVEAL_REASON:
+    if pending.kind == PendingKind.REVEAL_REASON:
         await contact.reveal(session, ticket, person, chat_id, message_id, body, now)
         return True
-    if pending.kind == corrections.CATEGORY_TO:
+    if pending.kind == PendingKind.CATEGORY_TO:
         outcome = await corrections.typed(services, session, person, ticket, body, now)
         await dispatch.answer_in_chat(session, ticket, chat_id, message_id, outcome)
         return True
@@ -98,7 +94,7 @@ async def take_answer(
         )
         await dispatch.answer_in_chat(session, ticket, chat_id, message_id, outcome)
         return True
-    action = Action.RESOLVE if pending.kind == RESOLVE_NOTE else Action.RETURN
+    action = Action.RESOLVE if pending.kind == PendingKind.RESOLVE_NOTE else Action.RETURN
     roles = await routing.roles_for(session, person.id, ticket)
     try:
         role = gate.authorise(ticket, action, roles)[1]

@@ -22,6 +22,7 @@ from bot.domain import (
     IllegalTransition,
     InvalidInput,
     NotAllowed,
+    PendingKind,
     Role,
 )
 from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
@@ -41,15 +42,15 @@ from storage.models import Ticket, TicketAssist, TicketEvent
 from storage.outbox import enqueue, insert_ignore
 
 # The pending-question kind each prompted action waits for.
-KINDS: dict[Action, str] = {
-    Action.ASSIGN: "assign_to",
-    Action.TRANSFER: "transfer_to",
-    Action.SEND_BACK: "send_back_reason",
-    Action.ASSIST: "assist_with",
-    Action.REQUEST_EXTENSION: "extend_to",
-    Action.ESCALATE: "escalate_reason",
+KINDS: dict[Action, PendingKind] = {
+    Action.ASSIGN: PendingKind.ASSIGN_TO,
+    Action.TRANSFER: PendingKind.TRANSFER_TO,
+    Action.SEND_BACK: PendingKind.SEND_BACK_REASON,
+    Action.ASSIST: PendingKind.ASSIST_WITH,
+    Action.REQUEST_EXTENSION: PendingKind.EXTEND_TO,
+    Action.ESCALATE: PendingKind.ESCALATE_REASON,
 }
-ACTIONS: dict[str, Action] = {kind: action for action, kind in KINDS.items()}
+ACTIONS: dict[PendingKind, Action] = {kind: action for action, kind in KINDS.items()}
 
 _SPLIT_RE = re.compile(r"[\s、，,；;]+")
 _DATE_RE = re.compile(r"^(?:(\d{4})\s*[-/年.]\s*)?(\d{1,2})\s*[-/月.]\s*(\d{1,2})\s*[日号]?$")
@@ -90,7 +91,7 @@ async def complete(
     services: Services,
     session: AsyncSession,
     person: Person,
-    kind: str,
+    kind: PendingKind,
     ticket: Ticket,
     body: str,
     now: datetime,

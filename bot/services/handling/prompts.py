@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import PendingKind
 from bot.intents import Prompt
 from bot.services.context import Person, Services
 from storage.chats import Place, place_of
@@ -20,7 +21,7 @@ async def remember(
     session: AsyncSession,
     person_id: int,
     chat_id: int | Place,
-    kind: str,
+    kind: PendingKind,
     ticket: Ticket,
     now: datetime,
     *,
@@ -52,7 +53,7 @@ async def ask_staff(
     *,
     person: Person,
     chat_id: int | Place,
-    kind: str,
+    kind: PendingKind,
     ticket: Ticket,
     question: str,
     placeholder: str,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, HuiyinError
+from bot.domain import Action, HuiyinError, PendingKind
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers, contact, corrections, dispatch, prompts, routing
@@ -127,9 +127,9 @@ BUTTON_ACTIONS = frozenset(
         *dispatch.KINDS,
     }
 )
-_KINDS: dict[Action, str] = {
-    Action.RESOLVE: answers.RESOLVE_NOTE,
-    Action.RETURN: answers.RETURN_REASON,
+_KINDS: dict[Action, PendingKind] = {
+    Action.RESOLVE: PendingKind.RESOLVE_NOTE,
+    Action.RETURN: PendingKind.RETURN_REASON,
     **dispatch.KINDS,
 }
 
@@ -217,7 +217,7 @@ async def ask_contact(
                 session,
                 person=person,
                 chat_id=chat_id,
-                kind=contact.REVEAL_REASON,
+                kind=PendingKind.REVEAL_REASON,
                 ticket=ticket,
                 question=texts.ASK_REVEAL_REASON.format(number=ticket.number),
                 placeholder=texts.PROMPT_PLACEHOLDERS["reveal"],

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, Rating, Role, Solved, Status
+from bot.domain import Action, PendingKind, Rating, Role, Solved, Status
 from bot.intents import Earlier, Edit, Notice
 from bot.services import gate
 from bot.services.context import Person, Services
@@ -270,7 +270,7 @@ async def _reopen(
         session,
         person_id=person.id,
         chat_id=person.id,
-        kind=answers.REOPEN_REASON,
+        kind=PendingKind.REOPEN_REASON,
         ticket=ticket,
         now=now,
     )
