@@ -274,6 +274,7 @@ _TABLE: dict[tuple[Status, Action], Transition] = {(t.source, t.action): t for t
 class Timing(enum.StrEnum):
     """What an action does to a ticket's deadlines; the gate applies it with the status."""
 
+    FIRST = "first"  # a new ticket (`gate.open_as`): its first 签收, 催办, 提级, resolve times
     KEEP = "keep"  # the deadlines stand (the sweeper's next look still follows the status)
     NEW_HOLDER = "new_holder"  # a new holder gets its own 签收 time; the resolve deadline stands
     ASK_EXTENSION = "ask_extension"  # the date asked for waits for the dispatcher's decision
