@@ -9,9 +9,8 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.services.context import Person, Services
+from bot.services.context import Person, Services, clean_text
 from bot.services.intake.groups import GRID_CHAT, grid_of
-from bot.services.intake.reports import clean_text
 from bot.services.tickets import remember_user, reply
 from storage.chats import Place, place_of
 from storage.models import BlockedUser, BoundChat, GridWorker

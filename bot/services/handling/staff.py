@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import Action, HuiyinError, PendingKind
 from bot.services import gate
-from bot.services.context import Person, Services
+from bot.services.context import ButtonAnswer, Person, Services, clean_text
 from bot.services.handling import answers, contact, corrections, dispatch, prompts, routing
 from bot.services.handling.routing import STAFF_CHAT
 from bot.services.tickets import (
@@ -21,14 +19,6 @@ from bot.services.tickets import (
 )
 from storage.chats import Place, binding_for
 from storage.models import StaffMember, Ticket
-
-
-@dataclass(frozen=True, slots=True)
-class ButtonAnswer:
-    """The short answer shown to whoever pressed a button."""
-
-    text: str
-    alert: bool = False
 
 
 async def is_staff(session: AsyncSession, user_id: int) -> bool:
@@ -155,8 +145,6 @@ async def handle_staff_chat_text(
     reply_to: int | None = None,
 ) -> bool:
     """Take a staff member's reply to their prompt as the answer to it (other talk is not)."""
-    from bot.services.intake.reports import clean_text
-
     now = services.clock()
     body = clean_text(text)[: services.max_text_length]
     async with services.sessions.begin() as session:

@@ -11,9 +11,8 @@ from bot import texts
 from bot.domain import Action, PendingKind, Rating, Role, Solved, Status
 from bot.intents import Earlier, Edit, Notice
 from bot.services import gate
-from bot.services.context import Person, Services
+from bot.services.context import ButtonAnswer, Person, Services
 from bot.services.handling import answers, routing
-from bot.services.handling.staff import ButtonAnswer
 from bot.services.rating import followup
 from bot.services.tickets import (
     format_time,
