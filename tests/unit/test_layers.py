@@ -94,12 +94,12 @@ def test_services_import_no_cycle() -> None:
 
     def visit(name: str, path: list[str]) -> None:
         if name in path:
-            loop = path[path.index(name) :] + [name]
+            loop = [*path[path.index(name) :], name]
             raise AssertionError("import cycle: " + " → ".join(loop))
         if name in done:
             return
         for other in sorted(graph[name]):
-            visit(other, path + [name])
+            visit(other, [*path, name])
         done.add(name)
 
     for name in sorted(graph):
