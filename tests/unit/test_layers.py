@@ -4,6 +4,7 @@ imports its tests, and services are grouped by the path a ticket takes."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,20 @@ def test_core_never_imports_handlers_delivery_or_the_app(entry: str) -> None:
                 continue
             bad = [n for n in names if any(n == o or n.startswith(o + ".") for o in outer)]
             assert not bad, f"{f} imports {bad}"
+
+
+WIRE = {"inline_keyboard", "force_reply", "reply_parameters", "reply_markup", "callback_data"}
+WIRE_METHODS = re.compile(r"^(send|edit|delete)[A-Z]\w+$")
+
+
+@pytest.mark.parametrize("entry", ["bot", "handlers", "storage"])
+def test_only_delivery_speaks_the_bot_api_wire_format(entry: str) -> None:
+    allowed = ("bot/delivery/", "bot/simulator/", "storage/migrations/")
+    for f in _files(entry):
+        rel = f.relative_to(ROOT).as_posix()
+        if rel.startswith(allowed):
+            continue
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert node.value not in WIRE, f"{rel}:{node.lineno} builds {node.value!r}"
+                assert not WIRE_METHODS.match(node.value), f"{rel}:{node.lineno} {node.value!r}"

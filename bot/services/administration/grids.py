@@ -112,7 +112,8 @@ async def block_user(
     chat_id: int | Place,
     message_id: int,
 ) -> bool:
-    """Block `target` from filing reports (admins only)."""
+    """Block `target` from filing reports (admins only); return whether they were blocked."""
+    blocked = False
     async with services.sessions.begin() as session:
         if not services.is_admin(admin.id):
             text = texts.ADMIN_ONLY
@@ -126,7 +127,7 @@ async def block_user(
                 {"user_id": target.id, "blocked_by": admin.id, "created_at": services.clock()},
                 ["user_id"],
             )
-            text = texts.BLOCKED_USER
+            text, blocked = texts.BLOCKED_USER, True
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
-    return text == texts.BLOCKED_USER
+    return blocked
