@@ -8,8 +8,7 @@ from typing import Any
 from telegram import Update, User
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.services.context import Person, Services
-from bot.services.intake.reports import clean_text
+from bot.services.context import Person, Services, clean_text
 from storage.chats import Place
 
 

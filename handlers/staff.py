@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import buttons, texts
-from bot.domain import HuiyinError, parse_ticket_number
+from bot.domain import Refusal, parse_ticket_number
 from bot.services.administration import staff as staff_admin
 from bot.services.handling import corrections, queues, staff
 from bot.services.statistics import access, report
@@ -48,7 +48,7 @@ async def card_button(update: Update, context: HuiyinContext) -> None:
         answer = await staff.press(
             context.services, person(query.from_user), place(update), press.action, press.ticket_id
         )
-    except HuiyinError as exc:
+    except Refusal as exc:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
         return
     await query.answer(answer.text, show_alert=answer.alert)
@@ -73,7 +73,7 @@ async def category_button(update: Update, context: HuiyinContext) -> None:
             press.ticket_id,
             press.index,
         )
-    except HuiyinError as exc:
+    except Refusal as exc:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
         return
     await query.answer(outcome.text, show_alert=not outcome.done)
@@ -92,7 +92,7 @@ async def contact_button(update: Update, context: HuiyinContext) -> None:
         answer = await staff.ask_contact(
             context.services, person(query.from_user), place(update), ticket_id=press.ticket_id
         )
-    except HuiyinError as exc:
+    except Refusal as exc:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
         return
     await query.answer(answer.text, show_alert=answer.alert)

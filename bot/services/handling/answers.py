@@ -63,7 +63,7 @@ async def take_answer(
             )
         )
     ).scalar_one_or_none()
-    if pending is None or not await answers_prompt(session, pending, reply_to):
+    if pending is None or not await answers_prompt(session, pending, reply_to, now):
         return False
     if pending.expires_at < now:
         await session.delete(pending)
