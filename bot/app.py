@@ -19,7 +19,8 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.config import Settings
 from bot.deadlines import DeadlinePolicy
-from bot.delivery import Limits, OutboxSender
+from bot.delivery.pacing import Limits
+from bot.delivery.sender import OutboxSender
 from bot.departments import Directory
 from bot.errors import NotMigrated, RulesFileError
 from bot.indicators import Indicators
@@ -40,7 +41,8 @@ from bot.workdays import WorkCalendar
 from handlers import admin, common, group, guard, lifecycle, rating, resident, staff
 from handlers.context import HuiyinContext
 from nlp import Extractor, RuleFileError
-from storage.coordination import Coordinator, RedisCoordinator, make_coordinator
+from storage.coordination.base import Coordinator
+from storage.coordination.redis import RedisCoordinator, make_coordinator
 from storage.db import is_up_to_date, make_engine, make_sessionmaker
 from storage.leader import make_leader
 
