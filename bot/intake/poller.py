@@ -1,7 +1,7 @@
 """Long polling that confirms nothing before it is stored.
 
 Each getUpdates batch (up to 100) is decided in memory (silent chatter, which is not stored),
-the rest stored in one transaction, and only then is the next offset asked for, which is what
+the rest stored in one round trip, and only then is the next offset asked for, which is what
 confirms the batch to Telegram. While the database is unreachable the batch is kept in memory
 and stored again with backoff; nothing more is read, so Telegram keeps everything sent
 meanwhile.
