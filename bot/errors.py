@@ -21,8 +21,11 @@
     │   ├── ButtonDataError    a button built with values the codec cannot carry
     │   ├── IntentError        a stored outbox intent that cannot be read back
     │   └── NotAnUpdate        valid JSON that is not a Telegram update (the webhook says 400)
-    └── ClaimLost          another worker took a stored update over (its claim had expired):
-                           the transaction rolls back and the update is handled once, there
+    ├── ClaimLost          another worker took a stored update over (its claim had expired):
+    │                      the transaction rolls back and the update is handled once, there
+    └── NotYetSent         a reply to a prompt whose sending is not yet recorded (Telegram
+                           delivered it and the reply came back before the sender wrote the
+                           message id down): the update is handled again a moment later
 
 Services raise Refusals and handlers show them; they never compare message text. The NLP
 package imports nothing of ours, so its `nlp.RuleFileError` becomes a RulesFileError where the
@@ -179,3 +182,8 @@ class NotAnUpdate(Unreadable):
 
 class ClaimLost(HuiyinError, RuntimeError):
     """Another worker took this update over (our claim expired): roll back, do nothing."""
+
+
+class NotYetSent(HuiyinError):
+    """A reply to a prompt that is on its way but not yet recorded as sent: handle it again
+    shortly (the worker releases the update without counting a failure)."""

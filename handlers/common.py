@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot import texts
 from bot.services.administration import guide
-from bot.services.tickets import reply_now
+from bot.services.notices.messages import reply_now
 from handlers.context import HuiyinContext, person, place
 
 

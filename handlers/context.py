@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from telegram import Update, User
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot import buttons, texts
+from bot.domain import Refusal
 from bot.services.context import Person, Services
 from bot.services.intake.reports import clean_text
 from storage.chats import Place
@@ -71,6 +74,82 @@ def on_replied_author(
             place(update),
             msg.message_id,
         )
+
+    handle.__doc__ = doc
+    return handle
+
+
+Handler = Callable[[Update, HuiyinContext], Coroutine[Any, Any, None]]
+P = TypeVar("P")
+
+
+class Answer(Protocol):
+    """What a service answers a button press with."""
+
+    @property
+    def text(self) -> str:
+        """The short answer shown to the presser."""
+        ...
+
+    @property
+    def alert(self) -> bool:
+        """Shown as an alert (it did not happen) rather than a toast."""
+        ...
+
+
+# A button's service: (services, presser, the chat or forum topic, the decoded press, the
+# message the button is on)
+Pressed = Callable[[Services, Person, Place, P, int | None], Awaitable[Answer]]
+
+
+def on_press(kind: type[P], act: Pressed[P], doc: str) -> Handler:
+    """A handler for buttons of one kind: decode the data, let the service act for the presser
+    in this chat or topic (it checks who may), and answer the button with its result."""
+
+    async def handle(update: Update, context: HuiyinContext) -> None:
+        query = update.callback_query
+        assert query is not None and query.data is not None
+        press = buttons.decode(query.data)
+        if not isinstance(press, kind) or update.effective_chat is None:
+            await query.answer(texts.ALERT_INVALID, show_alert=True)
+            return
+        message = query.message
+        try:
+            answer = await act(
+                context.services,
+                person(query.from_user),
+                place(update),
+                press,
+                message.message_id if message is not None else None,
+            )
+        except Refusal as exc:
+            await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
+            return
+        await query.answer(answer.text, show_alert=answer.alert)
+
+    handle.__doc__ = doc
+    return handle
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """A command as services take it: who, where (chat and forum topic), which message, and
+    the words after the command."""
+
+    person: Person
+    place: Place
+    message_id: int
+    args: str
+
+
+def on_command(act: Callable[[Services, Said], Awaitable[object]], doc: str) -> Handler:
+    """A handler for a command: hand the service who said it, where, and its arguments."""
+
+    async def handle(update: Update, context: HuiyinContext) -> None:
+        msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+        assert msg is not None and chat is not None and user is not None
+        said = Said(person(user), place(update), msg.message_id, " ".join(context.args or []))
+        await act(context.services, said)
 
     handle.__doc__ = doc
     return handle

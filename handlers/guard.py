@@ -7,7 +7,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot import texts
-from bot.services.tickets import answer_in_chat
+from bot.services.notices.messages import answer_in_chat
 from handlers.context import HuiyinContext
 
 

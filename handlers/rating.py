@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot import buttons, texts
-from bot.domain import HuiyinError
+from bot.domain import Refusal
 from bot.services.context import Person
 from bot.services.handling.staff import ButtonAnswer
 from bot.services.rating import rating
@@ -60,7 +60,7 @@ async def _on_press(
         return
     try:
         answer = await act(press, person(query.from_user), message.chat.id, message.message_id)
-    except HuiyinError as exc:
+    except Refusal as exc:
         await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
         return
     await query.answer(answer.text, show_alert=answer.alert)

@@ -15,7 +15,7 @@ from bot import buttons, texts
 from bot.domain import AttachmentKind, parse_ticket_number
 from bot.services.administration import personal_data
 from bot.services.intake import confidential, private_prompts, reports
-from bot.services.tickets import reply_now
+from bot.services.notices.messages import reply_now
 from handlers.context import HuiyinContext, person
 
 PRIVATE = filters.ChatType.PRIVATE

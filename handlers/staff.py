@@ -5,12 +5,12 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import buttons, texts
-from bot.domain import HuiyinError, parse_ticket_number
+from bot import buttons
+from bot.domain import parse_ticket_number
 from bot.services.administration import staff as staff_admin
-from bot.services.handling import corrections, queues, staff
+from bot.services.handling import actions, corrections, queues, staff
 from bot.services.statistics import access, report
-from handlers.context import HuiyinContext, on_replied_author, person, place
+from handlers.context import HuiyinContext, on_command, on_press, on_replied_author, person
 
 GROUPS = filters.ChatType.GROUPS
 
@@ -35,116 +35,63 @@ add_staff = on_replied_author(
 )
 
 
-async def card_button(update: Update, context: HuiyinContext) -> None:
-    """Handle 受理 / 办结 / 退回 on a ticket card."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    chat = update.effective_chat
-    press = buttons.decode(query.data)
-    if not isinstance(press, buttons.CardPress) or chat is None:
-        await query.answer(texts.ALERT_INVALID, show_alert=True)
-        return
-    try:
-        answer = await staff.press(
-            context.services, person(query.from_user), place(update), press.action, press.ticket_id
-        )
-    except HuiyinError as exc:
-        await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
-        return
-    await query.answer(answer.text, show_alert=answer.alert)
-
-
-async def category_button(update: Update, context: HuiyinContext) -> None:
-    """Handle a tap on one of the categories offered to correct a ticket's category."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    chat = update.effective_chat
-    press = buttons.decode(query.data)
-    if not isinstance(press, buttons.CategoryPick) or chat is None:
-        await query.answer(texts.ALERT_INVALID, show_alert=True)
-        return
-    message = query.message
-    try:
-        outcome = await corrections.choose(
-            context.services,
-            person(query.from_user),
-            chat.id,
-            message.message_id if message is not None else None,
-            press.ticket_id,
-            press.index,
-        )
-    except HuiyinError as exc:
-        await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
-        return
-    await query.answer(outcome.text, show_alert=not outcome.done)
-
-
-async def contact_button(update: Update, context: HuiyinContext) -> None:
-    """Handle 联系方式 on a ticket card: ask why, then show who reported it."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    chat = update.effective_chat
-    press = buttons.decode(query.data)
-    if not isinstance(press, buttons.ContactPress) or chat is None:
-        await query.answer(texts.ALERT_INVALID, show_alert=True)
-        return
-    try:
-        answer = await staff.ask_contact(
-            context.services, person(query.from_user), place(update), ticket_id=press.ticket_id
-        )
-    except HuiyinError as exc:
-        await query.answer(str(exc) or texts.ALERT_INVALID, show_alert=True)
-        return
-    await query.answer(answer.text, show_alert=answer.alert)
-
-
-async def contact(update: Update, context: HuiyinContext) -> None:
-    """Ask to see who reported a ticket (/contact 编号), with a reason put on the record."""
-    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    assert msg is not None and chat is not None and user is not None
-    number = parse_ticket_number(" ".join(context.args or []))
-    await staff.ask_contact(
-        context.services, person(user), place(update), number=number, message_id=msg.message_id
-    )
-
-
-async def queue(update: Update, context: HuiyinContext) -> None:
-    """List this chat's department's open tickets by deadline (/queue)."""
-    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    assert msg is not None and chat is not None and user is not None
-    await queues.show_queue(context.services, person(user), place(update), msg.message_id)
-
-
-async def overdue(update: Update, context: HuiyinContext) -> None:
-    """List this chat's department's overdue tickets (/overdue)."""
-    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    assert msg is not None and chat is not None and user is not None
-    await queues.show_queue(
-        context.services, person(user), place(update), msg.message_id, overdue=True
-    )
-
-
-async def ticket(update: Update, context: HuiyinContext) -> None:
-    """Show one ticket's card and full timeline (/ticket 编号)."""
-    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    assert msg is not None and chat is not None and user is not None
-    await queues.show_ticket(
-        context.services, person(user), place(update), msg.message_id, " ".join(context.args or [])
-    )
-
-
-async def console(update: Update, context: HuiyinContext) -> None:
-    """Send a one-time sign-in link to the web console privately (/console)."""
-    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    assert msg is not None and chat is not None and user is not None
-    await access.send_link(context.services, user.id, chat.id, msg.message_id)
-
-
-async def stats(update: Update, context: HuiyinContext) -> None:
-    """Answer with this chat's department's figures for the current cycle (/stats)."""
-    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    assert msg is not None and chat is not None and user is not None
-    await report.answer_stats(context.services, person(user), place(update), msg.message_id)
+card_button = on_press(
+    buttons.CardPress,
+    lambda services, who, where, press, _message: actions.press(
+        services, who, where, press.action, press.ticket_id
+    ),
+    "Handle a staff action's button on a ticket card (受理, 办结, 派单, 延期审批 …).",
+)
+category_button = on_press(
+    buttons.CategoryPick,
+    lambda services, who, where, press, message: corrections.choose(
+        services, who, where.chat_id, message, press.ticket_id, press.index
+    ),
+    "Handle a tap on one of the categories offered to correct a ticket's category.",
+)
+contact_button = on_press(
+    buttons.ContactPress,
+    lambda services, who, where, press, _message: staff.ask_contact(
+        services, who, where, ticket_id=press.ticket_id
+    ),
+    "Handle 联系方式 on a ticket card: ask why, then show who reported it.",
+)
+contact = on_command(
+    lambda services, said: staff.ask_contact(
+        services,
+        said.person,
+        said.place,
+        number=parse_ticket_number(said.args),
+        message_id=said.message_id,
+    ),
+    "Ask to see who reported a ticket (/contact 编号), with a reason put on the record.",
+)
+queue = on_command(
+    lambda services, said: queues.show_queue(services, said.person, said.place, said.message_id),
+    "List this chat's department's open tickets by deadline (/queue).",
+)
+overdue = on_command(
+    lambda services, said: queues.show_queue(
+        services, said.person, said.place, said.message_id, overdue=True
+    ),
+    "List this chat's department's overdue tickets (/overdue).",
+)
+ticket = on_command(
+    lambda services, said: queues.show_ticket(
+        services, said.person, said.place, said.message_id, said.args
+    ),
+    "Show one ticket's card and full timeline (/ticket 编号).",
+)
+console = on_command(
+    lambda services, said: access.send_link(
+        services, said.person.id, said.place.chat_id, said.message_id
+    ),
+    "Send a one-time sign-in link to the web console privately (/console).",
+)
+stats = on_command(
+    lambda services, said: report.answer_stats(services, said.person, said.place, said.message_id),
+    "Answer with this chat's department's figures for the current cycle (/stats).",
+)
 
 
 HANDLERS: list[BaseHandler[Update, HuiyinContext, None]] = [

@@ -51,6 +51,15 @@ DESCRIBED_BONUS = 0.5  # ... a described topic without a problem cue, this much 
 SMALL_TALK_CHARS = 40  # a longer message is never taken for small talk
 MAX_HITS = 400  # distinct keywords read per message (a real one holds a few dozen at most)
 MAX_ALTERNATIVES = 2  # next best categories offered to staff after the first
+# Category files that hold a first level's general vocabulary (学校, 医院, 工资 …) filed on
+# one default leaf: their words count fully for the first level, but a leaf is chosen by the
+# words of the leaf files (residents.txt, taxonomy_vocabulary.txt, a deployment's files);
+# the field words choose the leaf only when none of those fired for that first level.
+FIELD_FILES = frozenset({
+    "commerce.txt", "education.txt", "environment.txt", "health.txt", "labour.txt",
+    "transport.txt", "urban_construction.txt", "other_levels.txt",
+})
+FIELD_LEAF_FACTOR = 0.05  # a field word's weight when choosing the leaf
 _FULL_STOP = utf8("。")
 _TRAILING = " .!?。！？~…,，"
 
@@ -112,6 +121,9 @@ class Compiled:
     prefilter: bool  # every trigger keyword is letters, digits and ideographs only
     paths: tuple[tuple[str, ...], ...]
     path_first: tuple[str, ...]  # first level of each path
+    # each path index's weight when choosing the leaf: FIELD_LEAF_FACTOR for the paths of
+    # field-vocabulary lines (FIELD_FILES), 1.0 otherwise; a path tuple can have one of each
+    path_leaf: tuple[float, ...]
     path_names: tuple[str, ...]  # each path joined with "/"
     place_pattern: PlacePattern
     strip_prefixes: tuple[str, ...]
@@ -508,31 +520,42 @@ def _decide(c: Compiled, norm: str, encoded: str, found: list[tuple[int, KeyInfo
 
 
 def _best_path(c: Compiled, path_scores: dict[int, float], first: str) -> tuple[str, ...]:
-    """The best-scoring path under the winning first level (deeper paths preferred)."""
+    """The best-scoring path under the winning first level (deeper paths preferred; field
+    words weigh FIELD_LEAF_FACTOR here)."""
     if len(path_scores) == 1:  # the common case: one path fired
         for i, v in path_scores.items():
             if v > 0 and c.path_first[i] == first:
                 return c.paths[i]
         return (first,)
-    best: tuple[bool, float, int, int] | None = None
+    merged: dict[tuple[str, ...], float] = {}
     for i, v in path_scores.items():
         if v > 0 and c.path_first[i] == first:
-            rank = (len(c.paths[i]) > 1, v, len(c.paths[i]), i)
-            if best is None or rank > best:
-                best = rank
-    return c.paths[best[-1]] if best is not None else (first,)
+            p = c.paths[i]
+            merged[p] = merged.get(p, 0.0) + v * c.path_leaf[i]
+    best: tuple[bool, float, int] | None = None
+    best_path: tuple[str, ...] = (first,)
+    for p, v in merged.items():
+        rank = (len(p) > 1, v, len(p))
+        if best is None or rank > best:
+            best, best_path = rank, p
+    return best_path
 
 
 def _alternatives(
     c: Compiled, path_scores: dict[int, float], category: tuple[str, ...]
 ) -> tuple[tuple[str, ...], ...]:
     """The next best scoring leaf paths after category, best first (up to MAX_ALTERNATIVES)."""
-    ranked = sorted(
-        ((v, i) for i, v in path_scores.items() if v > 0 and c.paths[i] != category
-         and len(c.paths[i]) > 1),
-        reverse=True,
-    )
-    return tuple(c.paths[i] for _, i in ranked[:MAX_ALTERNATIVES])
+    merged: dict[tuple[str, ...], float] = {}
+    for i, v in path_scores.items():
+        p = c.paths[i]
+        if v > 0 and p != category and len(p) > 1:
+            merged[p] = merged.get(p, 0.0) + v * c.path_leaf[i]
+    ranked = sorted(merged.items(), key=_by_score, reverse=True)
+    return tuple(p for p, _ in ranked[:MAX_ALTERNATIVES])
+
+
+def _by_score(item: tuple[tuple[str, ...], float]) -> tuple[float, tuple[str, ...]]:
+    return item[1], item[0]
 
 
 def _with_neighbours(
@@ -655,18 +678,23 @@ def _compile(
             rules.by_concern.setdefault("cues.txt", []).append(e)
     table: dict[str, list[Action]] = {}
     paths: list[tuple[str, ...]] = []
-    path_index: dict[tuple[str, ...], int] = {}
+    path_leaf: list[float] = []
+    path_index: dict[tuple[tuple[str, ...], bool], int] = {}
 
     def add(key: str, action: Action) -> None:
         for variant in {key, key.lower(), key.upper()}:
             table.setdefault(variant, []).append(action)
 
+    primary = rules_dir.resolve()
     for e in rules.categories:
         path = tuple(e.section.split("/"))
-        if path not in path_index:
-            path_index[path] = len(paths)
+        source = Path(e.file)
+        field = source.name in FIELD_FILES and source.parent.parent.resolve() == primary
+        if (path, field) not in path_index:
+            path_index[(path, field)] = len(paths)
             paths.append(path)
-        add(e.key, Action(CAT, path_index[path], e.weight, _where(e)))
+            path_leaf.append(FIELD_LEAF_FACTOR if field else 1.0)
+        add(e.key, Action(CAT, path_index[(path, field)], e.weight, _where(e)))
     simple = {
         ("urgency.txt", "紧急"): URGENT_WORD,
         ("negation.txt", "否定"): NOT_REPORT,
@@ -721,6 +749,7 @@ def _compile(
         gate_iter=gate.iterator(),
         prefilter=all(k.isalnum() for k, info in infos.items() if info.trigger),
         path_first=tuple(p[0] for p in paths),
+        path_leaf=tuple(path_leaf),
         path_names=tuple("/".join(p) for p in paths),
         place_pattern=compile_pattern(place_suffixes, building_suffixes),
         strip_prefixes=tuple(e.key for e in rules.section("location.txt", "去除前缀")),

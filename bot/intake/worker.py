@@ -24,6 +24,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot import texts
+from bot.errors import NotYetSent
 from bot.intake import handled
 from bot.intake.chatter import GRIDS_CHANNEL, Chatter, is_binding
 from bot.intake.raw import apology_target
@@ -297,6 +298,12 @@ class Worker:
                 marked = await inbox.mark_done(session, row.id, row.claim, now)
             self.handled += marked
             return marked
+        if isinstance(error, NotYetSent):
+            log.info("update %s waits for its prompt to be recorded as sent", row.update_id)
+            async with self.sessions.begin() as session:
+                retry_at = now + timedelta(seconds=0.2)
+                await inbox.release(session, row.id, row.claim, retry_at=retry_at)
+            return False
         if is_outage(error):
             log.warning("update %s waits for the database (%s)", row.update_id, error)
             async with self.sessions.begin() as session:

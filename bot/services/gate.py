@@ -30,8 +30,8 @@ from bot.domain import (
     Transition,
     check_any,
 )
+from bot.services.notices.cards import refresh_cards
 from bot.services.supervision import supervision
-from bot.services.tickets import refresh_cards
 from bot.workdays import WorkCalendar
 from storage.models import Ticket, TicketEvent
 

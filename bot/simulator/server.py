@@ -101,7 +101,7 @@ class BotAPISimulator:
         self._allowed_updates: list[str] = []
         self._webhook: _Webhook | None = None
         self._faults: list[_Fault] = []
-        self._delays: list[list[Any]] = []  # [method, seconds, times]
+        self._delays: list[list[Any]] = []  # [method, seconds, times, delivered]
         self._in_flight = 0
         self.delivered: list[dict[str, Any]] = []  # every update pushed, in order
         self.feed: list[tuple[int, dict[str, Any]]] = []  # (chat_id, message) as users saw it
@@ -479,17 +479,21 @@ class BotAPISimulator:
         """Make the next ``times`` calls of ``method`` (to ``chat_id`` if given) fail so."""
         self._faults.append(_Fault(method, error_code, description, times, retry_after, chat_id))
 
-    def delay_next(self, method: str, *, seconds: float, times: int = 1) -> None:
-        """Hold the next ``times`` calls of ``method`` for ``seconds`` before answering."""
-        self._delays.append([method.lower(), seconds, times])
+    def delay_next(
+        self, method: str, *, seconds: float, times: int = 1, delivered: bool = False
+    ) -> None:
+        """Hold the next ``times`` calls of ``method`` for ``seconds`` before answering; with
+        ``delivered`` the call takes effect at once (people see the message) and only its
+        answer to the bot is late, as on a slow network."""
+        self._delays.append([method.lower(), seconds, times, delivered])
 
     def in_flight(self) -> int:
         """How many held (delayed) calls are waiting to be answered right now."""
         return self._in_flight
 
-    async def _maybe_delay(self, method: str) -> None:
+    async def _maybe_delay(self, method: str, *, delivered: bool = False) -> None:
         for entry in self._delays:
-            if entry[0] == method.lower() and entry[2] > 0:
+            if entry[0] == method.lower() and entry[2] > 0 and entry[3] == delivered:
                 entry[2] -= 1
                 self._in_flight += 1
                 self._bump()
@@ -617,6 +621,7 @@ class BotAPISimulator:
             return self._error(exc.error_code, exc.description, parameters=exc.parameters)
         if name != "getUpdates":
             self._check_result(name, result)
+        await self._maybe_delay(name, delivered=True)
         return self._reply(result)
 
     def _check_result(self, method: str, result: Any) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.domain import Action
-from bot.services.handling import dispatch
+from bot.services.handling import extension
 from bot.services.supervision.calendar_notice import announce_missing_years
 from bot.simulator.scene import tap_through
 from bot.statutory import statutory_days_off
@@ -52,7 +51,7 @@ async def test_no_deadline_lands_on_a_2027_statutory_holiday(stack: LocalStack) 
     ticket = await the_ticket(stack, first)
     assert local_date(ticket.deadline_at).isoformat() == "2027-01-04"
     # The extension cap counts 30 working days past it, skipping 春节 2027-02-05..08.
-    question = dispatch.prompt(services, ticket, Action.REQUEST_EXTENSION)
+    question = extension.question(services, ticket)
     assert "最晚可延至 2027-02-17 23:59" in question
 
     # Friday 2027-01-29: the 20 working days run across 春节 (除夕 02-05 to 初三 02-08).
@@ -147,7 +146,7 @@ async def test_urgent_promises_skip_2027_statutory_holidays(stack: LocalStack) -
     # The extension cap of the 元旦 ticket counts 30 working days from its carried deadline,
     # around 春节: 2027-02-16.
     ticket = await the_ticket(stack, numbers["2027年1月2日（周六）10:00前"])
-    question = dispatch.prompt(services, ticket, Action.REQUEST_EXTENSION)
+    question = extension.question(services, ticket)
     assert "当前时限 2027-01-02 10:00，最晚可延至 2027-02-16 23:59" in question
 
 

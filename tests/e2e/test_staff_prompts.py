@@ -91,3 +91,27 @@ async def test_a_reply_to_an_expired_prompt_gets_a_clear_answer(stack: LocalStac
     finally:
         services.clock = real_clock
     assert (await the_ticket(stack, number)).status == Status.NEW
+
+
+async def test_a_reply_that_beats_the_prompts_answer_back_is_still_the_note(
+    stack: LocalStack,
+) -> None:
+    """Telegram shows the prompt at once, but its answer to the bot (with the message id) is
+    slow: a quick reply arrives first, and is the note all the same."""
+    sim = stack.sim
+    sim.add_user(RESIDENT_ID, "张阿姨")
+    number = await report(stack, RESIDENT_ID, REPORT)
+    card = await expect(sim, STAFF_CHAT_ID, lambda m: number in m.get("text", ""))
+    since = mark(sim, STAFF_CHAT_ID)
+    sim.delay_next("sendMessage", seconds=2.0, delivered=True)
+    press(stack, STAFF_ID, card, "办结")
+    prompt = await expect(sim, STAFF_CHAT_ID, lambda m: "请回复工单" in m["text"], after=since)
+    sim.send_text(
+        STAFF_ID, "已更换3栋楼道灯泡", chat_id=STAFF_CHAT_ID,
+        reply_to_message_id=prompt["message_id"],
+    )
+    notice = await expect(sim, RESIDENT_ID, lambda m: "已办结" in m["text"])
+    assert "办理结果：已更换3栋楼道灯泡" in notice["text"]
+    ticket = await the_ticket(stack, number)
+    assert ticket.status == Status.RESOLVED
+    assert ticket.resolution_note == "已更换3栋楼道灯泡"

@@ -55,7 +55,15 @@ def test_product_never_imports_the_test_harness(entry: str) -> None:
 
 
 # The stages a ticket passes through; only the shared building blocks sit beside them.
-STAGES = {"intake", "handling", "rating", "supervision", "administration", "statistics"}
+STAGES = {
+    "intake",
+    "handling",
+    "notices",
+    "rating",
+    "supervision",
+    "administration",
+    "statistics",
+}
 SHARED = {"context.py", "gate.py", "tickets.py"}
 
 

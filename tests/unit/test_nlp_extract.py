@@ -80,6 +80,15 @@ def test_grid_items_get_the_leaf_a_dispatcher_would_choose(extractor: Extractor)
         "楼道里电动车充电": "消防安全",
         "楼上高空抛物": "小区管理",
         "有人私搭乱建": "违章建筑",
+        # the problem names the leaf, not the setting; typing slips and dialect
+        "学校强制学生订校服": "乱收费",
+        "电动车上牌在哪里办": "机动车和驾驶员管理",
+        "外卖骑手在小区里骑得飞快": "交通安全管理",
+        "单位不给交工伤保险": "职工工伤保险",
+        "村里有人非法采沙": "矿产开采",
+        "暧气不热": "冬季采暖",
+        "楼下拉圾没人收": "环境卫生",
+        "燥音太大了晚上睡不着": "噪音污染",
     }
     for text, leaf in expected.items():
         got = extractor.extract(text)

@@ -96,9 +96,9 @@ def test_residents_messages_meet_the_floors(extractor: Extractor) -> None:
     assert got["group.chatter_prompt_rate"] <= 0.14
     assert got["group.report_caught_rate"] >= 0.83
     assert got["group.report_ticket_rate"] >= 0.42
-    assert got["category.macro_f1"] >= 0.70
-    assert got["category.leaf_top1"] >= 0.53
-    assert got["category.leaf_top3"] >= 0.72
+    assert got["category.macro_f1"] >= 0.74
+    assert got["category.leaf_top1"] >= 0.62
+    assert got["category.leaf_top3"] >= 0.81
 
 
 def test_residents_held_out_half_stays_close(extractor: Extractor) -> None:
@@ -106,4 +106,8 @@ def test_residents_held_out_half_stays_close(extractor: Extractor) -> None:
     seen, held = _colloquial(extractor, "even"), _colloquial(extractor, "odd")
     assert held["group.chatter_ticket_rate"] <= 0.02
     assert held["group.report_caught_rate"] >= 0.76
-    assert held["category.leaf_top3"] >= seen["category.leaf_top3"] - 0.15
+    # the held-out half's own floors (it was at 0.685 / 0.492 before the leaf files chose the
+    # leaf), and a bound on how far it may lag the half the rules were read from
+    assert held["category.leaf_top3"] >= 0.73
+    assert held["category.leaf_top1"] >= 0.52
+    assert held["category.leaf_top3"] >= seen["category.leaf_top3"] - 0.18

@@ -12,7 +12,8 @@ from bot import texts
 from bot.services.context import Person, Services
 from bot.services.intake.groups import GRID_CHAT, grid_of
 from bot.services.intake.reports import clean_text
-from bot.services.tickets import remember_user, reply
+from bot.services.notices.messages import reply
+from bot.services.tickets import remember_user
 from storage.chats import Place, place_of
 from storage.models import BlockedUser, BoundChat, GridWorker
 from storage.outbox import insert_ignore

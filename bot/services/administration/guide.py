@@ -9,7 +9,8 @@ from bot.intents import Notice
 from bot.services.context import Person, Services
 from bot.services.handling.routing import DISPATCH, STAFF_CHAT
 from bot.services.intake.groups import GRID_CHAT
-from bot.services.tickets import remember_user, reply
+from bot.services.notices.messages import reply
+from bot.services.tickets import remember_user
 from storage.chats import Place, binding_for, place_of
 from storage.models import GridWorker, StaffMember
 from storage.outbox import enqueue

@@ -12,7 +12,8 @@ from bot.privacy import mask_id
 from bot.services.context import Person, Services
 from bot.services.handling import routing
 from bot.services.intake.groups import GRID_CHAT
-from bot.services.tickets import remember_user, reply
+from bot.services.notices.messages import reply
+from bot.services.tickets import remember_user
 from storage.chats import Place, binding_for, place_of
 from storage.models import (
     Admin,

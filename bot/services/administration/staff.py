@@ -10,7 +10,8 @@ from bot import texts
 from bot.services.context import Person, Services
 from bot.services.handling import routing
 from bot.services.handling.routing import STAFF_CHAT
-from bot.services.tickets import remember_user, reply
+from bot.services.notices.messages import reply
+from bot.services.tickets import remember_user
 from storage.chats import Place
 from storage.models import BoundChat, DepartmentMember, StaffMember
 from storage.outbox import insert_ignore

@@ -1,4 +1,5 @@
-"""Questions the bot asked and the answers that complete them (notes, reasons)."""
+"""Answers to the questions the bot asked: a staff action's note (carried out by `actions`),
+the reason a reporter is unhappy, why staff need a reporter's contact."""
 
 from __future__ import annotations
 
@@ -8,24 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, AttachmentKind, EventKind, HuiyinError, Role
-from bot.intents import Notice, Photo
+from bot.domain import EventKind, Role
+from bot.intents import Notice
 from bot.privacy import mask_text
 from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import contact, corrections, dispatch, routing
+from bot.services.handling import actions, contact, routing
 from bot.services.handling.prompts import answers_prompt, remember
-from bot.services.rating import followup
-from bot.services.tickets import (
-    notify_reporter,
-    reply,
-    reporter_ids,
-)
-from storage.models import Attachment, PendingInput, Ticket, TicketRating
+from bot.services.notices.messages import reply
+from storage.models import PendingInput, Ticket, TicketRating
 from storage.outbox import enqueue
 
-RESOLVE_NOTE = "resolve_note"
-RETURN_REASON = "return_reason"
 REOPEN_REASON = "reopen_reason"
 
 
@@ -67,7 +61,7 @@ async def take_answer(
             )
         )
     ).scalar_one_or_none()
-    if pending is None or not await answers_prompt(session, pending, reply_to):
+    if pending is None or not await answers_prompt(session, pending, reply_to, now):
         return False
     if pending.expires_at < now:
         await session.delete(pending)
@@ -88,97 +82,22 @@ async def take_answer(
     if pending.kind == contact.REVEAL_REASON:
         await contact.reveal(session, ticket, person, chat_id, message_id, body, now)
         return True
-    if pending.kind == corrections.CATEGORY_TO:
-        outcome = await corrections.typed(services, session, person, ticket, body, now)
-        await dispatch.answer_in_chat(session, ticket, chat_id, message_id, outcome)
-        return True
-    if pending.kind in dispatch.ACTIONS:
-        outcome = await dispatch.complete(
-            services, session, person, pending.kind, ticket, body, now
-        )
-        await dispatch.answer_in_chat(session, ticket, chat_id, message_id, outcome)
-        return True
-    action = Action.RESOLVE if pending.kind == RESOLVE_NOTE else Action.RETURN
-    roles = await routing.roles_for(session, person.id, ticket)
-    try:
-        role = gate.authorise(ticket, action, roles)[1]
-    except HuiyinError as exc:
-        await reply(session, chat_id=chat_id, message_id=message_id, text=str(exc))
-        return True
-    if action == Action.RESOLVE:
-        ticket.resolution_round += 1
-        ticket.resolution_note = body
-        ticket.reopen_reason = None
-    else:
-        ticket.return_reason = body
-    event = (
-        await gate.move(
-            session,
-            ticket,
-            action,
-            roles=role,
-            actor_id=person.id,
-            note=body,
-            at=now,
-            timetable=services,
-        )
-    ).event
-    if action == Action.RESOLVE:
-        await notify_reporter(
-            session,
-            ticket,
-            f"resolved:{ticket.resolution_round}",
-            followup.message(ticket.number, body, followup.Answers()),
-            followup.keyboard(ticket.id, ticket.resolution_round, followup.Answers()),
-        )
-        if photo is not None:
-            await _result_photo(session, ticket, photo, chat_id, message_id, now)
-        done = texts.STAFF_DONE_RESOLVE
-    else:
-        await notify_reporter(
-            session,
-            ticket,
-            f"returned:{event.id}",
-            texts.NOTIFY_RETURNED.format(number=ticket.number, reason=body),
-        )
-        done = texts.STAFF_DONE_RETURN
-    await reply(
+    row = actions.BY_PROMPT.get(pending.kind)
+    if row is None:
+        return False
+    await actions.complete(
+        services,
         session,
+        person,
+        row,
+        ticket,
+        now,
+        note=body,
         chat_id=chat_id,
         message_id=message_id,
-        text=done.format(number=ticket.number),
-        ticket_id=ticket.id,
+        photo=photo,
     )
     return True
-
-
-async def _result_photo(
-    session: AsyncSession,
-    ticket: Ticket,
-    file_id: str,
-    chat_id: int,
-    message_id: int,
-    now: datetime,
-) -> None:
-    """Keep the photo of the result on the ticket and send it to every reporter."""
-    session.add(
-        Attachment(
-            ticket_id=ticket.id,
-            kind=AttachmentKind.RESULT_PHOTO,
-            file_id=file_id,
-            source_chat_id=chat_id,
-            source_message_id=message_id,
-            created_at=now,
-        )
-    )
-    for user_id in await reporter_ids(session, ticket):
-        await enqueue(
-            session,
-            key=f"result_photo:{ticket.id}:{ticket.resolution_round}:{user_id}",
-            chat_id=user_id,
-            intent=Photo(file_id, texts.RESULT_PHOTO.format(number=ticket.number)),
-            ticket_id=ticket.id,
-        )
 
 
 async def _reopen_reason(

@@ -18,13 +18,10 @@ from bot.intents import ButtonsOff, Earlier, Key, Keyboard, Notice
 from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import learning, prompts, routing
-from bot.services.handling.dispatch import Outcome
-from bot.services.tickets import (
-    load_ticket,
-    notify_reporter,
-    post_cards,
-    tell_chats,
-)
+from bot.services.handling.work import Outcome, Work
+from bot.services.notices.cards import announce
+from bot.services.notices.messages import notify_reporter
+from bot.services.tickets import load_ticket
 from storage.chats import Place
 from storage.models import PendingInput, StaffMember, Ticket
 from storage.outbox import enqueue
@@ -91,7 +88,8 @@ async def choose(
         if not 0 <= index < len(offered):
             return Outcome(texts.ALERT_INVALID, done=False)
         try:
-            outcome = await apply(services, session, person, ticket, offered[index], now)
+            work = Work(services, session, person, ticket, Role.STAFF, now)
+            outcome = await apply(work, offered[index])
         except HuiyinError as exc:
             return Outcome(str(exc), done=False)
         if outcome.done:
@@ -121,15 +119,9 @@ async def choose(
     return outcome
 
 
-async def typed(
-    services: Services,
-    session: AsyncSession,
-    person: Person,
-    ticket: Ticket,
-    body: str,
-    now: datetime,
-) -> Outcome:
+async def perform(work: Work) -> Outcome:
     """The category a staff member typed in answer to the question."""
+    body = work.note
     match = shipped_tree().find(body)
     if match.path is None:
         if match.candidates:
@@ -138,23 +130,14 @@ async def typed(
                 texts.CATEGORY_AMBIGUOUS.format(text=body[:40], matches=shown), done=False
             )
         return Outcome(texts.CATEGORY_UNKNOWN.format(text=body[:40]), done=False)
-    try:
-        return await apply(services, session, person, ticket, match.path, now)
-    except HuiyinError as exc:
-        return Outcome(str(exc), done=False)
+    return await apply(work, match.path)
 
 
-async def apply(
-    services: Services,
-    session: AsyncSession,
-    person: Person,
-    ticket: Ticket,
-    category: str,
-    now: datetime,
-) -> Outcome:
+async def apply(work: Work, category: str) -> Outcome:
     """Change the category, re-route by the routing rules, audit, update the cards, learn."""
-    roles = await routing.roles_for(session, person.id, ticket)
-    role = gate.authorise(ticket, Action.RECATEGORIZE, roles)[1]
+    services, session, ticket = work.services, work.session, work.ticket
+    roles = await routing.roles_for(session, work.person.id, ticket)
+    work = work.acting_as(gate.authorise(ticket, Action.RECATEGORIZE, roles)[1])
     if category == ticket.category:
         raise InvalidInput(texts.CATEGORY_SAME.format(number=ticket.number, category=category))
     old = ticket.category
@@ -164,93 +147,57 @@ async def apply(
     moved = (target.code if target else None) != ticket.department
     reroute = Action.REROUTE if target else Action.REROUTE_DISPATCH
     if moved:
-        gate.authorise(ticket, reroute, frozenset({role}))  # refuse before any change
-    source = ticket.department_name or texts.DISPATCH_NAME
+        gate.authorise(ticket, reroute, frozenset({work.role}))  # refuse before any change
+    source = routing.holder_name(ticket)
     ticket.category = category
-    step = await gate.move(
-        session,
-        ticket,
-        Action.RECATEGORIZE,
-        roles=role,
-        actor_id=person.id,
-        note=f"{old} → {category}",
-        at=now,
-        timetable=services,
-    )
+    await work.move(Action.RECATEGORIZE, f"{old} → {category}")
     if moved:
         ticket.department = target.code if target else None
         ticket.department_name = target.name if target else None
-        step = await gate.move(
+        event = await work.move(reroute, routing.holder_name(ticket))
+        await announce(
             session,
             ticket,
-            reroute,
-            roles=role,
-            actor_id=person.id,
-            note=ticket.department_name or texts.DISPATCH_NAME,
-            at=now,
-            timetable=services,
-        )
-        chats = await routing.holder_chats(session, ticket)
-        await tell_chats(
-            session,
-            ticket,
-            chats,
-            f"recategorized:{step.event.id}",
-            texts.NOTICE_RECATEGORIZED.format(
+            await routing.holder_chats(session, ticket),
+            key=f"recategorized:{event.id}",
+            text=texts.NOTICE_RECATEGORIZED.format(
                 number=ticket.number, category=category, source=source
             ),
+            tag=f"recategorize{event.id}",
         )
-        await post_cards(session, ticket, tag=f"recategorize{step.event.id}", chats=chats)
-    await learning.record(
-        session,
-        source=learning.CATEGORY,
-        channel=learning.channel_of(ticket),
-        text=ticket.text,
-        actor_id=person.id,
-        at=now,
-        ticket=ticket,
-        category=category,
-    )
+    await _learn(work, learning.CATEGORY, category)
     if moved:
-        name = ticket.department_name or texts.DISPATCH_NAME
         return Outcome(
-            texts.STAFF_DONE_REROUTED.format(number=ticket.number, category=category, name=name)
+            texts.STAFF_DONE_REROUTED.format(
+                number=ticket.number, category=category, name=routing.holder_name(ticket)
+            )
         )
     return Outcome(texts.STAFF_DONE_RECATEGORIZE.format(number=ticket.number, category=category))
 
 
-async def not_report(
-    services: Services,
-    session: AsyncSession,
-    person: Person,
-    ticket: Ticket,
-    role: Role,
-    now: datetime,
-) -> str:
+async def not_report(work: Work) -> Outcome:
     """非诉求: close a grid-group ticket that is not a report, tell its reporters politely."""
-    step = await gate.move(
-        session,
-        ticket,
-        Action.NOT_REPORT,
-        roles=role,
-        actor_id=person.id,
-        note=None,
-        at=now,
-        timetable=services,
-    )
+    ticket = work.ticket
+    event = await work.move(Action.NOT_REPORT, None)
     await notify_reporter(
-        session,
+        work.session,
         ticket,
-        f"not_report:{step.event.id}",
+        f"not_report:{event.id}",
         texts.NOTIFY_NOT_REPORT.format(number=ticket.number),
     )
+    await _learn(work, learning.NOT_REPORT)
+    return Outcome(texts.ALERT_NOT_REPORT.format(number=ticket.number))
+
+
+async def _learn(work: Work, source: str, category: str = "") -> None:
+    """Keep the correction as a labelled example for growing the rules."""
     await learning.record(
-        session,
-        source=learning.NOT_REPORT,
-        channel=learning.channel_of(ticket),
-        text=ticket.text,
-        actor_id=person.id,
-        at=now,
-        ticket=ticket,
+        work.session,
+        source=source,
+        channel=learning.channel_of(work.ticket),
+        text=work.ticket.text,
+        actor_id=work.person.id,
+        at=work.now,
+        ticket=work.ticket,
+        category=category,
     )
-    return texts.ALERT_NOT_REPORT.format(number=ticket.number)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.errors import NotYetSent
 from bot.intents import Prompt
 from bot.services.context import Person, Services
 from storage.chats import Place, place_of
@@ -88,19 +89,32 @@ async def ask_staff(
     )
 
 
+# How long a reply may wait for its prompt's message id to be written down: the sender writes
+# it right after Telegram answers, so only a database that is away takes longer.
+IN_FLIGHT_GRACE = timedelta(seconds=60)
+
+
 async def answers_prompt(
-    session: AsyncSession, pending: PendingInput, reply_to: int | None
+    session: AsyncSession, pending: PendingInput, reply_to: int | None, now: datetime
 ) -> bool:
-    """Tell whether a message replying to `reply_to` answers this pending question."""
+    """Tell whether a message replying to `reply_to` answers this pending question.
+
+    Raises NotYetSent when the prompt has gone out but its message id is not recorded yet: a
+    quick reply can arrive in that moment, and it must not be taken for ordinary talk."""
     if pending.prompt_key is None:
         return True  # a private chat: the next message is the answer
     if reply_to is None:
         return False
-    sent = (
+    row = (
         await session.execute(
-            select(OutboxMessage.message_id).where(
-                OutboxMessage.idempotency_key == pending.prompt_key
-            )
+            select(
+                OutboxMessage.message_id, OutboxMessage.attempts, OutboxMessage.created_at
+            ).where(OutboxMessage.idempotency_key == pending.prompt_key)
         )
-    ).scalar_one_or_none()
-    return sent is not None and sent == reply_to
+    ).one_or_none()
+    if row is None:
+        return False
+    message_id, attempts, created_at = row
+    if message_id is None and attempts > 0 and now - created_at < IN_FLIGHT_GRACE:
+        raise NotYetSent(f"prompt {pending.prompt_key} is on its way")
+    return message_id is not None and message_id == reply_to

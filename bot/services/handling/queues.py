@@ -12,7 +12,9 @@ from bot.domain import OPEN_STATUSES, Status, parse_ticket_number
 from bot.privacy import mask_name, mask_text
 from bot.services.context import Person, Services
 from bot.services.handling import evidence, routing
-from bot.services.tickets import find_by_number, format_time, render_card, reply
+from bot.services.notices.cards import render_card
+from bot.services.notices.messages import reply
+from bot.services.tickets import find_by_number, format_time
 from storage.chats import Place, grid_binding, place_of
 from storage.models import (
     BoundChat,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import texts
 from bot.departments import Directory
 from bot.domain import ChatKind, Role
 from storage.chats import Place, binding_for
@@ -131,3 +132,8 @@ async def chat_department(session: AsyncSession, where: int | Place) -> str | No
     总平台), or None."""
     bound = await binding_for(session, where)
     return bound.name if bound is not None and bound.kind == STAFF_CHAT else None
+
+
+def holder_name(ticket: Ticket) -> str:
+    """Who holds the ticket, as staff read it: its department, or the dispatch chat."""
+    return ticket.department_name or texts.DISPATCH_NAME

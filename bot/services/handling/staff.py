@@ -1,147 +1,17 @@
-"""Staff use cases: bind the staff chat, register staff, accept, resolve and return tickets."""
+"""Staff in their chats: buttons and answers (carried out by `actions`), asking for a
+reporter's contact, and telling a staff chat from others."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot import texts
-from bot.domain import Action, HuiyinError
-from bot.services import gate
 from bot.services.context import Person, Services
-from bot.services.handling import answers, contact, corrections, dispatch, prompts, routing
+from bot.services.handling import answers, contact, prompts
+from bot.services.handling.actions import ButtonAnswer, is_staff
+from bot.services.handling.actions import press as press  # every card button goes through it
 from bot.services.handling.routing import STAFF_CHAT
-from bot.services.tickets import (
-    deadline_text,
-    find_by_number,
-    load_ticket,
-    notify_reporter,
-    reply,
-)
+from bot.services.notices.messages import reply
+from bot.services.tickets import find_by_number, load_ticket
 from storage.chats import Place, binding_for
-from storage.models import StaffMember, Ticket
-
-
-@dataclass(frozen=True, slots=True)
-class ButtonAnswer:
-    """The short answer shown to whoever pressed a button."""
-
-    text: str
-    alert: bool = False
-
-
-async def is_staff(session: AsyncSession, user_id: int) -> bool:
-    """Tell whether this user is registered staff."""
-    return await session.get(StaffMember, user_id) is not None
-
-
-async def press(
-    services: Services, person: Person, chat_id: int | Place, action_name: str, ticket_id: int
-) -> ButtonAnswer:
-    """Handle a staff button: act at once (受理, 延期审批) or ask for what the action needs."""
-    try:
-        action = Action(action_name)
-    except ValueError:
-        return ButtonAnswer(texts.ALERT_INVALID, alert=True)
-    if action not in BUTTON_ACTIONS:
-        return ButtonAnswer(texts.ALERT_INVALID, alert=True)
-    now = services.clock()
-    async with services.sessions.begin() as session:
-        if not await is_staff(session, person.id):
-            return ButtonAnswer(texts.ALERT_NOT_STAFF, alert=True)
-        ticket = await load_ticket(session, ticket_id, lock=True)
-        roles = await routing.roles_for(session, person.id, ticket)
-        try:
-            role = gate.authorise(ticket, action, roles)[1]
-            question = _question(services, ticket, action)
-        except HuiyinError as exc:
-            return ButtonAnswer(str(exc), alert=True)
-        if action == Action.ACCEPT:
-            event = (
-                await gate.move(
-                    session,
-                    ticket,
-                    action,
-                    roles=role,
-                    actor_id=person.id,
-                    note=None,
-                    at=now,
-                    timetable=services,
-                )
-            ).event
-            await notify_reporter(
-                session,
-                ticket,
-                f"accepted:{event.id}",
-                texts.NOTIFY_ACCEPTED.format(number=ticket.number, deadline=deadline_text(ticket)),
-            )
-            answer = ButtonAnswer(texts.ALERT_ACCEPTED.format(number=ticket.number))
-        elif action == Action.NOT_REPORT:
-            if ticket.grid_chat_id is None:
-                return ButtonAnswer(texts.ALERT_INVALID, alert=True)
-            text = await corrections.not_report(services, session, person, ticket, role, now)
-            answer = ButtonAnswer(text)
-        elif action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION):
-            text = await dispatch.decide_extension(
-                services,
-                session,
-                person,
-                ticket,
-                action == Action.APPROVE_EXTENSION,
-                role,
-                now,
-            )
-            answer = ButtonAnswer(text)
-        elif action == Action.RECATEGORIZE:
-            await corrections.ask(services, session, person, chat_id, ticket, now)
-            answer = ButtonAnswer(texts.ALERT_ASK_CATEGORY)
-        else:
-            await prompts.ask_staff(
-                services,
-                session,
-                person=person,
-                chat_id=chat_id,
-                kind=_KINDS[action],
-                ticket=ticket,
-                question=question,
-                placeholder=texts.PROMPT_PLACEHOLDERS.get(action.value, ""),
-                now=now,
-            )
-            answer = ButtonAnswer(
-                texts.ALERT_ASKED.format(what=texts.ACTION_NAMES[action] + "说明")
-            )
-    services.wake()
-    return answer
-
-
-BUTTON_ACTIONS = frozenset(
-    {
-        Action.ACCEPT,
-        Action.RESOLVE,
-        Action.RETURN,
-        Action.APPROVE_EXTENSION,
-        Action.REFUSE_EXTENSION,
-        Action.RECATEGORIZE,
-        Action.NOT_REPORT,
-        *dispatch.KINDS,
-    }
-)
-_KINDS: dict[Action, str] = {
-    Action.RESOLVE: answers.RESOLVE_NOTE,
-    Action.RETURN: answers.RETURN_REASON,
-    **dispatch.KINDS,
-}
-
-
-def _question(services: Services, ticket: Ticket, action: Action) -> str:
-    if action == Action.RESOLVE:
-        return texts.ASK_RESOLVE_NOTE.format(number=ticket.number)
-    if action == Action.RETURN:
-        return texts.ASK_RETURN_REASON.format(number=ticket.number)
-    if action in dispatch.KINDS:
-        return dispatch.prompt(services, ticket, action)
-    return ""
 
 
 async def handle_staff_chat_text(

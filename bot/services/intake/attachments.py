@@ -11,7 +11,7 @@ from bot import texts
 from bot.domain import AttachmentKind, EventKind, Role
 from bot.services import gate
 from bot.services.handling.evidence import handling_chats, show_evidence
-from bot.services.tickets import reply
+from bot.services.notices.messages import reply
 from storage.models import Attachment, Ticket
 from storage.outbox import insert_ignore
 

@@ -19,13 +19,9 @@ from bot.services.context import Person, Services
 from bot.services.handling.contact import wants_confidential
 from bot.services.handling.routing import holder_chats
 from bot.services.intake.abuse import over_report_limit
-from bot.services.tickets import (
-    deadline_text,
-    local_day,
-    next_number,
-    post_cards,
-    reply,
-)
+from bot.services.notices.cards import post_cards
+from bot.services.notices.messages import deadline_text, reply
+from bot.services.tickets import local_day, next_number
 from nlp import Extraction
 from storage.chats import grid_binding
 from storage.models import Ticket

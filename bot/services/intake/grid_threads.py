@@ -15,8 +15,8 @@ from bot.intents import GroupAnswer, Notice
 from bot.services.context import Person, Services
 from bot.services.intake import merge
 from bot.services.intake.filing import Source, acknowledgement, open_ticket
+from bot.services.notices.messages import deadline_text
 from bot.services.supervision.unreachable import ticket_link
-from bot.services.tickets import deadline_text
 from nlp import Extraction
 from storage.chats import grid_binding
 from storage.models import BlockedUser, BoundChat, GridWorker, Ticket, User

@@ -28,7 +28,8 @@ from bot.services.intake.grid_threads import (
 )
 from bot.services.intake.merge import merged_into
 from bot.services.intake.reports import clean_text
-from bot.services.tickets import remember_user, reply
+from bot.services.notices.messages import reply
+from bot.services.tickets import remember_user
 from nlp import Decision, decide
 from storage.models import Ticket, User
 from storage.outbox import enqueue

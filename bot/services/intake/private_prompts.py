@@ -23,7 +23,7 @@ from bot.services.handling.staff import ButtonAnswer
 from bot.services.intake import questions
 from bot.services.intake.attachments import add_evidence
 from bot.services.intake.filing import Source, file_private
-from bot.services.tickets import reply
+from bot.services.notices.messages import reply
 from nlp import Extraction
 from storage.models import GroupPrompt
 from storage.outbox import enqueue

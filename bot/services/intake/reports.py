@@ -27,15 +27,8 @@ from bot.services.handling import answers, routing
 from bot.services.intake import private_prompts
 from bot.services.intake.attachments import add_evidence
 from bot.services.intake.filing import Source, existing_ticket, file_private
-from bot.services.tickets import (
-    deadline_text,
-    find_by_number,
-    format_time,
-    remember_user,
-    reply,
-    reporter_ids,
-    tell_chats,
-)
+from bot.services.notices.messages import deadline_text, reply, tell_chats
+from bot.services.tickets import find_by_number, format_time, remember_user, reporter_ids
 from nlp import Decision, decide
 from storage.models import Ticket, TicketReporter
 

@@ -14,14 +14,10 @@ from bot.services import gate
 from bot.services.context import Person, Services
 from bot.services.handling import answers, routing
 from bot.services.handling.staff import ButtonAnswer
+from bot.services.notices.cards import post_cards
+from bot.services.notices.messages import tell_chats
 from bot.services.rating import followup
-from bot.services.tickets import (
-    format_time,
-    load_ticket,
-    post_cards,
-    reporter_ids,
-    tell_chats,
-)
+from bot.services.tickets import format_time, load_ticket, reporter_ids
 from storage.models import Followup, Ticket, TicketRating
 from storage.outbox import enqueue
 

@@ -22,7 +22,7 @@ from bot.departments import Directory
 from bot.intents import Notice
 from bot.services.context import Services
 from bot.services.handling.routing import DISPATCH, memberships
-from bot.services.tickets import reply
+from bot.services.notices.messages import reply
 from storage.models import ConsoleLink, ConsoleSession, ConsoleView, StaffMember
 from storage.outbox import enqueue
 

@@ -19,9 +19,9 @@ from bot.intents import Document, Notice
 from bot.periods import BEIJING, Period, beijing_day, cycle_of, week_of
 from bot.services.context import Person, Services
 from bot.services.handling import routing
+from bot.services.notices.messages import reply
 from bot.services.statistics import export, figures, rollup
 from bot.services.statistics.figures import Figures, Row
-from bot.services.tickets import reply
 from storage.chats import Place
 from storage.outbox import enqueue
 

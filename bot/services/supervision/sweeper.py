@@ -25,15 +25,11 @@ from bot.metrics import COUNTERS
 from bot.services import gate
 from bot.services.context import Services
 from bot.services.handling import dispatch, routing
+from bot.services.notices.messages import notify_reporter, tell_chats
 from bot.services.rating import followup, rating
 from bot.services.statistics import report, rollup
 from bot.services.supervision import supervision
-from bot.services.tickets import (
-    format_time,
-    notify_reporter,
-    reporter_ids,
-    tell_chats,
-)
+from bot.services.tickets import format_time, reporter_ids
 from storage.leader import Leader
 from storage.models import Ticket, TicketRating
 from storage.outbox import enqueue, insert_ignore
