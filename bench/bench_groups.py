@@ -46,7 +46,7 @@ from bench.common import (
 )
 from bench.data import REDIS_URL, redis_prefix
 from bench.report import log_line, publish
-from bot.delivery import Limits
+from bot.delivery.pacing import Limits
 from bot.intake.chatter import Chatter
 from bot.services.context import Person, Services
 from bot.services.intake import groups

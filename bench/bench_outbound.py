@@ -43,11 +43,15 @@ from telegram.request import HTTPXRequest
 
 from bench.common import database
 from bench.report import log_line, publish
-from bot.delivery import _HEADS, Limits, OutboxSender
+from bot.delivery.pacing import Limits
+from bot.delivery.rows import HEADS
+from bot.delivery.sender import OutboxSender
 from bot.intents import GroupAnswer, Notice, dumps
 from bot.simulator.server import BotAPISimulator
 from bot.simulator.world import ChatState
-from storage.coordination import Coordinator, MemoryCoordinator, RedisCoordinator
+from storage.coordination.base import Coordinator
+from storage.coordination.memory import MemoryCoordinator
+from storage.coordination.redis import RedisCoordinator
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Base, OutboxMessage, utcnow
 
@@ -340,9 +344,9 @@ async def queue_query(args: argparse.Namespace) -> tuple[float, float, str]:
             if args.backend == "postgres":
                 await conn.execute(text("ANALYZE outbox"))
         sender = OutboxSender(Bot("1:x"), make_sessionmaker(engine))
-        heads = await sender._heads(utcnow())
+        heads = await sender.rows.heads(utcnow())
         assert len(heads) == 51, len(heads)
-        ours = await _median_ms(lambda: sender._heads(utcnow()))
+        ours = await _median_ms(lambda: sender.rows.heads(utcnow()))
         async with engine.begin() as conn:  # the index the old query had
             await conn.execute(text("CREATE INDEX ix_old_queue ON outbox (chat_id, status, id)"))
             if args.backend == "postgres":
@@ -359,7 +363,7 @@ async def queue_query(args: argparse.Namespace) -> tuple[float, float, str]:
         if args.backend == "postgres":
             async with engine.connect() as conn:
                 await conn.execute(text("ANALYZE outbox"))
-                sql = str(_HEADS.compile(engine.sync_engine))
+                sql = str(HEADS.compile(engine.sync_engine))
                 result = await conn.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql))
                 plan = "\n".join(r[0] for r in result)
         await engine.dispose()

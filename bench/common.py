@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import REDIS_URL, data_dir, redis_prefix
-from bot.delivery import Limits
+from bot.delivery.pacing import Limits
 from bot.simulator import BotAPISimulator
 from bot.simulator.world import StoredMessage
 from nlp import Extractor
@@ -214,10 +214,10 @@ class PassTimer:
     durations: list[float] = field(default_factory=list)
 
     def attach(self, stack: LocalStack) -> None:
-        """Wrap this sender instance's `_heads` (bench only; no product change)."""
+        """Wrap this sender instance's `rows.heads` (bench only; no product change)."""
         assert stack.runtime is not None
         sender = stack.runtime.sender
-        original: Callable[..., Awaitable[Any]] = sender._heads
+        original: Callable[..., Awaitable[Any]] = sender.rows.heads
 
         async def timed(*args: Any) -> Any:
             start = time.perf_counter()
@@ -226,7 +226,7 @@ class PassTimer:
             finally:
                 self.durations.append(time.perf_counter() - start)
 
-        sender._heads = timed  # type: ignore[method-assign,assignment]
+        sender.rows.heads = timed  # type: ignore[method-assign,assignment]
 
 
 class Profiler:
@@ -264,7 +264,7 @@ SITE = "site-packages/"
 COMPONENTS = [  # by path inside the repository; the innermost frame of ours decides
     ("bot/simulator/", "Bot API simulator (test double in the same process)"),
     ("bench/", "bench driver"),
-    ("bot/delivery.py", "outbox sender (`bot/delivery.py`)"),
+    ("bot/delivery/", "outbox sender (`bot/delivery/`)"),
     ("bot/services/", "report handler (`handlers/` → `bot/services/`, `storage/`)"),
     ("storage/", "report handler (`handlers/` → `bot/services/`, `storage/`)"),
     ("handlers/", "report handler (`handlers/` → `bot/services/`, `storage/`)"),

@@ -7,12 +7,11 @@ tree (市政设施); a name that fits several places is refused with the candida
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from nlp.rulefiles import SHIPPED_RULES, TAXONOMY_FILE
+from nlp.rulefiles import SHIPPED_RULES, TAXONOMY_FILE, load_taxonomy_paths
 
 _SEPARATORS = str.maketrans({"／": "/", "\\": "/", ">": "/", "＞": "/", "-": "/"})
 
@@ -33,15 +32,13 @@ class CategoryTree:
 
     @classmethod
     def load(cls, path: Path | None = None) -> CategoryTree:
-        """Read the taxonomy CSV (一级分类,二级分类,三级分类)."""
+        """Read the taxonomy (一级分类,二级分类,三级分类, through the rule files' own reader)
+        with every shorter path above its rows."""
         paths: set[str] = set()
-        with (path or SHIPPED_RULES / TAXONOMY_FILE).open(encoding="utf-8", newline="") as fh:
-            rows = csv.reader(fh)
-            next(rows, None)
-            for row in rows:
-                parts = [cell.strip() for cell in row if cell.strip()]
-                for depth in range(1, len(parts) + 1):
-                    paths.add("/".join(parts[:depth]))
+        for row in load_taxonomy_paths(path or SHIPPED_RULES / TAXONOMY_FILE):
+            parts = row.split("/")
+            for depth in range(1, len(parts) + 1):
+                paths.add("/".join(parts[:depth]))
         return cls(frozenset(paths))
 
     def find(self, text: str) -> Match:

@@ -182,6 +182,22 @@ class PromptStatus(enum.StrEnum):
     EXPIRED = "expired"  # nobody answered in time
 
 
+class PendingKind(enum.StrEnum):
+    """What a person's next message (in a group: their reply to the prompt) answers."""
+
+    RESOLVE_NOTE = "resolve_note"  # 办结: the result, passed on to the reporter
+    RETURN_REASON = "return_reason"  # 退回: why
+    REOPEN_REASON = "reopen_reason"  # 不满意: the reporter says why
+    REVEAL_REASON = "reveal_reason"  # why staff want to see who reported it
+    CATEGORY_TO = "category_to"  # the category staff correct it to
+    ASSIGN_TO = "assign_to"  # 派单: the department
+    TRANSFER_TO = "transfer_to"  # 转派: the department
+    SEND_BACK_REASON = "send_back_reason"  # 退单: why
+    ASSIST_WITH = "assist_with"  # 协办: the departments
+    EXTEND_TO = "extend_to"  # 延期: the date
+    ESCALATE_REASON = "escalate_reason"  # 提级: why
+
+
 class Urgency(enum.StrEnum):
     """How soon a ticket must be handled."""
 
@@ -258,6 +274,7 @@ _TABLE: dict[tuple[Status, Action], Transition] = {(t.source, t.action): t for t
 class Timing(enum.StrEnum):
     """What an action does to a ticket's deadlines; the gate applies it with the status."""
 
+    FIRST = "first"  # a new ticket (`gate.open_as`): its first 签收, 催办, 提级, resolve times
     KEEP = "keep"  # the deadlines stand (the sweeper's next look still follows the status)
     NEW_HOLDER = "new_holder"  # a new holder gets its own 签收 time; the resolve deadline stands
     ASK_EXTENSION = "ask_extension"  # the date asked for waits for the dispatcher's decision

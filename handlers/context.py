@@ -11,8 +11,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot import buttons, texts
 from bot.domain import Refusal
-from bot.services.context import Person, Services
-from bot.services.intake.reports import clean_text
+from bot.services.context import Person, Services, clean_text
 from storage.chats import Place
 
 

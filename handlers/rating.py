@@ -10,8 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot import buttons, texts
 from bot.domain import Refusal
-from bot.services.context import Person
-from bot.services.handling.staff import ButtonAnswer
+from bot.services.context import ButtonAnswer, Person
 from bot.services.rating import rating
 from handlers.context import HuiyinContext, person
 

@@ -25,21 +25,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nlp.category import BODY_FACTOR, CATEGORY_MINIMUM, nested_topics
+from nlp.compiled import CAT, CUE, FULL_STOP
 from nlp.dataset import Row
 from nlp.decision import report_score
-from nlp.extractor import (
-    _FULL_STOP,
-    BODY_FACTOR,
-    CAT,
-    CATEGORY_MINIMUM,
-    CUE,
-    PROBLEM_CUE,
-    QUESTION_CUE,
-    REPORT_THRESHOLD,
-    Extractor,
-    _first_of_each,
-    _nested_topics,
-)
+from nlp.detection import PROBLEM_CUE, QUESTION_CUE, REPORT_THRESHOLD, first_of_each
+from nlp.extractor import Extractor
 from nlp.matcher import utf8
 
 NONE = ""  # the "no category" class
@@ -71,9 +62,9 @@ def features(extractor: Extractor, text: str) -> dict[Line, float]:
     """The category keyword lines a message fires, with their factor (1, or BODY_FACTOR)."""
     c = extractor._compiled
     encoded = utf8(extractor.normalise(text))
-    hits = _first_of_each(c.automaton.ends(encoded))
-    dropped = _nested_topics(hits)
-    lead_end = encoded.find(_FULL_STOP)
+    hits = first_of_each(c.automaton.ends(encoded))
+    dropped = nested_topics(hits)
+    lead_end = encoded.find(FULL_STOP)
     if lead_end < 0:
         lead_end = len(encoded)
     out: dict[Line, float] = {}
@@ -193,7 +184,7 @@ def cue_features(extractor: Extractor, text: str) -> dict[Line, int]:
     """The report-cue lines (cues.txt) a message fires, each counted once."""
     c = extractor._compiled
     out: dict[Line, int] = {}
-    for _, info in _first_of_each(c.automaton.ends(utf8(extractor.normalise(text)))):
+    for _, info in first_of_each(c.automaton.ends(utf8(extractor.normalise(text)))):
         for a in info.actions:
             if a.kind == CUE and " via " not in a.source:
                 line = _line(a.source)

@@ -15,13 +15,12 @@ from storage.models import (
     GridWorker,
     GroupPrompt,
     OutboxMessage,
+    OutboxStatus,
     PendingInput,
     StaffCard,
     Ticket,
     TicketReporter,
 )
-
-WAITING = "pending"
 
 
 class Place(NamedTuple):
@@ -105,7 +104,7 @@ async def move_chat(session: AsyncSession, old: int, new: int) -> int:
         (Attachment.source_chat_id, None),
         (StaffCard.chat_id, None),
         (PendingInput.chat_id, None),
-        (OutboxMessage.chat_id, OutboxMessage.status == WAITING),
+        (OutboxMessage.chat_id, OutboxMessage.status == OutboxStatus.PENDING),
     ]
     for column, extra in moves:
         stmt = update(column.class_).where(column == old).values({column.key: new})

@@ -21,9 +21,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import InboxUpdate
+from storage.models import InboxStatus, InboxUpdate, UpdateKind
 
-PENDING, DONE, DEAD = "pending", "done", "dead"
+PENDING, DONE, DEAD = InboxStatus.PENDING, InboxStatus.DONE, InboxStatus.DEAD
 KEEP_HANDLED = timedelta(hours=48)  # Telegram keeps unconfirmed updates for 24 hours
 
 
@@ -34,7 +34,7 @@ class Incoming:
 
     update_id: int
     chat_key: int
-    kind: str
+    kind: UpdateKind
     payload: str
     done: bool = False
 
@@ -58,7 +58,7 @@ class Failed:
     id: int
     update_id: int
     chat_key: int
-    kind: str
+    kind: UpdateKind
     attempts: int
     last_error: str
     received_at: datetime
@@ -99,7 +99,7 @@ async def store(session: AsyncSession, items: Sequence[Incoming], now: datetime)
                 "now": naive,
                 "u": [i.update_id for i in items],
                 "c": [i.chat_key for i in items],
-                "k": [i.kind[:32] for i in items],
+                "k": [UpdateKind(i.kind).value for i in items],
                 "p": [i.payload for i in items],
                 "s": [DONE if i.done else PENDING for i in items],
                 "h": [naive if i.done else None for i in items],
@@ -110,7 +110,7 @@ async def store(session: AsyncSession, items: Sequence[Incoming], now: datetime)
         {
             "update_id": item.update_id,
             "chat_key": item.chat_key,
-            "kind": item.kind[:32],
+            "kind": item.kind,
             "payload": item.payload,
             "status": DONE if item.done else PENDING,
             "attempts": 0,
@@ -265,7 +265,7 @@ async def fail(
     *,
     max_attempts: int,
     backoff: float,
-) -> str | None:
+) -> InboxStatus | None:
     """Count a failed attempt: retry later with backoff, or dead-letter after `max_attempts`.
     Return the new status, or None when the claim was lost."""
     attempts = row.attempts + 1

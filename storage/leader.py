@@ -15,7 +15,7 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.coordination import Coordinator, Lease
+from storage.coordination.base import Coordinator, Lease
 
 log = logging.getLogger("huiyin.leader")
 

@@ -33,6 +33,7 @@ from bot.domain import (
     ChatKind,
     DueKind,
     EventKind,
+    PendingKind,
     PromptStatus,
     Rating,
     Role,
@@ -93,6 +94,59 @@ class EnumText(TypeDecorator[E], Generic[E]):
     def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
         """Return the stored value as a member."""
         return None if value is None else self.kind(value)
+
+
+class InboxStatus(enum.StrEnum):
+    """What became of an update stored in the inbox."""
+
+    PENDING = "pending"  # to handle (a worker holds it while `locked_until` is ahead)
+    DONE = "done"  # handled: marked in the transaction that committed its effects
+    DEAD = "dead"  # failed for good; `last_error` says why
+
+
+class UpdateKind(enum.StrEnum):
+    """The kind of a Telegram update: the one field it has besides `update_id` (the Bot API's
+    update types, the ones the bot subscribes to; anything else is UNKNOWN)."""
+
+    UNKNOWN = ""
+    MESSAGE = "message"
+    EDITED_MESSAGE = "edited_message"
+    CHANNEL_POST = "channel_post"
+    EDITED_CHANNEL_POST = "edited_channel_post"
+    BUSINESS_CONNECTION = "business_connection"
+    BUSINESS_MESSAGE = "business_message"
+    EDITED_BUSINESS_MESSAGE = "edited_business_message"
+    DELETED_BUSINESS_MESSAGES = "deleted_business_messages"
+    MESSAGE_REACTION = "message_reaction"
+    MESSAGE_REACTION_COUNT = "message_reaction_count"
+    INLINE_QUERY = "inline_query"
+    CHOSEN_INLINE_RESULT = "chosen_inline_result"
+    CALLBACK_QUERY = "callback_query"
+    SHIPPING_QUERY = "shipping_query"
+    PRE_CHECKOUT_QUERY = "pre_checkout_query"
+    PURCHASED_PAID_MEDIA = "purchased_paid_media"
+    POLL = "poll"
+    POLL_ANSWER = "poll_answer"
+    MY_CHAT_MEMBER = "my_chat_member"
+    CHAT_MEMBER = "chat_member"
+    CHAT_JOIN_REQUEST = "chat_join_request"
+    CHAT_BOOST = "chat_boost"
+    REMOVED_CHAT_BOOST = "removed_chat_boost"
+    MANAGED_BOT = "managed_bot"
+    GUEST_MESSAGE = "guest_message"
+
+    @classmethod
+    def _missing_(cls, value: object) -> UpdateKind:
+        return cls.UNKNOWN
+
+
+class OutboxStatus(enum.StrEnum):
+    """Where an outbox row stands."""
+
+    PENDING = "pending"  # waiting to be sent (or retried)
+    SENT = "sent"
+    FAILED = "failed"  # given up: refused by Telegram, or too many network failures
+    UNDELIVERABLE = "undeliverable"  # the chat cannot be reached (blocked, gone)
 
 
 def utcnow() -> datetime:
@@ -386,7 +440,7 @@ class PendingInput(Base):
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[PendingKind] = mapped_column(EnumText(PendingKind, 32))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
     round: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -395,12 +449,8 @@ class PendingInput(Base):
 
 
 class InboxUpdate(Base):
-    """An update from Telegram, stored before it is confirmed, and what became of it.
-
-    ``status``: ``pending`` (to handle; ``locked_until`` in the future while a worker holds
-    it), ``done`` (handled: marked in the transaction that committed its effects), ``dead``
-    (failed for good; ``last_error`` says why). Done rows are pruned after 48 hours.
-    """
+    """An update from Telegram, stored before it is confirmed, and what became of it
+    (`InboxStatus`). Done rows are pruned after 48 hours."""
 
     __tablename__ = "inbox"
     __table_args__ = (
@@ -412,9 +462,11 @@ class InboxUpdate(Base):
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     chat_key: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(32), default="")
+    kind: Mapped[UpdateKind] = mapped_column(EnumText(UpdateKind, 32), default=UpdateKind.UNKNOWN)
     payload: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(8), default="pending")
+    status: Mapped[InboxStatus] = mapped_column(
+        EnumText(InboxStatus, 8), default=InboxStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -456,7 +508,9 @@ class OutboxMessage(Base):
     kind: Mapped[Kind] = mapped_column(EnumText(Kind, 16), default=Kind.NOTICE)
     payload: Mapped[str] = mapped_column(Text)  # the intent's fields (bot.intents.dumps)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[OutboxStatus] = mapped_column(
+        EnumText(OutboxStatus, 16), default=OutboxStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.intents import Intent, dumps
 from storage.chats import Place, place_of
-from storage.models import Base, OutboxMessage, utcnow
+from storage.models import Base, OutboxMessage, OutboxStatus, utcnow
 
 
 async def insert_ignore(
@@ -49,7 +49,7 @@ async def enqueue(
             "kind": intent.kind.value,
             "payload": dumps(intent),
             "ticket_id": ticket_id,
-            "status": "pending",
+            "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,

@@ -6,13 +6,17 @@ against it, and read what people see through the simulator (`expect`, `mark`, `b
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+from sqlalchemy import select
 
 from bot.app import Runtime, build_runtime, start_runtime, stop_runtime
 from bot.config import load_settings
-from bot.delivery import Limits
+from bot.delivery.pacing import Limits
 from bot.simulator import BotAPISimulator
 from bot.simulator.scene import (
     ADMIN_ID,
@@ -26,6 +30,7 @@ from bot.simulator.scene import (
 )
 from nlp import Extractor
 from storage.db import upgrade
+from storage.models import OutboxMessage, OutboxStatus
 
 __all__ = [
     "ADMIN_ID",
@@ -111,6 +116,27 @@ class LocalStack:
         await self.sim.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
+
+    async def recorded(self, message: dict[str, Any], timeout: float = 10.0) -> None:
+        """Wait until the bot has recorded `message`, one it sent, as sent: only then can a
+        reply to it be matched to it. A person needs seconds to answer a prompt; a test
+        answering at once would race the bot's record of its own message."""
+        assert self.runtime is not None
+        sessions = self.runtime.services.sessions
+        query = select(OutboxMessage.id).where(
+            OutboxMessage.chat_id == message["chat"]["id"],
+            OutboxMessage.message_id == message["message_id"],
+            OutboxMessage.status == OutboxStatus.SENT,
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            async with sessions() as session:
+                if (await session.execute(query.limit(1))).first() is not None:
+                    return
+            if loop.time() > deadline:
+                raise TimeoutError(f"message {message['message_id']} not recorded as sent")
+            await asyncio.sleep(0.02)
 
     async def setup_staff(
         self,

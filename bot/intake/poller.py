@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 
-from bot.delivery import retry_seconds
+from bot.delivery.wire import retry_seconds
 from bot.intake import raw as rawmod
 from bot.intake.chatter import Chatter
 from bot.intake.worker import Worker

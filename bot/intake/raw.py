@@ -7,18 +7,24 @@ from typing import Any
 
 from bot.errors import NotAnUpdate
 from storage.inbox import Incoming
+from storage.models import UpdateKind
 
 __all__ = ["NotAnUpdate", "RawUpdate", "check", "dump", "incoming"]
 
 RawUpdate = dict[str, Any]
 
 
-def kind_of(raw: RawUpdate) -> str:
-    """The update's kind: message, edited_message, callback_query, …"""
+def _field(raw: RawUpdate) -> str:
+    """The update's one field besides its id (named after its kind)."""
     for key in raw:
         if key != "update_id":
             return str(key)
     return ""
+
+
+def kind_of(raw: RawUpdate) -> UpdateKind:
+    """The update's kind: message, edited_message, callback_query, …"""
+    return UpdateKind(_field(raw))
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -31,7 +37,7 @@ def _int(value: Any) -> int:
 
 def chat_key(raw: RawUpdate) -> int:
     """The chat whose order this update must keep (the user for chat-less updates)."""
-    body = _dict(raw.get(kind_of(raw)))
+    body = _dict(raw.get(_field(raw)))
     chat = _dict(body.get("chat")) or _dict(_dict(body.get("message")).get("chat"))
     return _int(chat.get("id")) or _int(_dict(body.get("from")).get("id"))
 
@@ -43,7 +49,7 @@ def check(raw: Any) -> RawUpdate:
     update_id = raw.get("update_id")
     if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
         raise NotAnUpdate("no integer update_id")
-    if len(raw) > 1 and not isinstance(raw.get(kind_of(raw)), dict):
+    if len(raw) > 1 and not isinstance(raw.get(_field(raw)), dict):
         raise NotAnUpdate("the update's body is not an object")
     return raw
 
@@ -72,7 +78,7 @@ def incoming(raw: RawUpdate, *, done: bool) -> Incoming:
 
 def apology_target(raw: RawUpdate) -> tuple[int, int | None] | None:
     """Where to apologise for an update we could not handle: (chat, message to answer)."""
-    body = _dict(raw.get(kind_of(raw)))
+    body = _dict(raw.get(_field(raw)))
     if "data" in body or "chat_instance" in body:  # a callback query: tell the presser
         user = _int(_dict(body.get("from")).get("id"))
         return (user, None) if user else None

@@ -30,7 +30,7 @@ from bot.intake.chatter import GRIDS_CHANNEL, Chatter, is_binding
 from bot.intake.raw import apology_target
 from bot.intents import Notice
 from storage import inbox
-from storage.coordination import Coordinator
+from storage.coordination.base import Coordinator
 from storage.models import utcnow
 from storage.outbox import enqueue
 

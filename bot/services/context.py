@@ -1,7 +1,9 @@
-"""What every service needs: sessions, the extractor, the calendar, the clock and the waker."""
+"""What every service needs: sessions, the extractor, the calendar, the clock and the waker;
+who asks, what a button press answers, and text as people may send it."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,7 +15,8 @@ from bot.departments import Directory
 from bot.indicators import Indicators
 from bot.workdays import WorkCalendar
 from nlp import GROUP_ASK_AT, GROUP_TICKET_AT, Extractor
-from storage.coordination import Coordinator, MemoryCoordinator
+from storage.coordination.base import Coordinator
+from storage.coordination.memory import MemoryCoordinator
 from storage.models import utcnow
 
 
@@ -62,6 +65,14 @@ class Services:
 
 
 @dataclass(frozen=True, slots=True)
+class ButtonAnswer:
+    """The short answer shown to whoever pressed a button."""
+
+    text: str
+    alert: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     """A Telegram user as a service sees them."""
 
@@ -73,3 +84,17 @@ class Person:
     def display_name(self) -> str:
         """Return the name to show, falling back to the username or the id."""
         return self.first_name or self.username or str(self.id)
+
+
+def clean_text(text: str) -> str:
+    """Drop control and format characters (keeping line breaks) and trim the text."""
+    kept = []
+    for ch in text:
+        if ch in "\n\t":
+            kept.append(ch)
+            continue
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cs", "Co", "Cn"):
+            continue
+        kept.append(ch)
+    return "".join(kept).strip()

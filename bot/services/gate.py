@@ -3,9 +3,9 @@
 `move` checks the state machine (`bot.domain.TRANSITIONS`) with the actor's roles, sets the
 status the table names, writes the typed audit row, reschedules the deadlines as the action's
 `Timing` says (`bot.domain.TIMINGS`) and the sweeper's next look, and refreshes the cards.
-`note` records an event that keeps the status; `file` gives a new ticket its first status and
-its first audit row. Nothing else writes `Ticket.status` (a test
-over the source fails the build otherwise).
+`note` records an event that keeps the status; `open_as` gives a new ticket its first status
+and deadlines (`Timing.FIRST`), `file` its first audit row. Nothing else writes
+`Ticket.status` or a deadline (tests over the source fail the build otherwise).
 """
 
 from __future__ import annotations
@@ -123,7 +123,9 @@ def _reschedule(
     until: datetime | None,
 ) -> None:
     policy, calendar = timetable.policy, timetable.calendar
-    if timing == Timing.NEW_HOLDER:
+    if timing == Timing.FIRST:
+        supervision.first(ticket, policy, calendar, at)
+    elif timing == Timing.NEW_HOLDER:
         supervision.restart_acceptance(ticket, policy, calendar, at)
     elif timing == Timing.ASK_EXTENSION:
         ticket.extension_to = until
@@ -168,9 +170,11 @@ def first_status(*, routed: bool) -> Status:
     return Status.NEW if routed else Status.DISPATCHING
 
 
-def open_as(ticket: Ticket, *, routed: bool) -> None:
-    """Give a ticket not yet stored its first status (before the insert that numbers it)."""
+def open_as(ticket: Ticket, *, routed: bool, at: datetime, timetable: Timetable) -> None:
+    """Give a ticket not yet stored its first status and first deadlines (before the insert
+    that numbers it)."""
     ticket.status = first_status(routed=routed)
+    _reschedule(ticket, Timing.FIRST, ticket.status, timetable, at, None)
 
 
 async def file(

@@ -13,14 +13,14 @@ from sqlalchemy import func, select, text
 from bot.errors import SettingsError
 from bot.metrics import COUNTERS
 from bot.services.context import Services
-from storage.coordination import MemoryCoordinator
-from storage.models import OutboxMessage, Ticket
+from storage.coordination.memory import MemoryCoordinator
+from storage.models import OutboxMessage, OutboxStatus, Ticket
 
 OUTBOX_STALE_SECONDS = 600.0  # a message waiting this long means the sender is stuck
 SWEEPER_LAG_SECONDS = 600.0  # a step due this long ago means nobody is sweeping
 
 
-async def _outbox(services: Services, now: datetime) -> tuple[dict[str, int], float]:
+async def _outbox(services: Services, now: datetime) -> tuple[dict[OutboxStatus, int], float]:
     async with services.sessions() as session:
         rows = await session.execute(
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
@@ -28,7 +28,9 @@ async def _outbox(services: Services, now: datetime) -> tuple[dict[str, int], fl
         counts = {r[0]: int(r[1]) for r in rows.all()}
         oldest = (
             await session.execute(
-                select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending")
+                select(func.min(OutboxMessage.created_at)).where(
+                    OutboxMessage.status == OutboxStatus.PENDING
+                )
             )
         ).scalar_one_or_none()
     age = 0.0 if oldest is None else max(0.0, (now - _aware(oldest, now)).total_seconds())
@@ -119,10 +121,7 @@ def add_ops(app: web.Application, services: Services) -> None:
             *[f'huiyin_tickets{{status="{s}"}} {n}' for s, n in sorted(tickets.items())],
             "# HELP huiyin_outbox_messages Outbox rows by status (pending = waiting to be sent).",
             "# TYPE huiyin_outbox_messages gauge",
-            *[
-                f'huiyin_outbox_messages{{status="{s}"}} {outbox.get(s, 0)}'
-                for s in ("pending", "failed", "undeliverable", "sent")
-            ],
+            *[f'huiyin_outbox_messages{{status="{s}"}} {outbox.get(s, 0)}' for s in OutboxStatus],
             "# HELP huiyin_outbox_oldest_waiting_seconds Age of the oldest waiting outbox row.",
             "# TYPE huiyin_outbox_oldest_waiting_seconds gauge",
             f"huiyin_outbox_oldest_waiting_seconds {oldest:.1f}",

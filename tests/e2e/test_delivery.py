@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.delivery import OutboxSender
+from bot.delivery.sender import OutboxSender
 from bot.intents import Notice
 from storage.models import OutboxMessage, TicketEvent
 from storage.outbox import enqueue
@@ -181,7 +181,7 @@ async def test_a_row_committed_while_the_sender_looks_goes_out_at_once(stack: Lo
     assert stack.runtime is not None
     sim, sender, services = stack.sim, stack.runtime.sender, stack.runtime.services
     sim.add_user(RESIDENT_ID, "张阿姨", started=True)
-    real_next_due_in = sender._next_due_in
+    real_next_due_in = sender.rows.next_due_in
 
     async def commit_while_looking(now: datetime) -> float:
         delay = await real_next_due_in(now)  # the pass saw nothing due: it will sleep `delay`
@@ -190,10 +190,10 @@ async def test_a_row_committed_while_the_sender_looks_goes_out_at_once(stack: Lo
                 session, key="wake-race", chat_id=RESIDENT_ID, intent=Notice("刚提交的回音")
             )
         sender.wake()
-        sender._next_due_in = real_next_due_in  # type: ignore[method-assign]
+        sender.rows.next_due_in = real_next_due_in  # type: ignore[method-assign]
         return delay
 
-    sender._next_due_in = commit_while_looking  # type: ignore[method-assign]
+    sender.rows.next_due_in = commit_while_looking  # type: ignore[method-assign]
     sender.wake()
     started = asyncio.get_running_loop().time()
     await expect(sim, RESIDENT_ID, lambda m: "刚提交的回音" in m.get("text", ""), timeout=2.0)

@@ -58,6 +58,7 @@ async def act(
     since = mark(stack.sim, chat_id)
     press(stack, user_id, card, label)
     prompt = await expect(stack.sim, chat_id, lambda m: asks in m.get("text", ""), after=since)
+    await stack.recorded(prompt)
     stack.sim.send_text(user_id, text, chat_id=chat_id, reply_to_message_id=prompt["message_id"])
 
 
@@ -257,6 +258,7 @@ async def test_resolve_with_a_result_note_and_a_photo(depts: LocalStack) -> None
     since = mark(sim, CG_CHAT)
     press(depts, CG_ID, card, "办结")
     prompt = await expect(sim, CG_CHAT, lambda m: "办理结果" in m.get("text", ""), after=since)
+    await depts.recorded(prompt)
     sim.send_photo(
         CG_ID,
         chat_id=CG_CHAT,

@@ -97,6 +97,7 @@ async def test_two_departments_in_two_topics_of_one_group(stack: LocalStack) -> 
     await expect(sim, FORUM, lambda m: bool(_in(stack, cg, "办理结果")) and m is not None)
     assert not _in(stack, rs, "办理结果")
     prompt = _in(stack, cg, "办理结果")[-1]
+    await stack.recorded(prompt)
     sim.send_text(CG_ID, "已更换灯泡", chat_id=FORUM, reply_to_message_id=prompt["message_id"])
     await sim.wait_until(lambda: bool(_in(stack, cg, "已办结，结果已转告反映人")))
     assert (await the_ticket(stack, lamp)).status == Status.RESOLVED

@@ -348,7 +348,7 @@ async def test_a_worker_splits_a_wrong_merge(grid: LocalStack) -> None:
 async def test_the_bot_is_never_the_loudest_member_of_a_group(
     sqlite_url: str, extractor: Extractor
 ) -> None:
-    from bot.delivery import Limits
+    from bot.delivery.pacing import Limits
 
     limits = Limits(quiet_per_minute=3, quiet_window=2.0)
     async with LocalStack(
@@ -373,7 +373,7 @@ async def test_the_bot_is_never_the_loudest_member_of_a_group(
 async def test_a_batched_answer_still_points_at_each_post_it_answers(
     sqlite_url: str, extractor: Extractor
 ) -> None:
-    from bot.delivery import Limits
+    from bot.delivery.pacing import Limits
 
     limits = Limits(quiet_per_minute=1, quiet_window=2.0)
     async with LocalStack(

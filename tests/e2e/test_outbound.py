@@ -15,14 +15,17 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.buttons import CardPress
-from bot.delivery import Limits, OutboxSender
+from bot.delivery.pacing import Limits
+from bot.delivery.sender import OutboxSender
 from bot.domain import Action
 from bot.intents import Card, Key, Notice, dumps
 from bot.simulator import BotAPISimulator
 from bot.simulator.limits import FloodLimits
 from bot.simulator.world import ChatState
 from nlp import Extractor
-from storage.coordination import Coordinator, MemoryCoordinator, MemoryStore, RedisCoordinator
+from storage.coordination.base import Coordinator
+from storage.coordination.memory import MemoryCoordinator, MemoryStore
+from storage.coordination.redis import RedisCoordinator
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Base, OutboxMessage, Ticket, User, utcnow
 from tests.conftest import REDIS_URL

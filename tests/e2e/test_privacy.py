@@ -41,6 +41,7 @@ async def test_staff_see_no_phone_or_id_number_in_card_reason_or_timeline(
     )
     press(stack, STAFF_ID, card, "办结")
     prompt = await expect(sim, STAFF_CHAT_ID, lambda m: "请回复工单" in m["text"])
+    await stack.recorded(prompt)
     sim.send_text(
         STAFF_ID, "已修复", chat_id=STAFF_CHAT_ID, reply_to_message_id=prompt["message_id"]
     )

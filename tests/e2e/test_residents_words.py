@@ -375,7 +375,7 @@ async def test_staff_mark_a_group_ticket_not_a_report(grid: LocalStack) -> None:
 
 async def test_not_this_under_a_group_question_is_kept_as_an_example(grid: LocalStack) -> None:
     sim = grid.sim
-    sim.send_text(NEIGHBOUR, "下水道堵了，污水流得到处都是", chat_id=GRID)
+    sim.send_text(NEIGHBOUR, "下水道堵了，污水流了一地", chat_id=GRID)
     prompt = await expect(sim, GRID, lambda m: "提交为诉求" in str(m.get("reply_markup")))
     press(grid, WORKER, prompt, "不是")
     await answered(grid, 1)

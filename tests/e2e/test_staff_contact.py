@@ -45,6 +45,7 @@ async def answer_prompt(stack: LocalStack, user_id: int, chat_id: int, text: str
             and m.get("entities", [{}])[0].get("user", {}).get("id") == user_id
         ),
     )
+    await stack.recorded(prompt)
     stack.sim.send_text(user_id, text, chat_id=chat_id, reply_to_message_id=prompt["message_id"])
 
 

@@ -106,6 +106,7 @@ async def test_the_result_photo_still_reaches_the_resident(stack: LocalStack) ->
     prompt = await expect(
         sim, STAFF_CHAT_ID, lambda m: "请回复工单" in m.get("text", ""), after=since
     )
+    await stack.recorded(prompt)
     sim.send_photo(
         STAFF_ID, chat_id=STAFF_CHAT_ID, caption="已更换灯泡",
         reply_to_message_id=prompt["message_id"],

@@ -32,6 +32,7 @@ async def test_only_the_pressers_reply_to_the_prompt_is_the_result(stack: LocalS
     assert prompt["reply_markup"]["selective"] is True
     mention = prompt["entities"][0]
     assert mention["type"] == "text_mention" and mention["user"]["id"] == STAFF_ID
+    await stack.recorded(prompt)
 
     # Ordinary talk in the chat, by the presser or a colleague, is not the result.
     resident_seen = mark(sim, RESIDENT_ID)
@@ -77,6 +78,7 @@ async def test_a_reply_to_an_expired_prompt_gets_a_clear_answer(stack: LocalStac
     since = mark(sim, STAFF_CHAT_ID)
     press(stack, STAFF_ID, card, "退回")
     prompt = await expect(sim, STAFF_CHAT_ID, lambda m: "退回工单" in m["text"], after=since)
+    await stack.recorded(prompt)
     real_clock = services.clock
     later = real_clock() + timedelta(seconds=services.prompt_ttl_seconds, minutes=1)
     services.clock = lambda: later

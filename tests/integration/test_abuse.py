@@ -13,7 +13,9 @@ from bot.services.context import Person, Services
 from bot.services.intake import reports
 from bot.workdays import WorkCalendar
 from nlp import Extractor
-from storage.coordination import Coordinator, MemoryCoordinator, MemoryStore, RedisCoordinator
+from storage.coordination.base import Coordinator
+from storage.coordination.memory import MemoryCoordinator, MemoryStore
+from storage.coordination.redis import RedisCoordinator
 from storage.db import make_engine, make_sessionmaker
 from storage.models import OutboxMessage, Ticket
 from tests.integration.test_coordination import REDIS_URL, _delete_prefix, _require_redis

@@ -11,15 +11,9 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis.asyncio as aioredis
 
-from storage.coordination import (
-    Booking,
-    Coordinator,
-    Lease,
-    MemoryCoordinator,
-    MemoryStore,
-    RedisCoordinator,
-    make_coordinator,
-)
+from storage.coordination.base import Booking, Coordinator, Lease
+from storage.coordination.memory import MemoryCoordinator, MemoryStore
+from storage.coordination.redis import RedisCoordinator, make_coordinator
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REDIS_URL = os.environ.get("HUIYIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -178,9 +178,24 @@ def _check_timing(
         assert ticket.extension_to is None, action
 
 
+@pytest.mark.parametrize("routed", [True, False])
+def test_a_new_ticket_gets_its_first_status_and_deadlines_from_the_gate(routed: bool) -> None:
+    ticket = Ticket(intent="投诉", urgency="紧急", supervision=0)
+    gate.open_as(ticket, routed=routed, at=NOW, timetable=RULES)
+    assert ticket.status == (Status.NEW if routed else Status.DISPATCHING)
+    times = RULES.policy.deadlines(NOW, "投诉", "紧急", RULES.calendar)
+    assert (ticket.accept_by, ticket.deadline_at, ticket.base_deadline_at) == (
+        times.accept_by,
+        times.resolve_by,
+        times.resolve_by,
+    )
+    assert (ticket.remind_at, ticket.escalate_at) == (times.remind_at, times.escalate_at)
+
+
 def test_every_action_has_a_timing() -> None:
     assert set(TIMINGS) == set(Action)
-    assert {TIMINGS[a] for a in Action} == set(Timing)  # and every timing is used
+    # Every timing is used: by an action, or (FIRST) by the gate filing a new ticket.
+    assert {TIMINGS[a] for a in Action} | {Timing.FIRST} == set(Timing)
 
 
 async def test_a_move_that_needs_a_date_refuses_without_one(

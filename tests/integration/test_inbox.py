@@ -14,7 +14,7 @@ from bot.intake import handled
 from bot.intents import Notice
 from storage import inbox
 from storage.db import make_engine, make_sessionmaker
-from storage.models import InboxUpdate, OutboxMessage, utcnow
+from storage.models import InboxUpdate, OutboxMessage, UpdateKind, utcnow
 from storage.outbox import enqueue
 
 LEASE = timedelta(seconds=60)
@@ -29,7 +29,9 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 
 
 def item(update_id: int, chat: int, *, done: bool = False) -> inbox.Incoming:
-    return inbox.Incoming(update_id, chat, "message", f'{{"update_id":{update_id}}}', done)
+    return inbox.Incoming(
+        update_id, chat, UpdateKind.MESSAGE, f'{{"update_id":{update_id}}}', done
+    )
 
 
 async def claim(

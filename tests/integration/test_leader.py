@@ -7,7 +7,8 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from storage.coordination import MemoryCoordinator, MemoryStore, RedisCoordinator
+from storage.coordination.memory import MemoryCoordinator, MemoryStore
+from storage.coordination.redis import RedisCoordinator
 from storage.db import make_engine
 from storage.leader import AdvisoryLeader, LeaseLeader, make_leader
 

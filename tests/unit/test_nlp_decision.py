@@ -89,3 +89,32 @@ def test_private_decision_is_total_and_small_talk_is_never_a_report(text: str) -
     assert decide(got, "group") in Decision
     assert not (got.small_talk and got.is_report)
     assert len(got.alternatives) <= 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我家猫把电梯按钮弄坏了 哈哈",
+        "哈哈 楼道的灯坏了好几天 我家娃说像鬼屋",
+        "通知：楼道灯坏了的那几层 明天统一更换",
+    ],
+)
+def test_problem_word_in_passing_is_never_a_group_ticket(text: str) -> None:
+    """A talk marker next to a problem word: the topic counts as talk, and says so."""
+    e = _EXTRACTOR.extract(text)
+    assert decide(e, "group") != Decision.TICKET
+    assert any("in passing" in line for line in e.explanation)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电梯按钮坏了 物业赶紧修一下",
+        "楼道的灯坏了好几天 物业也不来修",
+        "楼下垃圾桶满地垃圾 到处都是 还没人清",
+    ],
+)
+def test_problem_raised_is_a_group_ticket(text: str) -> None:
+    e = _EXTRACTOR.extract(text)
+    assert decide(e, "group") == Decision.TICKET
+    assert not any("in passing" in line for line in e.explanation)

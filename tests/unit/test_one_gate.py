@@ -77,8 +77,9 @@ def test_the_check_catches_each_way_round_the_gate() -> None:
     ]
 
 
-# A ticket's deadlines: the gate sets them with the status (each action's `Timing`), through
-# bot.services.supervision.supervision; the sweeper marks its own steps (督办, the top reached).
+# A ticket's deadlines: the gate sets them with the status (each action's `Timing`, and the
+# first ones when a ticket is filed), through bot.services.supervision.supervision; the sweeper
+# marks its own steps (督办, the top reached).
 DEADLINES = {
     "accept_by",
     "deadline_at",
@@ -88,7 +89,7 @@ DEADLINES = {
     "base_deadline_at",
     "resolved_at",
 }
-RESCHEDULERS = {"plan", "restart_acceptance", "start_rating_period"}
+RESCHEDULERS = {"first", "plan", "restart_acceptance", "start_rating_period"}
 MAY_RESCHEDULE = {
     "bot/services/supervision/supervision.py",  # what the gate calls
     "bot/services/supervision/sweeper.py",  # only `escalate_at = None`: nothing above the top
@@ -106,13 +107,17 @@ def _reschedules(rel: str, source: str) -> list[str]:
         for t in targets:
             if isinstance(t, ast.Attribute) and t.attr in DEADLINES and rel not in MAY_RESCHEDULE:
                 found.append(f"{rel}:{node.lineno} sets {t.attr} by hand")
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in RESCHEDULERS
-            and ast.unparse(node.func.value) == "supervision"
-        ):
+        if not isinstance(node, ast.Call):
+            continue
+        if ast.unparse(node.func) == "Ticket" and any(k.arg in DEADLINES for k in node.keywords):
+            found.append(f"{rel}:{node.lineno} creates a Ticket with deadlines by hand")
+        if not isinstance(node.func, ast.Attribute):
+            continue
+        owner, method = ast.unparse(node.func.value), node.func.attr
+        if method in RESCHEDULERS and owner == "supervision":
             found.append(f"{rel}:{node.lineno} reschedules outside the gate")
+        if method == "deadlines" and owner.endswith("policy") and rel not in MAY_RESCHEDULE:
+            found.append(f"{rel}:{node.lineno} computes a ticket's deadlines outside the gate")
     return found
 
 
@@ -132,10 +137,16 @@ def test_the_deadline_check_catches_each_way_round_the_gate() -> None:
         "    ticket.extension_to = None\n"
         "    supervision.plan(ticket, services.policy, services.calendar, start=now)\n"
         "    supervision.restart_acceptance(ticket, services.policy, services.calendar, now)\n"
+        "    supervision.first(ticket, services.policy, services.calendar, now)\n"
+        "    times = services.policy.deadlines(now, '投诉', '一般', services.calendar)\n"
+        "    s.add(Ticket(number='1', accept_by=times.accept_by))\n"
     )
     assert sorted(_reschedules("bot/x.py", source)) == [
         "bot/x.py:2 sets deadline_at by hand",
         "bot/x.py:3 sets extension_to by hand",
         "bot/x.py:4 reschedules outside the gate",
         "bot/x.py:5 reschedules outside the gate",
+        "bot/x.py:6 reschedules outside the gate",
+        "bot/x.py:7 computes a ticket's deadlines outside the gate",
+        "bot/x.py:8 creates a Ticket with deadlines by hand",
     ]

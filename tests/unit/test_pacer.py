@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.delivery import Limits, Pacer
-from storage.coordination import MemoryCoordinator, MemoryStore
+from bot.delivery.pacing import Limits, Pacer
+from storage.coordination.memory import MemoryCoordinator, MemoryStore
 
 
 class Clock:

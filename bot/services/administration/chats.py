@@ -13,7 +13,7 @@ from bot.services.context import Services
 from bot.services.handling import routing
 from bot.services.intake.groups import GRID_CHAT
 from storage.chats import Place, bindings_of, move_chat
-from storage.models import BoundChat, GridWorker, OutboxMessage
+from storage.models import BoundChat, GridWorker, OutboxMessage, OutboxStatus
 from storage.outbox import enqueue
 
 log = logging.getLogger("huiyin.chats")
@@ -42,8 +42,10 @@ async def bot_removed(services: Services, chat_id: int, title: str, update_id: i
         bindings = await bindings_of(session, chat_id)
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == "pending")
-            .values(status="undeliverable", last_error="the bot was removed from the group")
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.PENDING)
+            .values(
+                status=OutboxStatus.UNDELIVERABLE, last_error="the bot was removed from the group"
+            )
         )
         if not bindings:
             return False

@@ -9,9 +9,8 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.services.context import Person, Services
+from bot.services.context import Person, Services, clean_text
 from bot.services.intake.groups import GRID_CHAT, grid_of
-from bot.services.intake.reports import clean_text
 from bot.services.notices.messages import reply
 from bot.services.tickets import remember_user
 from storage.chats import Place, place_of
@@ -114,7 +113,8 @@ async def block_user(
     chat_id: int | Place,
     message_id: int,
 ) -> bool:
-    """Block `target` from filing reports (admins only)."""
+    """Block `target` from filing reports (admins only); return whether they were blocked."""
+    blocked = False
     async with services.sessions.begin() as session:
         if not services.is_admin(admin.id):
             text = texts.ADMIN_ONLY
@@ -128,7 +128,7 @@ async def block_user(
                 {"user_id": target.id, "blocked_by": admin.id, "created_at": services.clock()},
                 ["user_id"],
             )
-            text = texts.BLOCKED_USER
+            text, blocked = texts.BLOCKED_USER, True
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
-    return text == texts.BLOCKED_USER
+    return blocked

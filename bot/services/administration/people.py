@@ -216,7 +216,8 @@ async def unbind(
     services: Services, admin: Person, chat_id: int | Place, message_id: int
 ) -> bool:
     """An admin sends /unbind in a bound group (or in a department's forum topic): that
-    binding ends; the group's other departments keep theirs."""
+    binding ends; the group's other departments keep theirs. Return whether one ended."""
+    unbound = False
     async with services.sessions.begin() as session:
         bound = await binding_for(session, chat_id)
         if not services.is_admin(admin.id):
@@ -230,12 +231,12 @@ async def unbind(
                 )
             await session.delete(bound)
             routing.forget_chats(session)
-            text = texts.UNBOUND
+            text, unbound = texts.UNBOUND, True
         await reply(session, chat_id=chat_id, message_id=message_id, text=text)
     services.wake()
-    if text == texts.UNBOUND:
+    if unbound:
         services.chat_changed(place_of(chat_id).chat_id)
-    return text == texts.UNBOUND
+    return unbound
 
 
 async def show_people(

@@ -29,6 +29,7 @@ from storage.models import (
     GridWorker,
     GroupPrompt,
     OutboxMessage,
+    OutboxStatus,
     PendingInput,
     StaffMember,
     Ticket,
@@ -111,7 +112,7 @@ async def deidentify_ticket(session: AsyncSession, ticket: Ticket) -> None:
     await session.execute(delete(PendingInput).where(PendingInput.ticket_id == ticket.id))
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.ticket_id == ticket.id, OutboxMessage.status != "pending")
+        .where(OutboxMessage.ticket_id == ticket.id, OutboxMessage.status != OutboxStatus.PENDING)
         .values(payload=dumps(Notice(texts.DEIDENTIFIED)), kind=Notice.kind.value)
     )
 
@@ -124,7 +125,7 @@ async def prune(services: Services, now: datetime, retention_days: int) -> Prune
     async with services.sessions.begin() as session:
         sent = await session.execute(
             delete(OutboxMessage).where(
-                OutboxMessage.status != "pending",
+                OutboxMessage.status != OutboxStatus.PENDING,
                 OutboxMessage.created_at < now - timedelta(days=KEEP_SENT_DAYS),
             )
         )

@@ -24,10 +24,11 @@ from bot.domain import (
     IllegalTransition,
     InvalidInput,
     NotAllowed,
+    PendingKind,
     Role,
 )
 from bot.services import gate
-from bot.services.context import Person, Services
+from bot.services.context import ButtonAnswer, Person, Services
 from bot.services.handling import corrections, dispatch, extension, prompts, resolution, routing
 from bot.services.handling.work import Outcome, Work
 from bot.services.notices.messages import reply
@@ -41,21 +42,13 @@ Ask = Callable[[Services, AsyncSession, Person, "int | Place", Ticket, datetime]
 
 
 @dataclass(frozen=True, slots=True)
-class ButtonAnswer:
-    """The short answer shown to whoever pressed a button."""
-
-    text: str
-    alert: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class StaffAction:
     """One staff action: what staff must write first (if anything) and what carries it out."""
 
     action: Action
     perform: Perform
     follows: str  # the notices and cards that follow, for people reading the table
-    prompt: str | None = None  # the pending-question kind: staff write a note first
+    prompt: PendingKind | None = None  # the pending-question kind: staff write a note first
     question: Question | None = None  # the prompt's question (may raise InvalidInput)
     ask: Ask | None = None  # asked another way than a prompt (改分类: the next best guesses)
     applies: Callable[[Ticket], bool] = lambda ticket: True  # shown for this ticket at all
@@ -80,49 +73,49 @@ TABLE: tuple[StaffAction, ...] = (
         Action.RESOLVE,
         resolution.resolve,
         follows="reporters: the result and the 回访 (and the result photo); cards refreshed",
-        prompt=resolution.RESOLVE_NOTE,
+        prompt=PendingKind.RESOLVE_NOTE,
         question=resolution.resolve_question,
     ),
     StaffAction(
         Action.RETURN,
         resolution.return_,
         follows="reporter: why it is returned; cards refreshed",
-        prompt=resolution.RETURN_REASON,
+        prompt=PendingKind.RETURN_REASON,
         question=resolution.return_question,
     ),
     StaffAction(
         Action.ASSIGN,
         dispatch.assign,
         follows="the department: a new card; cards refreshed",
-        prompt="assign_to",
+        prompt=PendingKind.ASSIGN_TO,
         question=dispatch.assign_question,
     ),
     StaffAction(
         Action.TRANSFER,
         dispatch.transfer,
         follows="the new department: 转派 notice and a new card; cards refreshed",
-        prompt="transfer_to",
+        prompt=PendingKind.TRANSFER_TO,
         question=dispatch.transfer_question,
     ),
     StaffAction(
         Action.SEND_BACK,
         dispatch.send_back,
         follows="dispatch chats: 退单 notice and a new card; cards refreshed",
-        prompt="send_back_reason",
+        prompt=PendingKind.SEND_BACK_REASON,
         question=dispatch.send_back_question,
     ),
     StaffAction(
         Action.ASSIST,
         dispatch.assist,
         follows="each cooperating department: 协办 notice and a new card; cards refreshed",
-        prompt="assist_with",
+        prompt=PendingKind.ASSIST_WITH,
         question=dispatch.assist_question,
     ),
     StaffAction(
         Action.REQUEST_EXTENSION,
         extension.request,
         follows="dispatch chats: the request with 同意 / 不同意; cards refreshed",
-        prompt="extend_to",
+        prompt=PendingKind.EXTEND_TO,
         question=extension.question,
     ),
     StaffAction(
@@ -139,14 +132,14 @@ TABLE: tuple[StaffAction, ...] = (
         Action.ESCALATE,
         dispatch.escalate_by_staff,
         follows="the department above: 提级 notice and a new card; cards refreshed",
-        prompt="escalate_reason",
+        prompt=PendingKind.ESCALATE_REASON,
         question=dispatch.escalate_question,
     ),
     StaffAction(
         Action.RECATEGORIZE,
         corrections.perform,
         follows="if re-routed, the new holder: notice and a new card; cards refreshed",
-        prompt=corrections.CATEGORY_TO,
+        prompt=PendingKind.CATEGORY_TO,
         ask=corrections.ask,
     ),
     StaffAction(
@@ -157,7 +150,7 @@ TABLE: tuple[StaffAction, ...] = (
     ),
 )
 BY_ACTION: dict[Action, StaffAction] = {row.action: row for row in TABLE}
-BY_PROMPT: dict[str, StaffAction] = {row.prompt: row for row in TABLE if row.prompt}
+BY_PROMPT: dict[PendingKind, StaffAction] = {row.prompt: row for row in TABLE if row.prompt}
 
 
 async def is_staff(session: AsyncSession, user_id: int) -> bool:

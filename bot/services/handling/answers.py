@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import EventKind, Role
+from bot.domain import EventKind, PendingKind, Role
 from bot.intents import Notice
 from bot.privacy import mask_text
 from bot.services import gate
@@ -20,8 +20,6 @@ from bot.services.notices.messages import reply
 from storage.models import PendingInput, Ticket, TicketRating
 from storage.outbox import enqueue
 
-REOPEN_REASON = "reopen_reason"
-
 
 async def ask(
     services: Services,
@@ -29,7 +27,7 @@ async def ask(
     *,
     person_id: int,
     chat_id: int,
-    kind: str,
+    kind: PendingKind,
     ticket: Ticket,
     now: datetime,
 ) -> None:
@@ -76,10 +74,10 @@ async def take_answer(
     await session.delete(pending)
     if ticket is None:
         return False
-    if pending.kind == REOPEN_REASON:
+    if pending.kind == PendingKind.REOPEN_REASON:
         await _reopen_reason(session, ticket, person, chat_id, message_id, body, now, pending)
         return True
-    if pending.kind == contact.REVEAL_REASON:
+    if pending.kind == PendingKind.REVEAL_REASON:
         await contact.reveal(session, ticket, person, chat_id, message_id, body, now)
         return True
     row = actions.BY_PROMPT.get(pending.kind)

@@ -23,7 +23,6 @@ from storage.chats import Place
 from storage.models import Ticket, User
 from storage.outbox import enqueue
 
-REVEAL_REASON = "reveal_reason"  # the pending question: why staff want to see the reporter
 CONFIDENTIAL_WORDS = ("保密", "匿名", "不要透露", "别透露", "不要公开")
 
 

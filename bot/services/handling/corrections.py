@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.buttons import CategoryPick
 from bot.categories import shipped_tree
-from bot.domain import Action, HuiyinError, InvalidInput, Role
+from bot.domain import Action, HuiyinError, InvalidInput, PendingKind, Role
 from bot.intents import ButtonsOff, Earlier, Key, Keyboard, Notice
 from bot.services import gate
 from bot.services.context import Person, Services
@@ -25,8 +25,6 @@ from bot.services.tickets import load_ticket
 from storage.chats import Place
 from storage.models import PendingInput, StaffMember, Ticket
 from storage.outbox import enqueue
-
-CATEGORY_TO = "category_to"  # the pending question: the staff member's next message names it
 
 
 def choices(ticket: Ticket) -> list[str]:
@@ -57,9 +55,9 @@ async def ask(
     now: datetime,
 ) -> None:
     """Offer the next best guesses as buttons; a reply to the question names another."""
-    key = f"ask:{CATEGORY_TO}:{ticket.id}:{person.id}:{int(now.timestamp() * 1000)}"
+    key = f"ask:{PendingKind.CATEGORY_TO}:{ticket.id}:{person.id}:{int(now.timestamp() * 1000)}"
     await prompts.remember(
-        services, session, person.id, chat_id, CATEGORY_TO, ticket, now, prompt_key=key
+        services, session, person.id, chat_id, PendingKind.CATEGORY_TO, ticket, now, prompt_key=key
     )
     await enqueue(
         session,
@@ -97,7 +95,7 @@ async def choose(
                 delete(PendingInput).where(
                     PendingInput.user_id == person.id,
                     PendingInput.chat_id == chat_id,
-                    PendingInput.kind == CATEGORY_TO,
+                    PendingInput.kind == PendingKind.CATEGORY_TO,
                 )
             )
             if message_id is not None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import PendingKind
 from bot.errors import NotYetSent
 from bot.intents import Prompt
 from bot.services.context import Person, Services
@@ -21,7 +22,7 @@ async def remember(
     session: AsyncSession,
     person_id: int,
     chat_id: int | Place,
-    kind: str,
+    kind: PendingKind,
     ticket: Ticket,
     now: datetime,
     *,
@@ -53,7 +54,7 @@ async def ask_staff(
     *,
     person: Person,
     chat_id: int | Place,
-    kind: str,
+    kind: PendingKind,
     ticket: Ticket,
     question: str,
     placeholder: str,

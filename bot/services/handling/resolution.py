@@ -14,9 +14,6 @@ from bot.services.tickets import reporter_ids
 from storage.models import Attachment, Ticket
 from storage.outbox import enqueue
 
-RESOLVE_NOTE = "resolve_note"
-RETURN_REASON = "return_reason"
-
 
 def resolve_question(services: Services, ticket: Ticket) -> str:
     """What the 办结 prompt asks."""

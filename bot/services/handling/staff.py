@@ -4,9 +4,10 @@ reporter's contact, and telling a staff chat from others."""
 from __future__ import annotations
 
 from bot import texts
-from bot.services.context import Person, Services
+from bot.domain import PendingKind
+from bot.services.context import ButtonAnswer, Person, Services, clean_text
 from bot.services.handling import answers, contact, prompts
-from bot.services.handling.actions import ButtonAnswer, is_staff
+from bot.services.handling.actions import is_staff
 from bot.services.handling.actions import press as press  # every card button goes through it
 from bot.services.handling.routing import STAFF_CHAT
 from bot.services.notices.messages import reply
@@ -25,8 +26,6 @@ async def handle_staff_chat_text(
     reply_to: int | None = None,
 ) -> bool:
     """Take a staff member's reply to their prompt as the answer to it (other talk is not)."""
-    from bot.services.intake.reports import clean_text
-
     now = services.clock()
     body = clean_text(text)[: services.max_text_length]
     async with services.sessions.begin() as session:
@@ -87,7 +86,7 @@ async def ask_contact(
                 session,
                 person=person,
                 chat_id=chat_id,
-                kind=contact.REVEAL_REASON,
+                kind=PendingKind.REVEAL_REASON,
                 ticket=ticket,
                 question=texts.ASK_REVEAL_REASON.format(number=ticket.number),
                 placeholder=texts.PROMPT_PLACEHOLDERS["reveal"],

@@ -14,8 +14,7 @@ from bot import texts
 from bot.domain import EventKind, Role, Status
 from bot.intents import Earlier, Edit
 from bot.services import gate
-from bot.services.context import Person, Services
-from bot.services.handling.staff import ButtonAnswer
+from bot.services.context import ButtonAnswer, Person, Services
 from bot.services.intake.filing import (
     CONFIDENTIAL_FROM,
     CONFIDENTIAL_UNDO,

@@ -62,9 +62,6 @@ async def open_ticket(
     now: datetime,
 ) -> Ticket | None:
     """Open a ticket and post its card; None when a concurrent delivery already opened it."""
-    deadlines = services.policy.deadlines(
-        now, extraction.intent, extraction.urgency, services.calendar
-    )
     number = await next_number(session, local_day(now))
     grid = await grid_binding(session, source.grid_chat_id) if source.grid_chat_id else None
     department = services.directory.get(
@@ -89,15 +86,10 @@ async def open_ticket(
         confidence=extraction.confidence,
         department=department.code if department else None,
         department_name=department.name if department else None,
-        accept_by=deadlines.accept_by,
-        deadline_at=deadlines.resolve_by,
-        base_deadline_at=deadlines.resolve_by,
-        remind_at=deadlines.remind_at,
-        escalate_at=deadlines.escalate_at,
         created_at=now,
         updated_at=now,
     )
-    gate.open_as(ticket, routed=department is not None)
+    gate.open_as(ticket, routed=department is not None, at=now, timetable=services)
     session.add(ticket)
     try:
         async with session.begin_nested():

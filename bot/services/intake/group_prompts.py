@@ -13,8 +13,7 @@ from bot.buttons import PromptAnswer
 from bot.domain import PromptStatus
 from bot.errors import Refusal
 from bot.intents import Earlier, GroupAnswer, Key, Removal, keyboard
-from bot.services.context import Person, Services
-from bot.services.handling.staff import ButtonAnswer
+from bot.services.context import ButtonAnswer, Person, Services
 from bot.services.intake import private_prompts, questions
 from bot.services.intake.filing import Source
 from bot.services.intake.grid_threads import Heard, file_in_thread

@@ -11,7 +11,7 @@ from bot import texts
 from bot.domain import EventKind, Role
 from bot.intents import GroupAnswer, Notice
 from bot.services import gate
-from bot.services.context import Person, Services
+from bot.services.context import Person, Services, clean_text
 from bot.services.handling import staff
 from bot.services.intake import group_prompts
 from bot.services.intake.abuse import is_flood, over_report_limit
@@ -27,7 +27,6 @@ from bot.services.intake.grid_threads import (
     report_score,
 )
 from bot.services.intake.merge import merged_into
-from bot.services.intake.reports import clean_text
 from bot.services.notices.messages import reply
 from bot.services.tickets import remember_user
 from nlp import Decision, decide

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot import texts
 from bot.domain import PromptStatus
 from bot.intents import Notice
-from bot.services.context import Person, Services
+from bot.services.context import Person, Services, clean_text
 from bot.services.intake.filing import Source, acknowledgement, existing_ticket, open_ticket
 from bot.services.intake.grid_threads import (
     Heard,
@@ -19,7 +19,6 @@ from bot.services.intake.grid_threads import (
 )
 from bot.services.intake.group_prompts import remove_prompt
 from bot.services.intake.merge import merged_into
-from bot.services.intake.reports import clean_text
 from bot.services.notices.messages import reply
 from bot.services.tickets import remember_user
 from storage.models import (

@@ -18,8 +18,7 @@ from bot.buttons import QuestionAnswer
 from bot.domain import AttachmentKind, PromptStatus
 from bot.errors import Refusal
 from bot.intents import ButtonsOff, Earlier, Key, Notice, keyboard
-from bot.services.context import Person, Services
-from bot.services.handling.staff import ButtonAnswer
+from bot.services.context import ButtonAnswer, Person, Services
 from bot.services.intake import questions
 from bot.services.intake.attachments import add_evidence
 from bot.services.intake.filing import Source, file_private

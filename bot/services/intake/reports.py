@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +21,7 @@ from bot.domain import (
 )
 from bot.privacy import mask_text
 from bot.services import gate
-from bot.services.context import Person, Services
+from bot.services.context import Person, Services, clean_text
 from bot.services.handling import answers, routing
 from bot.services.intake import private_prompts
 from bot.services.intake.attachments import add_evidence
@@ -41,20 +40,6 @@ class ReportOutcome:
 
     kind: str  # "ticket" | "duplicate" | "answer" | "asked" | "howto" | "unreadable" | "limited"
     number: str | None = None
-
-
-def clean_text(text: str) -> str:
-    """Drop control and format characters (keeping line breaks) and trim the text."""
-    kept = []
-    for ch in text:
-        if ch in "\n\t":
-            kept.append(ch)
-            continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs", "Co", "Cn"):
-            continue
-        kept.append(ch)
-    return "".join(kept).strip()
 
 
 async def handle_private_text(

@@ -8,12 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.domain import Action, Rating, Role, Solved, Status
+from bot.domain import Action, PendingKind, Rating, Role, Solved, Status
 from bot.intents import Earlier, Edit, Notice
 from bot.services import gate
-from bot.services.context import Person, Services
+from bot.services.context import ButtonAnswer, Person, Services
 from bot.services.handling import answers, routing
-from bot.services.handling.staff import ButtonAnswer
 from bot.services.notices.cards import post_cards
 from bot.services.notices.messages import tell_chats
 from bot.services.rating import followup
@@ -266,7 +265,7 @@ async def _reopen(
         session,
         person_id=person.id,
         chat_id=person.id,
-        kind=answers.REOPEN_REASON,
+        kind=PendingKind.REOPEN_REASON,
         ticket=ticket,
         now=now,
     )

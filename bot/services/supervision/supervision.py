@@ -45,6 +45,16 @@ def schedule(ticket: Ticket) -> None:
     ticket.next_due_at = at if kind else None
 
 
+def first(ticket: Ticket, policy: DeadlinePolicy, calendar: WorkCalendar, at: datetime) -> None:
+    """Give a ticket filed at ``at`` its first deadlines, by the rule for its kind and urgency."""
+    times = policy.deadlines(at, ticket.intent, ticket.urgency, calendar)
+    ticket.accept_by = times.accept_by
+    ticket.deadline_at = times.resolve_by
+    ticket.base_deadline_at = times.resolve_by
+    ticket.remind_at = times.remind_at
+    ticket.escalate_at = times.escalate_at
+
+
 def plan(
     ticket: Ticket,
     policy: DeadlinePolicy,
