@@ -62,8 +62,10 @@ class ReadRun:
     chatter: int = 0
     handled: int = 0
     tickets: int = 0
-    ptb_s: float = 0.0
+    ptb_s: float = 0.0  # the better of the two PTB runs (before and after huiyin's)
     ptb_cpu_share: float = 0.0
+    ptb_runs: list[tuple[float, float]] = field(default_factory=list)  # (seconds, CPU share)
+    read_cpu_s: float = 0.0  # process CPU while reading and deciding
     statements: Counter[str] = field(default_factory=Counter)
     commits: int = 0
     store_s: float = 0.0
@@ -137,7 +139,12 @@ async def ptb_ceiling(
 
 
 async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace) -> ReadRun:
-    """Queue `args.messages` posts while the bot is stopped, start it, time the drain."""
+    """Queue `args.messages` posts while the bot is stopped, start it, time the drain; PTB's
+    ceiling on the same backlog just before and just after."""
+    warm = mix.take(500)
+    posts = mix.take(args.messages)
+    log_line("  read: the PTB-only ceiling on the same backlog (before)")
+    ptb_runs = [await ptb_ceiling(posts, args.groups, args.users)]
     async with bot_stack(extractor, LIFTED) as stack:
         sim = stack.sim
         grids, people = add_grids(sim, args.groups, args.users)
@@ -145,14 +152,12 @@ async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace)
         assert stack.runtime is not None
         runtime = stack.runtime
         base = runtime.intake.chatter_count + runtime.worker.handled
-        warm = mix.take(500)
         queue_posts(sim, warm, grids, people)
         await sim.wait_until(
             lambda: runtime.intake.chatter_count + runtime.worker.handled >= base + len(warm),
             timeout=120,
         )
         await stack.stop_bot()
-        posts = mix.take(args.messages)
         queue_posts(sim, posts, grids, people)
         log_line(f"  read: {len(posts):,} posts queued; starting the bot")
         cpu0, t0 = time.process_time(), time.perf_counter()
@@ -170,6 +175,7 @@ async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace)
             now = time.perf_counter()
             if stored >= len(posts) and not run.stored_s:
                 run.stored_s = now - t0
+                run.read_cpu_s = time.process_time() - cpu0
             if decided >= len(posts):
                 run.done_s = now - t0
                 break
@@ -186,8 +192,10 @@ async def measure_read(extractor: Extractor, mix: Mix, args: argparse.Namespace)
         run.handled = runtime.worker.handled
         run.tickets = sum(1 for t, is_report in posts if is_report)
         run.statements, run.commits = by_kind(sql.statements), sql.commits
-    log_line("  read: the PTB-only ceiling on the same backlog")
-    run.ptb_s, run.ptb_cpu_share = await ptb_ceiling(posts, args.groups, args.users)
+    log_line("  read: the PTB-only ceiling on the same backlog (after)")
+    ptb_runs.append(await ptb_ceiling(posts, args.groups, args.users))
+    run.ptb_runs = ptb_runs
+    run.ptb_s, run.ptb_cpu_share = min(ptb_runs)
     return run
 
 
@@ -303,22 +311,35 @@ def render(read: ReadRun | None, runs: list[ReportRun], args: argparse.Namespace
             "handlers (tickets, questions, silence). "
             "The PTB-only ceiling is PTB's own Updater reading the same backlog from a fresh "
             "simulator, deserialising every update and dispatching it to one handler that only "
-            "counts.",
+            "counts; it runs just before and just after huiyin's drain, and the better of the "
+            "two is the ceiling. While the poller reads full batches (a backlog), the worker "
+            "takes on no new chat for up to 5 s, so reading and storing comes first; the "
+            "*handled* row includes all the handling.",
             "",
             f"Load average (1 min) on the shared machine: {read.load[0]:.1f} at the start, "
             f"{read.load[1]:.1f} at the end.",
             "",
-            "| | time | **messages/s** | of PTB's ceiling | process CPU (100% = one core) |",
-            "|---|---|---|---|---|",
+            "| | time | **messages/s** | of PTB's ceiling | process CPU (100% = one core) "
+            "| messages per CPU-second |",
+            "|---|---|---|---|---|---|",
             f"| huiyin: read and decided | {read.stored_s:.2f} s | "
-            f"**{n / read.stored_s:,.0f}** | {read.ptb_s / read.stored_s:.0%} | |",
+            f"**{n / read.stored_s:,.0f}** | **{read.ptb_s / read.stored_s:.0%}** | "
+            f"{read.read_cpu_s / read.stored_s:.0%} | {n / max(read.read_cpu_s, 1e-9):,.0f} |",
             f"| huiyin: handled (every post through its path) | {read.done_s:.2f} s | "
-            f"{n / read.done_s:,.0f} | {read.ptb_s / read.done_s:.0%} | {read.cpu_share:.0%} |",
-            f"| PTB alone, no handler work (ceiling) | {read.ptb_s:.2f} s | "
-            f"{n / read.ptb_s:,.0f} | 100% | {read.ptb_cpu_share:.0%} |",
+            f"{n / read.done_s:,.0f} | {read.ptb_s / read.done_s:.0%} | {read.cpu_share:.0%} "
+            f"| {n / max(read.cpu_share * read.done_s, 1e-9):,.0f} |",
+        ]
+        for label, (wall, share) in zip(("before", "after"), read.ptb_runs, strict=False):
+            out.append(
+                f"| PTB alone, no handler work ({label}) | {wall:.2f} s | {n / wall:,.0f} | "
+                f"{read.ptb_s / wall:.0%} | {share:.0%} | {n / max(wall * share, 1e-9):,.0f} |"
+            )
+        out += [
             "",
-            f"Time inside the store step (decide the batch in memory; one transaction for what "
-            f"is not chatter: insert, claim): {read.store_s:.2f} s over {read.batches} batches "
+            f"Time inside the store step (decide the batch in memory; store what is not "
+            f"chatter: one statement that commits itself, or insert + claim in one transaction "
+            f"when this worker takes it on at once): {read.store_s:.2f} s over {read.batches} "
+            f"batches "
             f"({read.store_s / max(read.batches, 1) * 1000:.1f} ms a batch, "
             f"{n / max(read.store_s, 1e-9):,.0f} posts/s of store step alone). "
             f"Decided in memory as chatter: {read.chatter:,}; through the handlers: "
@@ -430,9 +451,14 @@ async def amain(args: argparse.Namespace) -> int:
         await asyncio.to_thread(Path(args.json).write_text, json.dumps([figures(r) for r in runs]))
     notes = [f"Report texts: {source}. Code measured: {code_version()}. Whole run "
              f"{time.perf_counter() - t0:.0f} s."]
-    publish("intake", "Intake: updates read, stored and decided; report → acknowledgement",
-            command_line(args), render(read, runs, args, notes),
-            write=not (args.quick or args.no_write))
+    write = not (args.quick or args.no_write)
+    if read is not None:  # a section of its own: a report-only run leaves it alone
+        publish("intake-read", "Intake: grid-group messages read and decided, against PTB",
+                command_line(args), render(read, [], args, [f"Code measured: {code_version()}."]),
+                write=write)
+    if runs:
+        publish("intake", "Intake: report → acknowledgement", command_line(args),
+                render(None, runs, args, notes), write=write)
     return 0
 
 

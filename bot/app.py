@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
@@ -47,6 +47,7 @@ from storage.db import is_up_to_date, make_engine, make_sessionmaker
 from storage.leader import make_leader
 
 log = logging.getLogger("huiyin")
+T = TypeVar("T")
 
 
 
@@ -187,13 +188,18 @@ async def build_runtime(
     indicators = Indicators.load(settings.indicators_file)
     engine = make_engine(settings.database_url)
     try:
-        if check_schema and not await _up_to_date_when_reachable(engine, settings):
+        unreachable = _unreachable_note(settings)
+        if check_schema and not await when_reachable(lambda: is_up_to_date(engine), unreachable):
             raise NotMigrated(
                 f"数据库尚未迁移到最新版本：请先运行 `huiyin db upgrade`（{_safe_url(settings)}）"
             )
-        async with make_sessionmaker(engine).begin() as session:
-            await people.seed_admins(session, settings.admin_ids)
-            admins = await people.admin_ids(session)
+
+        async def seed() -> frozenset[int]:
+            async with make_sessionmaker(engine).begin() as session:
+                await people.seed_admins(session, settings.admin_ids)
+                return frozenset(await people.admin_ids(session))
+
+        admins = await when_reachable(seed, unreachable)
         if extractor is None:
             extractor = await asyncio.to_thread(load_extractor, settings)
     except BaseException:
@@ -291,16 +297,38 @@ def _inbox_waker(coordinator: Coordinator) -> Callable[[], None]:
     return wake
 
 
-async def _up_to_date_when_reachable(engine: AsyncEngine, settings: Settings) -> bool:
-    """Check the schema, waiting (with backoff, loudly) while the database is unreachable:
-    a bot restarted during an outage starts when the database returns."""
+def _unreachable_note(settings: Settings) -> Callable[[BaseException], str]:
+    return lambda exc: explain(exc, settings) or f"数据库暂时无法连接（{_safe_url(settings)}）"
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        if isinstance(current, OSError | OperationalError | InterfaceError):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return False
+
+
+async def when_reachable(
+    step: Callable[[], Awaitable[T]],
+    note: Callable[[BaseException], str] = lambda _exc: "数据库暂时无法连接",
+) -> T:
+    """Run a start-up step that reads the database, waiting (with backoff, loudly) while the
+    database is unreachable: a bot (re)started during an outage starts when it returns, at
+    whatever moment of the start-up the outage began."""
     backoff = 0.5
     while True:
         try:
-            return await is_up_to_date(engine)
-        except (OSError, OperationalError, InterfaceError) as exc:
-            reason = explain(exc, settings) or f"数据库暂时无法连接（{_safe_url(settings)}）"
-            log.error("%s；%.0f 秒后重试", reason, backoff)
+            return await step()
+        except Exception as exc:
+            if not _is_unreachable(exc):
+                raise
+            log.error("%s；%.0f 秒后重试", note(exc), backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
 
@@ -320,9 +348,11 @@ async def start_runtime(runtime: Runtime, *, polling: bool = True) -> None:
     await app.initialize()
     runtime.services.bot_username = app.bot.username
     await publish_menus(app.bot)
-    await publish_chat_menus(app.bot, await bound_chat_kinds(runtime.services))
+    await publish_chat_menus(
+        app.bot, await when_reachable(lambda: bound_chat_kinds(runtime.services))
+    )
     await app.start()
-    await runtime.intake.chatter.refresh()
+    await when_reachable(runtime.intake.chatter.refresh)
     runtime.worker.start()
     if polling:
         await app.bot.delete_webhook(drop_pending_updates=False)

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Table, and_, delete, exists, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import InboxStatus, InboxUpdate, UpdateKind
@@ -131,6 +131,19 @@ async def store(session: AsyncSession, items: Sequence[Incoming], now: datetime)
     )
     result = await session.execute(stmt, rows)
     return len(result.all())
+
+
+async def store_alone(
+    sessions: async_sessionmaker[AsyncSession], items: Sequence[Incoming], now: datetime
+) -> int:
+    """Insert a batch that nothing else rides with: on PostgreSQL one statement that commits
+    by itself (one round trip, no BEGIN or COMMIT); durable when this returns."""
+    async with sessions() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        new = await store(session, items, now)
+        await session.commit()
+    return new
 
 
 async def claim(

@@ -23,6 +23,57 @@ log = logging.getLogger("huiyin.intake")
 GRIDS_CHANNEL = "grids"
 _REPORT_WORD = re.compile(r"^\s*(上报|/report(@\w+)?)\s*$")
 _GROUP_TYPES = ("group", "supergroup")
+# A group message made of these keys only is plain content that no handler reads without a
+# text or caption; any other key (new_chat_members, migrate_to_chat_id, pinned_message, …)
+# sends it the full path.
+_PLAIN_KEYS = frozenset(
+    {
+        "message_id",
+        "message_thread_id",
+        "from",
+        "sender_chat",
+        "sender_boost_count",
+        "date",
+        "chat",
+        "is_topic_message",
+        "is_automatic_forward",
+        "forward_origin",
+        "reply_to_message",
+        "external_reply",
+        "quote",
+        "reply_to_story",
+        "via_bot",
+        "edit_date",
+        "has_protected_content",
+        "media_group_id",
+        "author_signature",
+        "effect_id",
+        "show_caption_above_media",
+        "has_media_spoiler",
+        "entities",
+        "caption_entities",
+        "link_preview_options",
+        "animation",
+        "audio",
+        "document",
+        "paid_media",
+        "photo",
+        "sticker",
+        "story",
+        "video",
+        "video_note",
+        "voice",
+        "contact",
+        "dice",
+        "game",
+        "poll",
+        "venue",
+        "location",
+        "reply_markup",
+        "text",
+        "caption",
+    }
+)
 
 
 def is_binding(raw: RawUpdate) -> bool:
@@ -60,7 +111,12 @@ class Chatter:
             log.warning("could not reload the grid chats (%s); keeping the cached ones", exc)
 
     def silent(self, raw: RawUpdate) -> bool:
-        """True when the update is a grid-group post the bot would neither answer nor store."""
+        """True when the update is a grid-group post the bot would neither answer nor store.
+
+        Only what the handlers provably ignore is decided here; anything else (a command or
+        上报 from anyone, a reply to a bot, a service message such as a join or a group
+        becoming a supergroup, an unbound chat, an edit) takes the full path.
+        """
         message: Any = raw.get("message")
         if len(raw) != 2 or not isinstance(message, dict):
             return False
@@ -69,14 +125,23 @@ class Chatter:
             return False
         if chat.get("id") not in self.grids:
             return False
-        sender = message.get("from")
-        if not isinstance(sender, dict) or sender.get("is_bot"):
-            return True  # channel posts and bots are never residents' reports
         text = message.get("text")
         if text is None:
             text = message.get("caption")
-        if not isinstance(text, str):
-            return True  # stickers, joins, photos without a caption: nothing reads them
-        if text.lstrip().startswith("/") or _REPORT_WORD.match(text):
+        if isinstance(text, str) and (text.lstrip().startswith("/") or _REPORT_WORD.match(text)):
+            return False  # a command gets an answer even from a sender-less admin
+        replied = message.get("reply_to_message")
+        if isinstance(replied, dict) and _dict_get(replied.get("from"), "is_bot"):
             return False
+        sender = message.get("from")
+        if not isinstance(sender, dict) or sender.get("is_bot"):
+            return True  # channel posts and bots are never residents' reports
+        if not isinstance(text, str):
+            # Stickers, photos without a caption: nothing reads them. Service messages
+            # (joins, migrations, pins, …) go the full path.
+            return not message.keys() - _PLAIN_KEYS
         return groups.is_silent(self.services, text)
+
+
+def _dict_get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else None

@@ -1,7 +1,7 @@
 """Long polling that confirms nothing before it is stored.
 
 Each getUpdates batch (up to 100) is decided in memory (silent chatter, which is not stored),
-the rest stored in one transaction, and only then is the next offset asked for, which is what
+the rest stored in one round trip, and only then is the next offset asked for, which is what
 confirms the batch to Telegram. While the database is unreachable the batch is kept in memory
 and stored again with backoff; nothing more is read, so Telegram keeps everything sent
 meanwhile.
@@ -47,6 +47,11 @@ class Intake:
         self.stored = 0
         self.chatter_count = 0
 
+    def behind(self, full: bool) -> None:
+        """The poller read a full batch (more waits) or caught up: see `Worker.behind`."""
+        if self.worker is not None:
+            self.worker.behind(full)
+
     def decide(self, updates: Sequence[rawmod.RawUpdate]) -> list[inbox.Incoming]:
         """The inbox rows of a batch: every update but silent chatter, which is decided here.
 
@@ -62,8 +67,8 @@ class Intake:
         return rows
 
     async def store(self, updates: Sequence[rawmod.RawUpdate]) -> int:
-        """Store a batch in one transaction (raises when the database is unreachable); a batch
-        of nothing but chatter costs no transaction."""
+        """Store a batch durably (raises when the database is unreachable); a batch of nothing
+        but chatter costs no round trip, one with nothing to claim here costs one."""
         await self.chatter.refresh()
         rows = self.decide(updates)
         if not rows:
@@ -72,13 +77,15 @@ class Intake:
         chats = {row.chat_key for row in rows}
         claimed: list[inbox.Claimed] = []
         now = utcnow()
-        async with self.sessions.begin() as session:
-            new = await inbox.store(session, rows, now)
-            if worker is not None and worker.free > 0 and worker.wants(chats):
-                # Claimed in the same commit: handling starts without another round trip.
-                # (When every chat of the batch is in hand here, nobody could claim its new
-                # rows before that chat's task ends, which claims them: no query for nothing.)
+        if worker is not None and worker.free > 0 and worker.wants(chats):
+            # Claimed in the same commit: handling starts without another round trip.
+            # (When every chat of the batch is in hand here, nobody could claim its new
+            # rows before that chat's task ends, which claims them: no query for nothing.)
+            async with self.sessions.begin() as session:
+                new = await inbox.store(session, rows, now)
                 claimed = await worker.claim_into(session, now)
+        else:
+            new = await inbox.store_alone(self.sessions, rows, now)
         self.stored += new
         if worker is None:
             self.wake_others()
@@ -164,6 +171,7 @@ class Poller:
                 continue
             if not batch:
                 continue
+            self.intake.behind(len(batch) >= self.limit)
             await self._store(batch)
             self.offset = max(int(u.get("update_id", 0)) for u in batch) + 1
             self._confirmed = False

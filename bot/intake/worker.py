@@ -70,6 +70,7 @@ class Worker:
         backoff_seconds: float = 2.0,
         idle_poll: float = 1.0,
         prune_every: float = 600.0,
+        intake_first_seconds: float = 5.0,
     ) -> None:
         self.application = application
         self.sessions = sessions
@@ -82,7 +83,10 @@ class Worker:
         self.backoff_seconds = backoff_seconds
         self.idle_poll = idle_poll
         self.prune_every = prune_every
+        self.intake_first_seconds = intake_first_seconds
         self.handled = 0
+        self._behind_since: float | None = None  # the poller has read full batches since then
+        self._hold_until = float("-inf")  # no new chats are taken on before this (monotonic)
         self._wake = asyncio.Event()
         self._dirty = True  # there may be claimable updates nobody has looked for yet
         self._running: set[asyncio.Task[None]] = set()
@@ -95,8 +99,29 @@ class Worker:
 
     @property
     def free(self) -> int:
-        """How many more chats this worker can take on now."""
+        """How many more chats this worker can take on now (none while the intake catches up)."""
+        if time.monotonic() < self._hold_until:
+            return 0
         return max(0, self.concurrency - len(self._running))
+
+    def behind(self, full: bool) -> None:
+        """The poller read a full batch (`full`: more waits at Telegram) or caught up.
+
+        While it catches up on a backlog, no new chat is taken on, so reading and storing
+        (which is what makes an update safe) gets the loop first; chats in hand go on. The hold
+        lasts at most `intake_first_seconds` per backlog (a steady flood never starves the
+        handlers) and lapses by itself half a second after the last full batch.
+        """
+        now = time.monotonic()
+        if not full:
+            self._behind_since = None
+            if self._hold_until > now:
+                self._hold_until = float("-inf")
+                self.wake()
+            return
+        if self._behind_since is None:
+            self._behind_since = now
+        self._hold_until = min(now + 0.5, self._behind_since + self.intake_first_seconds)
 
     def wake(self, _message: str = "") -> None:
         """Look for work now (updates were stored, here or on another instance)."""
@@ -173,8 +198,12 @@ class Worker:
             self._wake.clear()
             if self._dirty and self.free > 0:
                 continue
+            wait = self.idle_poll
+            held = self._hold_until - time.monotonic()
+            if held > 0:
+                wait = min(wait, held + 0.001)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.idle_poll):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
 
     def _finished(self, task: asyncio.Task[None]) -> None:

@@ -136,3 +136,25 @@ async def test_the_webhook_refuses_what_is_not_an_update_and_says_503_when_stora
     await expect(stack.sim, 42, lambda m: "工单编号：" in m["text"])
     async with stack.runtime.services.sessions() as s:
         assert len((await s.execute(select(Ticket))).scalars().all()) == 1
+
+
+async def test_while_the_poller_catches_up_new_chats_wait_but_never_for_long(
+    stack: LocalStack,
+) -> None:
+    assert stack.runtime is not None
+    worker = stack.runtime.worker
+    worker.intake_first_seconds = 0.3
+    worker.behind(True)  # a full batch: more waits at Telegram
+    assert worker.free == 0
+    worker.behind(False)  # caught up
+    assert worker.free > 0
+    worker.behind(True)
+    await asyncio.sleep(0.35)
+    worker.behind(True)  # still full batches, but the hold of this backlog is spent
+    assert worker.free > 0
+    worker.behind(False)
+    worker.intake_first_seconds = 5.0
+    worker.behind(True)
+    assert worker.free == 0
+    await asyncio.sleep(0.55)  # no word from the poller: the hold lapses by itself
+    assert worker.free > 0
