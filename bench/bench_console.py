@@ -34,7 +34,8 @@ from bot.departments import Directory
 from bot.indicators import Indicators
 from bot.periods import week_of
 from bot.services.context import Services
-from bot.services.statistics import access, figures, report, rollup
+from bot.services.statistics import access, figures, report, rollup, rollup_figures
+from bot.services.statistics.facts import load_facts
 from bot.web.app import add_console
 from bot.workdays import WorkCalendar
 from nlp import Extractor
@@ -181,13 +182,13 @@ async def plain_agrees(services: Services) -> float:
     week = week_of(date(2026, 11, 23))
     t0 = time.perf_counter()
     async with services.sessions() as session:
-        facts = await figures.load_facts(session, week)
+        facts = await load_facts(session, week)
     want = figures.grouped(
         facts, "department", week, services.indicators, services.directory, services.calendar,
         NOW,
     )  # fmt: skip
     plain_s = time.perf_counter() - t0
-    (have,) = await rollup.figures_for(services, [week], "department", NOW)
+    (have,) = await rollup_figures.figures_for(services, [week], "department", NOW)
     assert have == want, "the rollups disagree with the plain figures"
     return plain_s
 

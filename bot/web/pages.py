@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot import texts
 from bot.periods import KINDS, Period, beijing_day, current, custom
 from bot.services.context import Services
-from bot.services.statistics import access, export, figures, listing, report, rollup
+from bot.services.statistics import access, export, figures, listing, report, rollup_figures
 from bot.services.statistics.access import Scope
 from bot.services.statistics.figures import Row
 from bot.web.auth import SCOPE
@@ -109,7 +109,7 @@ def _scope(view: View, departments: frozenset[str] | None = None) -> frozenset[s
 
 async def _total(view: View, departments: frozenset[str] | None = None) -> figures.Figures:
     """The period's figures over every ticket in scope (from the rollups)."""
-    (total,) = await rollup.figures_for(
+    (total,) = await rollup_figures.figures_for(
         view.services, [view.period], None, view.now, departments=_scope(view, departments)
     )
     return total[""]
@@ -125,7 +125,7 @@ async def _trend(view: View, departments: frozenset[str] | None = None) -> dict[
     series: dict[str, list[float | None]] = {"score": []}
     for rate in services.indicators.rates:
         series[rate.key] = []
-    points = await rollup.figures_for(
+    points = await rollup_figures.figures_for(
         services, periods, None, view.now, departments=_scope(view, departments),
         followups_only=True,
     )  # fmt: skip
@@ -157,7 +157,7 @@ async def overview(request: web.Request) -> web.Response:
 
 async def _ranking_rows(view: View, by: str) -> list[Row]:
     services = view.services
-    (groups,) = await rollup.figures_for(
+    (groups,) = await rollup_figures.figures_for(
         services, [view.period], by, view.now, departments=_scope(view)
     )
 

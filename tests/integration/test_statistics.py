@@ -20,7 +20,8 @@ from bot.departments import Directory
 from bot.indicators import Indicators
 from bot.periods import BEIJING, Period, custom, cycle_of, month_of, week_of
 from bot.services.statistics import figures as statistics
-from bot.services.statistics import rollup
+from bot.services.statistics import rollup_figures
+from bot.services.statistics.facts import load_facts
 from bot.services.statistics.figures import Figures
 from bot.workdays import WorkCalendar
 from storage.db import make_engine, make_sessionmaker
@@ -299,7 +300,7 @@ async def figures_by(
     """The figures per group (one group "" when by is None), by the plain or the rollup path."""
     ind, directory, cal, now = Indicators.load(), Directory.load(), WorkCalendar.load(), at(NOW)
     if path == "rollup":
-        (tallies,) = await rollup.tallies(
+        (tallies,) = await rollup_figures.tallies(
             sessions, [period], by, by_filing=ind.followup_basis == "filed", calendar=cal,
             directory=directory, now=now,
         )  # fmt: skip
@@ -307,7 +308,7 @@ async def figures_by(
             return {"": statistics.figures_of(tallies.get("", statistics.Tally()), ind)}
         return {k: statistics.figures_of(t, ind) for k, t in tallies.items()}
     async with sessions() as session:
-        facts = await statistics.load_facts(session, period)
+        facts = await load_facts(session, period)
     if by is None:
         return {"": statistics.figures(facts, period, ind, cal, now)}
     return statistics.grouped(facts, by, period, ind, directory, cal, now)
@@ -354,7 +355,7 @@ async def test_a_department_sees_only_its_own_tickets(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as session:
-        facts = await statistics.load_facts(session, W1, departments=frozenset({A}))
+        facts = await load_facts(session, W1, departments=frozenset({A}))
     assert sorted(f.number for f in facts) == ["20261101-0001", "20261102-0001", "20261107-0001"]
 
 

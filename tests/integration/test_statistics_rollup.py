@@ -22,7 +22,8 @@ from bot.indicators import Indicators
 from bot.periods import Period, custom, cycle_of, month_of, week_of
 from bot.services.administration.personal_data import deidentify_ticket
 from bot.services.statistics import figures as plain
-from bot.services.statistics import rollup
+from bot.services.statistics import rollup_figures
+from bot.services.statistics.facts import load_facts
 from bot.services.statistics.figures import GROUPINGS, Figures
 from bot.workdays import WorkCalendar
 from storage.db import make_engine, make_sessionmaker
@@ -200,13 +201,13 @@ async def compare(sessions: async_sessionmaker[AsyncSession]) -> int:
         ind = dataclasses.replace(Indicators.load(), followup_basis=basis)
         for now in NOWS:
             for by in (None, *GROUPINGS):
-                got = await rollup.tallies(
+                got = await rollup_figures.tallies(
                     sessions, PERIODS, by, by_filing=basis == "filed", calendar=cal,
                     directory=directory, now=now,
                 )  # fmt: skip
                 for period, tallies in zip(PERIODS, got, strict=True):
                     async with sessions() as session:
-                        facts = await plain.load_facts(session, period)
+                        facts = await load_facts(session, period)
                     if by is None:
                         want: dict[str, Figures] = {
                             "": plain.figures(facts, period, ind, cal, now)
@@ -223,13 +224,13 @@ async def compare(sessions: async_sessionmaker[AsyncSession]) -> int:
     for _ in range(3):
         trend.append(month_of(trend[-1].end))
     ind = Indicators.load()
-    got = await rollup.tallies(
+    got = await rollup_figures.tallies(
         sessions, trend, "grid", by_filing=False, calendar=cal, directory=directory,
         now=NOWS[1], departments=scope,
     )  # fmt: skip
     for period, tallies in zip(trend, got, strict=True):
         async with sessions() as session:
-            facts = await plain.load_facts(session, period, departments=scope)
+            facts = await load_facts(session, period, departments=scope)
         want = plain.grouped(facts, "grid", period, ind, directory, cal, NOWS[1])
         assert {k: plain.figures_of(t, ind) for k, t in tallies.items()} == want
         compared += 1
@@ -248,7 +249,7 @@ async def test_rollups_agree_with_the_plain_figures(database_url: str) -> None:
             await change_after_the_fact(session, rng)
         assert await compare(sessions) == 2 * 3 * 5 * len(PERIODS) + 4
         async with sessions() as session:  # the comparisons saw figures, not empty sets
-            facts = await plain.load_facts(session, PERIODS[-1])
+            facts = await load_facts(session, PERIODS[-1])
         assert sum(f.answers is not None for f in facts) > 40
         assert sum(f.verdict == "unrated" for f in facts) > 3
     finally:

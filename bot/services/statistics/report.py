@@ -20,7 +20,7 @@ from bot.periods import BEIJING, Period, beijing_day, cycle_of, week_of
 from bot.services.context import Person, Services
 from bot.services.handling import routing
 from bot.services.notices.messages import reply
-from bot.services.statistics import export, figures, rollup
+from bot.services.statistics import export, figures, rollup_figures
 from bot.services.statistics.figures import Figures, Row
 from storage.chats import Place
 from storage.outbox import enqueue
@@ -85,8 +85,10 @@ async def department_ranking(
     departments: frozenset[str] | None = None,
 ) -> tuple[Figures, list[Row]]:
     """The overall figures and the department ranking for a period (from the rollups)."""
-    (overall,) = await rollup.figures_for(services, [period], None, now, departments=departments)
-    (groups,) = await rollup.figures_for(
+    (overall,) = await rollup_figures.figures_for(
+        services, [period], None, now, departments=departments
+    )
+    (groups,) = await rollup_figures.figures_for(
         services, [period], "department", now, departments=departments
     )
     rows = figures.ranking(
