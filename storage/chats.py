@@ -74,6 +74,15 @@ async def move_chat(session: AsyncSession, old: int, new: int) -> int:
     return how many rows changed (0: nothing to move, e.g. already moved). Never commits."""
     if old == new:
         return 0
+    # The old group and the new supergroup each tell of the move, and the two messages are
+    # handled at once: this first write makes the second wait until the first commits, and then
+    # find nothing left to move (instead of copying the bindings a second time).
+    await session.execute(
+        update(BoundChat)
+        .where(BoundChat.chat_id == old)
+        .values(chat_id=old)
+        .execution_options(synchronize_session=False)
+    )
     changed = 0
     bindings = await bindings_of(session, old)
     if bindings:

@@ -3,6 +3,8 @@ binding of the group along, and a message falls under the right binding."""
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select, text
 
 from bot.domain import ChatKind
@@ -88,5 +90,28 @@ async def test_a_supergroup_move_takes_every_binding_and_card_along(database_url
             assert cg is not None and cg.name == "district_cg"
             assert await binding_for(session, Place(SUPERGROUP, 0)) is None
             assert await binding_for(session, GROUP) is None
+    finally:
+        await engine.dispose()
+
+
+async def test_the_two_service_messages_of_one_move_do_not_collide(database_url: str) -> None:
+    """Telegram tells of a move in the old group and in the new supergroup; the two are handled
+    at once (two chats), and both must succeed: one moves everything, the other nothing."""
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        async with sessions.begin() as session:
+            session.add(BoundChat(chat_id=GROUP, thread_id=0, kind=ChatKind.GRID,
+                                  name="幸福社区第一网格", bound_by=1))  # fmt: skip
+
+        async def move() -> int:
+            async with sessions.begin() as session:
+                return await move_chat(session, GROUP, SUPERGROUP)
+
+        moved = sorted(await asyncio.gather(move(), move()))
+        assert moved[0] == 0 and moved[1] >= 1
+        async with sessions() as session:
+            rows = (await session.execute(select(BoundChat))).scalars().all()
+            assert [(b.chat_id, b.name) for b in rows] == [(SUPERGROUP, "幸福社区第一网格")]
     finally:
         await engine.dispose()
